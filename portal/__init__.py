@@ -1,0 +1,115 @@
+"""The open data innovation platform: `create_app` builds the Flask application."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from defaults, the environment, then `config` (tests pass one)."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=(config or {}).get("INSTANCE_PATH")
+        or os.environ.get("PORTAL_INSTANCE_PATH")
+        or str(ROOT / "instance"),
+    )
+    from portal import config as defaults
+
+    app.config.from_object(defaults)
+    app.config.update(defaults.from_environment())
+    app.config.update(config or {})
+    _settle_config(app)
+
+    from portal import errors, extensions, headers, models, storage  # noqa: F401
+    from portal.i18n import init_babel
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(
+        app, extensions.db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    init_babel(app)
+    storage.init_app(app)
+    _init_login(app)
+    _register_blueprints(app)
+    _register_commands(app)
+    errors.register(app)
+    headers.register(app)
+    app.json.ensure_ascii = False
+    return app
+
+
+def _settle_config(app: Flask) -> None:
+    os.makedirs(app.instance_path, exist_ok=True)
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{os.path.join(app.instance_path, 'portal.db')}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+
+
+def _instance_secret(instance_path: str) -> str:
+    """Read the secret key kept in the instance folder, generating it once."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from portal.accounts import permissions
+    from portal.accounts.models import User, role_labels
+    from portal.extensions import db, login_manager
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None  # deactivation ends sessions
+
+    app.jinja_env.globals.update(
+        can_manage_accounts=permissions.can_manage_accounts,
+        can_use_team_workspace=permissions.can_use_team_workspace,
+        role_labels=role_labels,
+    )
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.accounts import views as accounts
+    from portal.admin import views as admin
+    from portal.applications import views as applications
+    from portal.catalogue import views as catalogue
+    from portal.contest import views as contest
+    from portal.metrics import views as metrics
+    from portal.site import views as site
+
+    for module in (site, accounts, admin, catalogue, applications, contest, metrics):
+        app.register_blueprint(module.bp)
+
+
+def _register_commands(app: Flask) -> None:
+    from portal import commands
+
+    for command in commands.COMMANDS:
+        app.cli.add_command(command)

@@ -1,0 +1,68 @@
+"""Accounts: one role per user, and a county for county team members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.dbtypes import UTCDateTime, utcnow
+from portal.extensions import db
+from portal.regions.models import Region
+
+ADMIN = "admin"
+COUNTY_MEMBER = "county_member"
+JUDGE = "judge"
+DEVELOPER = "developer"
+ROLES = (ADMIN, COUNTY_MEMBER, JUDGE, DEVELOPER)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'county_member', 'judge', 'developer')", name="role"),
+        CheckConstraint(
+            "(role = 'county_member') = (region_id IS NOT NULL)", name="county_member_has_region"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    display_name: Mapped[str] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), default=DEVELOPER, index=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    organization: Mapped[str] = mapped_column(String(120), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    region: Mapped[Region | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+def role_labels() -> dict[str, str]:
+    """Return each role's name in the current language."""
+    from flask_babel import gettext as _
+
+    return {
+        ADMIN: _("City data office"),
+        COUNTY_MEMBER: _("County team member"),
+        JUDGE: _("Judge"),
+        DEVELOPER: _("Developer"),
+    }

@@ -1,0 +1,153 @@
+"""The city data office's pages: accounts and population figures."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from portal.accounts import actions
+from portal.accounts.forms import AccountForm, RoleForm
+from portal.accounts.models import ADMIN, ROLES, User, role_labels
+from portal.accounts.permissions import role_required
+from portal.admin.forms import PopulationForm
+from portal.extensions import db
+from portal.regions import population
+from portal.regions.models import Region
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+USERS_PER_PAGE = 50
+
+
+@bp.get("/")
+@role_required(ADMIN)
+def index():
+    return render_template("admin/index.html")
+
+
+@bp.get("/users")
+@role_required(ADMIN)
+def users():
+    q = request.args.get("q", "").strip()[:100]
+    role = request.args.get("role", "")
+    query = select(User).order_by(User.role, User.email)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(User.email.like(like), User.display_name.like(f"%{q}%")))
+    if role in ROLES:
+        query = query.where(User.role == role)
+    page = db.paginate(query, per_page=USERS_PER_PAGE, error_out=False)
+    return render_template(
+        "admin/users.html", page=page, q=q, role=role, roles=role_labels(), role_form=_role_form()
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(ADMIN)
+def new_user():
+    form = _with_choices(AccountForm())
+    if form.validate_on_submit():
+        password = actions.generate_password()
+        try:
+            user = actions.create_user(
+                email=form.email.data,
+                password=password,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                region=db.session.get(Region, form.region_id.data) if form.region_id.data else None,
+                organization=form.organization.data or "",
+            )
+        except actions.AccountError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            return render_template("admin/password_once.html", user=user, password=password)
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/new_user.html", form=form), status
+
+
+@bp.post("/users/<int:user_id>/role")
+@role_required(ADMIN)
+def set_role(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = _role_form()
+    if not form.validate_on_submit():
+        abort(400)
+    region = db.session.get(Region, form.region_id.data) if form.region_id.data else None
+    try:
+        actions.set_role(user, form.role.data, region, by=current_user)
+    except actions.AccountError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The role of %(email)s is saved.", email=user.email), "success")
+    return redirect(url_for("admin.users", q=user.email))
+
+
+@bp.post("/users/<int:user_id>/active")
+@role_required(ADMIN)
+def set_active(user_id: int):
+    user = db.get_or_404(User, user_id)
+    active = request.form.get("active") == "1"
+    try:
+        actions.set_active(user, active, by=current_user)
+    except actions.AccountError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        message = _("%(email)s can sign in again.") if active else _("%(email)s is deactivated.")
+        flash(message % {"email": user.email}, "success")
+    return redirect(url_for("admin.users", q=user.email))
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@role_required(ADMIN)
+def reset_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    password = actions.reset_password(user)
+    db.session.commit()
+    return render_template("admin/password_once.html", user=user, password=password)
+
+
+@bp.route("/regions", methods=["GET", "POST"])
+@role_required(ADMIN)
+def regions():
+    all_regions = population.regions()
+    form = PopulationForm()
+    form.region_id.choices = [(r.id, r.name) for r in all_regions]
+    if form.validate_on_submit():
+        region = db.get_or_404(Region, form.region_id.data)
+        try:
+            population.set_population(
+                region,
+                year=form.year.data,
+                population=form.population.data,
+                source=form.source.data,
+                by=current_user,
+            )
+        except population.PopulationError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(
+                _("The %(year)d figure of %(region)s is saved.", year=form.year.data, region=region.name),
+                "success",
+            )
+            return redirect(url_for("admin.regions"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "admin/regions.html", regions=all_regions, years=population.years(), form=form
+    ), status
+
+
+def _with_choices(form):
+    labels = role_labels()
+    form.role.choices = [(r, labels[r]) for r in ROLES]
+    form.region_id.choices = [(0, "—")] + [(r.id, r.name) for r in population.counties()]
+    return form
+
+
+def _role_form() -> RoleForm:
+    return _with_choices(RoleForm())

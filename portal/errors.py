@@ -1,0 +1,54 @@
+"""Error pages in the site's layout, and JSON errors under /api/."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.extensions import db
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Bad request"), _("The request could not be understood. Check the form and try again.")),
+        403: (_("Forbidden"), _("Your account may not open this page.")),
+        404: (_("Page not found"), _("The page does not exist or has moved.")),
+        405: (_("Method not allowed"), _("This address does not accept that kind of request.")),
+        413: (_("Too large"), _("The upload is larger than the site accepts.")),
+        429: (_("Too many requests"), _("Please wait a minute before trying again.")),
+        500: (_("Server error"), _("Something went wrong on our side. The office has been told.")),
+    }
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _render(code: int, detail: str | None = None):
+    title, message = _messages().get(code, (str(code), detail or ""))
+    if _wants_json():
+        return jsonify(error={"code": code, "message": detail or message}), code
+    return render_template("errors/error.html", code=code, title=title, message=message, detail=detail), code
+
+
+def handle_http(exc: HTTPException):
+    code = exc.code or 500
+    detail = exc.description if code in (400, 429) and _wants_json() else None
+    return _render(code, detail)
+
+
+def handle_csrf(exc: CSRFError):
+    return _render(400, _("The form expired or lacks its security token. Reload the page and submit again."))
+
+
+def handle_unexpected(exc: Exception):
+    db.session.rollback()
+    return _render(500)
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(InternalServerError, handle_unexpected)

@@ -1,0 +1,42 @@
+"""The home page, the language switch and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request
+from sqlalchemy import text
+
+from portal.accounts.views import _safe_next
+from portal.extensions import db
+from portal.site import headline
+
+bp = Blueprint("site", __name__)
+
+LANGUAGE_COOKIE = "lang"
+
+
+@bp.get("/")
+def home():
+    return render_template("site/home.html", figures=headline.figures(), figure_labels=headline.LABELS)
+
+
+@bp.post("/language")
+def set_language():
+    lang = request.form.get("lang", "")
+    response = redirect(_safe_next(request.form.get("next")))
+    if lang in current_app.config["LANGUAGES"]:
+        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.get("/healthz")
+def health():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+def select_locale() -> str:
+    """Chinese first; English when the visitor chose it."""
+    lang = request.cookies.get(LANGUAGE_COOKIE)
+    if lang in current_app.config["LANGUAGES"]:
+        return lang
+    return current_app.config["BABEL_DEFAULT_LOCALE"]

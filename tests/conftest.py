@@ -1,0 +1,134 @@
+"""Fixtures: a migrated database shared by the session and emptied after each test.
+
+The database is SQLite in a temporary folder, or the PostgreSQL database that
+DATABASE_URL names (as `.ci/run` sets it). The schema comes from the Alembic
+migrations, never from create_all.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from portal import create_app
+from portal.extensions import db
+from portal.seeding import load_regions
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = DATABASE_URL.startswith("postgres")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """Migrate an empty database to head once for the whole session."""
+    url = DATABASE_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app(_config(url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        if ON_POSTGRES:
+            _reset_postgres_schema()
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _config(url: str, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret-key",
+        "STORAGE_URL": None,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "localhost",
+    }
+
+
+def _reset_postgres_schema() -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if ON_POSTGRES:
+        names = ", ".join(t.name for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build apps on the shared database; extra settings override the test defaults."""
+    apps = []
+
+    def factory(**overrides):
+        app = create_app({**_config(database_url, tmp_path / "instance"), **overrides})
+        app.test_client_class = IsolatedClient
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        load_regions()
+        db.session.commit()
+        yield app
+        db.session.rollback()
+        _empty_tables()
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run in their own app context, as in production.
+
+    The test itself holds an app context for database access; without this, requests
+    would share its `g` (the signed-in user, the locale) and its database session.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login(client):
+    """Sign the test client in as a new user of `role`; return the user."""
+    from factories import make_user
+
+    def sign_in(role: str = "developer", **kwargs):
+        user = make_user(role=role, **kwargs)
+        db.session.commit()
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return user
+
+    return sign_in
