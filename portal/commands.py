@@ -11,6 +11,7 @@ from portal import seeding
 from portal.accounts import actions
 from portal.accounts.models import ADMIN
 from portal.extensions import db
+from portal.sync.commands import ckan
 
 
 @click.command("init")
@@ -56,4 +57,4 @@ def create_admin_command(email: str, name: str, password: str) -> None:
     click.echo(f"Admin {actions.normalise_email(email)} created.")
 
 
-COMMANDS = [init_command, create_admin_command]
+COMMANDS = [init_command, create_admin_command, ckan]

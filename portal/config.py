@@ -7,6 +7,7 @@ Secrets never live here: SECRET_KEY comes from the environment or from a file th
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 DATABASE_URL = None  # default: SQLite file in the instance folder
 STORAGE_URL = None  # default: a folder in the instance folder
@@ -30,6 +31,12 @@ RATELIMIT_SIGN_IN = "10 per minute"
 RATELIMIT_HEADERS_ENABLED = True
 
 PASSWORD_MIN_LENGTH = 10
+
+SYNC_TIMEOUT = 30.0  # seconds per CKAN call
+SYNC_RETRIES = 4  # tries after the first, with exponential backoff
+SYNC_BACKOFF = 0.5  # seconds, doubled each retry
+SYNC_SAFETY_MARGIN = timedelta(minutes=10)  # re-read this much before the watermark
+SYNC_MIRROR_MAX_SIZE = 200 * 1024 * 1024
 
 _ENV_NAMES = ("DATABASE_URL", "STORAGE_URL", "CKAN_URL", "CKAN_API_KEY", "REDIS_URL", "SECRET_KEY")
 

@@ -1,0 +1,174 @@
+"""The published catalogue: departments, themes, tags, licences, datasets and resources.
+
+Everything here comes from CKAN through the sync; CKAN's ids and names are kept so
+that a later run finds the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.dbtypes import UTCDateTime, utcnow
+from portal.extensions import db
+from portal.regions.models import Region
+
+UNCONDITIONAL = "unconditional"  # 无条件开放
+CONDITIONAL = "conditional"  # 有条件开放
+PUBLISHED = "published"
+WITHDRAWN = "withdrawn"
+
+dataset_themes = Table(
+    "dataset_themes",
+    db.metadata,
+    Column("dataset_id", ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_id", ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+dataset_tags = Table(
+    "dataset_tags",
+    db.metadata,
+    Column("dataset_id", ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Department(db.Model):
+    """A CKAN organization, belonging to the city or to one county."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ckan_id: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    region_source: Mapped[str] = mapped_column(String(10))  # extra | seed | title | default
+
+    region: Mapped[Region] = relationship()
+
+
+class Theme(db.Model):
+    """A CKAN group, such as 交通出行."""
+
+    __tablename__ = "themes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ckan_id: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Licence(db.Model):
+    __tablename__ = "licences"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # CKAN's license_id
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Dataset(db.Model):
+    """A CKAN package as published here; withdrawn, never deleted, when CKAN drops it."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (
+        CheckConstraint("open_condition IN ('unconditional', 'conditional')", name="open_condition"),
+        CheckConstraint("state IN ('published', 'withdrawn')", name="state"),
+        Index("ix_datasets_state_modified", "state", "metadata_modified"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ckan_id: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    licence_id: Mapped[str | None] = mapped_column(ForeignKey("licences.id"))
+    open_condition: Mapped[str] = mapped_column(String(15), default=UNCONDITIONAL)
+    author: Mapped[str] = mapped_column(String(200), default="")
+    maintainer: Mapped[str] = mapped_column(String(200), default="")
+    source_url: Mapped[str] = mapped_column(String(1000), default="")
+    extras: Mapped[dict] = mapped_column(db.JSON, default=dict)
+    metadata_created: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    metadata_modified: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(10), default=PUBLISHED)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(20))  # deleted | private
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    download_count: Mapped[int] = mapped_column(default=0)
+
+    department: Mapped[Department | None] = relationship()
+    licence: Mapped[Licence | None] = relationship()
+    themes: Mapped[list[Theme]] = relationship(secondary=dataset_themes, order_by="Theme.name")
+    tags: Mapped[list[Tag]] = relationship(secondary=dataset_tags, order_by="Tag.name")
+    resources: Mapped[list[Resource]] = relationship(
+        back_populates="dataset", order_by="Resource.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_published(self) -> bool:
+        return self.state == PUBLISHED
+
+    @property
+    def volume(self) -> int | None:
+        """Records × fields summed over measured resources; None when none is measured."""
+        measured = [r.volume for r in self.resources if r.is_active and r.volume is not None]
+        return sum(measured) if measured else None
+
+
+class Resource(db.Model):
+    """One file or API of a dataset, with its mirrored copy and its data volume."""
+
+    __tablename__ = "resources"
+    __table_args__ = (CheckConstraint("state IN ('active', 'removed')", name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ckan_id: Mapped[str] = mapped_column(String(100), unique=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    format: Mapped[str] = mapped_column(String(50), default="", index=True)
+    mimetype: Mapped[str] = mapped_column(String(200), default="")
+    url: Mapped[str] = mapped_column(String(2000), default="")
+    size: Mapped[int | None] = mapped_column(BigInteger)  # as CKAN states it
+    position: Mapped[int] = mapped_column(default=0)
+    ckan_last_modified: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    datastore_active: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(10), default="active")
+
+    storage_key: Mapped[str | None] = mapped_column(String(1000))
+    mirrored_size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    mirrored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    mirror_error: Mapped[str | None] = mapped_column(String(500))
+
+    records: Mapped[int | None] = mapped_column(BigInteger)
+    fields: Mapped[int | None]
+    volume_source: Mapped[str | None] = mapped_column(String(10))  # datastore | file
+    volume_computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    is_valid: Mapped[bool] = mapped_column(default=False)
+    invalid_reason: Mapped[str | None] = mapped_column(String(30))
+
+    dataset: Mapped[Dataset] = relationship(back_populates="resources")
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == "active"
+
+    @property
+    def volume(self) -> int | None:
+        if self.records is None or self.fields is None:
+            return None
+        return self.records * self.fields

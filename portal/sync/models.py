@@ -1,0 +1,88 @@
+"""The record of sync runs: when, what changed, what failed, and how far the watermark moved."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.dbtypes import UTCDateTime, utcnow
+from portal.extensions import db
+
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+PARTIAL = "partial"  # finished, but some datasets failed: the watermark stays
+FAILED = "failed"
+
+
+class SyncSource(db.Model):
+    """A CKAN (by URL) or a dump file, with the watermark of its last clean run."""
+
+    __tablename__ = "sync_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location: Mapped[str] = mapped_column(String(1000), unique=True)
+    watermark: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SyncRun(db.Model):
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'succeeded', 'partial', 'failed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sync_sources.id"), index=True)
+    full: Mapped[bool] = mapped_column(default=False)
+    mirror: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(10), default=RUNNING)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    seen: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    withdrawn: Mapped[int] = mapped_column(default=0)
+    restored: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    watermark_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    watermark_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message: Mapped[str] = mapped_column(Text, default="")
+
+    source: Mapped[SyncSource] = relationship()
+    errors: Mapped[list[SyncError]] = relationship(
+        back_populates="run", order_by="SyncError.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == RUNNING
+
+
+class SyncError(db.Model):
+    """One dataset or resource that a run could not take, and why."""
+
+    __tablename__ = "sync_errors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
+    package: Mapped[str] = mapped_column(String(200), default="")  # CKAN id or name
+    resource: Mapped[str] = mapped_column(String(200), default="")
+    stage: Mapped[str] = mapped_column(String(20))  # read | validate | write | mirror | volume
+    message: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    run: Mapped[SyncRun] = relationship(back_populates="errors")
+
+
+class SyncLock(db.Model):
+    """At most one row: the run that holds the sync. A stale heartbeat frees it."""
+
+    __tablename__ = "sync_locks"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

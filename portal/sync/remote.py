@@ -1,0 +1,249 @@
+"""Where packages come from: a live CKAN through `ckanapi.RemoteCKAN`, or a `ckanapi dump` file.
+
+Both sources offer the same few calls, so the sync does not care which it reads.
+Transient failures of a live CKAN (timeouts, connection errors, 5xx) are retried
+with exponential backoff by the HTTP session; after the last try the call raises
+SourceUnavailable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import ckanapi
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from portal.sync.mapping import MalformedPackage, parse_timestamp, to_solr
+
+MAX_ROWS = 1000  # CKAN caps package_search rows at 1,000
+USER_AGENT = "jiaxing-open-data-portal-sync/1.0"
+
+
+class SourceUnavailable(Exception):
+    """The source could not be read, even after retries; the run must stop."""
+
+
+class PackageGone(Exception):
+    """A package listed a moment ago can no longer be read (deleted or made private)."""
+
+
+class BrokenEntry(dict):
+    """A dump line or search result that is not a package; carries why."""
+
+
+def retrying_session(retries: int, backoff: float) -> requests.Session:
+    """Return a session that retries timeouts, connection errors and 5xx answers."""
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        backoff_factor=backoff,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=None,  # CKAN's actions are POSTs; reading them again is safe
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class CkanSource:
+    """A live CKAN Action API."""
+
+    def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 30, retries: int = 4,
+                 backoff: float = 0.5, rows: int = MAX_ROWS) -> None:
+        self.location = url.rstrip("/")
+        self.timeout = timeout
+        self.rows = min(rows, MAX_ROWS)
+        self.session = retrying_session(retries, backoff)
+        self.ckan = ckanapi.RemoteCKAN(self.location, apikey=api_key, user_agent=USER_AGENT,
+                                       session=self.session)
+
+    def call(self, action: str, **params):
+        """Call an action; map transport failures to SourceUnavailable."""
+        try:
+            return self.ckan.call_action(action, params, requests_kwargs={"timeout": self.timeout})
+        except (ckanapi.NotFound, ckanapi.NotAuthorized, ckanapi.ValidationError):
+            raise
+        except requests.RequestException as exc:
+            raise SourceUnavailable(f"{action}: {type(exc).__name__}: {exc}") from exc
+        except ckanapi.CKANAPIError as exc:
+            raise SourceUnavailable(f"{action}: {str(exc)[:300]}") from exc
+
+    def packages(self, since: datetime | None) -> Iterator[dict]:
+        """Yield each package modified at or after `since` (all when None), oldest first, once.
+
+        Pages by keyset on metadata_modified (and `start` within one instant), so that a
+        package modified during the run moves to the end instead of shifting another
+        package out of the page it was on.
+        """
+        seen: set[str] = set()
+        bound, start = since, 0
+        while True:
+            params = {"q": "*:*", "sort": "metadata_modified asc", "rows": self.rows, "start": start,
+                      "include_private": False}
+            if bound is not None:
+                params["fq"] = f"metadata_modified:[{to_solr(bound)} TO *]"
+            page = self.call("package_search", **params)
+            results = page.get("results") if isinstance(page, dict) else None
+            if not isinstance(results, list):
+                raise SourceUnavailable("package_search answered without a results list")
+            for pkg in results:
+                key = pkg.get("id") if isinstance(pkg, dict) else None
+                if key is None:
+                    yield BrokenEntry(reason="search result without an id")
+                elif key not in seen:
+                    seen.add(key)
+                    yield pkg
+            if len(results) < self.rows:
+                return
+            last = _modified(results[-1])
+            if last is None or last == bound:
+                start += len(results)
+            else:
+                bound, start = last, 0
+
+    def count(self, since: datetime | None) -> int:
+        params = {"q": "*:*", "rows": 0}
+        if since is not None:
+            params["fq"] = f"metadata_modified:[{to_solr(since)} TO *]"
+        return int(self.call("package_search", **params).get("count", 0))
+
+    def package_names(self) -> set[str]:
+        """Return the names of all public active packages (CKAN's package_list)."""
+        names: set[str] = set()
+        offset, limit = 0, 1000
+        while True:
+            batch = self.call("package_list", limit=limit, offset=offset)
+            names.update(batch)
+            if len(batch) < limit:
+                return names
+            offset += limit
+
+    def show(self, name_or_id: str) -> dict:
+        try:
+            return self.call("package_show", id=name_or_id)
+        except (ckanapi.NotFound, ckanapi.NotAuthorized) as exc:
+            raise PackageGone(name_or_id) from exc
+
+    def organizations(self) -> dict[str, dict]:
+        """Return organizations with their extras, by name."""
+        found: dict[str, dict] = {}
+        offset, limit = 0, 1000
+        while True:
+            batch = self.call("organization_list", all_fields=True, include_extras=True, limit=limit,
+                              offset=offset)
+            for org in batch:
+                if isinstance(org, dict) and org.get("name"):
+                    found[org["name"]] = org
+            if len(batch) < limit:
+                return found
+            offset += limit
+
+    def counts_by_organization(self) -> dict[str, int]:
+        """Return how many public datasets CKAN holds per organization name."""
+        page = self.call("package_search", q="*:*", rows=0, **{"facet.field": '["organization"]',
+                                                                "facet.limit": -1})
+        items = page.get("search_facets", {}).get("organization", {}).get("items", [])
+        return {item["name"]: int(item["count"]) for item in items}
+
+    def datastore_shape(self, resource_id: str) -> tuple[int, int] | None:
+        """Return (records, fields without `_id`) of a DataStore table, or None when absent."""
+        try:
+            result = self.call("datastore_search", resource_id=resource_id, limit=0)
+        except (ckanapi.NotFound, ckanapi.NotAuthorized, ckanapi.ValidationError):
+            return None
+        fields = [f for f in result.get("fields", []) if f.get("id") != "_id"]
+        return int(result.get("total") or 0), len(fields)
+
+    def local_file(self, url: str) -> Path | None:
+        return None
+
+
+class DumpSource:
+    """A `ckanapi dump datasets` JSON-lines file; relative resource URLs point beside it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).resolve()
+        if not self.path.is_file():
+            raise SourceUnavailable(f"no such dump file: {path}")
+        self.location = str(self.path)
+
+    def _lines(self) -> Iterator[dict]:
+        with self.path.open(encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    pkg = json.loads(line)
+                except ValueError:
+                    yield BrokenEntry(reason=f"line {number} is not JSON", line=number)
+                    continue
+                yield pkg if isinstance(pkg, dict) else BrokenEntry(reason=f"line {number} is not an object")
+
+    def packages(self, since: datetime | None) -> Iterator[dict]:
+        for pkg in self._lines():
+            if isinstance(pkg, BrokenEntry) or since is None:
+                yield pkg
+                continue
+            modified = _modified(pkg)
+            if modified is None or modified >= since:
+                yield pkg
+
+    def count(self, since: datetime | None) -> int:
+        return sum(1 for _ in self.packages(since))
+
+    def package_names(self) -> set[str]:
+        return {p["name"] for p in self._lines() if not isinstance(p, BrokenEntry) and p.get("name")}
+
+    def show(self, name_or_id: str) -> dict:
+        for pkg in self._lines():
+            if pkg.get("name") == name_or_id or pkg.get("id") == name_or_id:
+                return pkg
+        raise PackageGone(name_or_id)
+
+    def organizations(self) -> dict[str, dict]:
+        return {}
+
+    def counts_by_organization(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for pkg in self._lines():
+            org = pkg.get("organization") if not isinstance(pkg, BrokenEntry) else None
+            if isinstance(org, dict) and org.get("name"):
+                counts[org["name"]] = counts.get(org["name"], 0) + 1
+        return counts
+
+    def datastore_shape(self, resource_id: str) -> tuple[int, int] | None:
+        return None
+
+    def local_file(self, url: str) -> Path | None:
+        """Resolve a relative resource URL against the dump's folder, never outside it."""
+        if not url or "://" in url or url.startswith("/"):
+            return None
+        base = self.path.parent
+        candidate = (base / url).resolve()
+        if base not in candidate.parents or not candidate.is_file():
+            return None
+        return candidate
+
+
+def _modified(pkg: object) -> datetime | None:
+    try:
+        return parse_timestamp(pkg.get("metadata_modified")) if isinstance(pkg, dict) else None
+    except MalformedPackage:
+        return None
+
+
+def open_source(location: str, *, api_key: str | None = None, **options) -> CkanSource | DumpSource:
+    """Return the source that `location` names: an http(s) URL or a dump file path."""
+    if location.startswith(("http://", "https://")):
+        return CkanSource(location, api_key, **options)
+    return DumpSource(location)
