@@ -15,6 +15,7 @@ from portal.regions.models import Population, Region
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 DEMO_DOMAIN = "demo.jiaxing.example"
+DEMO_CATALOGUE = SEEDS / "catalogue" / "demo-catalogue.jsonl"
 
 
 @dataclass

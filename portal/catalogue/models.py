@@ -102,7 +102,7 @@ class Dataset(db.Model):
     metadata_created: Mapped[datetime | None] = mapped_column(UTCDateTime())
     metadata_modified: Mapped[datetime] = mapped_column(UTCDateTime())
     state: Mapped[str] = mapped_column(String(10), default=PUBLISHED)
-    withdrawn_reason: Mapped[str | None] = mapped_column(String(20))  # deleted | private
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(20))  # deleted | deleted_or_private
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

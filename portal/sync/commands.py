@@ -16,8 +16,13 @@ ckan = AppGroup("ckan", help="Sync the catalogue from CKAN.")
 
 def settings_from_config(*, full: bool, mirror: bool, started_by_id: int | None = None) -> run.Settings:
     config = current_app.config
-    return run.Settings(full=full, mirror=mirror, mirror_max_size=config["SYNC_MIRROR_MAX_SIZE"],
-                        safety_margin=config["SYNC_SAFETY_MARGIN"], started_by_id=started_by_id)
+    return run.Settings(
+        full=full,
+        mirror=mirror,
+        mirror_max_size=config["SYNC_MIRROR_MAX_SIZE"],
+        safety_margin=config["SYNC_SAFETY_MARGIN"],
+        started_by_id=started_by_id,
+    )
 
 
 def source_from_config(location: str | None):
@@ -27,9 +32,13 @@ def source_from_config(location: str | None):
     if not location:
         raise click.ClickException("no source: pass --source URL|FILE or set CKAN_URL")
     try:
-        return remote.open_source(location, api_key=config.get("CKAN_API_KEY"),
-                                  timeout=config["SYNC_TIMEOUT"], retries=config["SYNC_RETRIES"],
-                                  backoff=config["SYNC_BACKOFF"])
+        return remote.open_source(
+            location,
+            api_key=config.get("CKAN_API_KEY"),
+            timeout=config["SYNC_TIMEOUT"],
+            retries=config["SYNC_RETRIES"],
+            backoff=config["SYNC_BACKOFF"],
+        )
     except remote.SourceUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -37,8 +46,12 @@ def source_from_config(location: str | None):
 @ckan.command("sync")
 @click.option("--full", is_flag=True, help="Read every package and withdraw what CKAN no longer publishes.")
 @click.option("--source", "location", metavar="URL|FILE", help="A CKAN URL or a `ckanapi dump` file.")
-@click.option("--mirror/--no-mirror", default=True, show_default=True,
-              help="Copy resource files into the portal's storage.")
+@click.option(
+    "--mirror/--no-mirror",
+    default=True,
+    show_default=True,
+    help="Copy resource files into the portal's storage.",
+)
 def sync_command(full: bool, location: str | None, mirror: bool) -> None:
     """Sync datasets from CKAN (incremental unless --full)."""
     source = source_from_config(location)
@@ -58,10 +71,12 @@ def sync_command(full: bool, location: str | None, mirror: bool) -> None:
 
 def summary(r) -> str:
     seconds = (r.finished_at - r.started_at).total_seconds() if r.finished_at else 0
-    return (f"sync #{r.id} {r.status}: {r.seen} read, {r.created} created, {r.updated} updated, "
-            f"{r.unchanged} unchanged, {r.restored} restored, {r.withdrawn} withdrawn, {r.failed} failed "
-            f"in {seconds:.1f}s; watermark {r.watermark_after.isoformat() if r.watermark_after else 'none'}"
-            + (f" ({r.message})" if r.message else ""))
+    return (
+        f"sync #{r.id} {r.status}: {r.seen} read, {r.created} created, {r.updated} updated, "
+        f"{r.unchanged} unchanged, {r.restored} restored, {r.withdrawn} withdrawn, {r.failed} failed "
+        f"in {seconds:.1f}s; watermark {r.watermark_after.isoformat() if r.watermark_after else 'none'}"
+        + (f" ({r.message})" if r.message else "")
+    )
 
 
 class _progress_bar:

@@ -201,8 +201,11 @@ def _group(g: object) -> GroupRecord:
     if not isinstance(g, dict):
         raise MalformedPackage("group is not an object")
     name = _required_str(g, "name")
-    return GroupRecord(ckan_id=_str(g.get("id")) or name, name=name,
-                       title=_str(g.get("title")) or _str(g.get("display_name")) or name)
+    return GroupRecord(
+        ckan_id=_str(g.get("id")) or name,
+        name=name,
+        title=_str(g.get("title")) or _str(g.get("display_name")) or name,
+    )
 
 
 def _tag(t: object) -> str:

@@ -76,8 +76,9 @@ def _response_chunks(response: requests.Response) -> Iterator[bytes]:
         response.close()
 
 
-def copy(fetcher: Fetcher, store, *, key: str, url: str, local: Path | None, fmt: str, mimetype: str,
-         max_size: int) -> storage_module.StoredObject:
+def copy(
+    fetcher: Fetcher, store, *, key: str, url: str, local: Path | None, fmt: str, mimetype: str, max_size: int
+) -> storage_module.StoredObject:
     """Stream one resource file into storage and return what was stored."""
     chunks, served_type = fetcher.chunks(url, local)
     content_type = mimetype or served_type or mimetypes.guess_type(key)[0] or "application/octet-stream"

@@ -31,6 +31,10 @@ class SourceUnavailable(Exception):
 class PackageGone(Exception):
     """A package listed a moment ago can no longer be read (deleted or made private)."""
 
+    def __init__(self, name: str, *, hidden: bool = False) -> None:
+        super().__init__(name)
+        self.hidden = hidden  # CKAN said "not authorized": deleted or private, it does not say which
+
 
 class BrokenEntry(dict):
     """A dump line or search result that is not a package; carries why."""
@@ -58,14 +62,23 @@ def retrying_session(retries: int, backoff: float) -> requests.Session:
 class CkanSource:
     """A live CKAN Action API."""
 
-    def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 30, retries: int = 4,
-                 backoff: float = 0.5, rows: int = MAX_ROWS) -> None:
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30,
+        retries: int = 4,
+        backoff: float = 0.5,
+        rows: int = MAX_ROWS,
+    ) -> None:
         self.location = url.rstrip("/")
         self.timeout = timeout
         self.rows = min(rows, MAX_ROWS)
         self.session = retrying_session(retries, backoff)
-        self.ckan = ckanapi.RemoteCKAN(self.location, apikey=api_key, user_agent=USER_AGENT,
-                                       session=self.session)
+        self.ckan = ckanapi.RemoteCKAN(
+            self.location, apikey=api_key, user_agent=USER_AGENT, session=self.session
+        )
 
     def call(self, action: str, **params):
         """Call an action; map transport failures to SourceUnavailable."""
@@ -85,11 +98,16 @@ class CkanSource:
         package modified during the run moves to the end instead of shifting another
         package out of the page it was on.
         """
-        seen: set[str] = set()
+        seen: dict[str, datetime | None] = {}  # id -> the metadata_modified already yielded
         bound, start = since, 0
         while True:
-            params = {"q": "*:*", "sort": "metadata_modified asc", "rows": self.rows, "start": start,
-                      "include_private": False}
+            params = {
+                "q": "*:*",
+                "sort": "metadata_modified asc",
+                "rows": self.rows,
+                "start": start,
+                "include_private": False,
+            }
             if bound is not None:
                 params["fq"] = f"metadata_modified:[{to_solr(bound)} TO *]"
             page = self.call("package_search", **params)
@@ -100,8 +118,10 @@ class CkanSource:
                 key = pkg.get("id") if isinstance(pkg, dict) else None
                 if key is None:
                     yield BrokenEntry(reason="search result without an id")
-                elif key not in seen:
-                    seen.add(key)
+                    continue
+                modified = _modified(pkg)
+                if key not in seen or (modified is not None and (seen[key] is None or modified > seen[key])):
+                    seen[key] = modified  # a package changed during the run comes again, newer
                     yield pkg
             if len(results) < self.rows:
                 return
@@ -131,16 +151,19 @@ class CkanSource:
     def show(self, name_or_id: str) -> dict:
         try:
             return self.call("package_show", id=name_or_id)
-        except (ckanapi.NotFound, ckanapi.NotAuthorized) as exc:
+        except ckanapi.NotFound as exc:
             raise PackageGone(name_or_id) from exc
+        except ckanapi.NotAuthorized as exc:
+            raise PackageGone(name_or_id, hidden=True) from exc
 
     def organizations(self) -> dict[str, dict]:
         """Return organizations with their extras, by name."""
         found: dict[str, dict] = {}
         offset, limit = 0, 1000
         while True:
-            batch = self.call("organization_list", all_fields=True, include_extras=True, limit=limit,
-                              offset=offset)
+            batch = self.call(
+                "organization_list", all_fields=True, include_extras=True, limit=limit, offset=offset
+            )
             for org in batch:
                 if isinstance(org, dict) and org.get("name"):
                     found[org["name"]] = org
@@ -150,8 +173,9 @@ class CkanSource:
 
     def counts_by_organization(self) -> dict[str, int]:
         """Return how many public datasets CKAN holds per organization name."""
-        page = self.call("package_search", q="*:*", rows=0, **{"facet.field": '["organization"]',
-                                                                "facet.limit": -1})
+        page = self.call(
+            "package_search", q="*:*", rows=0, **{"facet.field": '["organization"]', "facet.limit": -1}
+        )
         items = page.get("search_facets", {}).get("organization", {}).get("items", [])
         return {item["name"]: int(item["count"]) for item in items}
 

@@ -59,11 +59,17 @@ def start(source, settings: Settings) -> SyncRun:
             db.session.add(row)
             db.session.flush()
         db.session.execute(  # runs left "running" by a killed process
-            update(SyncRun).where(SyncRun.status == RUNNING)
+            update(SyncRun)
+            .where(SyncRun.status == RUNNING)
             .values(status=FAILED, finished_at=utcnow(), message="interrupted before it finished")
         )
-        run = SyncRun(source=row, full=settings.full, mirror=settings.mirror, watermark_before=row.watermark,
-                      started_by_id=settings.started_by_id)
+        run = SyncRun(
+            source=row,
+            full=settings.full,
+            mirror=settings.mirror,
+            watermark_before=row.watermark,
+            started_by_id=settings.started_by_id,
+        )
         db.session.add(run)
         db.session.flush()
         lock.attach(run.id)
@@ -75,8 +81,9 @@ def start(source, settings: Settings) -> SyncRun:
     return run
 
 
-def execute(run: SyncRun, source, settings: Settings, *, store=None, fetcher=None,
-            progress: Progress | None = None) -> SyncRun:
+def execute(
+    run: SyncRun, source, settings: Settings, *, store=None, fetcher=None, progress: Progress | None = None
+) -> SyncRun:
     """Carry out a started run to its end, then release the lock. Never raises for data faults."""
     job = _Job(run, source, settings, store, fetcher or mirror.Fetcher(), progress)
     try:
@@ -177,7 +184,9 @@ class _Job:
                 raise
             except Exception as exc:  # one bad resource must not stop the others
                 db.session.rollback()
-                self._error(dataset.name, "resource", f"{type(exc).__name__}: {exc}", resource=resource.ckan_id)
+                self._error(
+                    dataset.name, "resource", f"{type(exc).__name__}: {exc}", resource=resource.ckan_id
+                )
         self._mark_duplicates(dataset)
 
     def _process(self, dataset: Dataset, resource: Resource, refresh_datastore: bool) -> None:
@@ -202,9 +211,16 @@ class _Job:
     def _mirror(self, dataset: Dataset, resource: Resource, local: Path | None) -> None:
         key = mirror.storage_key(dataset.ckan_id, resource.ckan_id, resource.url, resource.format)
         try:
-            stored = mirror.copy(self.fetcher, self.store, key=key, url=resource.url, local=local,
-                                 fmt=resource.format, mimetype=resource.mimetype,
-                                 max_size=self.settings.mirror_max_size)
+            stored = mirror.copy(
+                self.fetcher,
+                self.store,
+                key=key,
+                url=resource.url,
+                local=local,
+                fmt=resource.format,
+                mimetype=resource.mimetype,
+                max_size=self.settings.mirror_max_size,
+            )
         except mirror.MirrorFailed as exc:
             resource.mirror_error = str(exc)[:500]  # mirrored_at stays empty: a --full run tries again
             if resource.format in volume.COUNTABLE:  # only data files matter to the volume
@@ -254,19 +270,20 @@ class _Job:
             if name in listed:  # public, but the search did not return it: read it directly
                 try:
                     self._take(writer, self.source.show(name))
-                    continue
                 except PackageGone:
-                    pass
+                    self._error(name, "read", "listed by package_list, but package_show says it is gone")
+                continue
             withdraw(db.session.get(Dataset, dataset_id), self._why_gone(name), now)
             self.bump("withdrawn")
             self.commit()
             self._heartbeat()
 
     def _why_gone(self, name: str) -> str:
+        """CKAN answers 404 for a purged dataset, and 403 alike for deleted and private ones."""
         try:
             self.source.show(name)
         except PackageGone as exc:
-            return "private" if "uthoriz" in repr(exc.__cause__) else "deleted"
+            return "deleted_or_private" if exc.hidden else "deleted"
         return "deleted"
 
     def _error(self, package: str, stage: str, message: str, *, resource: str = "") -> None:
@@ -274,8 +291,15 @@ class _Job:
         (its dataset was written, and the next --full run tries the file again)."""
         if not resource:
             self.bump("failed")
-        db.session.add(SyncError(run=self.run, package=package[:200], resource=resource[:200], stage=stage,
-                                 message=message[:1000]))
+        db.session.add(
+            SyncError(
+                run=self.run,
+                package=package[:200],
+                resource=resource[:200],
+                stage=stage,
+                message=message[:1000],
+            )
+        )
         self.commit()
 
     def _heartbeat(self) -> None:
@@ -293,7 +317,9 @@ class _Job:
 def _judge(resource: Resource) -> None:
     """Decide whether the resource counts as valid open data, and why not."""
     url = resource.url.lower()
-    if not url or url.startswith(("javascript:", "data:", "vbscript:")):
+    if resource.volume_source == "datastore":  # downloadable from the DataStore whatever its URL
+        reason = None if resource.records else "empty"
+    elif not url or url.startswith(("javascript:", "data:", "vbscript:")):
         reason = "not_downloadable"
     elif resource.mirror_error and resource.mirror_error.startswith(mirror.NOT_DOWNLOADABLE):
         reason = "not_downloadable"

@@ -51,7 +51,11 @@ class Writer:
 
     def _write(self, rec: PackageRecord, now: datetime) -> tuple[str, Dataset]:
         dataset = db.session.scalar(select(Dataset).where(Dataset.ckan_id == rec.ckan_id))
-        if dataset is not None and dataset.state == PUBLISHED and dataset.metadata_modified == rec.metadata_modified:
+        if (
+            dataset is not None
+            and dataset.state == PUBLISHED
+            and dataset.metadata_modified == rec.metadata_modified
+        ):
             return UNCHANGED, dataset
         self._free_name(rec, now)
         if dataset is None:
@@ -161,7 +165,10 @@ class Writer:
                     resource = Resource(ckan_id=record.ckan_id)
                 dataset.resources.append(resource)
             changed = (resource.ckan_last_modified, resource.size, resource.url) != (
-                record.last_modified, record.size, record.url)
+                record.last_modified,
+                record.size,
+                record.url,
+            )
             if changed:  # the mirrored copy and its volume no longer describe this file
                 resource.mirrored_at = resource.volume_computed_at = None
             resource.name, resource.description = record.name, record.description
