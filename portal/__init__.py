@@ -103,8 +103,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.contest import views as contest
     from portal.metrics import views as metrics
     from portal.site import views as site
+    from portal.sync import views as sync
 
-    for module in (site, accounts, admin, catalogue, applications, contest, metrics):
+    for module in (site, accounts, admin, catalogue, applications, contest, metrics, sync):
         app.register_blueprint(module.bp)
 
 

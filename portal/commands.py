@@ -7,11 +7,14 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
-from portal import seeding
+from portal import seeding, storage
 from portal.accounts import actions
 from portal.accounts.models import ADMIN
 from portal.extensions import db
-from portal.sync.commands import ckan
+from portal.sync import lock
+from portal.sync import run as sync_run
+from portal.sync.commands import ckan, settings_from_config, summary
+from portal.sync.commands import source_from_config as sync_run_source
 
 
 @click.command("init")
@@ -30,10 +33,22 @@ def init_command(demo: bool) -> None:
 def _demo() -> None:
     accounts = seeding.create_demo_accounts()
     db.session.commit()
+    _demo_catalogue()
     click.echo("Demo accounts (passwords are shown only now; keep them):")
     for account in accounts:
         shown = account.password or "(exists; password unchanged)"
         click.echo(f"  {account.role:<14} {account.email:<36} {shown}")
+
+
+def _demo_catalogue() -> None:
+    """Load the demo catalogue through the same sync the city's CKAN goes through."""
+    source = sync_run_source(str(seeding.DEMO_CATALOGUE))
+    settings = settings_from_config(full=False, mirror=True)
+    try:
+        finished = sync_run.sync(source, settings, store=storage.get_storage())
+    except lock.SyncBusy as exc:
+        raise click.ClickException("a sync is running; run init again when it has finished") from exc
+    click.echo("Demo catalogue: " + summary(finished))
 
 
 @click.command("create-admin")

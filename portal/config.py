@@ -7,6 +7,7 @@ Secrets never live here: SECRET_KEY comes from the environment or from a file th
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from datetime import timedelta
 
 DATABASE_URL = None  # default: SQLite file in the instance folder
@@ -37,6 +38,7 @@ SYNC_RETRIES = 4  # tries after the first, with exponential backoff
 SYNC_BACKOFF = 0.5  # seconds, doubled each retry
 SYNC_SAFETY_MARGIN = timedelta(minutes=10)  # re-read this much before the watermark
 SYNC_MIRROR_MAX_SIZE = 200 * 1024 * 1024
+SYNC_WEB_DUMP_FOLDER = str(Path(__file__).resolve().parent.parent / "seeds")  # dumps the web may sync
 
 _ENV_NAMES = ("DATABASE_URL", "STORAGE_URL", "CKAN_URL", "CKAN_API_KEY", "REDIS_URL", "SECRET_KEY")
 

@@ -153,18 +153,18 @@ def test_paging_across_page_boundaries_takes_each_package_once(app, fake, ckan_u
 def test_a_package_modified_during_the_run_shifts_nothing_out(app, fake, ckan_url):
     for n in range(8, 20):
         fake.add_package(package(n))
-    src = source(ckan_url, rows=3)
-    settings = run.Settings(full=True)
-    started = run.start(src, settings)
     touched = []
 
-    def progress(done, total):  # while page 1 is being written, an early package changes in CKAN
-        if done == 2 and not touched:
-            touched.append(fake.update_package("dataset-001", title="中途修改"))
+    class ChangingWhilePaging(remote.CkanSource):  # an early package changes after page 1 is read
+        def call(self, action, **params):
+            result = super().call(action, **params)
+            if action == "package_search" and params.get("rows") and not touched:
+                touched.append(fake.update_package("dataset-001", title="中途修改"))
+            return result
 
-    result = run.execute(started, src, settings, progress=progress)
+    result = sync(ChangingWhilePaging(ckan_url, timeout=5, retries=0, backoff=0, rows=3), full=True)
     assert result.failed == 0
-    assert len(published()) == 19
+    assert len(published()) == 19  # offset paging would have skipped the package shifted into page 1
     assert db.session.scalar(select(Dataset.title).where(Dataset.name == "dataset-001")) == "中途修改"
 
 
@@ -248,7 +248,7 @@ def test_a_second_sync_is_refused_while_one_holds_the_lock(app, ckan_url):
     with pytest.raises(lock.SyncBusy):
         sync(ckan_url)
     assert db.session.scalar(select(func.count()).select_from(SyncRun)) == 0
-    lock.release()
+    lock.release(None)
 
 
 def test_a_stale_lock_of_a_dead_run_is_taken_over(app, ckan_url):
@@ -460,3 +460,13 @@ def test_sync_command_needs_a_source(runner):
     result = runner.invoke(args=["ckan", "sync"])
     assert result.exit_code != 0
     assert "CKAN_URL" in result.output
+
+
+def test_a_run_that_lost_its_lock_stops_and_frees_nothing(app, ckan_url):
+    started = run.start(source(ckan_url), run.Settings())
+    db.session.get(SyncLock, lock.NAME).run_id = None  # a newer run took the stale lock over
+    db.session.commit()
+    with pytest.raises(lock.LockLost):
+        lock.beat(started.id)
+    lock.release(started.id)
+    assert lock.holder() is not None

@@ -23,6 +23,10 @@ class SyncBusy(Exception):
     """Another sync holds the lock."""
 
 
+class LockLost(Exception):
+    """This run's lock went stale and another run took it over; this run must stop."""
+
+
 def acquire(run_id: int | None = None, *, stale_after: timedelta = STALE_AFTER) -> None:
     """Take the lock and commit, or raise SyncBusy."""
     now = utcnow()
@@ -47,13 +51,21 @@ def attach(run_id: int) -> None:
     db.session.execute(update(SyncLock).where(SyncLock.name == NAME).values(run_id=run_id))
 
 
-def beat() -> None:
-    """Refresh the heartbeat; the caller commits."""
-    db.session.execute(update(SyncLock).where(SyncLock.name == NAME).values(heartbeat_at=utcnow()))
+def _owned_by(run_id: int | None):
+    held = SyncLock.run_id.is_(None) if run_id is None else SyncLock.run_id == run_id
+    return (SyncLock.name == NAME) & held
 
 
-def release() -> None:
-    db.session.execute(delete(SyncLock).where(SyncLock.name == NAME))
+def beat(run_id: int) -> None:
+    """Refresh the heartbeat of the lock `run_id` holds; raise LockLost when it holds none."""
+    done = db.session.execute(update(SyncLock).where(_owned_by(run_id)).values(heartbeat_at=utcnow()))
+    if done.rowcount != 1:
+        raise LockLost(f"run {run_id} lost the sync lock")
+
+
+def release(run_id: int | None) -> None:
+    """Free the lock if `run_id` still holds it (a run that lost it frees nothing)."""
+    db.session.execute(delete(SyncLock).where(_owned_by(run_id)))
     db.session.commit()
 
 

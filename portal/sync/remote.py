@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -188,6 +189,15 @@ class CkanSource:
         fields = [f for f in result.get("fields", []) if f.get("id") != "_id"]
         return int(result.get("total") or 0), len(fields)
 
+    def datastore_shapes(
+        self, resource_ids: list[str], workers: int = 8
+    ) -> dict[str, tuple[int, int] | None]:
+        """Read many DataStore shapes at once, a few calls in parallel."""
+        if not resource_ids:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(workers, len(resource_ids))) as pool:
+            return dict(zip(resource_ids, pool.map(self.datastore_shape, resource_ids), strict=True))
+
     def local_file(self, url: str) -> Path | None:
         return None
 
@@ -247,6 +257,9 @@ class DumpSource:
 
     def datastore_shape(self, resource_id: str) -> tuple[int, int] | None:
         return None
+
+    def datastore_shapes(self, resource_ids: list[str]) -> dict[str, tuple[int, int] | None]:
+        return {}
 
     def local_file(self, url: str) -> Path | None:
         """Resolve a relative resource URL against the dump's folder, never outside it."""

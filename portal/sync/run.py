@@ -1,32 +1,36 @@
 """A sync run: read the source, write each dataset, mirror and measure, reconcile, record.
 
-Long-running on purpose, so it commits per dataset (and per resource when mirroring):
-a run killed half-way loses nothing already written, and the watermark only moves
-after a run with no error, so the next run picks up whatever was missed.
+Long-running on purpose, so it commits per dataset: files are mirrored and measured
+first, then the dataset and its resources are written in one transaction. A run killed
+half-way loses nothing already written, and the watermark only moves after a run with
+no error, so the next run picks up whatever was missed.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
 
-from portal.catalogue.models import PUBLISHED, Dataset, Resource
+from portal.catalogue.models import PUBLISHED, Dataset
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.sync import lock, mirror, volume
+from portal.sync.assess import Assessor, mark_duplicates
 from portal.sync.mapping import MalformedPackage, parse_package
 from portal.sync.models import FAILED, PARTIAL, RUNNING, SUCCEEDED, SyncError, SyncRun, SyncSource
 from portal.sync.remote import BrokenEntry, PackageGone, SourceUnavailable
-from portal.sync.write import UNCHANGED, Writer, withdraw
+from portal.sync.write import UNCHANGED, Writer, resource_values, withdraw
 
 SEED_DEPARTMENTS = Path(__file__).resolve().parents[2] / "seeds" / "departments.json"
 HEARTBEAT_EVERY = 5.0  # seconds
+PREFETCH = 200  # packages read ahead, so that their DataStore shapes are fetched in parallel
 COUNTERS = ("seen", "created", "updated", "unchanged", "restored", "withdrawn", "failed")
 
 
@@ -76,7 +80,7 @@ def start(source, settings: Settings) -> SyncRun:
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        lock.release()
+        lock.release(None)
         raise
     return run
 
@@ -89,13 +93,17 @@ def execute(
     try:
         job.go()
     except SourceUnavailable as exc:
+        db.session.rollback()
         job.finish(FAILED, f"source unavailable: {exc}")
+    except lock.LockLost as exc:
+        db.session.rollback()
+        job.finish(FAILED, f"stopped: {exc} (it went quiet for too long)")
     except Exception as exc:
         db.session.rollback()
         job.finish(FAILED, f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        lock.release()
+        lock.release(run.id)
     return run
 
 
@@ -112,11 +120,20 @@ class _Job:
         self.newest: datetime | None = None
         self.seen_ids: set[str] = set()
         self.counts = dict.fromkeys(COUNTERS, 0)  # kept here: a rollback must not lose them
+        self.assessor = Assessor(
+            source=source,
+            store=store,
+            fetcher=self.fetcher,
+            full=settings.full,
+            mirror=settings.mirror,
+            max_size=settings.mirror_max_size,
+        )
 
     def bump(self, counter: str) -> None:
         self.counts[counter] += 1
 
     def commit(self) -> None:
+        """Commit, saving the counters on the run too."""
         for counter, value in self.counts.items():
             setattr(self.run, counter, value)
         db.session.commit()
@@ -126,10 +143,14 @@ class _Job:
         since = None if self.settings.full or watermark is None else watermark - self.settings.safety_margin
         writer = Writer(organizations=self.source.organizations(), seed_codes=seed_codes())
         total = self.source.count(since)
-        for done, entry in enumerate(self.source.packages(since), start=1):
-            self._take(writer, entry)
-            self.progress(done, max(total, done))
-            self._heartbeat()
+        done = 0
+        for batch in _batches(self.source.packages(since), PREFETCH):
+            self.assessor.shapes = self.source.datastore_shapes(_datastore_ids(batch))
+            for entry in batch:
+                self._take(writer, entry)
+                done += 1
+                self.progress(done, max(total, done))
+                self._heartbeat()
         if self.settings.full:
             self._reconcile(writer)
         status = SUCCEEDED if self.counts["failed"] == 0 else PARTIAL
@@ -160,102 +181,54 @@ class _Job:
             return
         self.seen_ids.add(rec.ckan_id)
         try:
-            outcome, dataset = writer.write(rec, utcnow())
-            self.bump(outcome)
-            self.commit()
+            problems = self._write(writer, rec)
+        except SourceUnavailable:
+            db.session.rollback()
+            raise
         except Exception as exc:  # one bad package must not stop the others
             db.session.rollback()
             writer.forget()
             self._error(label, "write", f"{type(exc).__name__}: {exc}")
             return
+        for resource_id, stage, message in problems:
+            self._error(rec.name, stage, message, resource=resource_id)
         if self.newest is None or rec.metadata_modified > self.newest:
             self.newest = rec.metadata_modified
-        if outcome != UNCHANGED or self.settings.full:
-            self._resources(dataset, refresh_datastore=self.settings.full)
 
-    def _resources(self, dataset: Dataset, *, refresh_datastore: bool) -> None:
-        """Mirror and measure the dataset's resources, each in its own transaction."""
-        for resource in [r for r in dataset.resources if r.is_active]:
+    def _write(self, writer: Writer, rec) -> list[tuple[str, str, str]]:
+        """Assess the resources (downloads happen here), then write the dataset in one transaction."""
+        old, old_resources = writer.existing(rec)
+        unchanged = (
+            old is not None
+            and old["state"] == PUBLISHED
+            and old["metadata_modified"] == rec.metadata_modified
+        )
+        if unchanged and not self.settings.full:
+            self.bump(UNCHANGED)
+            db.session.commit()
+            return []
+        problems = []
+        resources = [resource_values(r, old_resources.get(r.ckan_id)) for r in rec.resources]
+        for values in resources:
+            stage = "mirror"
             try:
-                self._process(dataset, resource, refresh_datastore)
-                db.session.commit()
+                problem = self.assessor.assess(rec.ckan_id, values)
             except SourceUnavailable:
-                db.session.rollback()
                 raise
             except Exception as exc:  # one bad resource must not stop the others
-                db.session.rollback()
-                self._error(
-                    dataset.name, "resource", f"{type(exc).__name__}: {exc}", resource=resource.ckan_id
-                )
-        self._mark_duplicates(dataset)
-
-    def _process(self, dataset: Dataset, resource: Resource, refresh_datastore: bool) -> None:
-        """Mirror the file when it changed, then measure it: DataStore first, else the file."""
-        local = self.source.local_file(resource.url)
-        wanted = self.settings.mirror and self.store is not None and resource.format in volume.MIRRORED
-        if wanted and resource.mirrored_at is None:
-            self._mirror(dataset, resource, local)
-            resource.volume_computed_at = None  # count the new copy
-        if resource.datastore_active and (refresh_datastore or resource.volume_computed_at is None):
-            shape = self.source.datastore_shape(resource.ckan_id)
-            if shape is not None:
-                resource.records, resource.fields = shape
-                resource.volume_source, resource.volume_computed_at = "datastore", utcnow()
-                resource.invalid_reason = None
-                _judge(resource)
-                return
-        if resource.volume_computed_at is None:
-            self._count_file(resource, local)
-            _judge(resource)
-
-    def _mirror(self, dataset: Dataset, resource: Resource, local: Path | None) -> None:
-        key = mirror.storage_key(dataset.ckan_id, resource.ckan_id, resource.url, resource.format)
-        try:
-            stored = mirror.copy(
-                self.fetcher,
-                self.store,
-                key=key,
-                url=resource.url,
-                local=local,
-                fmt=resource.format,
-                mimetype=resource.mimetype,
-                max_size=self.settings.mirror_max_size,
-            )
-        except mirror.MirrorFailed as exc:
-            resource.mirror_error = str(exc)[:500]  # mirrored_at stays empty: a --full run tries again
-            if resource.format in volume.COUNTABLE:  # only data files matter to the volume
-                self._error(dataset.name, "mirror", str(exc), resource=resource.ckan_id)
-            return
-        resource.storage_key, resource.mirrored_size = stored.key, stored.size
-        resource.sha256, resource.content_type = stored.sha256, stored.content_type
-        resource.mirrored_at, resource.mirror_error = utcnow(), None
-
-    def _count_file(self, resource: Resource, local: Path | None) -> None:
-        resource.records = resource.fields = resource.volume_source = resource.invalid_reason = None
-        resource.volume_computed_at = utcnow()
-        if resource.format not in volume.COUNTABLE:
-            return
-        if resource.storage_key and resource.mirrored_at is not None and self.store is not None:
-            opened = self.store.open(resource.storage_key)
-        elif local is not None:
-            opened = local.open("rb")
+                stage, problem = "resource", f"{type(exc).__name__}: {exc}"
+                values["mirror_error"] = problem[:500]
+            if problem and values["format"] in volume.COUNTABLE:  # only data files matter to the volume
+                problems.append((values["ckan_id"], stage, problem))
+        mark_duplicates(resources)
+        if unchanged:
+            writer.save_resources(old["id"], resources, old_resources)
+            self.bump(UNCHANGED)
         else:
-            return  # unmeasured: neither a copy nor a local file to count
-        with opened as stream:
-            try:
-                resource.records, resource.fields = volume.measure(stream, resource.format)
-                resource.volume_source = "file"
-            except volume.Unmeasurable:
-                resource.invalid_reason = "not_machine_readable"
-
-    def _mark_duplicates(self, dataset: Dataset) -> None:
-        seen: set[str] = set()
-        for resource in sorted(dataset.resources, key=lambda r: r.position):
-            if resource.is_active and resource.sha256:
-                if resource.sha256 in seen and resource.is_valid:
-                    resource.is_valid, resource.invalid_reason = False, "duplicate"
-                seen.add(resource.sha256)
+            outcome, _ = writer.write(rec, old, resources, old_resources, utcnow())
+            self.bump(outcome)
         db.session.commit()
+        return problems
 
     def _reconcile(self, writer: Writer) -> None:
         """Withdraw what CKAN no longer publishes; read what the search missed."""
@@ -304,8 +277,8 @@ class _Job:
 
     def _heartbeat(self) -> None:
         if time.monotonic() - self.last_beat >= HEARTBEAT_EVERY:
-            lock.beat()
-            db.session.commit()
+            lock.beat(self.run.id)
+            self.commit()
             self.last_beat = time.monotonic()
 
     def finish(self, status: str, message: str) -> None:
@@ -314,19 +287,18 @@ class _Job:
         self.commit()
 
 
-def _judge(resource: Resource) -> None:
-    """Decide whether the resource counts as valid open data, and why not."""
-    url = resource.url.lower()
-    if resource.volume_source == "datastore":  # downloadable from the DataStore whatever its URL
-        reason = None if resource.records else "empty"
-    elif not url or url.startswith(("javascript:", "data:", "vbscript:")):
-        reason = "not_downloadable"
-    elif resource.mirror_error and resource.mirror_error.startswith(mirror.NOT_DOWNLOADABLE):
-        reason = "not_downloadable"
-    elif resource.format not in volume.MACHINE_READABLE or resource.invalid_reason == "not_machine_readable":
-        reason = "not_machine_readable"
-    elif resource.records == 0:
-        reason = "empty"
-    else:
-        reason = None
-    resource.is_valid, resource.invalid_reason = reason is None, reason
+def _batches(items: Iterator, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _datastore_ids(batch: list) -> list[str]:
+    """The DataStore resources of a batch of package dicts (shape checks come later)."""
+    ids = []
+    for pkg in batch:
+        resources = pkg.get("resources") if isinstance(pkg, dict) else None
+        for r in resources if isinstance(resources, list) else []:
+            if isinstance(r, dict) and r.get("datastore_active") is True and isinstance(r.get("id"), str):
+                ids.append(r["id"])
+    return ids

@@ -1,0 +1,120 @@
+"""The data office's sync pages: runs, starting a run, a run's errors, and sync health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from portal.accounts.models import ADMIN
+from portal.accounts.permissions import role_required
+from portal.extensions import db
+from portal.sync import background, commands, health, lock, remote, run
+from portal.sync.models import SyncError, SyncRun
+
+bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
+
+RUNS_PER_PAGE = 25
+ERRORS_PER_PAGE = 50
+
+
+@bp.get("/")
+@role_required(ADMIN)
+def index():
+    return _runs_page()
+
+
+@bp.post("/start")
+@role_required(ADMIN)
+def start():
+    location = request.form.get("source", "").strip()[:1000]
+    full, mirror = bool(request.form.get("full")), bool(request.form.get("mirror"))
+    try:
+        source = _open_source(location)
+        settings = commands.settings_from_config(full=full, mirror=mirror, started_by_id=current_user.id)
+        started = run.start(source, settings)
+    except remote.SourceUnavailable as exc:
+        flash(str(exc), "error")
+        return _runs_page(), 400
+    except lock.SyncBusy:
+        flash(_("Another sync is running; try again when it has finished."), "error")
+        return _runs_page(), 409
+    if current_app.config.get("SYNC_IN_BACKGROUND", True):
+        background.launch(current_app._get_current_object(), started.id, source.location, full, mirror)
+    else:
+        background.carry_out(started.id, source.location, full=full, mirror=mirror)
+    flash(_("Sync #%(id)d has started.", id=started.id), "success")
+    return redirect(url_for("sync.run_detail", run_id=started.id))
+
+
+@bp.get("/runs/<int:run_id>")
+@role_required(ADMIN)
+def run_detail(run_id: int):
+    sync_run = db.get_or_404(SyncRun, run_id)
+    query = select(SyncError).where(SyncError.run_id == run_id).order_by(SyncError.id)
+    errors = db.paginate(query, per_page=ERRORS_PER_PAGE, error_out=False)
+    return render_template("sync/run.html", run=sync_run, errors=errors)
+
+
+@bp.get("/health")
+@role_required(ADMIN)
+def health_report():
+    location = request.args.get("source", "").strip()[:1000]
+    rows, problem, status = [], None, 200
+    if location or current_app.config.get("CKAN_URL"):
+        try:
+            rows = _compare(location)
+        except remote.SourceUnavailable as exc:
+            problem, status = str(exc), 502
+    return render_template(
+        "sync/health.html",
+        rows=rows,
+        total=health.total(rows),
+        problem=problem,
+        location=location,
+        default_source=current_app.config.get("CKAN_URL") or "",
+    ), status
+
+
+def _runs_page() -> str:
+    query = select(SyncRun).options(joinedload(SyncRun.source)).order_by(SyncRun.id.desc())
+    page = db.paginate(query, per_page=RUNS_PER_PAGE, error_out=False)
+    return render_template(
+        "sync/index.html",
+        page=page,
+        holder=lock.holder(),
+        default_source=current_app.config.get("CKAN_URL") or "",
+    )
+
+
+def _compare(location: str) -> list[health.Row]:
+    source = _open_source(location)
+    try:
+        return health.compare(source)
+    except remote.SourceUnavailable as exc:
+        raise remote.SourceUnavailable(_("The source cannot be read: %(reason)s", reason=exc)) from exc
+
+
+def _open_source(location: str):
+    """Open `location`, or CKAN_URL; raise remote.SourceUnavailable with a message for the page."""
+    if not (location or current_app.config.get("CKAN_URL")):
+        raise remote.SourceUnavailable(_("No source: enter a CKAN URL or a dump file, or set CKAN_URL."))
+    folder = Path(current_app.config["SYNC_WEB_DUMP_FOLDER"]).resolve()
+    if (
+        location
+        and not location.startswith(("http://", "https://"))
+        and folder not in Path(location).resolve().parents
+    ):
+        # the web may not make the server read (and publish files beside) any file it can reach
+        raise remote.SourceUnavailable(_("From the web, a dump file must lie in %(folder)s.", folder=folder))
+    try:
+        return commands.source_from_config(location)
+    except click.ClickException as exc:
+        raise remote.SourceUnavailable(
+            _("The source cannot be read: %(reason)s", reason=exc.message)
+        ) from exc
