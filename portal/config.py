@@ -7,8 +7,8 @@ Secrets never live here: SECRET_KEY comes from the environment or from a file th
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 DATABASE_URL = None  # default: SQLite file in the instance folder
 STORAGE_URL = None  # default: a folder in the instance folder
