@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from portal.catalogue.models import (
     PUBLISHED,
@@ -28,6 +28,26 @@ from portal.regions.models import Region
 from portal.sync.mapping import OrganizationRecord, PackageRecord, parse_organization, resolve_region
 
 CREATED, UPDATED, UNCHANGED, RESTORED = "created", "updated", "unchanged", "restored"
+
+# Statements built once: building them anew for each package cost more than running them.
+_DATASETS, _RESOURCES = Dataset.__table__, Resource.__table__
+_DATASET_BY_CKAN_ID = select(_DATASETS.c.id, _DATASETS.c.state, _DATASETS.c.metadata_modified).where(
+    _DATASETS.c.ckan_id == bindparam("ckan_id")
+)
+_NAME_HOLDER = select(_DATASETS.c.id, _DATASETS.c.name, _DATASETS.c.ckan_id, _DATASETS.c.state).where(
+    _DATASETS.c.name == bindparam("name"), _DATASETS.c.ckan_id != bindparam("ckan_id")
+)
+_RESOURCES_OF = select(_RESOURCES).where(
+    or_(
+        _RESOURCES.c.ckan_id.in_(bindparam("ids", expanding=True)),
+        _RESOURCES.c.dataset_id == bindparam("dataset_id"),
+    )
+)
+_INSERT_DATASET = insert(_DATASETS).returning(_DATASETS.c.id)
+_UPDATE_DATASET = update(_DATASETS).where(_DATASETS.c.id == bindparam("b_id"))
+_UPDATE_RESOURCE = update(_RESOURCES).where(_RESOURCES.c.id == bindparam("b_id"))
+_UNLINK_THEMES = delete(dataset_themes).where(dataset_themes.c.dataset_id == bindparam("b_id"))
+_UNLINK_TAGS = delete(dataset_tags).where(dataset_tags.c.dataset_id == bindparam("b_id"))
 
 # What the portal learns about a resource itself; the rest comes from CKAN each time.
 DERIVED = (
@@ -67,22 +87,11 @@ class Writer:
 
     def existing(self, rec: PackageRecord) -> tuple[dict | None, dict[str, dict]]:
         """Return the dataset row of `rec` (or None) and its resources' rows by CKAN id."""
-        row = db.session.execute(
-            select(Dataset.id, Dataset.state, Dataset.metadata_modified).where(Dataset.ckan_id == rec.ckan_id)
-        ).first()
-        wanted = [r.ckan_id for r in rec.resources]
-        condition = Resource.ckan_id.in_(wanted) if wanted else None
-        if row is not None:
-            condition = (
-                Resource.dataset_id == row.id
-                if condition is None
-                else or_(condition, Resource.dataset_id == row.id)
-            )
-        resources = {}
-        if condition is not None:
-            for r in db.session.execute(select(Resource.__table__).where(condition)).mappings():
-                resources[r["ckan_id"]] = dict(r)
-        return (dict(row._mapping) if row else None), resources
+        conn = db.session.connection()
+        row = conn.execute(_DATASET_BY_CKAN_ID, {"ckan_id": rec.ckan_id}).first()
+        ids = [r.ckan_id for r in rec.resources]
+        rows = conn.execute(_RESOURCES_OF, {"ids": ids, "dataset_id": row.id if row else -1}).mappings()
+        return (dict(row._mapping) if row else None), {r["ckan_id"]: dict(r) for r in rows}
 
     def write(
         self,
@@ -93,6 +102,7 @@ class Writer:
         now: datetime,
     ) -> tuple[str, int]:
         """Create or update the dataset and its resources; return what happened and its id."""
+        conn = db.session.connection()
         self._free_name(rec, now)
         values = {
             "name": rec.name,
@@ -114,69 +124,57 @@ class Writer:
         }
         if old is None:
             outcome = CREATED
-            dataset_id = db.session.execute(
-                insert(Dataset.__table__)
-                .values(ckan_id=rec.ckan_id, first_synced_at=now, download_count=0, **values)
-                .returning(Dataset.__table__.c.id)
-            ).scalar_one()
+            values.update(ckan_id=rec.ckan_id, first_synced_at=now, download_count=0)
+            dataset_id = conn.execute(_INSERT_DATASET, values).scalar_one()
         else:
             outcome = RESTORED if old["state"] == WITHDRAWN else UPDATED
             dataset_id = old["id"]
-            db.session.execute(
-                update(Dataset.__table__).where(Dataset.__table__.c.id == dataset_id).values(**values)
-            )
-            db.session.execute(delete(dataset_themes).where(dataset_themes.c.dataset_id == dataset_id))
-            db.session.execute(delete(dataset_tags).where(dataset_tags.c.dataset_id == dataset_id))
+            conn.execute(_UPDATE_DATASET, {**values, "b_id": dataset_id})
+            conn.execute(_UNLINK_THEMES, {"b_id": dataset_id})
+            conn.execute(_UNLINK_TAGS, {"b_id": dataset_id})
         theme_ids = {self._theme(g) for g in rec.groups}
         tag_ids = {self._tag(name) for name in rec.tags}
         if theme_ids:
-            db.session.execute(
+            conn.execute(
                 insert(dataset_themes), [{"dataset_id": dataset_id, "theme_id": t} for t in theme_ids]
             )
         if tag_ids:
-            db.session.execute(
-                insert(dataset_tags), [{"dataset_id": dataset_id, "tag_id": t} for t in tag_ids]
-            )
+            conn.execute(insert(dataset_tags), [{"dataset_id": dataset_id, "tag_id": t} for t in tag_ids])
         self.save_resources(dataset_id, resources, old_resources)
         return outcome, dataset_id
 
     def save_resources(self, dataset_id: int, resources: list[dict], old_resources: dict[str, dict]) -> None:
         """Insert new resources, update known ones, and mark those CKAN dropped as removed."""
-        table = Resource.__table__
+        conn = db.session.connection()
         fresh, known = [], []
         for values in resources:
             old = old_resources.get(values["ckan_id"])
             if old is None:
                 fresh.append({**values, "dataset_id": dataset_id})
             elif any(old.get(k) != v for k, v in values.items()) or old["dataset_id"] != dataset_id:
-                known.append({**values, "dataset_id": dataset_id, "_id": old["id"]})
+                known.append({**values, "dataset_id": dataset_id, "b_id": old["id"]})
         if fresh:
-            db.session.execute(insert(table), fresh)
-        for values in known:
-            row_id = values.pop("_id")
-            db.session.execute(update(table).where(table.c.id == row_id).values(**values))
-        kept = [v["ckan_id"] for v in resources]
+            conn.execute(insert(_RESOURCES), fresh)
+        if known:
+            conn.execute(_UPDATE_RESOURCE, known)
+        kept = {v["ckan_id"] for v in resources}
         gone = [
-            o["id"]
+            {"b_id": o["id"], "state": "removed"}
             for o in old_resources.values()
             if o["dataset_id"] == dataset_id and o["ckan_id"] not in kept and o["state"] != "removed"
         ]
         if gone:
-            db.session.execute(update(table).where(table.c.id.in_(gone)).values(state="removed"))
+            conn.execute(_UPDATE_RESOURCE, gone)
 
     def _free_name(self, rec: PackageRecord, now: datetime) -> None:
         """CKAN names are unique: a row here with this name but another id left CKAN."""
-        table = Dataset.__table__
-        other = db.session.execute(
-            select(table.c.id, table.c.name, table.c.ckan_id, table.c.state).where(
-                table.c.name == rec.name, table.c.ckan_id != rec.ckan_id
-            )
-        ).first()
+        conn = db.session.connection()
+        other = conn.execute(_NAME_HOLDER, {"name": rec.name, "ckan_id": rec.ckan_id}).first()
         if other is not None:
-            changes = {"name": f"{other.name[:80]}~{other.ckan_id[:12]}"}
+            changes = {"name": f"{other.name[:80]}~{other.ckan_id[:12]}", "b_id": other.id}
             if other.state == PUBLISHED:
                 changes.update(state=WITHDRAWN, withdrawn_reason="deleted", withdrawn_at=now)
-            db.session.execute(update(table).where(table.c.id == other.id).values(**changes))
+            conn.execute(_UPDATE_DATASET, changes)
 
     def _department(self, org: OrganizationRecord | None) -> int | None:
         if org is None:
