@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal import errors, extensions, headers, models, storage  # noqa: F401
     from portal.i18n import init_babel
+    from portal.metrics import events
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(
@@ -44,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_commands(app)
     errors.register(app)
     headers.register(app)
+    events.init_app(app)
     app.json.ensure_ascii = False
     return app
 

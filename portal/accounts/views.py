@@ -11,6 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from portal.accounts import actions, forms
 from portal.accounts.permissions import role_required
 from portal.extensions import db, limiter
+from portal.metrics import events
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -60,8 +61,9 @@ def sign_in():
     if form.validate_on_submit():
         user = actions.authenticate(form.email.data, form.password.data)
         if user is not None:
-            db.session.commit()
             login_user(user, remember=form.remember.data)
+            events.record("sign_in", user=user)
+            db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(_("Wrong email or password, or the account is deactivated."))
     status = 400 if form.is_submitted() else 200

@@ -160,6 +160,7 @@ class Resource(db.Model):
     volume_computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_valid: Mapped[bool] = mapped_column(default=False)
     invalid_reason: Mapped[str | None] = mapped_column(String(30))
+    download_count: Mapped[int] = mapped_column(default=0)
 
     dataset: Mapped[Dataset] = relationship(back_populates="resources")
 
@@ -172,3 +173,30 @@ class Resource(db.Model):
         if self.records is None or self.fields is None:
             return None
         return self.records * self.fields
+
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+
+
+class AccessRequest(db.Model):
+    """A developer's request to download a conditionally open (有条件开放) dataset."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        Index("ix_access_requests_user_dataset", "user_id", "dataset_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=PENDING, index=True)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship()
+    user = relationship("User", foreign_keys=[user_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
