@@ -1,0 +1,58 @@
+"""Activity events: recorded per request, with hashed visitor and IP ids, bots flagged."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from factories import PASSWORD, make_user
+from portal.extensions import db
+from portal.metrics.models import ActivityEvent
+
+
+def events(kind: str | None = None) -> list[ActivityEvent]:
+    query = select(ActivityEvent).order_by(ActivityEvent.id)
+    if kind:
+        query = query.where(ActivityEvent.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def test_an_anonymous_page_view_is_recorded_with_a_hashed_visitor_id(client):
+    first = client.get("/", headers={"User-Agent": "Mozilla/5.0 Firefox"})
+    cookie = first.headers["Set-Cookie"]
+    assert cookie.startswith("vid=")
+    client.get("/datasets/", headers={"User-Agent": "Mozilla/5.0 Firefox"})
+    views = events("page_view")
+    assert [e.path for e in views] == ["/", "/datasets/"]
+    assert views[0].visitor_hash == views[1].visitor_hash  # the same browser
+    vid = cookie.split(";")[0].split("=")[1]
+    assert vid not in views[0].visitor_hash and len(views[0].visitor_hash) == 64
+    assert views[0].ip_hash and "127.0.0.1" not in views[0].ip_hash
+    assert views[0].user_id is None and views[0].is_bot is False
+
+
+def test_a_signed_in_users_views_carry_the_user_and_county(client, login):
+    member = login("county_member")
+    client.get("/", headers={"User-Agent": "Mozilla/5.0"})
+    (view,) = events("page_view")
+    assert (view.user_id, view.region_id, view.visitor_hash) == (member.id, member.region_id, None)
+
+
+@pytest.mark.parametrize("agent", ["Googlebot/2.1", "curl/8.0", "python-requests/2.32", ""])
+def test_bots_are_flagged(client, agent):
+    client.get("/", headers={"User-Agent": agent})
+    assert events("page_view")[0].is_bot is True
+
+
+def test_sign_in_is_recorded_once_and_not_as_a_page_view(client):
+    make_user(email="dev@example.cn")
+    db.session.commit()
+    client.post("/account/sign-in", data={"email": "dev@example.cn", "password": PASSWORD})
+    assert [e.kind for e in events()] == ["sign_in"]
+
+
+def test_errors_redirects_and_static_files_are_not_page_views(client):
+    client.get("/no-such-page")
+    client.get("/admin/")
+    client.get("/static/css/site.css")
+    assert db.session.scalar(select(func.count()).select_from(ActivityEvent)) == 0
