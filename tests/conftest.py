@@ -132,3 +132,12 @@ def login(client):
         return user
 
     return sign_in
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """An S3-protocol server (moto) on 127.0.0.1 for the whole session: "127.0.0.1:<port>"."""
+    from s3server import running_s3_server
+
+    with running_s3_server() as endpoint:
+        yield endpoint

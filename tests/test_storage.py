@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import flask
 import pytest
 from minio import Minio
-from s3server import ACCESS_KEY, SECRET_KEY, running_s3_server
+from s3server import ACCESS_KEY, SECRET_KEY
 
 from portal.storage import (
     PART_SIZE,
@@ -32,12 +32,6 @@ from portal.storage import (
 MiB = 1024 * 1024
 KEY = "resources/数据集-330402/资源-1/交通出行 2020年.csv"
 CSV = "编号,区县,人口\n1,南湖区,62.8\n2,秀洲区,68.1\n".encode()
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    with running_s3_server() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture

@@ -357,6 +357,21 @@ def test_mirroring_stores_the_file_with_hash_and_counts_its_volume(app, fake, ck
         assert stored.read() == files.files["stops.csv"]
 
 
+def test_mirroring_into_minio_streams_the_file_into_the_bucket(app, fake, ckan_url, files, s3_endpoint):
+    from s3server import ACCESS_KEY, SECRET_KEY
+
+    minio = storage.storage_from_url(f"minio://{ACCESS_KEY}:{SECRET_KEY}@{s3_endpoint}/mirror-sync",
+                                     default_root="unused")
+    files.files["clinics.csv"] = "诊所,电话\n南湖诊所,0573-1234567\n".encode()
+    fake.add_package(package(64, resources=[csv_resource("r-64", f"{files.base}/clinics.csv")]))
+    assert sync(ckan_url, mirror=True, store=minio).status == "succeeded"
+    resource = db.session.scalar(select(Resource).where(Resource.ckan_id == "r-64"))
+    assert (resource.records, resource.fields, resource.volume_source) == (1, 2, "file")
+    with minio.open(resource.storage_key) as stored:
+        assert stored.read() == files.files["clinics.csv"]
+    assert "X-Amz-Expires=300" in minio.url_for_download(resource.storage_key, filename="诊所.csv")
+
+
 def test_unchanged_resources_are_not_downloaded_again(app, fake, ckan_url, files, store):
     files.files["a.csv"] = "名称,值\n甲,1\n".encode()
     fake.add_package(package(61, resources=[csv_resource("r-61", f"{files.base}/a.csv", size=5)]))
