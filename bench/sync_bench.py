@@ -79,7 +79,7 @@ def _measure(count: int, url: str) -> dict:
             if database.startswith("postgres"):
                 with db.engine.begin() as conn:
                     conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-            upgrade()
+            upgrade(revision="heads")
             load_regions()
             db.session.commit()
             source = remote.CkanSource(url, timeout=60, retries=2)

@@ -22,7 +22,7 @@ from portal.sync.commands import source_from_config as sync_run_source
 @with_appcontext
 def init_command(demo: bool) -> None:
     """Migrate the database to head and load the seeds; safe to run again."""
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
     added = seeding.load_regions()
     db.session.commit()
     click.echo(f"Database at head; {added} new region(s) seeded.")

@@ -33,7 +33,7 @@ def database_url(tmp_path_factory) -> str:
 
         if ON_POSTGRES:
             _reset_postgres_schema()
-        upgrade()
+        upgrade(revision="heads")
         db.engine.dispose()
     return url
 

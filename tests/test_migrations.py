@@ -40,7 +40,7 @@ def _app(url, tmp_path):
 def test_migrations_from_empty_to_head_match_the_models(empty_database_url, tmp_path):
     app = _app(empty_database_url, tmp_path)
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
             diff = compare_metadata(context, db.metadata)
@@ -51,10 +51,10 @@ def test_migrations_from_empty_to_head_match_the_models(empty_database_url, tmp_
 def test_migrations_downgrade_to_base_and_upgrade_again(empty_database_url, tmp_path):
     app = _app(empty_database_url, tmp_path)
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
-        upgrade()
+        upgrade(revision="heads")
         assert {"users", "regions", "populations"} <= set(inspect(db.engine).get_table_names())
         db.engine.dispose()
 
