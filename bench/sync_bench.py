@@ -86,7 +86,12 @@ def _measure(count: int, url: str) -> dict:
             began = time.perf_counter()
             full = run.sync(source, run.Settings(full=True))
             full_s = time.perf_counter() - began
-            assert full.status == "succeeded" and full.created == count, full.message
+            if full.status != "succeeded" or full.created != count:
+                from portal.sync.models import SyncError
+
+                errors = db.session.scalars(db.select(SyncError).limit(5)).all()
+                raise SystemExit(f"full sync {full.status}: {full.created} created, {full.failed} failed; "
+                                 + "; ".join(f"{e.package}: {e.stage}: {e.message[:200]}" for e in errors))
             urllib.request.urlopen(f"{url}/_bench/touch?n=100", timeout=120).read()
             began = time.perf_counter()
             incremental = run.sync(source, run.Settings())
@@ -101,7 +106,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "--serve":
         serve(int(sys.argv[2]))
         sys.exit(0)
-    print(f"database: {os.environ.get('DATABASE_URL') or 'SQLite'}")
+    print(f"database: {os.environ.get('DATABASE_URL') or 'SQLite'}", flush=True)
     for size in [int(a) for a in sys.argv[1:]] or [10_000]:
         r = bench(size)
         print(f"{r['packages']:>7} packages: full sync {r['full_s']:.1f} s = {r['per_s']:.0f} datasets/s; "

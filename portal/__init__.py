@@ -7,8 +7,17 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:…>` that matches only what fits a 32-bit database integer."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -27,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(defaults.from_environment())
     app.config.update(config or {})
     _settle_config(app)
+    app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are 404, not 500
 
     from portal import errors, extensions, headers, models, storage  # noqa: F401
     from portal.i18n import init_babel
@@ -98,16 +108,43 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.accounts import token_views
     from portal.accounts import views as accounts
     from portal.admin import views as admin
+    from portal.api import ckan, dcat
+    from portal.api import views as api
+    from portal.applications import api as applications_api
+    from portal.applications import review_views, team_views  # noqa: F401 (they add to applications.bp)
     from portal.applications import views as applications
+    from portal.catalogue import access_views, dataset_views  # noqa: F401 (dataset_views adds to catalogue.bp)
     from portal.catalogue import views as catalogue
+    from portal.contest import api as contest_api
     from portal.contest import views as contest
+    from portal.metrics import admin_views as metrics_admin
+    from portal.metrics import api as metrics_api
     from portal.metrics import views as metrics
     from portal.site import views as site
     from portal.sync import views as sync
 
-    for module in (site, accounts, admin, catalogue, applications, contest, metrics, sync):
+    for module in (
+        site,
+        accounts,
+        token_views,
+        admin,
+        access_views,
+        catalogue,
+        applications,
+        applications_api,
+        contest,
+        contest_api,
+        metrics,
+        metrics_admin,
+        metrics_api,
+        sync,
+        api,
+        ckan,
+        dcat,
+    ):
         app.register_blueprint(module.bp)
 
 

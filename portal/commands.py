@@ -10,7 +10,10 @@ from flask_migrate import upgrade
 from portal import seeding, storage
 from portal.accounts import actions
 from portal.accounts.models import ADMIN
+from portal.catalogue import search_index
+from portal.catalogue.commands import catalogue
 from portal.extensions import db
+from portal.metrics.commands import metrics
 from portal.sync import lock
 from portal.sync import run as sync_run
 from portal.sync.commands import ckan, settings_from_config, summary
@@ -24,8 +27,11 @@ def init_command(demo: bool) -> None:
     """Migrate the database to head and load the seeds; safe to run again."""
     upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
     added = seeding.load_regions()
+    indexed = search_index.index_missing(db.session.connection())  # datasets older than the index
     db.session.commit()
     click.echo(f"Database at head; {added} new region(s) seeded.")
+    if indexed:
+        click.echo(f"Search index: {indexed} dataset(s) added.")
     if demo:
         _demo()
 
@@ -34,10 +40,23 @@ def _demo() -> None:
     accounts = seeding.create_demo_accounts()
     db.session.commit()
     _demo_catalogue()
+    _demo_activity()
     click.echo("Demo accounts (passwords are shown only now; keep them):")
     for account in accounts:
         shown = account.password or "(exists; password unchanged)"
         click.echo(f"  {account.role:<14} {account.email:<36} {shown}")
+
+
+def _demo_activity() -> None:
+    """Applications of every county, a judged and published contest round, months of site activity."""
+    from portal.applications.demo import seed_demo_applications
+    from portal.contest.demo import seed_demo_contest
+
+    made = seed_demo_applications(storage.get_storage())
+    db.session.commit()
+    seed_demo_contest()
+    db.session.commit()
+    click.echo(f"Demo applications: {made} new; demo contest ready.")
 
 
 def _demo_catalogue() -> None:
@@ -72,4 +91,4 @@ def create_admin_command(email: str, name: str, password: str) -> None:
     click.echo(f"Admin {actions.normalise_email(email)} created.")
 
 
-COMMANDS = [init_command, create_admin_command, ckan]
+COMMANDS = [init_command, create_admin_command, ckan, catalogue, metrics]

@@ -1,7 +1,18 @@
 """Every area's models, imported in one place so that Alembic sees the whole schema."""
 
 from portal.accounts.models import ApiToken, User  # noqa: F401
-from portal.catalogue.models import AccessRequest, Dataset, Department, Licence, Resource, Tag, Theme  # noqa: F401
+from portal.applications.models import Application, ApplicationFile, ApplicationTransition, Notification  # noqa: F401
+from portal.catalogue.models import (  # noqa: F401
+    AccessRequest,
+    Dataset,
+    DatasetSearch,
+    Department,
+    Licence,
+    Resource,
+    Tag,
+    Theme,
+)
+from portal.contest.models import Appeal, Assignment, Contest, Criterion, Entry, Round, Score, Team  # noqa: F401
 from portal.metrics.models import ActivityEvent  # noqa: F401
 from portal.regions.models import Population, Region  # noqa: F401
 from portal.sync.models import SyncError, SyncLock, SyncRun, SyncSource  # noqa: F401

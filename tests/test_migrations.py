@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from portal import create_app
+from portal.dbschema import include_object
 from portal.extensions import db
 
 
@@ -42,7 +43,8 @@ def test_migrations_from_empty_to_head_match_the_models(empty_database_url, tmp_
     with app.app_context():
         upgrade(revision="heads")
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+            opts = {"compare_type": True, "render_as_batch": True, "include_object": include_object}
+            context = MigrationContext.configure(conn, opts=opts)
             diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert diff == []

@@ -200,3 +200,21 @@ class AccessRequest(db.Model):
     dataset: Mapped[Dataset] = relationship()
     user = relationship("User", foreign_keys=[user_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+
+class DatasetSearch(db.Model):
+    """A dataset's search terms (see catalogue/terms.py), one row per dataset.
+
+    The full-text index over these columns is not described here: revision 0004 adds
+    an FTS5 table on SQLite and a weighted tsvector column on PostgreSQL (portal/dbschema.py).
+    """
+
+    __tablename__ = "dataset_search"
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    title_terms: Mapped[str] = mapped_column(Text, default="")
+    tag_terms: Mapped[str] = mapped_column(Text, default="")
+    body_terms: Mapped[str] = mapped_column(Text, default="")  # notes, department, themes, extras
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

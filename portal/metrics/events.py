@@ -38,6 +38,13 @@ def visitor_id() -> str:
     return vid
 
 
+def _visitor_hash(kind: str) -> str:
+    """API clients keep no cookies: tell them apart by address and agent, not by a new id each call."""
+    if kind == "api_call" and VISITOR_COOKIE not in request.cookies:
+        return _hash(f"api:{request.remote_addr}:{request.headers.get('User-Agent', '')}")
+    return _hash(visitor_id())
+
+
 def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None = None, user=None) -> None:
     """Add one event for the current request; the view's commit writes it."""
     if kind not in KINDS:
@@ -50,7 +57,7 @@ def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None 
             kind=kind,
             user_id=user.id if user else None,
             region_id=user.region_id if user else None,
-            visitor_hash=None if user else _hash(visitor_id()),
+            visitor_hash=None if user else _visitor_hash(kind),
             dataset_id=dataset_id,
             resource_id=resource_id,
             path=request.path[:300],

@@ -160,17 +160,17 @@ class CkanSource:
     def organizations(self) -> dict[str, dict]:
         """Return organizations with their extras, by name."""
         found: dict[str, dict] = {}
-        offset, limit = 0, 1000
-        while True:
+        offset = 0
+        while True:  # CKAN caps all_fields lists (25 by default) whatever limit asks: page until empty
             batch = self.call(
-                "organization_list", all_fields=True, include_extras=True, limit=limit, offset=offset
+                "organization_list", all_fields=True, include_extras=True, limit=1000, offset=offset
             )
             for org in batch:
                 if isinstance(org, dict) and org.get("name"):
                     found[org["name"]] = org
-            if len(batch) < limit:
+            if not batch:
                 return found
-            offset += limit
+            offset += len(batch)
 
     def counts_by_organization(self) -> dict[str, int]:
         """Return how many public datasets CKAN holds per organization name."""

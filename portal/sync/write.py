@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
+from portal.catalogue import search_index
 from portal.catalogue.models import (
     PUBLISHED,
     WITHDRAWN,
@@ -141,6 +142,7 @@ class Writer:
         if tag_ids:
             conn.execute(insert(dataset_tags), [{"dataset_id": dataset_id, "tag_id": t} for t in tag_ids])
         self.save_resources(dataset_id, resources, old_resources)
+        search_index.index_dataset(conn, dataset_id, rec)
         return outcome, dataset_id
 
     def save_resources(self, dataset_id: int, resources: list[dict], old_resources: dict[str, dict]) -> None:

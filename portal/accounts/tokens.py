@@ -1,0 +1,84 @@
+"""API tokens: created for a user and shown once, stored only as a SHA-256 hash, revoked by their owner.
+
+Functions add and flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, select
+
+from portal.accounts.models import ApiToken, User
+from portal.dbtypes import utcnow
+from portal.extensions import db
+
+TOKEN_PREFIX = "jxod_"
+PREFIX_LENGTH = 12  # the shown part, enough to tell a user's tokens apart
+MAX_NAME = 60
+MAX_TOKEN_LENGTH = 200
+# last_used_at is written at most this often per token, not on every API call.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class TokenError(Exception):
+    """A rule about tokens was broken; the message is shown to the user."""
+
+
+def hash_token(plain: str) -> str:
+    """Return the hex SHA-256 of a token, as stored."""
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token named `name` (1 to MAX_NAME characters) and return it with its plain text.
+
+    The plain text is returned only here; the database keeps its hash and first PREFIX_LENGTH characters.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise TokenError(_l("Give the token a name."))
+    if len(name) > MAX_NAME:
+        raise TokenError(_l("The name is longer than %(max)d characters.", max=MAX_NAME))
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(plain), prefix=plain[:PREFIX_LENGTH])
+    db.session.add(token)
+    db.session.flush()
+    return token, plain
+
+
+def revoke(token: ApiToken, by: User) -> None:
+    """Revoke the token for good; only its owner may. Revoking twice changes nothing."""
+    if token.user_id != by.id:
+        raise TokenError(_l("You can only revoke your own tokens."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+
+
+def authenticate(plain: str) -> User | None:
+    """Return the active user a token belongs to, or None for an unknown or revoked token.
+
+    Sets the token's last_used_at (to the minute); the caller's commit writes it.
+    """
+    if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > MAX_TOKEN_LENGTH:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        token.last_used_at = now
+    return token.user
+
+
+def tokens_of(user: User) -> Select:
+    """Select the user's tokens: active ones first, then newest."""
+    return (
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(), ApiToken.id.desc())
+    )

@@ -1,0 +1,218 @@
+"""A read-only CKAN Action API under /api/3/action (and /api/action, where ckanapi calls).
+
+So that `ckanapi`, ckanext-harvest's CKAN harvester and other CKAN tools can read the portal:
+`package_search`, `package_show`, `package_list`, `organization_list`, `group_list` and
+`status_show`, by GET or POST (JSON body or form), answered in CKAN 2.12's envelope with its error
+types and statuses (see ../shared/ckan-samples). Only published datasets exist here: a withdrawn
+one is "Not found", as a deleted dataset is for an anonymous CKAN caller. Departments are CKAN
+organizations and themes CKAN groups; resource URLs are the portal's download links.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
+
+from portal.api import auth, ckan_params, ckan_search, serializers, views
+from portal.catalogue.models import PUBLISHED, Dataset, Department, Theme
+from portal.catalogue.models import dataset_themes as dataset_themes_table
+from portal.extensions import csrf, db
+
+bp = Blueprint("ckan", __name__, url_prefix="/api")
+csrf.exempt(bp)
+auth.rate_limit(bp)
+bp.after_request(views.record_call)
+
+CKAN_VERSION = "2.12.0"  # the API whose shapes these answers copy
+GROUP_LIST_MAX = 1000  # ckan.group_and_organization_list_max
+GROUP_LIST_ALL_FIELDS_MAX = 25  # ckan.group_and_organization_list_all_fields_max
+JSON_TYPE = "application/json;charset=utf-8"
+
+
+def _help(action: str) -> str:
+    return f"{request.host_url.rstrip('/')}/api/3/action/help_show?name={action}"
+
+
+def _json(payload: Any, status: int) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False), status, content_type=JSON_TYPE)
+
+
+def _bad_request(message: str) -> Response:
+    """CKAN's answer to a request it cannot dispatch: a bare JSON string, status 400."""
+    return _json(f"Bad request - {message}", 400)
+
+
+def _failure(action: str, status: int, error: dict) -> Response:
+    return _json({"help": _help(action), "error": error, "success": False}, status)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    action = (request.view_args or {}).get("action", "")
+    return _failure(action, exc.code or 500, {"__type": exc.name, "message": exc.description or exc.name})
+
+
+@bp.errorhandler(Exception)
+def unexpected_error(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return http_error(exc)
+    db.session.rollback()
+    current_app.logger.exception("CKAN-compatible API failed")
+    error = {"__type": "Internal Server Error", "message": "Internal Server Error"}
+    return _failure((request.view_args or {}).get("action", ""), 500, error)
+
+
+@bp.route("/3/action/<action>", methods=["GET", "POST"])
+@bp.route("/action/<action>", methods=["GET", "POST"])
+def action(action: str):
+    handler = ACTIONS.get(action)
+    if handler is None:
+        return _bad_request(f"Action name not known: {action}")
+    if auth.has_invalid_token():
+        error = {"__type": "Authorization Error", "message": "Access denied: the API token is not valid"}
+        return _failure(action, 403, error)
+    try:
+        params = _request_data()
+    except ValueError as exc:
+        return _bad_request(f"JSON Error: {exc}")
+    if ckan_params.has_nul(params):  # PostgreSQL refuses them in text
+        return _bad_request("Parameters must not contain NUL characters")
+    try:
+        result = handler(params)
+    except ckan_params.ActionError as exc:
+        return _failure(action, exc.status, exc.error)
+    return _json({"help": _help(action), "success": True, "result": result}, 200)
+
+
+def _request_data() -> dict:
+    """Read the action's parameters as CKAN does: URL parameters, a form, or a JSON body."""
+
+    def flat(multi) -> dict:
+        return {k: v[0] if len(v) == 1 else v for k, v in multi.to_dict(flat=False).items()}
+
+    data = flat(request.args)
+    if request.method == "POST" and request.form:
+        values = list(request.form.values())
+        if len(request.form) == 1 and values[0] in ("1", ""):  # a JSON body posted as a form key
+            data.update(json.loads(next(iter(request.form.keys()))))
+        else:
+            data.update(flat(request.form))
+    elif request.method == "POST" and request.get_data() and request.mimetype != "multipart/form-data":
+        body = json.loads(request.get_data())
+        if not isinstance(body, dict):
+            raise ValueError(f"Request data JSON decoded to {body!r} but it needs to be a dictionary.")
+        data.update(body)
+    return data
+
+
+# -- actions ------------------------------------------------------------------------------------
+
+
+def status_show(params: dict) -> dict:
+    title = current_app.config.get("SITE_TITLE", "嘉兴市公共数据开放平台")
+    return {
+        "site_title": title,
+        "site_description": f"{title}（CKAN 兼容只读接口）",
+        "site_url": request.host_url.rstrip("/"),
+        "error_emails_to": "",
+        "locale_default": "zh_Hans_CN",
+        "extensions": [],
+        "ckan_version": CKAN_VERSION,
+    }
+
+
+def package_show(params: dict) -> dict:
+    ref = ckan_params.string(params, "id") or ckan_params.string(params, "name_or_id")
+    if not ref:
+        raise ckan_params.invalid({"name_or_id": ["Missing value"]})
+    query = ckan_search.with_parts(
+        ckan_search.published().where((Dataset.ckan_id == ref) | (Dataset.name == ref))
+    )
+    dataset = db.session.scalars(query).first()
+    if dataset is None:
+        raise ckan_params.not_found()
+    g.api_dataset_id = dataset.id
+    return serializers.package_dict(dataset)
+
+
+def package_list(params: dict) -> list[str]:
+    limit = min(ckan_params.natural(params, "limit", None) or 0, ckan_params.BIGGEST)
+    offset = min(ckan_params.natural(params, "offset", 0), ckan_params.BIGGEST)
+    query = select(Dataset.name).where(Dataset.state == PUBLISHED).order_by(ckan_search.binary(Dataset.name))
+    if limit:  # CKAN treats 0 as no limit
+        query = query.limit(limit)
+    return list(db.session.scalars(query.offset(offset)))
+
+
+def _group_list(params: dict, rows: list[tuple[Any, int]], names_param: str, shape) -> list:
+    """Filter, sort and page organizations or groups as CKAN's group_list does."""
+    limit, offset = ckan_params.natural(params, "limit", None), ckan_params.natural(params, "offset", 0)
+    all_fields = ckan_params.boolean(params, "all_fields")
+    cap = GROUP_LIST_ALL_FIELDS_MAX if all_fields else GROUP_LIST_MAX
+    limit = cap if limit is None or limit > cap else limit
+    sort = ckan_params.string(params, "sort", "title").strip() or "title"
+    field, _, direction = sort.partition(" ")
+    field = "package_count" if field == "packages" else field
+    if field not in ("name", "title", "package_count") or direction.strip() not in ("", "asc", "desc"):
+        raise ckan_params.invalid({"message": f"Cannot sort by field `{field}`"})
+    wanted = params.get(names_param)
+    if wanted:
+        wanted = set(wanted if isinstance(wanted, list) else [wanted])
+        rows = [(o, n) for o, n in rows if o.name in wanted]
+    needle = ckan_params.string(params, "q").strip().casefold()
+    if needle:
+        rows = [(o, n) for o, n in rows if needle in f"{o.name} {o.title}".casefold()]
+    descending = direction.strip() == "desc" or (field == "package_count" and not direction.strip())
+    rows.sort(
+        key=lambda row: row[1] if field == "package_count" else getattr(row[0], field), reverse=descending
+    )
+    rows = rows[offset:][:limit]
+    return [shape(o, n) for o, n in rows] if all_fields else [o.name for o, _ in rows]
+
+
+def organization_list(params: dict) -> list:
+    counts = dict(
+        db.session.execute(
+            select(Dataset.department_id, func.count())
+            .where(Dataset.state == PUBLISHED)
+            .group_by(Dataset.department_id)
+        ).all()
+    )
+    departments = db.session.scalars(select(Department).options(selectinload(Department.region))).all()
+    include_extras = ckan_params.boolean(params, "include_extras")
+    return _group_list(
+        params,
+        [(d, counts.get(d.id, 0)) for d in departments],
+        "organizations",
+        lambda d, n: serializers.organization_dict(d, n, include_extras=include_extras),
+    )
+
+
+def group_list(params: dict) -> list:
+    theme_id = dataset_themes_table.c.theme_id
+    counts = dict(
+        db.session.execute(
+            select(theme_id, func.count())
+            .join_from(dataset_themes_table, Dataset)
+            .where(Dataset.state == PUBLISHED)
+            .group_by(theme_id)
+        ).all()
+    )
+    themes = db.session.scalars(select(Theme)).all()
+    return _group_list(params, [(t, counts.get(t.id, 0)) for t in themes], "groups", serializers.group_dict)
+
+
+ACTIONS: dict[str, Callable[[dict], Any]] = {
+    "package_search": ckan_search.package_search,
+    "package_show": package_show,
+    "package_list": package_list,
+    "organization_list": organization_list,
+    "group_list": group_list,
+    "status_show": status_show,
+}

@@ -1,0 +1,176 @@
+"""CKAN's package_search over the published catalogue: Solr-style q, fq and sort, paging, facets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+
+from portal.api import serializers, solr
+from portal.api.ckan_params import ActionError, integer, invalid, natural, search_error, string
+from portal.catalogue.models import PUBLISHED, Dataset, Department, Resource, Tag, Theme
+from portal.catalogue.models import dataset_tags as dataset_tags_table
+from portal.catalogue.models import dataset_themes as dataset_themes_table
+from portal.extensions import db
+
+ROWS_MAX = 1000  # ckan.search.rows_max
+SEARCH_PARAMS = {
+    "q", "fl", "fq", "fq_list", "rows", "sort", "start", "wt", "qf", "bf", "boost", "facet",
+    "facet.mincount", "facet.limit", "facet.field", "tie", "defType", "mm", "df", "q.op",
+    "include_private", "include_drafts", "include_deleted", "use_default_schema", "callback",
+}  # fmt: skip
+
+
+def published() -> Select:
+    """Select the published datasets: the only ones this API knows."""
+    return select(Dataset).where(Dataset.state == PUBLISHED)
+
+
+def with_parts(query: Select) -> Select:
+    """Load what a package dict shows with the datasets, a query per relation rather than per dataset."""
+    return query.options(
+        selectinload(Dataset.department),
+        selectinload(Dataset.licence),
+        selectinload(Dataset.themes),
+        selectinload(Dataset.tags),
+        selectinload(Dataset.resources),
+    )
+
+
+def binary(column):
+    """Order as Solr's string fields do (by code point) whatever the database's collation."""
+    return column.collate("C") if db.session.get_bind().dialect.name == "postgresql" else column
+
+
+def package_search(params: dict) -> dict:
+    """Answer package_search: count, facets, one page of package dicts; raise ActionError as CKAN fails."""
+    unknown = sorted(k for k in params if k not in SEARCH_PARAMS and not k.startswith("ext_"))
+    if unknown:
+        message = f"Search Query is invalid: 'Invalid search parameters: {unknown}'"
+        raise ActionError(400, {"__type": "Search Query Error", "message": message})
+    rows = min(natural(params, "rows", 10), ROWS_MAX)
+    start = natural(params, "start", 0)
+    sort = string(params, "sort").strip()
+    sort = solr.DEFAULT_SORT if sort in ("", "rank") else sort
+    fq_list = params.get("fq_list") or []
+    fq_list = [str(f) for f in (fq_list if isinstance(fq_list, list) else [fq_list])]
+    texts = {"q": string(params, "q") or "*:*", "fq": string(params, "fq"), "sort": sort, "rows": rows}
+    try:
+        order = solr.parse_sort(sort)
+        q = solr.parse(texts["q"])
+        filters = [solr.parse(f).where for f in [texts["fq"], *fq_list]]
+    except solr.SortError:
+        message = "Search Query is invalid: 'Invalid \"sort\" parameter'"
+        raise ActionError(400, {"__type": "Search Query Error", "message": message}) from None
+    except solr.QueryError as exc:
+        raise search_error({**texts, "start": start}, str(exc)) from None
+    matching = published().where(q.where, *filters)
+    count = db.session.scalar(
+        select(func.count()).select_from(matching.with_only_columns(Dataset.id).subquery())
+    )
+    datasets = []
+    if rows and start < count:
+        keys = [_sort_key(name, desc, q.terms) for name, desc in order]
+        query = matching.order_by(*[k for k in keys if k is not None], Dataset.id).offset(start).limit(rows)
+        datasets = list(db.session.scalars(with_parts(query)))
+    facets = _facets(matching, params)
+    return {
+        "count": count,
+        "facets": facets,
+        "results": [_fields(serializers.package_dict(d), params.get("fl")) for d in datasets],
+        "sort": sort,
+        "search_facets": _search_facets(facets),
+    }
+
+
+def _sort_key(name: str, descending: bool, terms: list[str]):
+    if name == "score":
+        if not terms:
+            return None  # every result scores the same
+        column = solr.score(terms)
+    else:
+        column = {
+            "metadata_modified": Dataset.metadata_modified,
+            "metadata_created": Dataset.metadata_created,
+            "name": binary(Dataset.name),
+            "id": binary(Dataset.ckan_id),
+            "title_string": binary(Dataset.title),
+            "license_id": Dataset.licence_id,
+        }[name]
+    return column.desc() if descending else column.asc()
+
+
+def _fields(package: dict, fl: Any) -> dict:
+    """Keep only the fields `fl` names, as Solr's field list does."""
+    if not fl:
+        return package
+    names = " ".join(fl) if isinstance(fl, list) else str(fl)
+    wanted = [n for n in names.replace(",", " ").split() if n]
+    return {n: package[n] for n in wanted if n in package}
+
+
+_FACETS: dict[str, Callable[[Any], Select]] = {
+    "organization": lambda ids: (
+        select(Department.name, func.count())
+        .join(Dataset, Dataset.department_id == Department.id)
+        .where(Dataset.id.in_(ids))
+        .group_by(Department.name)
+    ),
+    "groups": lambda ids: (
+        select(Theme.name, func.count())
+        .join(dataset_themes_table)
+        .where(dataset_themes_table.c.dataset_id.in_(ids))
+        .group_by(Theme.name)
+    ),
+    "tags": lambda ids: (
+        select(Tag.name, func.count())
+        .join(dataset_tags_table)
+        .where(dataset_tags_table.c.dataset_id.in_(ids))
+        .group_by(Tag.name)
+    ),
+    "res_format": lambda ids: (
+        select(Resource.format, func.count(Resource.dataset_id.distinct()))
+        .where(Resource.dataset_id.in_(ids), Resource.state == "active", Resource.format != "")
+        .group_by(Resource.format)
+    ),
+    "license_id": lambda ids: (
+        select(Dataset.licence_id, func.count())
+        .where(Dataset.id.in_(ids), Dataset.licence_id.is_not(None))
+        .group_by(Dataset.licence_id)
+    ),
+}
+
+
+def _facets(matching: Select, params: dict) -> dict:
+    raw = params.get("facet.field", [])
+    try:
+        fields = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        raise invalid({"facet.field": ["Could not parse as valid JSON"]}) from None
+    if not isinstance(fields, list) or not fields:
+        return {}
+    limit = integer(params, "facet.limit", 50)  # negative: no limit
+    mincount = natural(params, "facet.mincount", 1)
+    ids = matching.with_only_columns(Dataset.id)
+    facets = {}
+    for name in (str(f) for f in fields):
+        counts = db.session.execute(_FACETS[name](ids)).all() if name in _FACETS else []
+        items = sorted(((v, n) for v, n in counts if n >= mincount), key=lambda i: (-i[1], i[0]))
+        facets[name] = dict(items if limit < 0 else items[:limit])
+    return facets
+
+
+def _search_facets(facets: dict) -> dict:
+    titles = {
+        "organization": dict(db.session.execute(select(Department.name, Department.title)).all()),
+        "groups": dict(db.session.execute(select(Theme.name, Theme.title)).all()),
+    } if facets else {}  # fmt: skip
+    out = {}
+    for field, counts in facets.items():
+        names = titles.get(field, {})
+        items = [{"name": v, "display_name": names.get(v) or v, "count": n} for v, n in counts.items()]
+        out[field] = {"title": field, "items": sorted(items, key=lambda i: i["display_name"], reverse=True)}
+    return out

@@ -1,0 +1,344 @@
+"""Answer the Solr queries CKAN clients send (`q`, `fq`, `sort`) with SQL over the catalogue.
+
+Covers what harvesters and CKAN tools use: free text, `field:value`, `field:"quoted"`,
+`field:(a OR b)`, `field:*`, date ranges such as `metadata_modified:[2025-01-01T00:00:00Z TO *]`
+(with `{}` for exclusive bounds and `NOW-1DAY`-style date math), `+`/`-`/`NOT`, `AND`, `OR`
+and parentheses, `*:*`. Fields: organization, owner_org, groups, tags, res_format, res_name,
+id, name, title, notes, text, license_id, metadata_modified, metadata_created, capacity, state,
+dataset_type, type, site_id, and any other name as a dataset extra (`extras_<key>` or `<key>`).
+Juxtaposed clauses are AND-ed, as in CKAN's Solr schema. No request here: pure query building.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, false, func, not_, or_, true
+
+from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL, Dataset, Department, Resource, Tag, Theme
+
+DEFAULT_SORT = "score desc, metadata_modified desc"
+OPEN_CONDITIONS = {
+    "有条件开放": CONDITIONAL,
+    "conditional": CONDITIONAL,
+    "无条件开放": UNCONDITIONAL,
+    "unconditional": UNCONDITIONAL,
+}
+
+
+class QueryError(Exception):
+    """Solr would refuse the query; the message is Solr's reason."""
+
+
+class SortError(Exception):
+    """The sort is not `field direction[, …]`: CKAN's 'Invalid "sort" parameter'."""
+
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<all>\*:\*)
+      | (?P<field>[^\W\d][\w.]*):(?=\S)
+      | (?P<range>[\[{][^\]}]*[\]}])
+      | (?P<quoted>"(?:[^"\\]|\\.)*")
+      | (?P<paren>[()])
+      | (?P<op>(?:AND|OR|NOT)(?=[\s()]|$)|&&|\|\|)
+      | (?P<sign>[+\-!])(?=\S)
+      | (?P<word>(?:\\.|[^\s()"])+)
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass
+class Query:
+    """A parsed q or fq: its SQL condition, and the free-text terms that score results."""
+
+    where: ColumnElement[bool]
+    terms: list[str] = field(default_factory=list)
+
+
+def parse(text: str) -> Query:
+    """Parse a Solr query into a condition on Dataset; raise QueryError when Solr would."""
+    parser = _Parser(_tokens(text), text)
+    if not parser.tokens:
+        return Query(true())
+    where = parser.expression(None)
+    if parser.position != len(parser.tokens):
+        raise QueryError(f"org.apache.solr.search.SyntaxError: Cannot parse '{text}'")
+    return Query(where, parser.terms)
+
+
+def score(terms: list[str]) -> ColumnElement:
+    """Return a relevance score of free-text `terms` (at least one): a term in the title or name
+    weighs 4, in a tag 2, in the notes 1."""
+    total = None
+    for term in terms:
+        part = (
+            case((Dataset.title.icontains(term, autoescape=True), 4), else_=0)
+            + case((Dataset.name.icontains(term, autoescape=True), 4), else_=0)
+            + case((Dataset.tags.any(Tag.name.icontains(term, autoescape=True)), 2), else_=0)
+            + case((Dataset.notes.icontains(term, autoescape=True), 1), else_=0)
+        )
+        total = part if total is None else total + part
+    return total
+
+
+def parse_sort(text: str) -> list[tuple[str, bool]]:
+    """Return (field, descending) pairs; raise SortError for a malformed sort, QueryError for a field
+    Solr cannot sort on."""
+    pairs = []
+    for part in text.split(","):
+        bits = part.split()
+        if not bits:
+            continue
+        if len(bits) != 2 or bits[1].lower() not in ("asc", "desc"):
+            raise SortError(part)
+        if bits[0] not in SORTABLE:
+            raise QueryError(f"can not sort on field: {bits[0]}")
+        pairs.append((bits[0], bits[1].lower() == "desc"))
+    return pairs or [("score", True), ("metadata_modified", True)]
+
+
+SORTABLE = ("score", "metadata_modified", "metadata_created", "name", "id", "title_string", "license_id")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    tokens, position = [], 0
+    while position < len(text):
+        if not text[position:].strip():
+            break
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise QueryError(f"org.apache.solr.search.SyntaxError: Cannot parse '{text}'")
+        kind = match.lastgroup
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+class _Parser:
+    """Recursive descent: OR of ANDs of (optionally negated) clauses; a field may wrap a group."""
+
+    def __init__(self, tokens: list[tuple[str, str]], text: str) -> None:
+        self.tokens, self.text, self.position = tokens, text, 0
+        self.terms: list[str] = []
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def _fail(self):
+        raise QueryError(f"org.apache.solr.search.SyntaxError: Cannot parse '{self.text}'")
+
+    def expression(self, default_field: str | None) -> ColumnElement[bool]:
+        parts = [self._conjunction(default_field)]
+        while self._peek() in (("op", "OR"), ("op", "||")):
+            self.position += 1
+            parts.append(self._conjunction(default_field))
+        return parts[0] if len(parts) == 1 else or_(*parts)
+
+    def _conjunction(self, default_field: str | None) -> ColumnElement[bool]:
+        parts = [self._unary(default_field)]
+        while True:
+            token = self._peek()
+            if token is None or token == ("paren", ")") or token in (("op", "OR"), ("op", "||")):
+                break
+            if token in (("op", "AND"), ("op", "&&")):
+                self.position += 1
+            parts.append(self._unary(default_field))
+        return parts[0] if len(parts) == 1 else and_(*parts)
+
+    def _unary(self, default_field: str | None) -> ColumnElement[bool]:
+        token = self._peek()
+        if token in (("op", "NOT"), ("sign", "-"), ("sign", "!")):
+            self.position += 1
+            return not_(self._unary(default_field))
+        if token == ("sign", "+"):
+            self.position += 1
+        return self._primary(default_field)
+
+    def _primary(self, default_field: str | None) -> ColumnElement[bool]:
+        token = self._peek()
+        if token is None:
+            self._fail()
+        kind, value = token
+        self.position += 1
+        if kind == "all":
+            return true()
+        if kind == "paren" and value == "(":
+            inner = self.expression(default_field)
+            if self._peek() != ("paren", ")"):
+                self._fail()
+            self.position += 1
+            return inner
+        if kind == "field":
+            if self._peek() == ("paren", "("):
+                return self._primary(value)
+            following = self._peek()
+            if following is None or following[0] not in ("range", "quoted", "word"):
+                self._fail()
+            self.position += 1
+            return clause(value, following[0], following[1])
+        if kind in ("quoted", "word"):
+            if default_field is not None:
+                return clause(default_field, kind, value)
+            term = _unescape(value[1:-1] if kind == "quoted" else value).strip("*?").casefold()
+            if not term:
+                return true()
+            self.terms.append(term)
+            return _text(term)
+        if kind == "range" and default_field is not None:
+            return clause(default_field, kind, value)
+        self._fail()
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+def _text(term: str) -> ColumnElement[bool]:
+    return or_(
+        Dataset.name.icontains(term, autoescape=True),
+        Dataset.title.icontains(term, autoescape=True),
+        Dataset.notes.icontains(term, autoescape=True),
+        Dataset.tags.any(Tag.name.icontains(term, autoescape=True)),
+    )
+
+
+def _resource(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return Dataset.resources.any(and_(Resource.state == "active", condition))
+
+
+# field -> (value -> condition); a value of "*" means "has any value".
+_FIELDS = {
+    "organization": lambda v: Dataset.department.has(Department.name == v),
+    "owner_org": lambda v: Dataset.department.has(Department.ckan_id == v),
+    "groups": lambda v: Dataset.themes.any(Theme.name == v),
+    "tags": lambda v: Dataset.tags.any(Tag.name == v),
+    "res_format": lambda v: _resource(func.upper(Resource.format) == v.upper()),
+    "res_name": lambda v: _resource(Resource.name.icontains(v, autoescape=True)),
+    "id": lambda v: Dataset.ckan_id == v,
+    "name": lambda v: Dataset.name == v,
+    "title": lambda v: Dataset.title.icontains(v, autoescape=True),
+    "notes": lambda v: Dataset.notes.icontains(v, autoescape=True),
+    "text": lambda v: _text(v.casefold()),
+    "license_id": lambda v: Dataset.licence_id == v,
+    "capacity": lambda v: true() if v == "public" else false(),
+    "state": lambda v: true() if v == "active" else false(),
+    "dataset_type": lambda v: true() if v == "dataset" else false(),
+    "type": lambda v: true() if v == "dataset" else false(),
+    "site_id": lambda v: true(),
+    "open_condition": lambda v: (
+        Dataset.open_condition == OPEN_CONDITIONS[v] if v in OPEN_CONDITIONS else false()
+    ),
+}
+_EXISTS = {
+    "organization": Dataset.department_id.is_not(None),
+    "owner_org": Dataset.department_id.is_not(None),
+    "groups": Dataset.themes.any(),
+    "tags": Dataset.tags.any(),
+    "res_format": _resource(Resource.format != ""),
+    "license_id": Dataset.licence_id.is_not(None),
+}
+_DATES = {"metadata_modified": Dataset.metadata_modified, "metadata_created": Dataset.metadata_created}
+
+
+def clause(name: str, kind: str, raw: str) -> ColumnElement[bool]:
+    """Return the condition of one `field:value` clause."""
+    if name.startswith("extras_"):
+        name = name.removeprefix("extras_")
+    if kind == "range":
+        return _range(name, raw)
+    value = _unescape(raw[1:-1] if kind == "quoted" else raw)
+    if name in _DATES:
+        return true() if value == "*" else _DATES[name] == solr_date(value)
+    if kind == "word" and value == "*":
+        return _EXISTS.get(name, true() if name in _FIELDS else _extra(name).is_not(None))
+    if name in _FIELDS:
+        return _FIELDS[name](value)
+    return _extra(name) == value
+
+
+def _extra(key: str) -> ColumnElement:
+    if not re.fullmatch(r"[^\W\d]\w*", key):
+        raise QueryError(f"undefined field {key}")
+    return Dataset.extras[key].as_string()
+
+
+def _range(name: str, raw: str) -> ColumnElement[bool]:
+    match = re.fullmatch(r"([\[{])\s*(\S+)\s+TO\s+(\S+)\s*([\]}])", raw)
+    if match is None:
+        raise QueryError(f"org.apache.solr.search.SyntaxError: Cannot parse '{name}:{raw}'")
+    low, high = match[2], match[3]
+    if name not in _DATES:
+        column = {"name": Dataset.name, "id": Dataset.ckan_id, "license_id": Dataset.licence_id}.get(name)
+        if column is None:
+            raise QueryError(f"ranges are supported on dates, name, id and license_id, not {name}")
+        bounds = (_unescape(low), _unescape(high))
+    else:
+        column = _DATES[name]
+        bounds = tuple(None if b == "*" else solr_date(b) for b in (low, high))
+    parts = []
+    if bounds[0] not in (None, "*"):
+        parts.append(column >= bounds[0] if match[1] == "[" else column > bounds[0])
+    if bounds[1] not in (None, "*"):
+        parts.append(column <= bounds[1] if match[4] == "]" else column < bounds[1])
+    return and_(column.is_not(None), *parts)
+
+
+_UNITS = {
+    "MILLI": timedelta(milliseconds=1),
+    "SECOND": timedelta(seconds=1),
+    "MINUTE": timedelta(minutes=1),
+    "HOUR": timedelta(hours=1),
+    "DAY": timedelta(days=1),
+    "DATE": timedelta(days=1),
+    "WEEK": timedelta(weeks=1),
+}
+
+
+def solr_date(value: str, now: datetime | None = None) -> datetime:
+    """Read a Solr date (`2025-01-01T00:00:00Z`, with optional fraction, `NOW`, date math) as aware UTC."""
+    match = re.fullmatch(
+        r"(NOW|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)((?:[+-]\d+[A-Z]+|/[A-Z]+)*)", value
+    )
+    if match is None:
+        raise QueryError(f"Invalid Date String:'{value}'")
+    if match[1] == "NOW":
+        moment = now or datetime.now(UTC)
+    else:
+        whole, _, fraction = match[1][:-1].partition(".")
+        try:
+            moment = datetime.fromisoformat(whole).replace(tzinfo=UTC)
+        except ValueError:
+            raise QueryError(f"Invalid Date String:'{value}'") from None
+        moment += timedelta(microseconds=int((fraction + "000000")[:6]) if fraction else 0)
+    for op, amount, unit in re.findall(r"([+-]|/)(\d*)([A-Z]+)", match[2]):
+        moment = _date_math(moment, op, int(amount or 0), unit.removesuffix("S"), value)
+    return moment
+
+
+def _date_math(moment: datetime, op: str, amount: int, unit: str, value: str) -> datetime:
+    if unit in ("MONTH", "YEAR"):
+        if op == "/":
+            return moment.replace(month=1 if unit == "YEAR" else moment.month, day=1, hour=0, minute=0,
+                                  second=0, microsecond=0)  # fmt: skip
+        months = amount * (12 if unit == "YEAR" else 1) * (1 if op == "+" else -1)
+        year, month = divmod(moment.month - 1 + months, 12)
+        day = min(moment.day, 28)  # keeps the date valid in every month
+        return _checked(lambda: moment.replace(year=moment.year + year, month=month + 1, day=day), value)
+    step = _UNITS.get(unit)
+    if step is None:
+        raise QueryError(f"Invalid Date String:'{value}'")
+    if op == "/":
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        return epoch + step * ((moment - epoch) // step)
+    return _checked(lambda: moment + step * amount * (1 if op == "+" else -1), value)
+
+
+def _checked(compute, value: str) -> datetime:
+    try:
+        return compute()
+    except (OverflowError, ValueError):
+        raise QueryError(f"Invalid Date String:'{value}'") from None

@@ -1,0 +1,232 @@
+"""A county team's pages: its workspace, registering, revising and submitting applications, notifications.
+
+The routes join the applications blueprint; `create_app` imports this module before it registers it.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import storage
+from portal.accounts.models import ADMIN, COUNTY_MEMBER
+from portal.accounts.permissions import role_required
+from portal.applications import (
+    claims,
+    domains,
+    notifications,
+    permissions,
+    quarters,
+    registration,
+    uploads,
+    workflow,
+    workspace,
+)
+from portal.applications.forms import ApplicationForm
+from portal.applications.models import STATUSES, Application, ApplicationFile
+from portal.applications.views import ID, bp, is_english, viewable_or_deny
+from portal.dbtypes import utcnow
+from portal.extensions import db
+from portal.regions import population
+
+PER_PAGE = 25
+_DETAILS = ("name", "quarter", "domain", "description", "web_url", "mini_program", "zlb_entry")
+
+
+@bp.get("/team")
+@role_required(ADMIN, COUNTY_MEMBER)
+def team():
+    filters = workspace.filters_from(request.args)
+    page = db.paginate(workspace.visible_to(current_user, filters), per_page=PER_PAGE, error_out=False)
+    region = current_user.region
+    return render_template(
+        "applications/team.html",
+        page=page,
+        filters=filters,
+        region=region,
+        standing=workspace.standing(region, now=utcnow()) if region else None,
+        awaiting=workspace.awaiting_review() if current_user.is_admin else None,
+        counties=population.counties(),
+        statuses=STATUSES,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(COUNTY_MEMBER)
+def new():
+    form = _form(None)
+    if form.is_submitted() and not form.find.data and form.validate():
+        try:
+            application, created = registration.register(
+                current_user.region,
+                _details(form),
+                _attachments(form),
+                by=current_user,
+                token=form.form_token.data or "",
+                store=storage.get_storage(),
+                limits=uploads.limits_from(current_app.config),
+                submit=bool(form.submit_for_review.data),
+            )
+        except registration.REFUSED as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            _flash_saved(application, created)
+            return redirect(url_for("applications.detail", application_id=application.id))
+    return _form_page(form, None)
+
+
+@bp.route(f"/<{ID}:application_id>/edit", methods=["GET", "POST"])
+@role_required(COUNTY_MEMBER)
+def edit(application_id: int):
+    application = viewable_or_deny(application_id)
+    if not permissions.can_edit_application(current_user, application):
+        abort(403)
+    form = _form(application)
+    if form.is_submitted() and not form.find.data and form.validate():
+        try:
+            registration.revise(
+                application,
+                _details(form),
+                _attachments(form),
+                by=current_user,
+                store=storage.get_storage(),
+                limits=uploads.limits_from(current_app.config),
+                submit=bool(form.submit_for_review.data),
+            )
+        except registration.REFUSED as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            _flash_saved(application, True)
+            return redirect(url_for("applications.detail", application_id=application.id))
+    return _form_page(form, application)
+
+
+@bp.post(f"/<{ID}:application_id>/submit")
+@role_required(COUNTY_MEMBER)
+def submit(application_id: int):
+    application = viewable_or_deny(application_id)
+    if not permissions.can_follow_application(current_user, application):
+        abort(403)
+    try:
+        changed = workflow.submit(application, by=current_user)
+    except workflow.WorkflowError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        if changed:
+            flash(_("The application is submitted for review."), "success")
+        else:
+            flash(_("This application was already submitted."), "info")
+    return redirect(url_for("applications.detail", application_id=application.id))
+
+
+@bp.post(f"/<{ID}:application_id>/files/<{ID}:file_id>/delete")
+@role_required(COUNTY_MEMBER)
+def remove_file(application_id: int, file_id: int):
+    application = viewable_or_deny(application_id)
+    stored = db.get_or_404(ApplicationFile, file_id)
+    if not permissions.can_edit_application(current_user, application):
+        abort(403)
+    try:
+        registration.remove_file(application, stored, by=current_user, store=storage.get_storage())
+    except registration.REFUSED as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("%(name)s is removed.", name=stored.filename), "success")
+    return redirect(url_for("applications.edit", application_id=application.id))
+
+
+@bp.get("/dataset-choices")
+@role_required(COUNTY_MEMBER)
+def dataset_choices():
+    found = claims.find_datasets(request.args.get("q", "")[:100], limit=20)
+    return {"items": [{"id": d.id, "name": d.name, "title": d.title} for d in found]}
+
+
+@bp.get("/notifications")
+@role_required()
+def notification_list():
+    page = db.paginate(notifications.of_user(current_user), per_page=PER_PAGE, error_out=False)
+    return render_template("applications/notifications.html", page=page)
+
+
+@bp.post("/notifications/read")
+@role_required()
+def read_notifications():
+    notifications.mark_all_read(current_user, now=utcnow())
+    db.session.commit()
+    return redirect(url_for("applications.notification_list"))
+
+
+def _form(application: Application | None) -> ApplicationForm:
+    form = ApplicationForm()  # not obj=: its files would pose as uploads when none is chosen
+    now = utcnow()
+    choices = quarters.recent(now)
+    if application is not None and application.quarter not in choices:
+        choices.append(application.quarter)
+    form.quarter.choices = [(q, q) for q in choices]
+    form.domain.choices = [(d.name, d.title_en if is_english() else d.title) for d in domains.domains()]
+    if not form.is_submitted():
+        form.form_token.data = secrets.token_hex(16)
+        form.quarter.data = quarters.quarter_of(now)
+        form.dataset_ids.data = []
+        if application is not None:
+            for name in _DETAILS:
+                getattr(form, name).data = getattr(application, name)
+            form.dataset_ids.data = [d.id for d in application.datasets]
+    return form
+
+
+def _form_page(form: ApplicationForm, application: Application | None):
+    found = claims.find_datasets(form.dataset_q.data or "") if form.find.data else []
+    failed = form.is_submitted() and not form.find.data
+    return render_template(
+        "applications/form.html",
+        form=form,
+        application=application,
+        chosen=claims.by_ids(form.dataset_ids.data or []),
+        found=found,
+        limits=uploads.limits_from(current_app.config),
+    ), (400 if failed else 200)
+
+
+def _details(form: ApplicationForm) -> registration.Details:
+    return registration.Details(
+        name=form.name.data or "",
+        quarter=form.quarter.data or "",
+        domain=form.domain.data or "",
+        description=form.description.data or "",
+        dataset_ids=form.dataset_ids.data or [],
+        web_url=form.web_url.data or "",
+        mini_program=form.mini_program.data or "",
+        zlb_entry=form.zlb_entry.data or "",
+    )
+
+
+def _attachments(form: ApplicationForm) -> registration.Attachments:
+    pdf = form.pdf.data
+    return registration.Attachments(
+        screenshots=[
+            uploads.IncomingFile(f.filename or "", f.stream) for f in form.screenshots.data or [] if f
+        ],
+        pdf=uploads.IncomingFile(pdf.filename or "", pdf.stream) if pdf else None,
+    )
+
+
+def _flash_saved(application: Application, created: bool) -> None:
+    if not created:
+        flash(_("This form was already sent; here is the application it saved."), "info")
+    elif application.status == "submitted":
+        flash(_("The application is submitted for review."), "success")
+    else:
+        flash(_("The application is saved as a draft."), "success")

@@ -1,0 +1,175 @@
+"""One dataset: its page, a masked preview of a resource, downloads and access requests.
+
+The routes join the catalogue blueprint (`catalogue.dataset` is linked from the list page);
+`create_app` imports this module before it registers the blueprint.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal import storage
+from portal.accounts.permissions import role_required
+from portal.applications import showcase
+from portal.catalogue import access, downloads, permissions, rendering
+from portal.catalogue import preview as previews
+from portal.catalogue.models import Dataset, Resource
+from portal.catalogue.views import bp
+from portal.extensions import db, login_manager
+from portal.metrics import events
+
+WITHDRAWN = 410
+
+
+@bp.record_once
+def _template_helpers(state) -> None:
+    """Make the rendering helpers and predicates global, so imported macros see them too."""
+    state.app.jinja_env.globals.update(
+        markdown=rendering.markdown_to_html,
+        safe_url=rendering.safe_url,
+        can_download_dataset=permissions.can_download_dataset,
+        can_view_history=permissions.can_view_history,
+        is_previewable=previews.is_previewable,
+        is_downloadable=downloads.is_downloadable,
+    )
+
+
+def _dataset_or_404(name: str) -> Dataset:
+    dataset = db.session.scalar(select(Dataset).where(Dataset.name == name))
+    if dataset is None:
+        abort(404)
+    return dataset
+
+
+def _resource_or_404(dataset: Dataset, resource_ckan_id: str) -> Resource:
+    resource = db.session.scalar(
+        select(Resource).where(Resource.dataset_id == dataset.id, Resource.ckan_id == resource_ckan_id)
+    )
+    if resource is None or not (
+        resource.is_active or current_user.is_authenticated and current_user.is_admin
+    ):
+        abort(404)
+    return resource
+
+
+def _my_request(dataset: Dataset):
+    return access.latest_request(current_user, dataset) if current_user.is_authenticated else None
+
+
+def _withdrawn(dataset: Dataset):
+    return render_template("catalogue/withdrawn.html", dataset=dataset), WITHDRAWN
+
+
+def _refused(dataset: Dataset):
+    """Send anonymous visitors to sign in; tell others how to get access."""
+    if not dataset.is_published:
+        return _withdrawn(dataset)
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return render_template(
+        "catalogue/access_needed.html", dataset=dataset, my_request=_my_request(dataset)
+    ), 403
+
+
+@bp.get("/<name>")
+def dataset(name: str):
+    dataset = _dataset_or_404(name)
+    if not permissions.can_view_dataset(current_user, dataset):
+        return _withdrawn(dataset)
+    if dataset.is_published:
+        events.record("dataset_view", dataset_id=dataset.id)
+        db.session.commit()
+    page = render_template(
+        "catalogue/dataset.html",
+        dataset=dataset,
+        my_request=_my_request(dataset),
+        reuses=showcase.reuses_of(dataset.id),
+    )
+    return page, 200 if dataset.is_published else WITHDRAWN
+
+
+@bp.get("/<name>/resources/<resource_id>/preview")
+def preview(name: str, resource_id: str):
+    dataset = _dataset_or_404(name)
+    resource = _resource_or_404(dataset, resource_id)
+    if not permissions.can_preview_dataset(current_user, dataset):
+        return _refused(dataset)
+    table, problem = None, None
+    try:
+        table = previews.preview(resource, storage.get_storage().open)
+    except previews.PreviewUnavailable as exc:
+        problem = exc.reason
+    if request.args.get("format") == "json":
+        return _preview_json(table, problem)
+    page = render_template(
+        "catalogue/preview.html",
+        dataset=dataset,
+        resource=resource,
+        table=table,
+        problem=problem,
+        problems=_preview_problems(),
+    )
+    return page, 404 if problem else 200
+
+
+def _preview_json(table: previews.Table | None, problem: str | None):
+    if table is None:
+        return {"error": {"code": problem, "message": _preview_problems()[problem or ""]}}, 404
+    return {"header": table.header, "rows": table.rows, "more": table.more, "masked": table.masked}
+
+
+def _preview_problems() -> dict[str, str]:
+    return {
+        previews.NOT_PREVIEWABLE: _("Only CSV, XLSX and JSON files can be previewed."),
+        previews.NOT_MIRRORED: _("The portal keeps no copy of this file, so it cannot show a preview."),
+        previews.MISSING: _(
+            "The portal's copy of this file is missing; the data office has to sync it again."
+        ),
+        previews.UNREADABLE: _("This file cannot be read as a table, so there is no preview."),
+    }
+
+
+@bp.get("/<name>/resources/<resource_id>/download")
+def download(name: str, resource_id: str):
+    dataset = _dataset_or_404(name)
+    resource = _resource_or_404(dataset, resource_id)
+    if not permissions.can_download_dataset(current_user, dataset):
+        return _refused(dataset)
+    try:
+        delivery = downloads.deliver(resource, storage.get_storage())
+    except downloads.NotDownloadable as exc:
+        return render_template("catalogue/not_downloadable.html", dataset=dataset, message=str(exc)), 404
+    downloads.count_download(dataset, resource)
+    events.record("download", dataset_id=dataset.id, resource_id=resource.id)
+    db.session.commit()
+    if delivery.url:
+        return redirect(delivery.url)
+    return send_file(
+        delivery.stream, mimetype=delivery.content_type, as_attachment=True, download_name=delivery.filename
+    )
+
+
+@bp.route("/<name>/request-access", methods=["GET", "POST"])
+@role_required()
+def request_access(name: str):
+    dataset = _dataset_or_404(name)
+    if not permissions.can_request_access(current_user, dataset):
+        return _refused(dataset)
+    purpose, error = request.form.get("purpose", ""), None
+    if request.method == "POST":
+        try:
+            access.request_access(current_user, dataset, purpose)
+        except access.AlreadyPending as exc:
+            flash(str(exc), "info")
+            return redirect(url_for("catalogue.dataset", name=dataset.name, _anchor="access"))
+        except access.AccessError as exc:
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash(_("Your request is sent. The data office will decide on it."), "success")
+            return redirect(url_for("catalogue.dataset", name=dataset.name, _anchor="access"))
+    page = render_template("catalogue/request_access.html", dataset=dataset, purpose=purpose, error=error)
+    return page, 400 if error else 200

@@ -1,0 +1,63 @@
+"""Who may see, preview and download datasets, and who applies for or decides access requests.
+
+Predicates take the user (Flask-Login's anonymous user too) and the object; views `abort` on False and
+templates use them to hide buttons. Whether a developer holds an approved request is a database fact, so the
+download predicates ask `access.has_approved_request`.
+"""
+
+from __future__ import annotations
+
+from portal.accounts.models import ADMIN, DEVELOPER, User
+from portal.catalogue import access
+from portal.catalogue.models import CONDITIONAL, PENDING, AccessRequest, Dataset
+
+
+def _is_admin(user: User) -> bool:
+    return bool(user.is_authenticated and user.role == ADMIN)
+
+
+def can_view_history(user: User) -> bool:
+    """Admins see what left the catalogue: withdrawn datasets, removed resources."""
+    return _is_admin(user)
+
+
+def can_view_dataset(user: User, dataset: Dataset) -> bool:
+    """Published datasets are public; a withdrawn one keeps its full page for admins only."""
+    return dataset.is_published or _is_admin(user)
+
+
+def can_download_dataset(user: User, dataset: Dataset) -> bool:
+    """Anyone downloads an unconditionally open dataset; a conditional one needs an approved request.
+
+    Admins (the data office, who decide the requests) download everything, withdrawn datasets included.
+    """
+    if _is_admin(user):
+        return True
+    if not dataset.is_published:
+        return False
+    if dataset.open_condition != CONDITIONAL:
+        return True
+    return bool(
+        user.is_authenticated and user.role == DEVELOPER and access.has_approved_request(user, dataset)
+    )
+
+
+def can_preview_dataset(user: User, dataset: Dataset) -> bool:
+    """A preview shows real rows, so it follows the download rule."""
+    return can_download_dataset(user, dataset)
+
+
+def can_request_access(user: User, dataset: Dataset) -> bool:
+    """Developers apply for conditionally open, published datasets they cannot download yet."""
+    return bool(
+        user.is_authenticated
+        and user.role == DEVELOPER
+        and dataset.is_published
+        and dataset.open_condition == CONDITIONAL
+        and not access.has_approved_request(user, dataset)
+    )
+
+
+def can_decide_access_request(user: User, request: AccessRequest) -> bool:
+    """The data office decides pending requests."""
+    return _is_admin(user) and request.status == PENDING

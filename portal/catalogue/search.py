@@ -1,0 +1,334 @@
+"""Search the published catalogue in Chinese, on SQLite and PostgreSQL alike, with facets.
+
+The text index holds each dataset's terms (catalogue/terms.py) in `dataset_search`: title,
+tags, and a body of notes, department, themes and extras values. SQLite searches them
+through an FTS5 table ranked by bm25 with column weights; PostgreSQL through a generated
+tsvector, weighted A/B/C, ranked by ts_rank_cd. Both rank a title match above a tag match
+above a body match (see `_match`). Domain code: it only reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from markupsafe import Markup
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    any_,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import selectinload
+
+from portal.catalogue import terms
+from portal.catalogue.models import (
+    CONDITIONAL,
+    PUBLISHED,
+    UNCONDITIONAL,
+    Dataset,
+    Department,
+    Resource,
+    Tag,
+    Theme,
+    dataset_tags,
+    dataset_themes,
+)
+from portal.dbschema import FTS_TABLE, VECTOR_COLUMN
+from portal.extensions import db
+from portal.regions.models import Region
+
+SORTS = ("relevance", "updated", "downloads", "name")
+FACETS = ("department", "region", "theme", "format", "open_condition", "tag")
+MAX_Q, MAX_PER_PAGE, MAX_PAGE = 100, 100, 100_000
+FACET_LIMIT = 30  # values per facet, by count; selected values are always shown too
+# Column weights, which order the datasets within a tier of `_match`.
+BM25_WEIGHTS = (10.0, 4.0, 1.0)  # title, tags, body
+TS_WEIGHTS = "{0.01, 0.02, 0.1, 1.0}"  # D (unused), C body, B tags, A title
+# Facet labels are data, as CKAN names them; the page translates the open conditions by value.
+CONDITION_LABELS = {UNCONDITIONAL: "无条件开放", CONDITIONAL: "有条件开放"}
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str = ""  # free text, any length (cut to MAX_Q), special characters harmless
+    departments: tuple[str, ...] = ()  # Department.name
+    regions: tuple[str, ...] = ()  # Region.code (county or city)
+    themes: tuple[str, ...] = ()  # Theme.name
+    formats: tuple[str, ...] = ()  # Resource.format, upper-case
+    open_conditions: tuple[str, ...] = ()  # 'unconditional' / 'conditional'
+    tags: tuple[str, ...] = ()  # Tag.name
+    sort: str = "relevance"  # relevance | updated | downloads | name (relevance without q = updated)
+    page: int = 1
+    per_page: int = 20  # capped at MAX_PER_PAGE
+
+
+@dataclass(frozen=True)
+class Facet:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Highlight:
+    title: Markup  # escaped, with <mark> around matched terms
+    snippet: Markup  # about 120 characters of the plain-text notes, likewise
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    items: list[Dataset]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, list[Facet]] = field(default_factory=dict)
+    highlights: dict[int, Highlight] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return min(self.page - 1, self.pages)
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def normalise(query: SearchQuery) -> SearchQuery:
+    """Return `query` within bounds: q cut, page and per_page clamped, unknown sort made relevance."""
+    return SearchQuery(
+        q=query.q[:MAX_Q].strip(),
+        departments=_distinct(query.departments),
+        regions=_distinct(query.regions),
+        themes=_distinct(query.themes),
+        formats=_distinct(f.upper() for f in query.formats),
+        open_conditions=_distinct(query.open_conditions),
+        tags=_distinct(query.tags),
+        sort=query.sort if query.sort in SORTS else "relevance",
+        page=min(max(1, query.page), MAX_PAGE),
+        per_page=min(max(1, query.per_page), MAX_PER_PAGE),
+    )
+
+
+def _distinct(values) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in (str(x)[:200] for x in values) if v))
+
+
+class _Match(NamedTuple):
+    condition: ColumnElement  # "the dataset is one of the matches", with their ids bound as one value
+    rank: dict[int, tuple[int, float]]  # dataset id -> (tier, score); the lower ranks first
+
+
+def search_datasets(query: SearchQuery) -> SearchResult:
+    """Return one page of published datasets matching `query`, with facets and highlights.
+
+    Words narrow the results (AND). Values within a facet widen them (OR) and facets
+    narrow each other (AND). Facet counts are disjunctive: each facet's counts are over
+    the results filtered by the text and by every other facet, not by itself, so a
+    visitor sees how many datasets each further value of that facet would add.
+    """
+    query = normalise(query)
+    units = terms.query_units(query.q)
+    match = _match(units) if units else None
+    ids, total = _page(query, match, _conditions(query, match))
+    items = _load(ids)
+    facets = {name: _facet(name, query, match) for name in FACETS}
+    highlights = {
+        d.id: Highlight(terms.highlight(d.title, units), terms.snippet(terms.plain_text(d.notes), units))
+        for d in items
+    }
+    return SearchResult(items, total, query.page, query.per_page, facets, highlights)
+
+
+def popular_themes(limit: int = 6) -> list[Facet]:
+    """Return the themes with the most published datasets, to suggest when nothing matched."""
+    return _facet("theme", SearchQuery(), None)[:limit]
+
+
+def _match(units: list[terms.Unit]) -> _Match:
+    """Run the full-text match once; the count, the page and the facets reuse its ids.
+
+    Ranking: a dataset whose title holds the whole query comes first (tier 0), then one
+    whose title and tags hold it (tier 1), then the rest (tier 2); within a tier, by bm25
+    or ts_rank_cd with the column weights. The tiers make the order of title, tag and body
+    matches a rule, where weights alone can be outvoted by many mentions in a long text.
+    """
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        index = table("dataset_search", column("dataset_id"), column(VECTOR_COLUMN))
+        vector, dataset_id = index.c[VECTOR_COLUMN], index.c.dataset_id
+
+        def tsquery(weights: str = ""):  # weights A, AB: only lexemes of the title, of title and tags
+            return cast(literal(terms.tsquery(units, weights)), postgresql.TSQUERY)
+
+        everywhere = vector.op("@@")(tsquery())
+        in_title, in_title_or_tags = vector.op("@@")(tsquery("A")), vector.op("@@")(tsquery("AB"))
+        score = -func.ts_rank_cd(literal_column(f"'{TS_WEIGHTS}'::float4[]"), vector, tsquery())
+    else:
+        fts = table(FTS_TABLE, column("rowid"))
+        name, dataset_id = literal_column(FTS_TABLE), fts.c.rowid
+
+        def matching(columns: tuple[str, ...] = ()):
+            return name.op("MATCH")(terms.fts5_query(units, columns))
+
+        def within(*columns: str):  # an FTS5 table takes one MATCH per scan: look it up apart
+            inner = select(literal_column("rowid")).select_from(fts).where(matching(columns))
+            return dataset_id.in_(inner.correlate(None))
+
+        everywhere, score = matching(), func.bm25(name, *BM25_WEIGHTS)
+        in_title, in_title_or_tags = within("title_terms"), within("title_terms", "tag_terms")
+    tier = case((in_title, 0), (in_title_or_tags, 1), else_=2)
+    rows = db.session.execute(select(dataset_id, tier, score).where(everywhere))
+    rank = {row[0]: (row[1], row[2]) for row in rows}
+    if postgres:
+        condition = Dataset.id == any_(literal(list(rank), postgresql.ARRAY(Integer)))
+    else:
+        matched = func.json_each(literal(json.dumps(list(rank)))).table_valued("value")
+        condition = Dataset.id.in_(select(matched.c.value))
+    return _Match(condition, rank)
+
+
+def _conditions(query: SearchQuery, match: _Match | None, *, skip: str = "") -> list:
+    """Return the WHERE clauses of `query` on datasets, leaving out the facet `skip`."""
+    conditions = [Dataset.state == PUBLISHED]
+    if match is not None:
+        conditions.append(match.condition)
+    if query.departments and skip != "department":
+        conditions.append(
+            Dataset.department_id.in_(select(Department.id).where(Department.name.in_(query.departments)))
+        )
+    if query.regions and skip != "region":
+        in_regions = select(Department.id).join(Department.region).where(Region.code.in_(query.regions))
+        conditions.append(Dataset.department_id.in_(in_regions))
+    if query.themes and skip != "theme":
+        themed = select(dataset_themes.c.dataset_id).join(Theme).where(Theme.name.in_(query.themes))
+        conditions.append(Dataset.id.in_(themed))
+    if query.tags and skip != "tag":
+        tagged = select(dataset_tags.c.dataset_id).join(Tag).where(Tag.name.in_(query.tags))
+        conditions.append(Dataset.id.in_(tagged))
+    if query.formats and skip != "format":
+        shaped = select(Resource.dataset_id).where(
+            Resource.state == "active", Resource.format.in_(query.formats)
+        )
+        conditions.append(Dataset.id.in_(shaped))
+    if query.open_conditions and skip != "open_condition":
+        conditions.append(Dataset.open_condition.in_(query.open_conditions))
+    return conditions
+
+
+def _page(query: SearchQuery, match: _Match | None, conditions: list) -> tuple[list[int], int]:
+    """Return the ids of the asked page in the asked order, and the total; ties go to the newer."""
+    newest = (Dataset.metadata_modified.desc(), Dataset.id.desc())
+    start = (query.page - 1) * query.per_page
+    statement = select(Dataset.id).where(*conditions)
+    if query.sort == "relevance" and match is not None:
+        ids = list(db.session.scalars(statement.order_by(*newest)))
+        ids.sort(key=match.rank.__getitem__)  # stable: the newer first within equal ranks
+        return ids[start : start + query.per_page], len(ids)
+    if query.sort == "downloads":
+        statement = statement.order_by(Dataset.download_count.desc(), *newest)
+    elif query.sort == "name":
+        statement = statement.order_by(Dataset.title, Dataset.name)
+    else:
+        statement = statement.order_by(*newest)
+    total = db.session.scalar(select(func.count()).select_from(Dataset).where(*conditions)) or 0
+    return list(db.session.scalars(statement.limit(query.per_page).offset(start))), total
+
+
+def _load(ids: list[int]) -> list[Dataset]:
+    """Load the page's datasets with what a result card shows, in the order of `ids`."""
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        select(Dataset)
+        .where(Dataset.id.in_(ids))
+        .options(
+            selectinload(Dataset.department).selectinload(Department.region),
+            selectinload(Dataset.themes),
+            selectinload(Dataset.tags),
+            selectinload(Dataset.resources),
+        )
+    )
+    by_id = {d.id: d for d in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+_FACET_FIELDS = dict(
+    zip(FACETS, ("departments", "regions", "themes", "formats", "open_conditions", "tags"), strict=True)
+)
+
+
+def _facet_from(name: str, conditions: list) -> tuple[Select, ColumnElement]:
+    """Return the (value, label, n) statement of facet `name` over the datasets that meet
+    `conditions`, and its value column.
+
+    Each join gives at most one row per dataset and value, so count(*) counts datasets
+    (cheaper than count(DISTINCT)). Themes, tags and formats are counted from their link
+    rows, with the datasets as a set of ids, so that the wide dataset rows are not read.
+    """
+    n = func.count().label("n")
+    if name == "department":
+        value, label = Department.name, Department.title
+        return select(value, label, n).join(Dataset.department).where(*conditions), value
+    if name == "region":
+        statement = select(Region.code, Region.name, n).select_from(Dataset).join(Dataset.department)
+        return statement.join(Department.region).where(*conditions), Region.code
+    if name == "open_condition":
+        return select(Dataset.open_condition, Dataset.open_condition, n).where(
+            *conditions
+        ), Dataset.open_condition
+    chosen = select(Dataset.id).where(*conditions)
+    if name == "theme":
+        statement = select(Theme.name, Theme.title, n).select_from(dataset_themes).join(Theme)
+        return statement.where(dataset_themes.c.dataset_id.in_(chosen)), Theme.name
+    if name == "tag":
+        statement = select(Tag.name, Tag.name, n).select_from(dataset_tags).join(Tag)
+        return statement.where(dataset_tags.c.dataset_id.in_(chosen)), Tag.name
+    datasets = func.count(func.distinct(Resource.dataset_id)).label("n")  # a format counts once per dataset
+    statement = select(Resource.format, Resource.format, datasets).where(
+        Resource.state == "active", Resource.format != "", Resource.dataset_id.in_(chosen)
+    )
+    return statement, Resource.format
+
+
+def _facet(name: str, query: SearchQuery, match: _Match | None) -> list[Facet]:
+    """Count the results for each value of facet `name`, filtered by everything but that facet."""
+    selected = set(getattr(query, _FACET_FIELDS[name]))
+    statement, value = _facet_from(name, _conditions(query, match, skip=name))
+    statement = statement.group_by(*statement.selected_columns[:2])
+    rows = db.session.execute(statement.order_by(literal_column("n").desc(), value).limit(FACET_LIMIT)).all()
+    missing = selected - {row[0] for row in rows}
+    if missing:
+        rows += db.session.execute(statement.where(value.in_(missing))).all()
+    facets = [Facet(v, _label(name, v, label), n, v in selected) for v, label, n in rows]
+    # a selected value without results in this search still gets a chip to remove it
+    facets += [Facet(v, _label(name, v, v), 0, True) for v in sorted(missing - {f.value for f in facets})]
+    return facets
+
+
+def _label(name: str, value: str, label: str) -> str:
+    return CONDITION_LABELS.get(value, label) if name == "open_condition" else label

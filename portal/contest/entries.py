@@ -1,0 +1,206 @@
+"""Teams' entries: one per track in a round's submission window, editable until it closes, then locked.
+
+These functions add and flush; the caller commits. Attachments go to the storage passed in; only their key,
+size, sha256 and content type are kept in the database.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.catalogue.models import PUBLISHED, Dataset
+from portal.contest import permissions, results, setup, windows
+from portal.contest.models import Entry, EntryFile, Round, Team, Track
+from portal.extensions import db
+from portal.storage import ObjectTooLarge, Storage
+
+MB = 1024 * 1024
+DEFAULT_MAX_SIZES = {"pdf": 20 * MB, "pptx": 50 * MB, "zip": 50 * MB, "mp4": 60 * MB}
+MAX_FILES = 10
+_KINDS = {  # extension → (content type, how the file starts)
+    "pdf": ("application/pdf", b"%PDF-"),
+    "pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", b"PK\x03\x04"),
+    "zip": ("application/zip", b"PK\x03\x04"),
+    "mp4": ("video/mp4", None),  # "ftyp" at offset 4, checked below
+}
+_CHUNK = 1024 * 1024
+
+
+class SubmissionError(Exception):
+    """An entry or attachment was refused; the message is shown to the team."""
+
+
+@dataclass(frozen=True)
+class EntryDraft:
+    title: str
+    abstract: str
+    demo_url: str
+    dataset_ids: list[int]
+
+
+def submit_entry(
+    team: Team, round_: Round, track: Track, draft: EntryDraft, *, by: User, now: datetime
+) -> Entry:
+    """Create the team's entry in `track`, or update it, while the submission window is open."""
+    if not permissions.can_edit_entry(by, team):
+        raise SubmissionError(_l("Only the team's captain submits its entries."))
+    if track.contest_id != round_.contest_id or team.contest_id != round_.contest_id:
+        raise SubmissionError(_l("The track, round and team belong to different contests."))
+    _check_open(round_, now)
+    if draft.demo_url.strip() and not draft.demo_url.strip().lower().startswith(("http://", "https://")):
+        raise SubmissionError(_l("The demo address must start with http:// or https://."))
+    entry = entry_of(team, round_, track)
+    if entry is None:
+        problem = entry_problem(team, round_, track)
+        if problem:
+            raise SubmissionError(problem)
+        entry = Entry(round=round_, track=track, team=team, submitted_at=now)
+        db.session.add(entry)
+    entry.title, entry.abstract = draft.title.strip(), draft.abstract.strip()
+    entry.demo_url, entry.updated_at = draft.demo_url.strip(), now
+    entry.datasets = _datasets(draft.dataset_ids)
+    db.session.flush()
+    return entry
+
+
+def entry_problem(team: Team, round_: Round, track: Track) -> str | None:
+    """Return why the team may not enter this round's track, or None.
+
+    In a round after the first, only teams whose entry in the same track advanced from the previous
+    round, once that round is final, may enter.
+    """
+    previous = setup.previous_round(round_)
+    if previous is None:
+        return None
+    if not previous.is_final:
+        return _l("The previous round's results are not final yet.")
+    if not results.has_advanced(team, track, previous):
+        return _l("Only teams that advanced in this track from %(round)s may enter.", round=previous.name)
+    return None
+
+
+def add_attachment(
+    entry: Entry,
+    *,
+    filename: str,
+    stream: BinaryIO,
+    by: User,
+    now: datetime,
+    store: Storage,
+    max_sizes: dict[str, int],
+) -> EntryFile:
+    """Store a PDF, PPTX, ZIP or MP4 up to its kind's size limit; refuse other files and a closed window."""
+    _check_editable(entry, by, now)
+    if len(entry.files) >= MAX_FILES:
+        raise SubmissionError(_l("An entry has at most %(n)d attachments.", n=MAX_FILES))
+    name = os.path.basename(filename.replace("\\", "/")).strip()[:255]
+    head = stream.read(16)
+    kind = _kind_of(name, head)
+    content_type, _ = _KINDS[kind]
+    key = f"contest/entries/{entry.id}/{uuid.uuid4().hex}.{kind}"
+    chunks: Iterable[bytes] = itertools.chain([head], iter(lambda: stream.read(_CHUNK), b""))
+    limit = max_sizes.get(kind, DEFAULT_MAX_SIZES[kind])
+    try:
+        stored = store.put(key, chunks, content_type=content_type, max_size=limit)
+    except ObjectTooLarge as exc:
+        message = _l("%(kind)s files may be at most %(mb)d MB.", kind=kind.upper(), mb=limit // MB)
+        raise SubmissionError(message) from exc
+    attachment = EntryFile(
+        storage_key=key,
+        filename=name,
+        kind=kind,
+        size=stored.size,
+        sha256=stored.sha256,
+        content_type=content_type,
+        uploaded_at=now,
+        uploaded_by_id=by.id,
+    )
+    entry.files.append(attachment)
+    entry.updated_at = now
+    db.session.flush()
+    return attachment
+
+
+def remove_attachment(attachment: EntryFile, *, by: User, now: datetime, store: Storage) -> None:
+    """Delete an attachment while the window is open."""
+    entry = attachment.entry
+    _check_editable(entry, by, now)
+    entry.files.remove(attachment)
+    entry.updated_at = now
+    db.session.flush()
+    store.delete(attachment.storage_key)
+
+
+def find_datasets(q: str, limit: int = 20) -> list[Dataset]:
+    """Return published datasets matching `q`, through the catalogue search when it is installed."""
+    q = q.strip()[:100]
+    if not q:
+        return []
+    try:
+        from portal.catalogue import search
+    except ImportError:  # the catalogue search is not merged yet: match titles
+        query = select(Dataset).where(Dataset.state == PUBLISHED, Dataset.title.contains(q, autoescape=True))
+        return list(db.session.scalars(query.order_by(Dataset.title).limit(limit)))
+    return list(search.search_datasets(search.SearchQuery(q=q, per_page=limit)).items)
+
+
+def datasets_by_ids(ids: list[int]) -> list[Dataset]:
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Dataset).where(Dataset.id.in_(ids)).order_by(Dataset.title)))
+
+
+def entry_of(team: Team, round_: Round, track: Track) -> Entry | None:
+    query = select(Entry).where(
+        Entry.team_id == team.id, Entry.round_id == round_.id, Entry.track_id == track.id
+    )
+    return db.session.scalar(query)
+
+
+def entries_of(team: Team) -> list[Entry]:
+    query = select(Entry).where(Entry.team_id == team.id).order_by(Entry.round_id, Entry.track_id)
+    return list(db.session.scalars(query))
+
+
+def _check_editable(entry: Entry, by: User, now: datetime) -> None:
+    if not permissions.can_edit_entry(by, entry.team):
+        raise SubmissionError(_l("Only the team's captain changes its entries."))
+    _check_open(entry.round, now)
+
+
+def _check_open(round_: Round, now: datetime) -> None:
+    if not windows.submission_open(round_, now):
+        raise SubmissionError(_l("The submission window of %(round)s is closed.", round=round_.name))
+
+
+def _datasets(ids: list[int]) -> list[Dataset]:
+    wanted = set(ids)
+    if not wanted:
+        raise SubmissionError(_l("Choose at least one catalogue dataset that the entry uses."))
+    found = list(
+        db.session.scalars(select(Dataset).where(Dataset.id.in_(wanted), Dataset.state == PUBLISHED))
+    )
+    if len(found) != len(wanted):
+        raise SubmissionError(_l("A chosen dataset is not in the published catalogue."))
+    return found
+
+
+def _kind_of(name: str, head: bytes) -> str:
+    """Return the attachment's kind from its extension, checked against how the file starts."""
+    kind = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if kind not in _KINDS:
+        raise SubmissionError(_l("Attach PDF, PPTX, ZIP or MP4 files only."))
+    looks_right = head[4:8] == b"ftyp" if kind == "mp4" else head.startswith(_KINDS[kind][1])
+    if not looks_right:
+        raise SubmissionError(_l("%(name)s is not a real %(kind)s file.", name=name, kind=kind.upper()))
+    return kind

@@ -1,0 +1,127 @@
+"""Plain `make_*` factories for the catalogue: keyword defaults, add, flush, return.
+
+`make_dataset` also writes the dataset's search terms, as the sync does, so that the
+search finds it; pass `index=False` to leave it out of the index.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from factories import region
+from sqlalchemy import select
+
+from portal.catalogue import search_index
+from portal.catalogue.models import (
+    PUBLISHED,
+    UNCONDITIONAL,
+    WITHDRAWN,
+    Dataset,
+    Department,
+    Resource,
+    Tag,
+    Theme,
+)
+from portal.extensions import db
+
+_seq = itertools.count(1)
+BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def make_department(
+    *, region_code: str = "330402", title: str = "南湖区交通运输局", name: str | None = None
+) -> Department:
+    n = next(_seq)
+    department = Department(
+        ckan_id=f"org-{n}",
+        name=name or f"dept-{n}",
+        title=title,
+        region_id=region(region_code).id,
+        region_source="extra",
+    )
+    db.session.add(department)
+    db.session.flush()
+    return department
+
+
+def make_theme(title: str = "交通出行", *, name: str | None = None) -> Theme:
+    """Return the theme called `name` (made from the title's sequence when absent), creating it once."""
+    n = next(_seq)
+    name = name or f"theme-{n}"
+    theme = db.session.scalar(select(Theme).where(Theme.name == name))
+    if theme is None:
+        theme = Theme(ckan_id=f"group-{n}", name=name, title=title)
+        db.session.add(theme)
+        db.session.flush()
+    return theme
+
+
+def make_tag(name: str = "公交") -> Tag:
+    """Return the tag `name`, creating it once."""
+    tag = db.session.scalar(select(Tag).where(Tag.name == name))
+    if tag is None:
+        tag = Tag(name=name)
+        db.session.add(tag)
+        db.session.flush()
+    return tag
+
+
+def make_resource(dataset: Dataset, *, format: str = "CSV", state: str = "active", **fields) -> Resource:
+    n = next(_seq)
+    resource = Resource(
+        ckan_id=f"10000000-0000-4000-8000-{n:012d}",
+        dataset=dataset,
+        name=fields.pop("name", f"资源{n}"),
+        format=format.upper(),
+        state=state,
+        position=len(dataset.resources),
+        url=fields.pop("url", f"https://ckan.example.cn/r/{n}.{format.lower()}"),
+        **fields,
+    )
+    db.session.add(resource)
+    db.session.flush()
+    return resource
+
+
+def make_dataset(
+    *,
+    title: str = "南湖区公共厕所分布",
+    notes: str = "本数据集每月更新，开放方式：无条件开放。",
+    department: Department | None = None,
+    themes: list[Theme | str] = (),
+    tags: list[Tag | str] = (),
+    open_condition: str = UNCONDITIONAL,
+    state: str = PUBLISHED,
+    resources: list[dict] = ({"format": "CSV"},),
+    modified: datetime | None = None,
+    download_count: int = 0,
+    name: str | None = None,
+    extras: dict | None = None,
+    index: bool = True,
+) -> Dataset:
+    """Make a dataset; themes and tags may be given as objects or as titles / names."""
+    n = next(_seq)
+    dataset = Dataset(
+        ckan_id=f"00000000-0000-4000-8000-{n:012d}",
+        name=name or f"dataset-{n}",
+        title=title,
+        notes=notes,
+        department=department,
+        open_condition=open_condition,
+        state=state,
+        metadata_modified=modified or BASE_TIME + timedelta(hours=n),
+        download_count=download_count,
+        extras=extras or {},
+        themes=[t if isinstance(t, Theme) else make_theme(t, name=f"theme-{t}") for t in themes],
+        tags=[t if isinstance(t, Tag) else make_tag(t) for t in tags],
+    )
+    if state == WITHDRAWN:
+        dataset.withdrawn_reason, dataset.withdrawn_at = "deleted", BASE_TIME
+    db.session.add(dataset)
+    db.session.flush()
+    for values in resources:
+        make_resource(dataset, **values)
+    if index:
+        search_index.index_dataset(db.session.connection(), dataset.id)
+    return dataset
