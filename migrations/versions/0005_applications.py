@@ -1,7 +1,7 @@
 """applications: county teams' innovation applications, their files, review trail and notifications
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-26 12:24:51.259920
 
 A deliberate branch beside 0004: the app upgrades to all heads.
@@ -14,7 +14,7 @@ import portal.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 conflicts, appeals and identity flags
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-26 12:29:41.944960
 
 """
@@ -14,7 +14,7 @@ import portal.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0003'  # a branch beside 0004 and 0005; the app upgrades to all heads
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

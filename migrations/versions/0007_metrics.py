@@ -2,7 +2,7 @@
 daily totals (the rollup's watermark) and catalogue snapshots per region and theme
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-11-26 12:37:24.537042
 
 A branch beside 0004, 0005 and 0006; the app upgrades to all heads.
@@ -15,7 +15,7 @@ import portal.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0003'  # a branch beside 0004-0006; the app upgrades to all heads
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
