@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from portal import create_app
+from portal.catalogue import search_cache
 from portal.extensions import db
 from portal.seeding import load_regions
 
@@ -109,6 +110,7 @@ def app(make_app):
         yield app
         db.session.rollback()
         _empty_tables()
+        search_cache.clear()
 
 
 class IsolatedClient(FlaskClient):

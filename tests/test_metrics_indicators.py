@@ -137,11 +137,20 @@ def test_the_scorecard_measures_each_county_against_its_targets(report):
     row = next(r for r in card.rows if r.figures.code == "330402")
     statuses = {key: cell.status for key, cell in row.cells.items()}
     assert statuses["applications"] == "not_met"  # 2025Q3 was missed
-    assert statuses["per_capita_volume"] == "met"  # 0.53 ≥ the city's 0.333
-    assert statuses["measured_share"] == "not_met"  # 50 % < the city's 75 %
+    assert statuses["per_capita_volume"] == "met"  # 0.53 ≥ the counties' 0.4433
+    assert statuses["measured_share"] == "not_met"  # 50 % < the counties' 66.67 %
     assert statuses["contest_entries"] == "met"
     assert statuses["downloads"] == "no_target" and row.cells["downloads"].rank == 1
     assert (row.targets_met, row.targets) == (2, 4)
+
+
+def test_counties_are_held_to_the_counties_taken_together_not_to_the_city(report):
+    assert report.counties_per_capita == Decimal("0.4433")  # (530 + 800) / (1,000 + 2,000)
+    assert report.counties_measured_share == Decimal("0.6667")  # (1 + 1) / (2 + 1)
+    card = scorecard.build(report, current_quarter="2025Q4")
+    xiuzhou = next(r for r in card.rows if r.figures.code == "330411")
+    assert xiuzhou.cells["per_capita_volume"].status == "not_met"  # 0.40 < 0.4433
+    assert xiuzhou.cells["measured_share"].status == "met"
 
 
 def test_the_scorecard_shows_a_county_with_no_data_as_missing_and_unranked(report):

@@ -105,7 +105,7 @@ class Dataset(db.Model):
     withdrawn_reason: Mapped[str | None] = mapped_column(String(20))  # deleted | deleted_or_private
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     download_count: Mapped[int] = mapped_column(default=0)
 
     department: Mapped[Department | None] = relationship()

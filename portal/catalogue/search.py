@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from markupsafe import Markup
@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 
-from portal.catalogue import terms
+from portal.catalogue import search_cache, terms
 from portal.catalogue.models import (
     CONDITIONAL,
     PUBLISHED,
@@ -153,10 +153,14 @@ def search_datasets(query: SearchQuery) -> SearchResult:
     """
     query = normalise(query)
     units = terms.query_units(query.q)
-    match = _match(units) if units else None
-    ids, total = _page(query, match, _conditions(query, match))
+    stamp = search_cache.generation()
+    filters = replace(query, page=1, sort="", per_page=0)  # what the match and the facets depend on
+    match = search_cache.cached(("match", query.q), lambda: _match(units), stamp) if units else None
+    ids, total = _page(query, match, _conditions(query, match), stamp)
     items = _load(ids)
-    facets = {name: _facet(name, query, match) for name in FACETS}
+    facets = search_cache.cached(
+        ("facets", filters), lambda: {name: _facet(name, query, match) for name in FACETS}, stamp
+    )
     highlights = {
         d.id: Highlight(terms.highlight(d.title, units), terms.snippet(terms.plain_text(d.notes), units))
         for d in items
@@ -240,14 +244,24 @@ def _conditions(query: SearchQuery, match: _Match | None, *, skip: str = "") -> 
     return conditions
 
 
-def _page(query: SearchQuery, match: _Match | None, conditions: list) -> tuple[list[int], int]:
-    """Return the ids of the asked page in the asked order, and the total; ties go to the newer."""
+def _page(query: SearchQuery, match: _Match | None, conditions: list, stamp: tuple) -> tuple[list[int], int]:
+    """Return the ids of the asked page in the asked order, and the total; ties go to the newer.
+
+    The ranked list of a text search and the total of a listing are cached per catalogue
+    generation: paging through results or reloading a page does not redo them.
+    """
     newest = (Dataset.metadata_modified.desc(), Dataset.id.desc())
     start = (query.page - 1) * query.per_page
     statement = select(Dataset.id).where(*conditions)
+    filters = replace(query, page=1, per_page=0, sort="")
     if query.sort == "relevance" and match is not None:
-        ids = list(db.session.scalars(statement.order_by(*newest)))
-        ids.sort(key=match.rank.__getitem__)  # stable: the newer first within equal ranks
+
+        def ranked() -> list[int]:
+            ids = list(db.session.scalars(statement.order_by(*newest)))
+            ids.sort(key=match.rank.__getitem__)  # stable: the newer first within equal ranks
+            return ids
+
+        ids = search_cache.cached(("ranked", filters), ranked, stamp)
         return ids[start : start + query.per_page], len(ids)
     if query.sort == "downloads":
         statement = statement.order_by(Dataset.download_count.desc(), *newest)
@@ -255,7 +269,11 @@ def _page(query: SearchQuery, match: _Match | None, conditions: list) -> tuple[l
         statement = statement.order_by(Dataset.title, Dataset.name)
     else:
         statement = statement.order_by(*newest)
-    total = db.session.scalar(select(func.count()).select_from(Dataset).where(*conditions)) or 0
+    total = search_cache.cached(
+        ("total", filters),
+        lambda: db.session.scalar(select(func.count()).select_from(Dataset).where(*conditions)) or 0,
+        stamp,
+    )
     return list(db.session.scalars(statement.limit(query.per_page).offset(start))), total
 
 

@@ -42,7 +42,7 @@ class Bar:
 
 @dataclass(frozen=True)
 class BarChart:
-    """Horizontal bars, one per label, with an optional reference line (such as the city's figure)."""
+    """Horizontal bars, one per label, with an optional reference line (such as an average)."""
 
     width: int
     height: int

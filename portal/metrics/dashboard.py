@@ -25,6 +25,9 @@ class Statistics:
     trend: trends.Trend
     years: list[int]
     charts: dict[str, object]
+    counties: list[indicators.Figures]  # in the order asked for
+    sort: str
+    descending: bool
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,7 @@ class RollupStatus:
 class Dashboard(Statistics):
     scorecard: scorecard.Scorecard
     rows: list[scorecard.Row]  # in the order asked for
-    sort: str
-    descending: bool
-    counties: list[Region]
+    regions: list[Region]  # the counties, for choosing the trends
     status: RollupStatus
 
 
@@ -53,11 +54,16 @@ class Methodology:
     city: indicators.Figures  # for a worked example of the formula
 
 
-def statistics(year: int, *, now: datetime, english: bool = False) -> Statistics:
-    """Gather the public statistics page: the city's and counties' figures and the city's trends."""
+def statistics(
+    year: int, *, now: datetime, sort: str = "", descending: bool = False, english: bool = False
+) -> Statistics:
+    """Gather the public statistics page: the figures, counties sorted as asked, the city's trends."""
     report = indicators.report(year, now=now)
     trend = trends.trend(year, _region(None), now=now)
-    return Statistics(report, trend, indicators.years(now=now), _charts(report, trend, english))
+    counties = indicators.sort_counties(report.counties, sort, descending=descending)
+    return Statistics(
+        report, trend, indicators.years(now=now), _charts(report, trend, english), counties, sort, descending
+    )
 
 
 def dashboard(
@@ -87,11 +93,12 @@ def dashboard(
         trend=trend,
         years=indicators.years(now=now),
         charts={**_charts(report, trend, english), **_office_charts(trend)},
-        scorecard=card,
-        rows=scorecard.sort_rows(card.rows, sort, descending=descending),
+        counties=list(report.counties),
         sort=sort,
         descending=descending,
-        counties=[r for r in _regions() if not r.is_city],
+        scorecard=card,
+        rows=scorecard.sort_rows(card.rows, sort, descending=descending),
+        regions=[r for r in _regions() if not r.is_city],
         status=status,
     )
 
@@ -127,7 +134,7 @@ def _charts(report: indicators.Report, trend: trends.Trend, english: bool) -> di
     months = [p.label[5:] for p in trend.months]
     return {
         "per_capita": charts.bar_chart(
-            [(name(c), c.per_capita_volume) for c in report.counties], reference=report.city.per_capita_volume
+            [(name(c), c.per_capita_volume) for c in report.counties], reference=report.counties_per_capita
         ),
         "themes": charts.bar_chart(
             [(t.title_en if english else t.title, t.city) for t in report.themes.priority],

@@ -80,6 +80,24 @@ class Report:
     def has_catalogue(self) -> bool:
         return self.catalogue_taken_at is not None
 
+    @property
+    def counties_per_capita(self) -> Decimal | None:
+        """Σ volume / Σ population over the counties that have both: the benchmark for a county.
+
+        Not the city's figure, which also counts the city departments' datasets: against it every
+        county would fall short.
+        """
+        known = [c for c in self.counties if c.volume is not None and c.population]
+        if not known:
+            return None
+        return per_capita.per_capita(sum(c.volume for c in known), sum(c.population for c in known))
+
+    @property
+    def counties_measured_share(self) -> Decimal | None:
+        """Σ measured datasets / Σ published datasets over the counties."""
+        known = [c for c in self.counties if c.datasets]
+        return per_capita.share(sum(c.measured_datasets for c in known), sum(c.datasets for c in known))
+
 
 @dataclass(frozen=True)
 class _Activity:

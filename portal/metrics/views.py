@@ -36,12 +36,11 @@ def is_english() -> bool:
 
 @bp.get("/")
 def index():
-    stats = dashboard.statistics(requested_year(), now=utcnow(), english=is_english())
     sort, descending = requested_sort(indicators.SORTABLE, "")
-    counties = indicators.sort_counties(stats.report.counties, sort, descending=descending)
-    return render_template(
-        "metrics/index.html", stats=stats, counties=counties, sort=sort, descending=descending
+    stats = dashboard.statistics(
+        requested_year(), now=utcnow(), sort=sort, descending=descending, english=is_english()
     )
+    return render_template("metrics/index.html", stats=stats)
 
 
 @bp.get("/methodology")

@@ -175,7 +175,7 @@ class Writer:
         if other is not None:
             changes = {"name": f"{other.name[:80]}~{other.ckan_id[:12]}", "b_id": other.id}
             if other.state == PUBLISHED:
-                changes.update(state=WITHDRAWN, withdrawn_reason="deleted", withdrawn_at=now)
+                changes.update(state=WITHDRAWN, withdrawn_reason="deleted", withdrawn_at=now, last_synced_at=now)
             conn.execute(_UPDATE_DATASET, changes)
 
     def _department(self, org: OrganizationRecord | None) -> int | None:
@@ -269,3 +269,4 @@ def resource_values(record, old: dict | None) -> dict:
 def withdraw(dataset: Dataset, reason: str, now: datetime) -> None:
     """Take a dataset out of the public catalogue, keeping it and its history."""
     dataset.state, dataset.withdrawn_reason, dataset.withdrawn_at = WITHDRAWN, reason, now
+    dataset.last_synced_at = now  # the catalogue changed: cached searches must see it

@@ -1,0 +1,146 @@
+"""Benchmark the catalogue pages under gunicorn with a large catalogue, against a minimal route.
+
+    python bench/catalogue_bench.py --datasets 100000       # builds bench/out/catalogue-100000.db once
+    python bench/catalogue_bench.py --datasets 100000 --duration 15 --connections 16
+
+Pages: the catalogue page, a search for a common two-character word (交通), a dataset
+page, and a minimal Flask route rendering the same base layout with fixed data, all in
+the same run. Load: wrk from 127.0.0.1 (Debian's `wrk`). Prints requests/s and latency
+percentiles for each, and each page's throughput as a share of the minimal route's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def build(count: int) -> Path:
+    """Make (once) a SQLite catalogue of `count` generated datasets through the real sync."""
+    database = OUT / f"catalogue-{count}.db"
+    if database.exists():
+        return database
+    OUT.mkdir(parents=True, exist_ok=True)
+    import ckan_generator
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from portal.extensions import db
+    from portal.seeding import load_regions
+    from portal.sync import remote, run
+
+    dump = OUT / f"catalogue-{count}.jsonl"
+    ckan_generator.write_dump(ckan_generator.generate_packages(count), dump)
+    partial = database.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    app = create_app({"DATABASE_URL": f"sqlite:///{partial}", "INSTANCE_PATH": str(OUT / "instance"),
+                      "SECRET_KEY": "bench"})
+    with app.app_context():
+        upgrade(revision="heads")
+        load_regions()
+        db.session.commit()
+        began = time.perf_counter()
+        result = run.sync(remote.DumpSource(dump), run.Settings())
+        print(f"synced {result.created} datasets in {time.perf_counter() - began:.0f} s", flush=True)
+        db.engine.dispose()
+    partial.rename(database)
+    dump.unlink()
+    return database
+
+
+APP = '''
+from flask import render_template_string
+from portal import create_app
+
+app = create_app()
+
+@app.get("/bench/minimal")
+def minimal():
+    return render_template_string(
+        '{% extends "base.html" %}{% block content %}<h1>{{ title }}</h1><ul>'
+        '{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul>{% endblock %}',
+        title="基准页面", items=[f"数据集 {n}" for n in range(20)])
+'''
+
+
+def serve(database: Path, workers: int, port: int) -> subprocess.Popen:
+    (OUT / "bench_wsgi.py").write_text(APP, encoding="utf-8")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "PORTAL_INSTANCE_PATH": str(OUT / "instance"),
+           "SECRET_KEY": "bench", "RATELIMIT_ENABLED": "false", "PYTHONPATH": f"{OUT}:{ROOT}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level",
+         "warning", "bench_wsgi:app"], env=env, cwd=OUT)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def load(url: str, *, duration: int, connections: int) -> dict:
+    for _ in range(3):  # warm each worker's caches as any long-running server has them
+        urllib.request.urlopen(url, timeout=30).read()
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    latency = {p: _ms(re.search(rf"\s{p}%\s+([\d.]+\w+)", out).group(1)) for p in ("50", "90", "99")}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, **latency, "errors": int(errors.group(1)) if errors else 0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--datasets", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=5099)
+    args = parser.parse_args()
+    database = build(args.datasets)
+    import sqlite3
+
+    name = sqlite3.connect(database).execute(
+        "SELECT name FROM datasets WHERE state = 'published' ORDER BY id LIMIT 1 OFFSET 500").fetchone()[0]
+    server = serve(database, args.workers, args.port)
+    base = f"http://127.0.0.1:{args.port}"
+    pages = {
+        "minimal route": "/bench/minimal",
+        "catalogue page": "/datasets/",
+        "search 交通": "/datasets/?q=" + urllib.parse.quote("交通"),
+        "dataset page": f"/datasets/{name}",
+    }
+    try:
+        results = {label: load(base + path, duration=args.duration, connections=args.connections)
+                   for label, path in pages.items()}
+    finally:
+        server.terminate()
+        server.wait(10)
+    floor = results["minimal route"]["rps"]
+    print(f"{args.datasets} datasets, gunicorn -w {args.workers}, wrk -c{args.connections} -d{args.duration}s")
+    for label, r in results.items():
+        print(f"{label:>15}: {r['rps']:8.1f} req/s ({r['rps'] / floor:5.0%} of minimal)  "
+              f"p50 {r['50']:6.1f} ms  p90 {r['90']:6.1f} ms  p99 {r['99']:6.1f} ms  errors {r['errors']}")
+
+
+if __name__ == "__main__":
+    main()
