@@ -29,8 +29,10 @@ _lock = threading.Lock()
 def generation() -> tuple:
     """Return what changes whenever the catalogue changes: every write of a dataset, its
     resources, themes or tags (and its withdrawal) moves `last_synced_at`. Two index lookups."""
-    row = db.session.execute(select(func.max(Dataset.id), func.max(Dataset.last_synced_at))).one()
-    return (str(db.engine.url), row[0], row[1])
+    # Two statements: SQLite answers a lone max() from its index, but scans for two in one.
+    newest_id = db.session.scalar(select(func.max(Dataset.id)))
+    newest_write = db.session.scalar(select(func.max(Dataset.last_synced_at)))
+    return (str(db.engine.url), newest_id, newest_write)
 
 
 def cached(key: Hashable, compute: Callable[[], Any], stamp: tuple) -> Any:
