@@ -51,12 +51,15 @@ def _demo_activity() -> None:
     """Applications of every county, a judged and published contest round, months of site activity."""
     from portal.applications.demo import seed_demo_applications
     from portal.contest.demo import seed_demo_contest
+    from portal.metrics.demo import seed_demo_activity
 
     made = seed_demo_applications(storage.get_storage())
     db.session.commit()
     seed_demo_contest()
     db.session.commit()
-    click.echo(f"Demo applications: {made} new; demo contest ready.")
+    events = seed_demo_activity()
+    db.session.commit()
+    click.echo(f"Demo applications: {made} new; demo contest ready; {events} demo activity events.")
 
 
 def _demo_catalogue() -> None:

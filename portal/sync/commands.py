@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from portal import storage
+from portal.extensions import db
 from portal.sync import lock, remote, run
 
 ckan = AppGroup("ckan", help="Sync the catalogue from CKAN.")
@@ -63,6 +64,12 @@ def sync_command(full: bool, location: str | None, mirror: bool) -> None:
     with _progress_bar() as progress:
         finished = run.execute(started, source, settings, store=storage.get_storage(), progress=progress)
     click.echo(summary(finished))
+    if finished.status != "failed":  # the statistics take the new catalogue in at once
+        from portal.dbtypes import utcnow
+        from portal.metrics import rollup
+
+        rollup.roll_up(now=utcnow())
+        db.session.commit()
     if finished.status == "failed":
         raise click.ClickException(finished.message or "the sync failed")
     if finished.status == "partial":
