@@ -45,8 +45,13 @@ def build(count: int) -> Path:
     ckan_generator.write_dump(ckan_generator.generate_packages(count), dump)
     partial = database.with_suffix(".partial")
     partial.unlink(missing_ok=True)
-    app = create_app({"DATABASE_URL": f"sqlite:///{partial}", "INSTANCE_PATH": str(OUT / "instance"),
-                      "SECRET_KEY": "bench"})
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{partial}",
+            "INSTANCE_PATH": str(OUT / "instance"),
+            "SECRET_KEY": "bench",
+        }
+    )
     with app.app_context():
         upgrade(revision="heads")
         load_regions()
@@ -60,7 +65,7 @@ def build(count: int) -> Path:
     return database
 
 
-APP = '''
+APP = """
 from flask import render_template_string
 from portal import create_app
 
@@ -72,16 +77,35 @@ def minimal():
         '{% extends "base.html" %}{% block content %}<h1>{{ title }}</h1><ul>'
         '{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul>{% endblock %}',
         title="基准页面", items=[f"数据集 {n}" for n in range(20)])
-'''
+"""
 
 
 def serve(database: Path, workers: int, port: int) -> subprocess.Popen:
     (OUT / "bench_wsgi.py").write_text(APP, encoding="utf-8")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "PORTAL_INSTANCE_PATH": str(OUT / "instance"),
-           "SECRET_KEY": "bench", "RATELIMIT_ENABLED": "false", "PYTHONPATH": f"{OUT}:{ROOT}"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "PORTAL_INSTANCE_PATH": str(OUT / "instance"),
+        "SECRET_KEY": "bench",
+        "RATELIMIT_ENABLED": "false",
+        "PYTHONPATH": f"{OUT}:{ROOT}",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level",
-         "warning", "bench_wsgi:app"], env=env, cwd=OUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "bench_wsgi:app",
+        ],
+        env=env,
+        cwd=OUT,
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -95,8 +119,12 @@ def serve(database: Path, workers: int, port: int) -> subprocess.Popen:
 def load(url: str, *, duration: int, connections: int) -> dict:
     for _ in range(3):  # warm each worker's caches as any long-running server has them
         urllib.request.urlopen(url, timeout=30).read()
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     latency = {p: _ms(re.search(rf"\s{p}%\s+([\d.]+\w+)", out).group(1)) for p in ("50", "90", "99")}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -119,8 +147,11 @@ def main() -> None:
     database = build(args.datasets)
     import sqlite3
 
-    name = sqlite3.connect(database).execute(
-        "SELECT name FROM datasets WHERE state = 'published' ORDER BY id LIMIT 1 OFFSET 500").fetchone()[0]
+    name = (
+        sqlite3.connect(database)
+        .execute("SELECT name FROM datasets WHERE state = 'published' ORDER BY id LIMIT 1 OFFSET 500")
+        .fetchone()[0]
+    )
     server = serve(database, args.workers, args.port)
     base = f"http://127.0.0.1:{args.port}"
     pages = {
@@ -130,16 +161,22 @@ def main() -> None:
         "dataset page": f"/datasets/{name}",
     }
     try:
-        results = {label: load(base + path, duration=args.duration, connections=args.connections)
-                   for label, path in pages.items()}
+        results = {
+            label: load(base + path, duration=args.duration, connections=args.connections)
+            for label, path in pages.items()
+        }
     finally:
         server.terminate()
         server.wait(10)
     floor = results["minimal route"]["rps"]
-    print(f"{args.datasets} datasets, gunicorn -w {args.workers}, wrk -c{args.connections} -d{args.duration}s")
+    print(
+        f"{args.datasets} datasets, gunicorn -w {args.workers}, wrk -c{args.connections} -d{args.duration}s"
+    )
     for label, r in results.items():
-        print(f"{label:>15}: {r['rps']:8.1f} req/s ({r['rps'] / floor:5.0%} of minimal)  "
-              f"p50 {r['50']:6.1f} ms  p90 {r['90']:6.1f} ms  p99 {r['99']:6.1f} ms  errors {r['errors']}")
+        print(
+            f"{label:>15}: {r['rps']:8.1f} req/s ({r['rps'] / floor:5.0%} of minimal)  "
+            f"p50 {r['50']:6.1f} ms  p90 {r['90']:6.1f} ms  p99 {r['99']:6.1f} ms  errors {r['errors']}"
+        )
 
 
 if __name__ == "__main__":

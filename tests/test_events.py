@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from factories import PASSWORD, make_user
 from sqlalchemy import func, select
 
-from factories import PASSWORD, make_user
 from portal.extensions import db
 from portal.metrics.models import ActivityEvent
 

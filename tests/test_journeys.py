@@ -10,17 +10,24 @@ import threading
 from pathlib import Path
 
 import pytest
+from factories import PASSWORD, make_user
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from factories import PASSWORD, make_user
 from portal import storage
 from portal.extensions import db
 from portal.sync import remote, run
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _dump(folder: Path) -> Path:
@@ -29,18 +36,42 @@ def _dump(folder: Path) -> Path:
     files.mkdir()
     (files / "clinics.csv").write_text(
         "诊所名称,负责人,联系电话,床位数\n南湖社区卫生服务中心,张三,13812345678,40\n秀洲诊所,李四,13987654321,12\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     org = {"id": "org-1", "name": "jx-wjw", "title": "嘉兴市卫生健康委员会"}
     packages = [
-        {"id": "11111111-1111-4111-8111-111111111111", "name": "jx-clinics", "title": "嘉兴市交通运输便民诊所分布",
-         "notes": "全市**社区诊所**名录。", "metadata_modified": "2025-03-01T00:00:00", "organization": org,
-         "groups": [{"id": "g1", "name": "ylws", "title": "医疗卫生"}], "tags": [{"name": "诊所"}],
-         "license_id": "cc-by", "license_title": "Creative Commons Attribution",
-         "resources": [{"id": "22222222-2222-4222-8222-222222222222", "name": "诊所名录", "format": "CSV",
-                        "url": "files/clinics.csv", "last_modified": "2025-03-01T00:00:00"}]},
-        {"id": "33333333-3333-4333-8333-333333333333", "name": "jx-parks", "title": "嘉兴市公园绿地",
-         "notes": "公园名录。", "metadata_modified": "2025-03-02T00:00:00", "organization": org,
-         "groups": [], "tags": [], "resources": []},
+        {
+            "id": "11111111-1111-4111-8111-111111111111",
+            "name": "jx-clinics",
+            "title": "嘉兴市交通运输便民诊所分布",
+            "notes": "全市**社区诊所**名录。",
+            "metadata_modified": "2025-03-01T00:00:00",
+            "organization": org,
+            "groups": [{"id": "g1", "name": "ylws", "title": "医疗卫生"}],
+            "tags": [{"name": "诊所"}],
+            "license_id": "cc-by",
+            "license_title": "Creative Commons Attribution",
+            "resources": [
+                {
+                    "id": "22222222-2222-4222-8222-222222222222",
+                    "name": "诊所名录",
+                    "format": "CSV",
+                    "url": "files/clinics.csv",
+                    "last_modified": "2025-03-01T00:00:00",
+                }
+            ],
+        },
+        {
+            "id": "33333333-3333-4333-8333-333333333333",
+            "name": "jx-parks",
+            "title": "嘉兴市公园绿地",
+            "notes": "公园名录。",
+            "metadata_modified": "2025-03-02T00:00:00",
+            "organization": org,
+            "groups": [],
+            "tags": [],
+            "resources": [],
+        },
     ]
     dump = folder / "dump.jsonl"
     dump.write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in packages) + "\n", encoding="utf-8")

@@ -175,7 +175,9 @@ class Writer:
         if other is not None:
             changes = {"name": f"{other.name[:80]}~{other.ckan_id[:12]}", "b_id": other.id}
             if other.state == PUBLISHED:
-                changes.update(state=WITHDRAWN, withdrawn_reason="deleted", withdrawn_at=now, last_synced_at=now)
+                changes.update(
+                    state=WITHDRAWN, withdrawn_reason="deleted", withdrawn_at=now, last_synced_at=now
+                )
             conn.execute(_UPDATE_DATASET, changes)
 
     def _department(self, org: OrganizationRecord | None) -> int | None:
