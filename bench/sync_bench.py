@@ -43,7 +43,6 @@ def serve(count: int) -> None:
             return [json.dumps({"touched": n}).encode()]
         return fake(environ, start_response)
 
-    app._stopping = fake._stopping  # serve() wakes hung handlers through it
     with ckan_generator._ckanserver().serve(app) as url:
         print(url, flush=True)
         sys.stdin.read()  # until the parent closes our stdin

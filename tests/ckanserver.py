@@ -1228,12 +1228,13 @@ def _resource(resource: dict, position: int, package_id: str, stamp: str) -> dic
 
 class _QuietHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
-        pass
+        """Keep request lines out of the test output."""
 
 
 @contextlib.contextmanager
-def serve(fake: FakeCkan) -> Iterator[str]:
-    """Serve `fake` on 127.0.0.1 (a free port, one thread per request); yield its base URL."""
+def serve(fake: Callable) -> Iterator[str]:
+    """Serve `fake` (or any WSGI app) on 127.0.0.1, a free port, one thread per request; yield its URL."""
+    stopping = getattr(fake, "_stopping", None)  # a FakeCkan's, to wake handlers held by hang_next
     server = make_server("127.0.0.1", 0, fake, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(
         target=server.serve_forever,
@@ -1245,11 +1246,13 @@ def serve(fake: FakeCkan) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
-        fake._stopping.set()  # wake handlers held by hang_next
+        if stopping is not None:
+            stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-        fake._stopping.clear()
+        if stopping is not None:
+            stopping.clear()
 
 
 MALFORMATIONS = tuple(_MALFORMATIONS)

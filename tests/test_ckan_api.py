@@ -6,9 +6,7 @@ goes out through /api/3/action as `ckanapi` and ckanext-harvest's CKAN harvester
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import uuid
 from pathlib import Path
 
@@ -21,7 +19,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from test_api import package, publish, withdraw
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from portal.accounts import tokens
 from portal.api import ckan_search
@@ -36,28 +33,9 @@ def sample(name: str) -> dict:
     return json.loads((SAMPLES / name).read_text("utf-8"))
 
 
-class _Quiet(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serve_portal(app):
-    """Serve the portal on 127.0.0.1 (a free port, one thread per request); yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 @pytest.fixture
 def portal_url(app):
-    with serve_portal(app) as url:
+    with serve(app) as url:
         yield url
 
 

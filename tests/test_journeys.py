@@ -6,13 +6,12 @@ Uses Debian's chromium (/usr/bin/chromium); Playwright never downloads a browser
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
+from ckanserver import serve
 from factories import PASSWORD, make_user
 from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
 from portal import storage
 from portal.extensions import db
@@ -84,12 +83,8 @@ def site(app, tmp_path):
     dump = _dump(tmp_path)
     result = run.sync(remote.DumpSource(dump), run.Settings(mirror=True), store=storage.get_storage())
     assert result.status == "succeeded"
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from ckanserver import FakeCkan, serve
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from portal import storage
@@ -317,13 +315,9 @@ class FileServer:
 @pytest.fixture
 def files():
     server = FileServer()
-    http = make_server("127.0.0.1", 0, server, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    server.base = f"http://127.0.0.1:{http.server_port}"
-    yield server
-    http.shutdown()
-    thread.join(5)
+    with serve(server) as url:
+        server.base = url
+        yield server
 
 
 @pytest.fixture
@@ -360,8 +354,9 @@ def test_mirroring_stores_the_file_with_hash_and_counts_its_volume(app, fake, ck
 def test_mirroring_into_minio_streams_the_file_into_the_bucket(app, fake, ckan_url, files, s3_endpoint):
     from s3server import ACCESS_KEY, SECRET_KEY
 
-    minio = storage.storage_from_url(f"minio://{ACCESS_KEY}:{SECRET_KEY}@{s3_endpoint}/mirror-sync",
-                                     default_root="unused")
+    minio = storage.storage_from_url(
+        f"minio://{ACCESS_KEY}:{SECRET_KEY}@{s3_endpoint}/mirror-sync", default_root="unused"
+    )
     files.files["clinics.csv"] = "诊所,电话\n南湖诊所,0573-1234567\n".encode()
     fake.add_package(package(64, resources=[csv_resource("r-64", f"{files.base}/clinics.csv")]))
     assert sync(ckan_url, mirror=True, store=minio).status == "succeeded"
