@@ -267,3 +267,35 @@ def test_a_search_with_words_is_recorded_as_activity(client, catalogue):
 def test_the_page_reads_in_english_on_request(client, catalogue):
     client.set_cookie("lang", "en", domain="localhost")
     assert "datasets found" in get(client, "?q=公交")
+
+
+@pytest.mark.parametrize("value", ["交通 运输", "a&b=c", "50%+/x?#", "'()*!$,;:@", "é~_.-"])
+def test_links_built_without_url_for_are_those_of_url_for(app, value):
+    """The page builds its many links by hand for speed; they must be url_for's, byte for byte."""
+    from flask import url_for
+
+    from portal.catalogue import search, views
+
+    query = search.normalise(search.SearchQuery(q=value, tags=(value, "公交"), sort="name"))
+    with app.test_request_context("/datasets/"):
+        links = views._Links(query)
+        assert links.toggle("theme", value) == url_for(
+            "catalogue.index", q=value, theme=value, tag=[value, "公交"], sort="name"
+        )
+        assert links.toggle("tag", value) == url_for("catalogue.index", q=value, tag="公交", sort="name")
+        assert links.without_filters() == url_for("catalogue.index", q=value, sort="name")
+        assert links.without_text() == url_for("catalogue.index", tag=[value, "公交"], sort="name")
+        dataset_url = views._dataset_urls()
+        for name in (value, "bus-routes"):
+            assert dataset_url(type("D", (), {"name": name})) == url_for("catalogue.dataset", name=name)
+
+
+def test_card_dates_are_the_day_in_the_portals_time_zone_as_babel_gives_it(app):
+    from flask_babel import format_date
+
+    from portal.i18n import local_date
+
+    with app.test_request_context("/"):
+        for moment in (datetime(2026, 11, 25, 15, 59, tzinfo=UTC), datetime(2026, 11, 25, 16, 0, tzinfo=UTC)):
+            assert local_date(moment) == format_date(moment, "yyyy-MM-dd")
+        assert local_date(datetime(2026, 11, 25, 16, 0, tzinfo=UTC)) == "2026-11-26"

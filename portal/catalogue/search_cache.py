@@ -29,10 +29,11 @@ _lock = threading.Lock()
 def generation() -> tuple:
     """Return what changes whenever the catalogue changes: every write of a dataset, its
     resources, themes or tags (and its withdrawal) moves `last_synced_at`. Two index lookups."""
-    # Two statements: SQLite answers a lone max() from its index, but scans for two in one.
-    newest_id = db.session.scalar(select(func.max(Dataset.id)))
-    newest_write = db.session.scalar(select(func.max(Dataset.last_synced_at)))
-    return (str(db.engine.url), newest_id, newest_write)
+    # Two subqueries: SQLite answers a lone max() from its index, but scans for two in one select.
+    newest_id = select(func.max(Dataset.id)).scalar_subquery()
+    newest_write = select(func.max(Dataset.last_synced_at)).scalar_subquery()
+    row = db.session.execute(select(newest_id, newest_write)).one()
+    return (str(db.engine.url), *row)
 
 
 def cached(key: Hashable, compute: Callable[[], Any], stamp: tuple) -> Any:

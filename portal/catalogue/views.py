@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from urllib.parse import quote, quote_plus
+
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
 
@@ -35,7 +39,7 @@ _QUERY_FIELDS = {
 def index():
     """Search the catalogue: every part of the search comes from the URL."""
     query = search.normalise(_search_query(request.args))
-    result = search.search_datasets(query)
+    result = search.search_datasets(query, load=search.load_cards)
     if query.q:
         events.record("search")
         db.session.commit()
@@ -46,7 +50,8 @@ def index():
         result=result,
         links=_Links(query),
         popular=popular,
-        dataset_url=_dataset_url,
+        dataset_url=_dataset_urls(),
+        downloads_label=gettext("%(n)s downloads"),  # formatted per card: translated once
     )
 
 
@@ -62,29 +67,58 @@ def _search_query(args: MultiDict) -> search.SearchQuery:
     )
 
 
-def _dataset_url(dataset) -> str:
+def _dataset_urls():
+    """Return a function giving a dataset's page URL; a page of results builds many, so the
+    route is built once and each dataset's name is quoted into it as `url_for` would."""
     try:
-        return url_for("catalogue.dataset", name=dataset.name)
+        prefix = url_for("catalogue.dataset", name="-").removesuffix("-")
     except BuildError:  # the dataset page is not registered in this build
-        return url_for("catalogue.index") + dataset.name
+        prefix = url_for("catalogue.index")
+    return lambda dataset: prefix + quote(dataset.name, safe=_SAFE)
+
+
+# What werkzeug leaves unquoted in a path segment and in a query string, so that links
+# built here are byte for byte those of url_for.
+_SAFE = "!$&'()*+,/:;=@"
+_QUERY_SAFE = "!$'()*,/:;?@"
+
+
+@functools.lru_cache(maxsize=8192)  # facet values recur on every page
+def _quoted(value: str) -> str:
+    return quote_plus(value, safe=_QUERY_SAFE)
 
 
 class _Links:
     """Build catalogue URLs that change one part of the current search and keep the rest."""
 
     def __init__(self, query: search.SearchQuery) -> None:
+        # A page has some two hundred of these links: the route is built once and each
+        # link only encodes its query, which is what url_for would append.
+        self.base = url_for("catalogue.index")
         # the current search without its page: the pager adds that
         self.params: dict[str, list[str]] = {"q": [query.q] if query.q else []}
         for facet, field in _QUERY_FIELDS.items():
             self.params[FACET_PARAMS[facet]] = list(getattr(query, field))
         self.params["sort"] = [query.sort] if query.sort != "relevance" else []
+        self._encoded = {param: self._encode(param, values) for param, values in self.params.items()}
+
+    @staticmethod
+    def _encode(param: str, values: list[str]) -> str:
+        """`param=value&...` as urlencode (and so url_for) writes it."""
+        return "&".join(f"{param}={_quoted(value)}" for value in values)
 
     @property
     def has_filters(self) -> bool:
         return any(self.params[param] for param in FACET_PARAMS.values())
 
     def _url(self, **changes: list[str]) -> str:
-        return url_for("catalogue.index", **{**self.params, **changes})
+        """The current search with `changes`; only the changed parameters are encoded anew."""
+        parts = [
+            self._encode(param, changes[param]) if param in changes else encoded
+            for param, encoded in self._encoded.items()
+        ]
+        query = "&".join(part for part in parts if part)
+        return f"{self.base}?{query}" if query else self.base
 
     def toggle(self, facet: str, value: str) -> str:
         """Add `value` to the facet's filter, or remove it when it is there; back to page 1."""
@@ -100,7 +134,7 @@ class _Links:
         return self._url(q=[])
 
     def without_filters(self) -> str:
-        return url_for("catalogue.index", q=self.params["q"], sort=self.params["sort"])
+        return self._url(**{param: [] for param in FACET_PARAMS.values()})
 
     def first_page(self) -> str:
         return self._url()

@@ -84,8 +84,9 @@ def _after_request(response):
             db.session.rollback()
             current_app.logger.exception("could not record a page view")
     if g.get("new_visitor_id"):
-        response.set_cookie(VISITOR_COOKIE, g.new_visitor_id, max_age=365 * 24 * 3600, httponly=True,
-                            samesite="Lax")
+        response.set_cookie(
+            VISITOR_COOKIE, g.new_visitor_id, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+        )
     return response
 
 
