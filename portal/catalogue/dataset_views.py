@@ -7,16 +7,19 @@ The routes join the catalogue blueprint (`catalogue.dataset` is linked from the 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import storage
 from portal.accounts.permissions import role_required
 from portal.applications import showcase
-from portal.catalogue import access, downloads, permissions, rendering
+from portal.catalogue import access, downloads, permissions, rendering, search_cache
 from portal.catalogue import preview as previews
-from portal.catalogue.models import Dataset, Resource
+from portal.catalogue.models import Dataset, Department, Resource
 from portal.catalogue.views import bp
 from portal.extensions import db, login_manager
 from portal.metrics import events
@@ -37,8 +40,8 @@ def _template_helpers(state) -> None:
     )
 
 
-def _dataset_or_404(name: str) -> Dataset:
-    dataset = db.session.scalar(select(Dataset).where(Dataset.name == name))
+def _dataset_or_404(name: str, *options) -> Dataset:
+    dataset = db.session.scalar(select(Dataset).where(Dataset.name == name).options(*options))
     if dataset is None:
         abort(404)
     return dataset
@@ -74,6 +77,17 @@ def _refused(dataset: Dataset):
     ), 403
 
 
+# What the dataset page shows of its relations, loaded in four statements rather than
+# seven lazy loads.
+_PAGE_OPTIONS = (
+    joinedload(Dataset.department).joinedload(Department.region),
+    joinedload(Dataset.licence),
+    selectinload(Dataset.themes),
+    selectinload(Dataset.tags),
+    selectinload(Dataset.resources),
+)
+
+
 @bp.get("/<name>")
 def dataset(name: str):
     dataset = _dataset_or_404(name)
@@ -85,10 +99,34 @@ def dataset(name: str):
     page = render_template(
         "catalogue/dataset.html",
         dataset=dataset,
+        body=_body(dataset),
         my_request=_my_request(dataset),
         reuses=showcase.reuses_of(dataset.id),
     )
     return page, 200 if dataset.is_published else WITHDRAWN
+
+
+def _body(dataset: Dataset) -> Markup:
+    """Render what the page shows everyone alike, or take it from the cache.
+
+    The stamp is the dataset's version: the sync moves `last_synced_at` whenever it
+    writes the dataset, its resources, themes or tags; downloads move `download_count`.
+    What the user may do with it is part of the key.
+    """
+    key = (
+        "dataset",
+        dataset.id,
+        str(get_locale()),
+        permissions.can_download_dataset(current_user, dataset),
+        permissions.can_view_history(current_user),
+    )
+
+    def render() -> Markup:
+        db.session.scalar(select(Dataset).where(Dataset.id == dataset.id).options(*_PAGE_OPTIONS))
+        return Markup(render_template("catalogue/_dataset_body.html", dataset=dataset))
+
+    stamp = (dataset.last_synced_at, dataset.download_count, dataset.state)
+    return search_cache.fragments.get(key, render, stamp)
 
 
 @bp.get("/<name>/resources/<resource_id>/preview")

@@ -85,6 +85,9 @@ class Dataset(db.Model):
         CheckConstraint("open_condition IN ('unconditional', 'conditional')", name="open_condition"),
         CheckConstraint("state IN ('published', 'withdrawn')", name="state"),
         Index("ix_datasets_state_modified", "state", "metadata_modified"),
+        # the catalogue's other sorts: most downloaded (newest first among equals), by name
+        Index("ix_datasets_state_downloads", "state", "download_count", "metadata_modified", "id"),
+        Index("ix_datasets_state_title", "state", "title", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

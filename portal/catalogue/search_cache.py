@@ -1,9 +1,12 @@
-"""A small per-process cache for the expensive parts of a catalogue search.
+"""Small per-process caches for the expensive parts of the catalogue's pages.
 
 Facet counts and full-text matches over a large catalogue cost far more than the
 page itself, and stay the same until the sync changes the catalogue. Entries are
-keyed by the search and stamped with the catalogue's generation, so a change makes
-them stale at once; a short time-to-live bounds what the stamp cannot see.
+keyed by what they depend on and stamped with the version of the data they were made
+from (the catalogue's generation, or one dataset's), so a change makes them stale at
+once; a short time-to-live bounds what a stamp cannot see (a department renamed, say).
+Rendered fragments have a cache of their own, so pages walked by a crawler never push
+out the searches.
 """
 
 from __future__ import annotations
@@ -20,10 +23,39 @@ from portal.catalogue.models import Dataset
 from portal.extensions import db
 
 TTL = 30.0  # seconds
-SIZE = 512  # entries per process
 
-_entries: OrderedDict[Hashable, tuple[float, tuple, Any]] = OrderedDict()
-_lock = threading.Lock()
+
+class StampedCache:
+    """A least-recently-used map whose entries hold while their stamp matches, up to `ttl` seconds."""
+
+    def __init__(self, size: int, ttl: float = TTL) -> None:
+        self.size, self.ttl = size, ttl
+        self._entries: OrderedDict[Hashable, tuple[float, Hashable, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any], stamp: Hashable) -> Any:
+        """Return the value cached under `key` for `stamp`, computing it when needed."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] > now and hit[1] == stamp:
+                self._entries.move_to_end(key)
+                return hit[2]
+        value = compute()
+        with self._lock:
+            self._entries[key] = (now + self.ttl, stamp, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+searches = StampedCache(512)  # facets, ranked matches, totals, and the facets' HTML
+fragments = StampedCache(512)  # rendered parts of dataset pages
 
 
 def generation() -> tuple:
@@ -32,27 +64,15 @@ def generation() -> tuple:
     # Two subqueries: SQLite answers a lone max() from its index, but scans for two in one select.
     newest_id = select(func.max(Dataset.id)).scalar_subquery()
     newest_write = select(func.max(Dataset.last_synced_at)).scalar_subquery()
-    row = db.session.execute(select(newest_id, newest_write)).one()
+    row = db.session.connection().execute(select(newest_id, newest_write)).one()
     return (str(db.engine.url), *row)
 
 
 def cached(key: Hashable, compute: Callable[[], Any], stamp: tuple) -> Any:
-    """Return the value cached under `key` for catalogue generation `stamp`, computing it when needed."""
-    now = time.monotonic()
-    with _lock:
-        hit = _entries.get(key)
-        if hit is not None and hit[0] > now and hit[1] == stamp:
-            _entries.move_to_end(key)
-            return hit[2]
-    value = compute()
-    with _lock:
-        _entries[key] = (now + TTL, stamp, value)
-        _entries.move_to_end(key)
-        while len(_entries) > SIZE:
-            _entries.popitem(last=False)
-    return value
+    """Return the search part cached under `key` for catalogue generation `stamp`, computed when needed."""
+    return searches.get(key, compute, stamp)
 
 
 def clear() -> None:
-    with _lock:
-        _entries.clear()
+    searches.clear()
+    fragments.clear()

@@ -177,11 +177,12 @@ def highlight(text: str, units: list[Unit]) -> Markup:
     The text is cut at the matched spans and each piece is escaped on its own, so
     markup is only ever added around escaped text, never built from raw text.
     """
-    out, last = Markup(""), 0
+    out, last = [], 0
     for start, end in _spans(text, units):
-        out += escape(text[last:start]) + Markup("<mark>") + escape(text[start:end]) + Markup("</mark>")
+        out += (escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>")
         last = end
-    return out + escape(text[last:])
+    out.append(escape(text[last:]))
+    return Markup("".join(out))
 
 
 def snippet(text: str, units: list[Unit], width: int = 120) -> Markup:

@@ -6,11 +6,12 @@ import functools
 from urllib.parse import quote, quote_plus
 
 from flask import Blueprint, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
 
-from portal.catalogue import search
+from portal.catalogue import search, search_cache
 from portal.extensions import db
 from portal.metrics import events
 
@@ -44,15 +45,59 @@ def index():
         events.record("search")
         db.session.commit()
     popular = search.popular_themes() if result.total == 0 else []
+    links, names = _Links(query), _names(str(get_locale()))
     return render_template(
         "catalogue/index.html",
         query=query,
         result=result,
-        links=_Links(query),
+        links=links,
+        names=names,
+        facets=_facets_html(result, links, names),
         popular=popular,
         dataset_url=_dataset_urls(),
         downloads_label=gettext("%(n)s downloads"),  # formatted per card: translated once
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _names(locale: str) -> dict[str, dict[str, str]]:
+    """The page's labels in `locale`, the request's language: of the facets, the sorts and the
+    open conditions. Translated once per language and process."""
+    return {
+        "facets": {
+            "department": gettext("Department"),
+            "region": gettext("County"),
+            "theme": gettext("Theme"),
+            "format": gettext("Format"),
+            "open_condition": gettext("Open condition"),
+            "tag": gettext("Tag"),
+        },
+        "sorts": {
+            "relevance": gettext("Relevance"),
+            "updated": gettext("Recently updated"),
+            "downloads": gettext("Most downloaded"),
+            "name": gettext("Dataset name"),
+        },
+        "conditions": {"unconditional": gettext("Unconditional"), "conditional": gettext("Conditional")},
+    }
+
+
+def _facets_html(result: search.SearchResult, links: _Links, names: dict) -> Markup:
+    """Render the facets, or take them from the cache: some two hundred links that change
+    only with the search (not its page) and the catalogue, like the counts they show."""
+    key = ("facets-html", str(get_locale()), tuple((p, tuple(v)) for p, v in links.params.items()))
+
+    def render() -> Markup:
+        html = render_template(
+            "catalogue/_facets.html",
+            result=result,
+            links=links,
+            facet_names=names["facets"],
+            condition_names=names["conditions"],
+        )
+        return Markup(html)
+
+    return search_cache.cached(key, render, result.generation)
 
 
 def _search_query(args: MultiDict) -> search.SearchQuery:
