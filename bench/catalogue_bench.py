@@ -189,9 +189,7 @@ def main() -> None:
     catalogue_paths = [f"/datasets/?page={n}" for n in range(1, 41)]
     catalogue_paths += [f"/datasets/?{value}" for value in facet_values]
     catalogue_paths += [f"/datasets/?sort={s}&page={n}" for s in ("downloads", "name") for n in (1, 2, 3)]
-    catalogue_paths += [
-        f"/datasets/?q={urllib.parse.quote(w)}&page={n}" for w in words for n in (1, 2)
-    ]
+    catalogue_paths += [f"/datasets/?q={urllib.parse.quote(w)}&page={n}" for w in words for n in (1, 2)]
     server = serve(database, args.workers, args.port)
     base = f"http://127.0.0.1:{args.port}"
     pages = {

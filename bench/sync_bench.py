@@ -53,8 +53,12 @@ def peak_mb() -> float:
 
 
 def bench(count: int) -> dict:
-    child = subprocess.Popen([sys.executable, __file__, "--serve", str(count)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(count)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     url = child.stdout.readline().strip()
     try:
         return _measure(count, url)
@@ -89,16 +93,24 @@ def _measure(count: int, url: str) -> dict:
                 from portal.sync.models import SyncError
 
                 errors = db.session.scalars(db.select(SyncError).limit(5)).all()
-                raise SystemExit(f"full sync {full.status}: {full.created} created, {full.failed} failed; "
-                                 + "; ".join(f"{e.package}: {e.stage}: {e.message[:200]}" for e in errors))
+                raise SystemExit(
+                    f"full sync {full.status}: {full.created} created, {full.failed} failed; "
+                    + "; ".join(f"{e.package}: {e.stage}: {e.message[:200]}" for e in errors)
+                )
             urllib.request.urlopen(f"{url}/_bench/touch?n=100", timeout=120).read()
             began = time.perf_counter()
             incremental = run.sync(source, run.Settings())
             incremental_s = time.perf_counter() - began
             assert incremental.updated == 100, (incremental.updated, incremental.seen)
             db.engine.dispose()
-    return {"packages": count, "full_s": full_s, "per_s": count / full_s, "incremental_s": incremental_s,
-            "incremental_seen": incremental.seen, "peak_mb": peak_mb()}
+    return {
+        "packages": count,
+        "full_s": full_s,
+        "per_s": count / full_s,
+        "incremental_s": incremental_s,
+        "incremental_seen": incremental.seen,
+        "peak_mb": peak_mb(),
+    }
 
 
 if __name__ == "__main__":
@@ -108,6 +120,9 @@ if __name__ == "__main__":
     print(f"database: {os.environ.get('DATABASE_URL') or 'SQLite'}", flush=True)
     for size in [int(a) for a in sys.argv[1:]] or [10_000]:
         r = bench(size)
-        print(f"{r['packages']:>7} packages: full sync {r['full_s']:.1f} s = {r['per_s']:.0f} datasets/s; "
-              f"incremental (100 changed, {r['incremental_seen']} read) {r['incremental_s']:.2f} s; "
-              f"peak memory {r['peak_mb']:.0f} MB", flush=True)
+        print(
+            f"{r['packages']:>7} packages: full sync {r['full_s']:.1f} s = {r['per_s']:.0f} datasets/s; "
+            f"incremental (100 changed, {r['incremental_seen']} read) {r['incremental_s']:.2f} s; "
+            f"peak memory {r['peak_mb']:.0f} MB",
+            flush=True,
+        )
