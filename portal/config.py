@@ -33,6 +33,10 @@ RATELIMIT_HEADERS_ENABLED = True
 
 PASSWORD_MIN_LENGTH = 10
 
+# While the sync writes, the catalogue changes many times a second: each process rebuilds
+# its facet index (catalogue/facet_index.py) at most this often, so counts may lag that much.
+CATALOGUE_INDEX_REUSE_SECONDS = 15.0
+
 SYNC_TIMEOUT = 30.0  # seconds per CKAN call
 SYNC_RETRIES = 4  # tries after the first, with exponential backoff
 SYNC_BACKOFF = 0.5  # seconds, doubled each retry

@@ -67,6 +67,7 @@ def _config(url: str, instance: Path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "localhost",
+        "CATALOGUE_INDEX_REUSE_SECONDS": 0.0,  # tests read the catalogue right after changing it
     }
 
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Select,
     any_,
     case,
     cast,
@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 
-from portal.catalogue import search_cache, terms
+from portal.catalogue import facet_index, search_cache, terms
 from portal.catalogue.models import (
     CONDITIONAL,
     PUBLISHED,
@@ -53,7 +53,7 @@ from portal.extensions import db
 from portal.regions.models import Region
 
 SORTS = ("relevance", "updated", "downloads", "name")
-FACETS = ("department", "region", "theme", "format", "open_condition", "tag")
+FACETS = facet_index.FACETS
 MAX_Q, MAX_PER_PAGE, MAX_PAGE = 100, 100, 100_000
 FACET_LIMIT = 30  # values per facet, by count; selected values are always shown too
 # Column weights, which order the datasets within a tier of `_match`.
@@ -118,7 +118,7 @@ class SearchResult:
     per_page: int
     facets: dict[str, list[Facet]] = field(default_factory=dict)
     highlights: dict[int, Highlight] = field(default_factory=dict)
-    generation: tuple = ()  # of the catalogue searched (search_cache.generation)
+    generation: tuple = ()  # of the catalogue the facets were counted in (search_cache.generation)
 
     @property
     def pages(self) -> int:
@@ -184,13 +184,14 @@ def search_datasets(
     stamp = search_cache.generation()
     filters = replace(query, page=1, sort="", per_page=0)  # what the match and the facets depend on
     match = search_cache.cached(("match", query.q), lambda: _match(units), stamp) if units else None
-    ids, total = _page(query, match, _conditions(query, match), stamp)
+    counted = index(stamp)  # counts come from it, so they are stamped with what it was built from
+    ids, total = _page(query, match, _conditions(query, match), stamp, counted)
     items = (load or _load)(ids)
     facets = search_cache.cached(
-        ("facets", filters), lambda: {name: _facet(name, query, match) for name in FACETS}, stamp
+        ("facets", filters), lambda: _facets(counted, query, match), counted.generation
     )
     highlights = {d.id: _highlight(d.title, d.notes or "", tuple(units)) for d in items}
-    return SearchResult(items, total, query.page, query.per_page, facets, highlights, stamp)
+    return SearchResult(items, total, query.page, query.per_page, facets, highlights, counted.generation)
 
 
 @functools.lru_cache(maxsize=2048)  # the same results are shown again and again
@@ -200,10 +201,7 @@ def _highlight(title: str, notes: str, units: tuple[terms.Unit, ...]) -> Highlig
 
 def popular_themes(limit: int = 6) -> list[Facet]:
     """Return the themes with the most published datasets, to suggest when nothing matched."""
-    stamp = search_cache.generation()
-    return search_cache.cached(
-        ("popular", limit), lambda: _facet("theme", SearchQuery(), None)[:limit], stamp
-    )
+    return _facets(index(), SearchQuery(), None)["theme"][:limit]
 
 
 def _match(units: list[terms.Unit]) -> _Match:
@@ -277,7 +275,13 @@ def _conditions(query: SearchQuery, match: _Match | None, *, skip: str = "") -> 
     return conditions
 
 
-def _page(query: SearchQuery, match: _Match | None, conditions: list, stamp: tuple) -> tuple[list[int], int]:
+def _page(
+    query: SearchQuery,
+    match: _Match | None,
+    conditions: list,
+    stamp: tuple,
+    counted: facet_index.FacetIndex,
+) -> tuple[list[int], int]:
     """Return the ids of the asked page in the asked order, and the total; ties go to the newer.
 
     The ranked list of a text search and the total of a listing are cached per catalogue
@@ -302,11 +306,7 @@ def _page(query: SearchQuery, match: _Match | None, conditions: list, stamp: tup
         statement = statement.order_by(Dataset.title, Dataset.name)
     else:
         statement = statement.order_by(*newest)
-    total = search_cache.cached(
-        ("total", filters),
-        lambda: db.session.scalar(select(func.count()).select_from(Dataset).where(*conditions)) or 0,
-        stamp,
-    )
+    total = search_cache.cached(("total", filters), lambda: _total(counted, query, match), counted.generation)
     page = db.session.connection().scalars(statement.limit(query.per_page).offset(start))
     return list(page), total
 
@@ -383,51 +383,55 @@ _FACET_FIELDS = dict(
 )
 
 
-def _facet_from(name: str, conditions: list) -> tuple[Select, ColumnElement]:
-    """Return the (value, label, n) statement of facet `name` over the datasets that meet
-    `conditions`, and its value column.
-
-    Each join gives at most one row per dataset and value, so count(*) counts datasets
-    (cheaper than count(DISTINCT)). Themes, tags and formats are counted from their link
-    rows, with the datasets as a set of ids, so that the wide dataset rows are not read.
-    """
-    n = func.count().label("n")
-    if name == "department":
-        value, label = Department.name, Department.title
-        return select(value, label, n).join(Dataset.department).where(*conditions), value
-    if name == "region":
-        statement = select(Region.code, Region.name, n).select_from(Dataset).join(Dataset.department)
-        return statement.join(Department.region).where(*conditions), Region.code
-    if name == "open_condition":
-        return select(Dataset.open_condition, Dataset.open_condition, n).where(
-            *conditions
-        ), Dataset.open_condition
-    chosen = select(Dataset.id).where(*conditions)
-    if name == "theme":
-        statement = select(Theme.name, Theme.title, n).select_from(dataset_themes).join(Theme)
-        return statement.where(dataset_themes.c.dataset_id.in_(chosen)), Theme.name
-    if name == "tag":
-        statement = select(Tag.name, Tag.name, n).select_from(dataset_tags).join(Tag)
-        return statement.where(dataset_tags.c.dataset_id.in_(chosen)), Tag.name
-    datasets = func.count(func.distinct(Resource.dataset_id)).label("n")  # a format counts once per dataset
-    statement = select(Resource.format, Resource.format, datasets).where(
-        Resource.state == "active", Resource.format != "", Resource.dataset_id.in_(chosen)
+def index(stamp: tuple | None = None) -> facet_index.FacetIndex:
+    """Return this process's facet index of the catalogue (of generation `stamp`), rebuilt when
+    the catalogue changes, at most every CATALOGUE_INDEX_REUSE_SECONDS while it keeps changing."""
+    stamp = stamp or search_cache.generation()
+    return search_cache.searches.get(
+        "facet index",
+        lambda: facet_index.build(stamp),
+        stamp,
+        ttl=600.0,
+        reuse_within=current_app.config["CATALOGUE_INDEX_REUSE_SECONDS"],
     )
-    return statement, Resource.format
 
 
-def _facet(name: str, query: SearchQuery, match: _Match | None) -> list[Facet]:
-    """Count the results for each value of facet `name`, filtered by everything but that facet."""
-    selected = set(getattr(query, _FACET_FIELDS[name]))
-    statement, value = _facet_from(name, _conditions(query, match, skip=name))
-    statement = statement.group_by(*statement.selected_columns[:2])
-    rows = db.session.execute(statement.order_by(literal_column("n").desc(), value).limit(FACET_LIMIT)).all()
-    missing = selected - {row[0] for row in rows}
-    if missing:
-        rows += db.session.execute(statement.where(value.in_(missing))).all()
-    facets = [Facet(v, _label(name, v, label), n, v in selected) for v, label, n in rows]
-    # a selected value without results in this search still gets a chip to remove it
-    facets += [Facet(v, _label(name, v, v), 0, True) for v in sorted(missing - {f.value for f in facets})]
+def _total(facets_index: facet_index.FacetIndex, query: SearchQuery, match: _Match | None) -> int:
+    """Count the results of `query`: the datasets matched and carrying a chosen value of each filter."""
+    results = facets_index.of_ids(match.rank) if match is not None else facets_index.everything
+    for name in FACETS:
+        if getattr(query, _FACET_FIELDS[name]):
+            results &= facets_index.any_of(name, getattr(query, _FACET_FIELDS[name]))
+    return results.bit_count()
+
+
+def _facets(
+    facets_index: facet_index.FacetIndex, query: SearchQuery, match: _Match | None
+) -> dict[str, list[Facet]]:
+    """Count the results for each value of each facet, filtered by everything but that facet.
+
+    Values by count, then by value; the first FACET_LIMIT of each, and the selected ones
+    whatever their count (0 when no result has them)."""
+    within = facets_index.of_ids(match.rank) if match is not None else facets_index.everything
+    chosen = {
+        name: facets_index.any_of(name, getattr(query, _FACET_FIELDS[name]))
+        for name in FACETS
+        if getattr(query, _FACET_FIELDS[name])
+    }
+    facets = {}
+    for name in FACETS:
+        base = within
+        for other, datasets in chosen.items():
+            if other != name:
+                base &= datasets
+        counts = facets_index.counts(name, base)
+        selected = set(getattr(query, _FACET_FIELDS[name]))
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        shown = ranked[:FACET_LIMIT] + [item for item in ranked[FACET_LIMIT:] if item[0] in selected]
+        labels = facets_index.labels[name]
+        facets[name] = [Facet(v, _label(name, v, labels[v]), n, v in selected) for v, n in shown]
+        # a selected value without results in this search still gets a chip to remove it
+        facets[name] += [Facet(v, _label(name, v, v), 0, True) for v in sorted(selected - counts.keys())]
     return facets
 
 

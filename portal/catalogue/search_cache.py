@@ -30,20 +30,36 @@ class StampedCache:
 
     def __init__(self, size: int, ttl: float = TTL) -> None:
         self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[Hashable, tuple[float, Hashable, Any]] = OrderedDict()
+        # key -> (expires, made, stamp made for, value), on the monotonic clock
+        self._entries: OrderedDict[Hashable, tuple[float, float, Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[], Any], stamp: Hashable) -> Any:
-        """Return the value cached under `key` for `stamp`, computing it when needed."""
+    def get(
+        self,
+        key: Hashable,
+        compute: Callable[[], Any],
+        stamp: Hashable,
+        *,
+        ttl: float | None = None,
+        reuse_within: float = 0.0,
+    ) -> Any:
+        """Return the value cached under `key` for `stamp`, computing it when needed.
+
+        An entry made less than `reuse_within` seconds ago is returned even for another
+        stamp: for values costly to build from data that may change many times a second
+        (the catalogue during a sync), staleness is bounded instead of work multiplied.
+        """
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
-            if hit is not None and hit[0] > now and hit[1] == stamp:
-                self._entries.move_to_end(key)
-                return hit[2]
+            if hit is not None:
+                expires, made, made_for, value = hit
+                if expires > now and (made_for == stamp or now - made < reuse_within):
+                    self._entries.move_to_end(key)
+                    return value
         value = compute()
         with self._lock:
-            self._entries[key] = (now + self.ttl, stamp, value)
+            self._entries[key] = (now + (self.ttl if ttl is None else ttl), now, stamp, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
