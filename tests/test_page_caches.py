@@ -87,6 +87,7 @@ def test_the_catalogue_facets_show_what_the_sync_changed_at_once(app, client, fa
         sync(url)
         html = page(client, "/datasets/")
         assert facet_count(html, "theme", "jtcx") == 3 and facet_count(html, "theme", "ylws") == 1
+        assert re.search(r'data-dataset="dataset-002".*?badge theme">医疗卫生<', html, re.S)
         assert facet_count(page(client, "/datasets/?theme=jtcx"), "theme", "jtcx") == 3
         assert 'data-dataset="dataset-009"' in html
 
@@ -98,9 +99,19 @@ def test_a_download_shows_in_the_counts_of_the_next_page(client):
     get_storage().put(resource.storage_key, io.BytesIO(b"a,b\n1,2\n"))
     db.session.commit()
     assert 'data-count="0"' in page(client, f"/datasets/{dataset.name}")
+    assert 'data-downloads="0"' in page(client, "/datasets/")
     assert client.get(f"/datasets/{dataset.name}/resources/{resource.ckan_id}/download").status_code == 200
     html = page(client, f"/datasets/{dataset.name}")
     assert '<td class="num" data-count="1">1</td>' in html and '<strong data-count="1">' in html
+    assert 'data-downloads="1"' in page(client, "/datasets/")
+
+
+def test_result_cards_are_highlighted_for_their_own_search(client):
+    make_dataset(title="公交站点分布", index=True)
+    db.session.commit()
+    assert "<mark>公交</mark>" in page(client, "/datasets/?q=公交")
+    assert "<mark>站点</mark>" in page(client, "/datasets/?q=站点")
+    assert "<mark>" not in page(client, "/datasets/")
 
 
 def test_each_visitor_sees_the_actions_of_their_own_rights(client, login):

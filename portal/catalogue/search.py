@@ -104,6 +104,7 @@ class Card:
     department: str | None  # its title
     region: str | None  # the department's county or city
     metadata_modified: datetime
+    last_synced_at: datetime
     download_count: int
     open_condition: str
     formats: tuple[str, ...]  # of its active resources, sorted, without blanks
@@ -167,7 +168,7 @@ class _Match(NamedTuple):
 
 
 def search_datasets(
-    query: SearchQuery, load: Callable[[list[int]], Sequence[Any]] | None = None
+    query: SearchQuery, load: Callable[[list[int]], Sequence[Any]] | None = None, *, highlight: bool = True
 ) -> SearchResult:
     """Return one page of published datasets matching `query`, with facets and highlights.
 
@@ -177,7 +178,8 @@ def search_datasets(
     visitor sees how many datasets each further value of that facet would add.
 
     The page's items are Dataset objects with their relations loaded, or what `load`
-    makes of the ids (anything with `id`, `title` and `notes`), such as `load_cards`.
+    makes of the ids, such as `load_cards` or `load_versions`. Highlights are made for
+    items with `id`, `title` and `notes` unless `highlight` is false (see `highlight_of`).
     """
     query = normalise(query)
     units = terms.query_units(query.q)
@@ -190,8 +192,13 @@ def search_datasets(
     facets = search_cache.cached(
         ("facets", filters), lambda: _facets(counted, query, match), counted.generation
     )
-    highlights = {d.id: _highlight(d.title, d.notes or "", tuple(units)) for d in items}
+    highlights = {d.id: highlight_of(d, units) for d in items} if highlight else {}
     return SearchResult(items, total, query.page, query.per_page, facets, highlights, counted.generation)
+
+
+def highlight_of(item: Any, units: Sequence[terms.Unit]) -> Highlight:
+    """Return the highlighted title and snippet of a result (anything with `title` and `notes`)."""
+    return _highlight(item.title, item.notes or "", tuple(units))
 
 
 @functools.lru_cache(maxsize=2048)  # the same results are shown again and again
@@ -329,6 +336,21 @@ def _load(ids: list[int]) -> list[Dataset]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+class Version(NamedTuple):
+    """What tells whether a result card made before is still true."""
+
+    id: int
+    last_synced_at: datetime  # moved by every write of the sync
+    download_count: int
+
+
+def load_versions(ids: list[int]) -> list[Version]:
+    """Load the versions of the page's datasets, in the order of `ids`: one light statement."""
+    statement = select(Dataset.id, Dataset.last_synced_at, Dataset.download_count).where(Dataset.id.in_(ids))
+    by_id = {row[0]: Version(*row) for row in db.session.connection().execute(statement)} if ids else {}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 _SEP = "\x1f"  # joins a dataset's formats or themes in one column; no CKAN name or title holds it
 
 
@@ -357,6 +379,7 @@ def load_cards(ids: list[int]) -> list[Card]:
             Department.title,
             Region.name,
             Dataset.metadata_modified,
+            Dataset.last_synced_at,
             Dataset.download_count,
             Dataset.open_condition,
             formats,

@@ -58,12 +58,27 @@ class StampedCache:
                     self._entries.move_to_end(key)
                     return value
         value = compute()
+        self.put(key, stamp, value, ttl=ttl)
+        return value
+
+    def peek(self, key: Hashable, stamp: Hashable) -> Any | None:
+        """Return the value cached under `key` for `stamp`, or None; for callers that compute
+        the values they miss together (see `put`)."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] > now and hit[2] == stamp:
+                self._entries.move_to_end(key)
+                return hit[3]
+        return None
+
+    def put(self, key: Hashable, stamp: Hashable, value: Any, *, ttl: float | None = None) -> None:
+        now = time.monotonic()
         with self._lock:
             self._entries[key] = (now + (self.ttl if ttl is None else ttl), now, stamp, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return value
 
     def clear(self) -> None:
         with self._lock:
@@ -72,6 +87,7 @@ class StampedCache:
 
 searches = StampedCache(512)  # facets, ranked matches, totals, and the facets' HTML
 fragments = StampedCache(512)  # rendered parts of dataset pages
+cards = StampedCache(4096)  # rendered result cards of the catalogue page
 
 
 def generation() -> tuple:
@@ -92,3 +108,4 @@ def cached(key: Hashable, compute: Callable[[], Any], stamp: tuple) -> Any:
 def clear() -> None:
     searches.clear()
     fragments.clear()
+    cards.clear()

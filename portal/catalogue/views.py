@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 from urllib.parse import quote, quote_plus
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, get_template_attribute, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
 
-from portal.catalogue import search, search_cache
+from portal.catalogue import search, search_cache, terms
 from portal.extensions import db
 from portal.metrics import events
 
@@ -40,7 +40,7 @@ _QUERY_FIELDS = {
 def index():
     """Search the catalogue: every part of the search comes from the URL."""
     query = search.normalise(_search_query(request.args))
-    result = search.search_datasets(query, load=search.load_cards)
+    result = search.search_datasets(query, load=search.load_versions, highlight=False)
     if query.q:
         events.record("search")
         db.session.commit()
@@ -53,10 +53,33 @@ def index():
         links=links,
         names=names,
         facets=_facets_html(result, links, names),
+        cards=_cards(result.items, query.q, names),
         popular=popular,
-        dataset_url=_dataset_urls(),
-        downloads_label=gettext("%(n)s downloads"),  # formatted per card: translated once
     )
+
+
+def _cards(versions: list[search.Version], q: str, names: dict) -> list[Markup]:
+    """Return the page's result cards, rendering only those not cached for their dataset's
+    version: the sync moves `last_synced_at` on each write, a download `download_count`."""
+    locale, units = str(get_locale()), tuple(terms.query_units(q))
+    cards = {}
+    for version in versions:
+        cards[version.id] = search_cache.cards.peek(("card", locale, version.id, units), version[1:])
+    missing = [version.id for version in versions if cards[version.id] is None]
+    if missing:
+        render = get_template_attribute("catalogue/_dataset_card.html", "card")
+        url = _dataset_urls()
+        labels = {
+            "updated_on": gettext("Updated on"),
+            "downloads": gettext("%(n)s downloads"),  # formatted per card: translated once
+            "conditions": names["conditions"],
+        }
+        for card in search.load_cards(missing):
+            html = render(card, search.highlight_of(card, units), url(card), labels)
+            cards[card.id] = html
+            stamp = (card.last_synced_at, card.download_count)
+            search_cache.cards.put(("card", locale, card.id, units), stamp, html)
+    return [cards[version.id] for version in versions if cards[version.id] is not None]
 
 
 @functools.lru_cache(maxsize=8)
