@@ -22,7 +22,9 @@ from markupsafe import Markup
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Select,
     any_,
+    bindparam,
     case,
     cast,
     column,
@@ -187,7 +189,7 @@ def search_datasets(
     filters = replace(query, page=1, sort="", per_page=0)  # what the match and the facets depend on
     match = search_cache.cached(("match", query.q), lambda: _match(units), stamp) if units else None
     counted = index(stamp)  # counts come from it, so they are stamped with what it was built from
-    ids, total = _page(query, match, _conditions(query, match), stamp, counted)
+    ids, total = _page(query, match, stamp, counted)
     items = (load or _load)(ids)
     facets = search_cache.cached(
         ("facets", filters), lambda: _facets(counted, query, match), counted.generation
@@ -283,39 +285,44 @@ def _conditions(query: SearchQuery, match: _Match | None, *, skip: str = "") -> 
 
 
 def _page(
-    query: SearchQuery,
-    match: _Match | None,
-    conditions: list,
-    stamp: tuple,
-    counted: facet_index.FacetIndex,
+    query: SearchQuery, match: _Match | None, stamp: tuple, counted: facet_index.FacetIndex
 ) -> tuple[list[int], int]:
     """Return the ids of the asked page in the asked order, and the total; ties go to the newer.
 
-    The ranked list of a text search and the total of a listing are cached per catalogue
-    generation: paging through results or reloading a page does not redo them.
+    The ranked list of a text search, the total and the statement of a listing are cached
+    per catalogue generation: paging through results or reloading a page does not redo them.
     """
-    newest = (Dataset.metadata_modified.desc(), Dataset.id.desc())
     start = (query.page - 1) * query.per_page
-    statement = select(Dataset.id).where(*conditions)
     filters = replace(query, page=1, per_page=0, sort="")
     if query.sort == "relevance" and match is not None:
 
         def ranked() -> list[int]:
-            ids = list(db.session.scalars(statement.order_by(*newest)))
+            statement = select(Dataset.id).where(*_conditions(query, match)).order_by(*_NEWEST)
+            ids = list(db.session.scalars(statement))
             ids.sort(key=match.rank.__getitem__)  # stable: the newer first within equal ranks
             return ids
 
         ids = search_cache.cached(("ranked", filters), ranked, stamp)
         return ids[start : start + query.per_page], len(ids)
+    statement = search_cache.cached(("listing", filters, query.sort), lambda: _listing(query, match), stamp)
+    total = search_cache.cached(("total", filters), lambda: _total(counted, query, match), counted.generation)
+    page = db.session.connection().scalars(statement, {"limit": query.per_page, "offset": start})
+    return list(page), total
+
+
+_NEWEST = (Dataset.metadata_modified.desc(), Dataset.id.desc())
+
+
+def _listing(query: SearchQuery, match: _Match | None) -> Select:
+    """Return the statement of a page of results in the query's sort, to run with limit and offset."""
+    statement = select(Dataset.id).where(*_conditions(query, match))
     if query.sort == "downloads":
-        statement = statement.order_by(Dataset.download_count.desc(), *newest)
+        statement = statement.order_by(Dataset.download_count.desc(), *_NEWEST)
     elif query.sort == "name":
         statement = statement.order_by(Dataset.title, Dataset.name)
     else:
-        statement = statement.order_by(*newest)
-    total = search_cache.cached(("total", filters), lambda: _total(counted, query, match), counted.generation)
-    page = db.session.connection().scalars(statement.limit(query.per_page).offset(start))
-    return list(page), total
+        statement = statement.order_by(*_NEWEST)
+    return statement.limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 def _load(ids: list[int]) -> list[Dataset]:
@@ -344,10 +351,15 @@ class Version(NamedTuple):
     download_count: int
 
 
+_VERSIONS = select(Dataset.id, Dataset.last_synced_at, Dataset.download_count).where(
+    Dataset.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def load_versions(ids: list[int]) -> list[Version]:
     """Load the versions of the page's datasets, in the order of `ids`: one light statement."""
-    statement = select(Dataset.id, Dataset.last_synced_at, Dataset.download_count).where(Dataset.id.in_(ids))
-    by_id = {row[0]: Version(*row) for row in db.session.connection().execute(statement)} if ids else {}
+    rows = db.session.connection().execute(_VERSIONS, {"ids": ids}) if ids else ()
+    by_id = {row[0]: Version(*row) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 
