@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.applications import domains, quarters
@@ -62,13 +62,17 @@ def approved(filters: Filters = Filters()) -> Select:
     return query
 
 
+_ANY_USE = (
+    select(application_datasets.c.application_id)
+    .where(application_datasets.c.dataset_id == bindparam("dataset_id"))
+    .limit(1)
+)
+
+
 def reuses_of(dataset_id: int) -> list[Application]:
     """Return the approved applications that use the dataset, exemplary first, then newest."""
     # Most datasets have none: ask that first, with one small statement, on every dataset page.
-    using = select(application_datasets.c.application_id).where(
-        application_datasets.c.dataset_id == dataset_id
-    )
-    if db.session.scalar(using.limit(1)) is None:
+    if db.session.connection().scalar(_ANY_USE, {"dataset_id": dataset_id}) is None:
         return []
     return list(db.session.scalars(approved(Filters(dataset_id=dataset_id))).unique())
 

@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import storage
@@ -40,8 +40,11 @@ def _template_helpers(state) -> None:
     )
 
 
-def _dataset_or_404(name: str, *options) -> Dataset:
-    dataset = db.session.scalar(select(Dataset).where(Dataset.name == name).options(*options))
+_BY_NAME = select(Dataset).where(Dataset.name == bindparam("name"))  # built once: every page asks it
+
+
+def _dataset_or_404(name: str) -> Dataset:
+    dataset = db.session.scalar(_BY_NAME, {"name": name})
     if dataset is None:
         abort(404)
     return dataset
