@@ -189,8 +189,8 @@ def search_datasets(
     filters = replace(query, page=1, sort="", per_page=0)  # what the match and the facets depend on
     match = search_cache.cached(("match", query.q), lambda: _match(units), stamp) if units else None
     counted = index(stamp)  # counts come from it, so they are stamped with what it was built from
-    ids, total = _page(query, match, stamp, counted)
-    items = (load or _load)(ids)
+    ids, total, versions = _page(query, match, stamp, counted)
+    items = versions if load is load_versions and versions is not None else (load or _load)(ids)
     facets = search_cache.cached(
         ("facets", filters), lambda: _facets(counted, query, match), counted.generation
     )
@@ -286,8 +286,9 @@ def _conditions(query: SearchQuery, match: _Match | None, *, skip: str = "") -> 
 
 def _page(
     query: SearchQuery, match: _Match | None, stamp: tuple, counted: facet_index.FacetIndex
-) -> tuple[list[int], int]:
-    """Return the ids of the asked page in the asked order, and the total; ties go to the newer.
+) -> tuple[list[int], int, list[Version] | None]:
+    """Return the ids of the asked page in the asked order, the total, and (for a listing,
+    which reads them with the ids) their versions; ties go to the newer.
 
     The ranked list of a text search, the total and the statement of a listing are cached
     per catalogue generation: paging through results or reloading a page does not redo them.
@@ -303,19 +304,21 @@ def _page(
             return ids
 
         ids = search_cache.cached(("ranked", filters), ranked, stamp)
-        return ids[start : start + query.per_page], len(ids)
+        return ids[start : start + query.per_page], len(ids), None
     statement = search_cache.cached(("listing", filters, query.sort), lambda: _listing(query, match), stamp)
     total = search_cache.cached(("total", filters), lambda: _total(counted, query, match), counted.generation)
-    page = db.session.connection().scalars(statement, {"limit": query.per_page, "offset": start})
-    return list(page), total
+    rows = db.session.connection().execute(statement, {"limit": query.per_page, "offset": start})
+    versions = [Version(*row) for row in rows]
+    return [version.id for version in versions], total, versions
 
 
 _NEWEST = (Dataset.metadata_modified.desc(), Dataset.id.desc())
 
 
 def _listing(query: SearchQuery, match: _Match | None) -> Select:
-    """Return the statement of a page of results in the query's sort, to run with limit and offset."""
-    statement = select(Dataset.id).where(*_conditions(query, match))
+    """Return the statement of a page of results (with their versions) in the query's sort,
+    to run with limit and offset."""
+    statement = select(*_VERSION_COLUMNS).where(*_conditions(query, match))
     if query.sort == "downloads":
         statement = statement.order_by(Dataset.download_count.desc(), *_NEWEST)
     elif query.sort == "name":
@@ -351,9 +354,8 @@ class Version(NamedTuple):
     download_count: int
 
 
-_VERSIONS = select(Dataset.id, Dataset.last_synced_at, Dataset.download_count).where(
-    Dataset.id.in_(bindparam("ids", expanding=True))
-)
+_VERSION_COLUMNS = (Dataset.id, Dataset.last_synced_at, Dataset.download_count)
+_VERSIONS = select(*_VERSION_COLUMNS).where(Dataset.id.in_(bindparam("ids", expanding=True)))
 
 
 def load_versions(ids: list[int]) -> list[Version]:
