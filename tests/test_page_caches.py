@@ -148,3 +148,42 @@ def test_admins_see_removed_resources_the_public_does_not(client, login):
     assert f'data-resource="{removed}"' not in page(client, f"/datasets/{dataset.name}")
     login("admin")
     assert f'data-resource="{removed}"' in page(client, f"/datasets/{dataset.name}")
+
+
+def test_withdrawals_of_one_run_each_show_at_once_in_totals_and_facets(app, client, fake):
+    with serve(fake) as url:
+        sync(url)
+        assert 'data-total="3"' in page(client, "/datasets/")
+        fake.delete_package("dataset-001")
+        fake.delete_package("dataset-002")
+        sync(url, full=True)
+        html = page(client, "/datasets/")
+        assert 'data-total="1"' in html and facet_count(html, "theme", "jtcx") == 1
+
+
+def test_a_change_to_an_unchanged_datasets_files_moves_its_version(app):
+    from sqlalchemy import select
+
+    from portal.catalogue.models import Dataset, Resource
+    from portal.dbtypes import utcnow
+    from portal.sync.write import Writer
+
+    dataset = make_dataset(index=False)
+    db.session.commit()
+    writer = Writer(organizations={}, seed_codes={})
+    old = {
+        r.ckan_id: dict(
+            db.session.execute(select(Resource.__table__).where(Resource.id == r.id)).one()._mapping
+        )
+        for r in dataset.resources
+    }
+    row = next(iter(old.values()))
+    same = {k: v for k, v in row.items() if k not in ("id", "dataset_id")}
+    assert writer.save_resources(dataset.id, [{**same, "volume_computed_at": utcnow()}], old) is False
+    assert writer.save_resources(dataset.id, [{**same, "records": 7, "fields": 3}], old) is True
+    before = dataset.last_synced_at
+    writer.touch(dataset.id, utcnow())
+    db.session.commit()
+    db.session.refresh(dataset)
+    assert dataset.last_synced_at > before
+    assert db.session.get(Dataset, dataset.id).last_synced_at == dataset.last_synced_at

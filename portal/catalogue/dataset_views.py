@@ -116,17 +116,16 @@ def _body(dataset: Dataset) -> Markup:
     writes the dataset, its resources, themes or tags; downloads move `download_count`.
     What the user may do with it is part of the key.
     """
-    key = (
-        "dataset",
-        dataset.id,
-        str(get_locale()),
-        permissions.can_download_dataset(current_user, dataset),
-        permissions.can_view_history(current_user),
-    )
+    downloadable = permissions.can_download_dataset(current_user, dataset)
+    history = permissions.can_view_history(current_user)
+    key = ("dataset", dataset.id, str(get_locale()), downloadable, history)
 
     def render() -> Markup:
         db.session.scalar(select(Dataset).where(Dataset.id == dataset.id).options(*_PAGE_OPTIONS))
-        return Markup(render_template("catalogue/_dataset_body.html", dataset=dataset))
+        page = render_template(
+            "catalogue/_dataset_body.html", dataset=dataset, downloadable=downloadable, history=history
+        )
+        return Markup(page)
 
     stamp = (dataset.last_synced_at, dataset.download_count, dataset.state)
     return search_cache.fragments.get(key, render, stamp)

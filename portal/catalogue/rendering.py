@@ -8,7 +8,6 @@ from CKAN URLs go through `safe_url` first.
 
 from __future__ import annotations
 
-import functools
 import re
 from urllib.parse import urlsplit
 
@@ -54,7 +53,6 @@ _CLEANER = nh3.Cleaner(
 )
 
 
-@functools.lru_cache(maxsize=1024)  # a popular dataset's description is rendered again and again
 def markdown_to_html(text: str | None) -> Markup:
     """Render CKAN Markdown as sanitised HTML, safe to put in a page as it is."""
     if not text:

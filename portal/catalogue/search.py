@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -203,7 +204,7 @@ def highlight_of(item: Any, units: Sequence[terms.Unit]) -> Highlight:
     return _highlight(item.title, item.notes or "", tuple(units))
 
 
-@functools.lru_cache(maxsize=2048)  # the same results are shown again and again
+@functools.lru_cache(maxsize=512)  # the same results are shown again and again
 def _highlight(title: str, notes: str, units: tuple[terms.Unit, ...]) -> Highlight:
     return Highlight(terms.highlight(title, list(units)), terms.snippet(terms.plain_text(notes), list(units)))
 
@@ -424,13 +425,17 @@ def index(stamp: tuple | None = None) -> facet_index.FacetIndex:
     """Return this process's facet index of the catalogue (of generation `stamp`), rebuilt when
     the catalogue changes, at most every CATALOGUE_INDEX_REUSE_SECONDS while it keeps changing."""
     stamp = stamp or search_cache.generation()
-    return search_cache.searches.get(
-        "facet index",
-        lambda: facet_index.build(stamp),
-        stamp,
-        ttl=600.0,
-        reuse_within=current_app.config["CATALOGUE_INDEX_REUSE_SECONDS"],
-    )
+    with _index_lock:  # one thread builds it; the others wait for it rather than build it too
+        return search_cache.searches.get(
+            "facet index",
+            lambda: facet_index.build(stamp),
+            stamp,
+            ttl=120.0,
+            reuse_within=current_app.config["CATALOGUE_INDEX_REUSE_SECONDS"],
+        )
+
+
+_index_lock = threading.Lock()
 
 
 def _total(facets_index: facet_index.FacetIndex, query: SearchQuery, match: _Match | None) -> int:

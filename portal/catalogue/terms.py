@@ -16,7 +16,6 @@ A query is cut the same way into units, all of which must match (AND):
 
 from __future__ import annotations
 
-import functools
 import operator
 import re
 import unicodedata
@@ -131,7 +130,6 @@ def tsquery(units: list[Unit], weights: str = "") -> str:
 _markdown = MarkdownIt("commonmark")
 
 
-@functools.lru_cache(maxsize=4096)  # result cards show the same descriptions again and again
 def plain_text(markdown: str) -> str:
     """Return the words of a Markdown text without its markup; raw HTML in it is dropped."""
     pieces: list[str] = []

@@ -222,7 +222,8 @@ class _Job:
                 problems.append((values["ckan_id"], stage, problem))
         mark_duplicates(resources)
         if unchanged:
-            writer.save_resources(old["id"], resources, old_resources)
+            if writer.save_resources(old["id"], resources, old_resources):
+                writer.touch(old["id"], utcnow())  # its files changed: its pages must show it
             self.bump(UNCHANGED)
         else:
             outcome, _ = writer.write(rec, old, resources, old_resources, utcnow())
@@ -233,7 +234,6 @@ class _Job:
     def _reconcile(self, writer: Writer) -> None:
         """Withdraw what CKAN no longer publishes; read what the search missed."""
         listed = self.source.package_names()
-        now = utcnow()
         published = db.session.execute(
             select(Dataset.id, Dataset.ckan_id, Dataset.name).where(Dataset.state == PUBLISHED)
         ).all()
@@ -246,7 +246,8 @@ class _Job:
                 except PackageGone:
                     self._error(name, "read", "listed by package_list, but package_show says it is gone")
                 continue
-            withdraw(db.session.get(Dataset, dataset_id), self._why_gone(name), now)
+            # each its own time: max(last_synced_at) must move with every change (search_cache.generation)
+            withdraw(db.session.get(Dataset, dataset_id), self._why_gone(name), utcnow())
             self.bump("withdrawn")
             self.commit()
             self._heartbeat()

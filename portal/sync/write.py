@@ -49,6 +49,10 @@ _UPDATE_DATASET = update(_DATASETS).where(_DATASETS.c.id == bindparam("b_id"))
 _UPDATE_RESOURCE = update(_RESOURCES).where(_RESOURCES.c.id == bindparam("b_id"))
 _UNLINK_THEMES = delete(dataset_themes).where(dataset_themes.c.dataset_id == bindparam("b_id"))
 _UNLINK_TAGS = delete(dataset_tags).where(dataset_tags.c.dataset_id == bindparam("b_id"))
+_TOUCH_DATASET = (
+    update(_DATASETS).where(_DATASETS.c.id == bindparam("b_id")).values(last_synced_at=bindparam("now"))
+)
+_CHECKED_AT = {"volume_computed_at", "mirrored_at"}  # when the portal last looked: not what a page shows
 
 # What the portal learns about a resource itself; the rest comes from CKAN each time.
 DERIVED = (
@@ -145,8 +149,9 @@ class Writer:
         search_index.index_dataset(conn, dataset_id, rec)
         return outcome, dataset_id
 
-    def save_resources(self, dataset_id: int, resources: list[dict], old_resources: dict[str, dict]) -> None:
-        """Insert new resources, update known ones, and mark those CKAN dropped as removed."""
+    def save_resources(self, dataset_id: int, resources: list[dict], old_resources: dict[str, dict]) -> bool:
+        """Insert new resources, update known ones, and mark those CKAN dropped as removed; return
+        whether anything a page shows changed (not only when a file was last checked)."""
         conn = db.session.connection()
         fresh, known = [], []
         for values in resources:
@@ -167,6 +172,20 @@ class Writer:
         ]
         if gone:
             conn.execute(_UPDATE_RESOURCE, gone)
+        shown = [
+            values
+            for values in known
+            if any(
+                old_resources[values["ckan_id"]].get(k) != v
+                for k, v in values.items()
+                if k not in _CHECKED_AT and k != "b_id"
+            )
+        ]
+        return bool(fresh or gone or shown)
+
+    def touch(self, dataset_id: int, now: datetime) -> None:
+        """Mark the dataset as written now, for caches stamped with `last_synced_at`."""
+        db.session.connection().execute(_TOUCH_DATASET, {"b_id": dataset_id, "now": now})
 
     def _free_name(self, rec: PackageRecord, now: datetime) -> None:
         """CKAN names are unique: a row here with this name but another id left CKAN."""
