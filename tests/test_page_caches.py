@@ -14,7 +14,7 @@ import re
 import pytest
 from catalogue_factories import make_dataset, make_resource
 from ckanserver import FakeCkan, serve
-from test_sync import GROUPS, ORGS, package
+from test_sync import fake_ckan, package
 
 from portal.catalogue.models import APPROVED, CONDITIONAL, AccessRequest
 from portal.extensions import db
@@ -24,14 +24,7 @@ from portal.sync import remote, run
 
 @pytest.fixture
 def fake() -> FakeCkan:
-    fake = FakeCkan()
-    for org in ORGS:
-        fake.add_organization(org)
-    for group in GROUPS:
-        fake.add_group(group)
-    for n in range(1, 4):
-        fake.add_package(package(n, org=ORGS[n % 3]["name"]))
-    return fake
+    return fake_ckan(3)
 
 
 def sync(url: str, *, full: bool = False):

@@ -50,16 +50,21 @@ def package(n: int, *, org: str = "haining-jtj", resources: list | None = None, 
     }
 
 
-@pytest.fixture
-def fake() -> FakeCkan:
+def fake_ckan(packages: int = 7) -> FakeCkan:
+    """A CKAN with ORGS, GROUPS and `packages` packages spread over the organizations."""
     fake = FakeCkan()
     for org in ORGS:
         fake.add_organization(org)
     for group in GROUPS:
         fake.add_group(group)
-    for n in range(1, 8):
+    for n in range(1, packages + 1):
         fake.add_package(package(n, org=ORGS[n % 3]["name"]))
     return fake
+
+
+@pytest.fixture
+def fake() -> FakeCkan:
+    return fake_ckan()
 
 
 @pytest.fixture
