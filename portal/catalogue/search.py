@@ -116,7 +116,7 @@ class Card:
 
 @dataclass(frozen=True)
 class SearchResult:
-    items: list[Any]  # Dataset, or Card when searched with load=load_cards
+    items: list[Any]  # Dataset; or Card, Version when searched with load=load_cards, load_versions
     total: int
     page: int
     per_page: int
@@ -438,12 +438,25 @@ def index(stamp: tuple | None = None) -> facet_index.FacetIndex:
 _index_lock = threading.Lock()
 
 
+def _restrictions(
+    facets_index: facet_index.FacetIndex, query: SearchQuery, match: _Match | None
+) -> tuple[int, dict[str, int]]:
+    """Return the datasets the text matches (all, without text) and, for each facet the query
+    filters on, the datasets carrying one of its chosen values."""
+    within = facets_index.of_ids(match.rank) if match is not None else facets_index.everything
+    chosen = {
+        name: facets_index.any_of(name, getattr(query, _FACET_FIELDS[name]))
+        for name in FACETS
+        if getattr(query, _FACET_FIELDS[name])
+    }
+    return within, chosen
+
+
 def _total(facets_index: facet_index.FacetIndex, query: SearchQuery, match: _Match | None) -> int:
     """Count the results of `query`: the datasets matched and carrying a chosen value of each filter."""
-    results = facets_index.of_ids(match.rank) if match is not None else facets_index.everything
-    for name in FACETS:
-        if getattr(query, _FACET_FIELDS[name]):
-            results &= facets_index.any_of(name, getattr(query, _FACET_FIELDS[name]))
+    results, chosen = _restrictions(facets_index, query, match)
+    for datasets in chosen.values():
+        results &= datasets
     return results.bit_count()
 
 
@@ -454,12 +467,7 @@ def _facets(
 
     Values by count, then by value; the first FACET_LIMIT of each, and the selected ones
     whatever their count (0 when no result has them)."""
-    within = facets_index.of_ids(match.rank) if match is not None else facets_index.everything
-    chosen = {
-        name: facets_index.any_of(name, getattr(query, _FACET_FIELDS[name]))
-        for name in FACETS
-        if getattr(query, _FACET_FIELDS[name])
-    }
+    within, chosen = _restrictions(facets_index, query, match)
     facets = {}
     for name in FACETS:
         base = within
