@@ -1,6 +1,6 @@
 """A CKAN 2.12 Action API served over real HTTP on 127.0.0.1, for the sync's tests and benchmarks.
 
-Answers copy the captured ones in ``../shared/ckan-samples`` and the code paths of CKAN's
+Answers copy the captured ones in ``tests/ckan_samples`` and the code paths of CKAN's
 ``views/api.py``, ``logic/action/get.py`` and its Solr query: the same envelopes, error types, HTTP
 statuses and limits (1,000 rows per search, 25 entries per ``all_fields`` group list). The caller is
 always anonymous, so private and deleted datasets behave as they do for an anonymous client.

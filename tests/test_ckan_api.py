@@ -26,7 +26,7 @@ from portal.catalogue.models import Dataset
 from portal.extensions import db
 from portal.sync import remote, run
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ckan-samples"
+SAMPLES = Path(__file__).resolve().parent / "ckan_samples"  # captured from a real CKAN 2.12
 
 
 def sample(name: str) -> dict:

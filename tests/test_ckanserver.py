@@ -14,7 +14,7 @@ import pytest
 import requests
 from ckanserver import FakeCkan, serve
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ckan-samples"
+SAMPLES = Path(__file__).resolve().parent / "ckan_samples"  # captured from a real CKAN 2.12
 GENERATOR = Path(__file__).resolve().parents[1] / "bench" / "ckan_generator.py"
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}")
 TOILETS_RESOURCE = "7f4d56cb-a3c2-4046-8cdc-b5e5132ef7bd"

@@ -3,7 +3,7 @@
 So that `ckanapi`, ckanext-harvest's CKAN harvester and other CKAN tools can read the portal:
 `package_search`, `package_show`, `package_list`, `organization_list`, `group_list` and
 `status_show`, by GET or POST (JSON body or form), answered in CKAN 2.12's envelope with its error
-types and statuses (see ../shared/ckan-samples). Only published datasets exist here: a withdrawn
+types and statuses (see tests/ckan_samples). Only published datasets exist here: a withdrawn
 one is "Not found", as a deleted dataset is for an anonymous CKAN caller. Departments are CKAN
 organizations and themes CKAN groups; resource URLs are the portal's download links.
 """

@@ -2,7 +2,7 @@
 
 `*_json` functions shape /api/v1 answers; `package_dict`, `organization_dict` and `group_dict`
 shape CKAN's, as CKAN 2.12's `package_show` and `group_list` give them (see
-../shared/ckan-samples). Links are absolute, for clients that live elsewhere.
+tests/ckan_samples). Links are absolute, for clients that live elsewhere.
 """
 
 from __future__ import annotations

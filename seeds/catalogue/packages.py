@@ -1,4 +1,4 @@
-"""One CKAN `package_show` result per planned dataset, shaped like CKAN 2.12's (see ckan-samples)."""
+"""One CKAN `package_show` result per planned dataset, shaped like CKAN 2.12's (see tests/ckan_samples)."""
 
 from __future__ import annotations
 
