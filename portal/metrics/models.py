@@ -144,3 +144,19 @@ class ThemeSnapshot(db.Model):
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), primary_key=True)
     theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True)
     datasets: Mapped[int]
+
+
+class DownloadMark(db.Model):
+    """That someone downloaded a dataset (`resource_id` 0) or one of its resources on a Shanghai day.
+
+    A download moves the download counts only when it adds a mark, so each user or anonymous visitor
+    counts once per dataset, and once per resource, per day (`catalogue/downloads.py`). `who` is
+    "user:<id>", or a salted hash of an anonymous visitor's address. Marks of past days are pruned.
+    """
+
+    __tablename__ = "download_marks"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    who: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    resource_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
