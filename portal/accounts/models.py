@@ -38,6 +38,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of every session's and remember cookie's user id: raising it ends them all.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     region: Mapped[Region | None] = relationship()
 
