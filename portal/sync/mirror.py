@@ -18,6 +18,7 @@ from portal.sync.remote import retrying_session
 
 CHUNK = 256 * 1024
 NOT_DOWNLOADABLE = "not downloadable"
+SKIPPED = "mirror skipped"  # the outbound guard refused the address: nothing was fetched
 
 
 class MirrorFailed(Exception):
@@ -59,6 +60,11 @@ class Fetcher:
             raise MirrorFailed(f"{NOT_DOWNLOADABLE}: HTTP {response.status_code}")
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip() or None
         return _response_chunks(response), content_type
+
+
+def is_skipped(problem: str | None) -> bool:
+    """Whether a mirror problem is a refusal to fetch, worth noting on the run whatever the format."""
+    return bool(problem) and problem.startswith(f"{NOT_DOWNLOADABLE}: {SKIPPED}")
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
