@@ -1,14 +1,20 @@
-"""Configuration defaults, overridden by environment variables of the same name.
+"""Configuration defaults: every UPPERCASE name here is a setting.
 
-Secrets never live here: SECRET_KEY comes from the environment or from a file that
-`create_app` generates once in the instance folder.
+The environment variable of the same name overrides each one, parsed by the type of its default
+(`portal/environment.py`: booleans, numbers, seconds for durations, JSON for mappings); a default
+of None is text unless annotated (`NAME: int | None = None`). Add a row to the README's
+configuration table with every new setting (a test checks it). Secrets never live here: SECRET_KEY
+comes from the environment or from a file that `create_app` generates once in the instance folder.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
+
+from portal import environment
 
 DATABASE_URL = None  # default: SQLite file in the instance folder
 STORAGE_URL = None  # default: a folder in the instance folder
@@ -26,10 +32,31 @@ MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_DURATION = timedelta(days=14)  # how long "keep me signed in" lasts
+# Behind TLS set PREFERRED_URL_SCHEME=https: cookies turn Secure, answers carry Strict-Transport-Security.
+PREFERRED_URL_SCHEME = "http"
+HSTS_MAX_AGE = 365 * 24 * 3600  # seconds browsers keep to HTTPS after seeing the header
+# Reverse proxies in front of the app whose X-Forwarded-For and X-Forwarded-Proto are trusted (werkzeug's
+# ProxyFix); 0 trusts none. Behind one nginx set 1, or every client shares the proxy's address.
+PROXY_COUNT = 0
+# The address the public reaches the portal at, e.g. https://data.jiaxing.gov.cn: absolute links in API
+# answers (serializers, DCAT, the CKAN API's help and site_url) use it, never the request's Host header.
+PUBLIC_BASE_URL: str | None = None
+# Host names the app answers to, comma-separated (Flask's TRUSTED_HOSTS); others get 400. None: any Host.
+TRUSTED_HOSTS: str | None = None
 
 RATELIMIT_ENABLED = True
-RATELIMIT_SIGN_IN = "10 per minute"
+RATELIMIT_SIGN_IN = "10 per minute"  # per client address
+RATELIMIT_SIGN_IN_ACCOUNT = "5 per minute;20 per hour"  # failed attempts per email, from any address
+RATELIMIT_SIGN_UP = "10 per hour"  # per client address
 RATELIMIT_HEADERS_ENABLED = True
+# API budgets (portal/api/auth.py), shared by /api/v1 and /api/3: requests, and rows (datasets asked for).
+API_RATELIMIT_ANONYMOUS = "60 per minute"  # requests per IP address without a token
+API_RATELIMIT_ANONYMOUS_ROWS = "2000 per minute"
+API_RATELIMIT_TOKEN = "20000 per minute"  # requests per token holder (user)
+API_RATELIMIT_TOKEN_ROWS = "30000 per minute"
+API_TOKENS_PER_USER = 10  # active (unrevoked) API tokens a user may hold at once
 
 PASSWORD_MIN_LENGTH = 10
 
@@ -43,13 +70,30 @@ SYNC_BACKOFF = 0.5  # seconds, doubled each retry
 SYNC_SAFETY_MARGIN = timedelta(minutes=10)  # re-read this much before the watermark
 SYNC_MIRROR_MAX_SIZE = 200 * 1024 * 1024
 SYNC_WEB_DUMP_FOLDER = str(Path(__file__).resolve().parent.parent / "seeds")  # dumps the web may sync
+SYNC_IN_BACKGROUND = True  # a sync started from the web runs in a thread; False runs it in the request
+SYNC_HEALTH_TIMEOUT = 5.0  # seconds per call of the admin's sync health check (no retries)
 
-_ENV_NAMES = ("DATABASE_URL", "STORAGE_URL", "CKAN_URL", "CKAN_API_KEY", "REDIS_URL", "SECRET_KEY")
+# Fetches of URLs that come from outside (resource mirrors, the sync health check, link checks) reach
+# public addresses only, CKAN_URL's host, and these: host names, ".domain" suffixes, IPs or CIDR networks
+# of the city's intranet (comma-separated in the environment). See portal/outbound.py.
+OUTBOUND_ALLOWED_HOSTS: tuple[str, ...] = ()
+
+SITE_TITLE = "嘉兴市公共数据开放平台"  # the catalogue's title in the CKAN and DCAT APIs
+DCAT_PAGE_SIZE = 200  # datasets per page of /catalog.jsonld and /catalog.ttl
+EVENT_RETENTION_DAYS = 400  # activity events older than this are purged by `metrics purge-events`
+
+APPLICATION_MAX_SCREENSHOTS = 6
+APPLICATION_IMAGE_MAX_SIZE = 5 * 1024 * 1024
+APPLICATION_PDF_MAX_SIZE = 20 * 1024 * 1024
+APPLICATION_IMAGE_MAX_PIXELS = 25_000_000  # decoding a thumbnail holds the whole image in memory
+CONTEST_ATTACHMENT_MAX_SIZES = {
+    "pdf": 20 * 1024**2,
+    "pptx": 50 * 1024**2,
+    "zip": 50 * 1024**2,
+    "mp4": 60 * 1024**2,
+}
 
 
 def from_environment() -> dict:
-    """Return the settings that the environment sets."""
-    settings = {name: os.environ[name] for name in _ENV_NAMES if os.environ.get(name)}
-    if os.environ.get("RATELIMIT_ENABLED", "").lower() in ("0", "false", "no"):
-        settings["RATELIMIT_ENABLED"] = False
-    return settings
+    """Return the settings that the environment sets, typed; raise ConfigError for a bad value."""
+    return environment.settings_from(os.environ, sys.modules[__name__])
