@@ -14,7 +14,7 @@ import pytest
 from factories import make_user, region
 
 from portal.catalogue.models import Dataset
-from portal.contest import entries, panels, scoring, setup, teams
+from portal.contest import entries, invitations, panels, scoring, setup, teams
 from portal.contest.models import Assignment, Contest, Entry, Round, Team, Track
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -82,6 +82,16 @@ def make_team(contest: Contest, *, captain=None, region_code: str | None = "3304
     return teams.form_team(
         contest, name=f"测试团队{next(_seq)}", captain=captain, member_emails=list(members), region=county
     )
+
+
+def join(team: Team, user) -> None:
+    """Invite `user`'s address to `team` (if not yet invited) and accept it as `user`."""
+    if user.email not in team.member_emails:
+        teams.update_team(
+            team, name=team.name, member_emails=[*team.member_emails, user.email], region=team.region
+        )
+    [invitation] = [m for m in team.members if m.email == user.email]
+    invitations.accept(invitation, by=user, now=utcnow())
 
 
 def make_entry(

@@ -11,6 +11,7 @@ from test_contest_factories import (  # noqa: F401 (english is a fixture)
     HOUR,
     assign,
     english,
+    join,
     make_contest,
     make_entry,
     make_judge,
@@ -58,10 +59,14 @@ def test_assignment_reports_entries_short_of_judges(app):
 def test_a_judge_is_never_given_their_own_teams_entry(app):
     contest = make_contest(tracks=("智慧交通",))
     round_ = make_round(contest, "judging", judges_per_entry=2)
-    judge = make_judge(round_)
+    judge = make_user("judge")
+    team = make_team(contest, region_code=None)
+    join(team, judge)  # before the judge sits on the contest's panel, which would bar them from joining
+    for track in contest.tracks:
+        panels.add_judge(round_, track, judge, region=None)
     make_judge(round_)
     make_judge(round_)
-    entry = make_entry(make_team(contest, region_code=None, members=[judge.email]), round_)
+    entry = make_entry(team, round_)
     panels.assign_round(round_, by=make_user("admin"), now=round_.judging_opens_at)
     assert judge.id not in {a.judge_id for a in active(round_) if a.entry_id == entry.id}
 

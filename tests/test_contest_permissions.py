@@ -7,6 +7,7 @@ from factories import make_user
 from flask_login import AnonymousUserMixin
 from test_contest_factories import (
     assign,
+    join,
     make_contest,
     make_entry,
     make_judge,
@@ -24,17 +25,19 @@ ANONYMOUS = AnonymousUserMixin()
 
 @pytest.fixture
 def world(app):
-    """A judging round: one entry by a county team with a member, two judges of whom one is assigned."""
+    """A judging round: one entry by a county team with a member who accepted, two judges, one assigned."""
     contest = make_contest()
     round_ = make_round(contest, "judging", blind=True)
     team = make_team(contest, members=["member@example.cn"])
     entry = make_entry(team, round_)
     assigned_judge, other_judge = make_judge(round_), make_judge(round_)
     sheet = assign(entry, assigned_judge)
+    member = make_user("developer", email="member@example.cn")
+    join(team, member)
     people = {
         "admin": make_user("admin"),
         "captain": team.captain,
-        "member": make_user("developer", email="member@example.cn"),
+        "member": member,
         "assigned judge": assigned_judge,
         "other judge": other_judge,
         "other county member": make_user("county_member", region_code="330483"),

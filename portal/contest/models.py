@@ -36,6 +36,7 @@ ACTIVE = (ASSIGNED, SUBMITTED)
 AUTO, MANUAL = "auto", "manual"
 OPEN, RESOLVED = "open", "resolved"  # conflicts
 UPHELD, DISMISSED = "upheld", "dismissed"  # appeals and flags
+PENDING, ACCEPTED, DECLINED, REVOKED = "pending", "accepted", "declined", "revoked"  # team invitations
 
 entry_datasets = Table(
     "entry_datasets",
@@ -214,20 +215,40 @@ class Team(db.Model):
 
     @property
     def member_emails(self) -> list[str]:
-        return [m.email for m in self.members]
+        """The addresses the captain invited and who have not declined or been removed."""
+        return [m.email for m in self.members if m.status in (PENDING, ACCEPTED)]
+
+    @property
+    def member_ids(self) -> set[int]:
+        """The users who accepted an invitation: only they are members (see, and recuse judges)."""
+        return {m.user_id for m in self.members if m.status == ACCEPTED and m.user_id is not None}
 
 
 class TeamMember(db.Model):
-    """A member other than the captain, known by email so that they may sign up later."""
+    """An invitation to join a team, sent to an address; a membership once its user accepts it.
+
+    Until then the address has no access and no effect on judging: `user_id` is set only on acceptance,
+    by the signed-in account with that address presenting `token`, which the captain passes on.
+    """
 
     __tablename__ = "team_members"
-    __table_args__ = (UniqueConstraint("team_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "email"),
+        CheckConstraint("status IN ('pending', 'accepted', 'declined', 'revoked')", name="status"),
+        CheckConstraint("status <> 'accepted' OR user_id IS NOT NULL", name="accepted_has_user"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254), index=True)  # lower-case, as users.email
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     team: Mapped[Team] = relationship(back_populates="members")
+    user: Mapped[User | None] = relationship()
 
 
 class Entry(db.Model):

@@ -288,4 +288,4 @@ def _entry_slot(entry: Entry) -> assignment.Entry:
 
 
 def _on_team(judge: User, entry: Entry) -> bool:
-    return entry.team.captain_id == judge.id or judge.email in entry.team.member_emails
+    return entry.team.captain_id == judge.id or judge.id in entry.team.member_ids  # accepted members only

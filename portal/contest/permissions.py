@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 
 from portal.accounts.models import ADMIN, JUDGE, User
-from portal.contest.models import ACTIVE, Assignment, Entry, EntryFile, Round, Team
+from portal.contest.models import ACTIVE, Assignment, Entry, EntryFile, Round, Team, TeamMember
 from portal.extensions import db
 
 
@@ -22,8 +22,8 @@ def can_form_team(user: User) -> bool:
 
 
 def is_team_member(user: User, team: Team) -> bool:
-    """The captain, or a member whose address is the user's."""
-    return user.is_authenticated and (team.captain_id == user.id or user.email in team.member_emails)
+    """The captain, or a user who accepted the team's invitation (an invited address alone is not)."""
+    return user.is_authenticated and (team.captain_id == user.id or user.id in team.member_ids)
 
 
 def can_view_team(user: User, team: Team) -> bool:
@@ -32,6 +32,15 @@ def can_view_team(user: User, team: Team) -> bool:
 
 def can_edit_team(user: User, team: Team) -> bool:
     return user.is_authenticated and team.captain_id == user.id
+
+
+def can_answer_invitation(user: User, invitation: TeamMember) -> bool:
+    """Only the signed-in account with the invited address accepts or declines (the token aside)."""
+    return user.is_authenticated and user.email.lower() == invitation.email
+
+
+def can_revoke_invitation(user: User, invitation: TeamMember) -> bool:
+    return can_edit_team(user, invitation.team)
 
 
 def can_edit_entry(user: User, team: Team) -> bool:

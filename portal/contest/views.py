@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from portal.contest import (
     admin_views,
+    invitation_views,
     judge_views,
     permissions,
     results,
@@ -24,7 +25,7 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 
 bp = Blueprint("contest", __name__, url_prefix="/contest")
-for nested in (team_views.bp, judge_views.bp, admin_views.bp, results_views.bp):
+for nested in (team_views.bp, invitation_views.bp, judge_views.bp, admin_views.bp, results_views.bp):
     bp.register_blueprint(nested)
 
 
