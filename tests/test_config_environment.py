@@ -150,6 +150,9 @@ def test_readme_configuration_table_lists_every_setting():
     )
 
 
+DRIFT = "a default changed in its module: change it in portal/config.py and the README's table too"
+
+
 def test_readers_fall_back_to_the_defaults_config_declares():
     # Some readers keep a fallback for apps built without portal.config; it must not drift from it.
     limits = uploads.Limits()
@@ -158,6 +161,6 @@ def test_readers_fall_back_to_the_defaults_config_declares():
         config.APPLICATION_IMAGE_MAX_SIZE,
         config.APPLICATION_PDF_MAX_SIZE,
         config.APPLICATION_IMAGE_MAX_PIXELS,
-    )
-    assert entries.DEFAULT_MAX_SIZES == config.CONTEST_ATTACHMENT_MAX_SIZES
-    assert dcat.PAGE_SIZE == config.DCAT_PAGE_SIZE
+    ), DRIFT
+    assert entries.DEFAULT_MAX_SIZES == config.CONTEST_ATTACHMENT_MAX_SIZES, DRIFT
+    assert dcat.PAGE_SIZE == config.DCAT_PAGE_SIZE, DRIFT
