@@ -70,6 +70,8 @@ def _parse(name: str, raw: str, default: object, kind: type) -> object:
         return kind(_parse(name, item, None, item_kind) for item in items)
     if kind is dict:
         return _json_object(raw, default)
+    if kind is not str:
+        raise ValueError(f"a setting of type {kind.__name__} cannot be read from the environment")
     if "RATELIMIT" in name:
         parse_many(raw)  # "10 per minute; 100 per hour": a typo would otherwise surface on the first request
     return raw

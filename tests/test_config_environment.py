@@ -134,6 +134,13 @@ def test_settings_added_later_are_typed_by_default_or_annotation():
         environment.settings_from({"PORTS": "80,http"}, module)
 
 
+def test_setting_of_a_type_without_a_reading_fails_clearly():
+    module = types.ModuleType("settings")
+    module.CHOICES = frozenset({"a"})
+    with pytest.raises(ConfigError, match="CHOICES='a': a setting of type frozenset cannot be read"):
+        environment.settings_from({"CHOICES": "a"}, module)
+
+
 def _readme_configuration_names() -> set[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
