@@ -1,7 +1,8 @@
 """A small city whose every statistic is computed by hand, and the helpers that build it.
 
 Year 2025, the rollup run at NOW (2025-11-20 12:00 in Shanghai, in 2025Q4). Population 2025: the
-city 10,000, 南湖区 1,000, 秀洲区 2,000, no figure for the other counties; no figure at all for 2024.
+city 10,000, 南湖区 1,000, 秀洲区 2,000, no figure for the other counties; no figure at all for 2024
+or earlier (the seeded 2021 figures are removed, so every figure is the one written here).
 
 Catalogue (published, active resources; records × fields):
   南湖区  d1: 100×5 + 10×3 + a PDF (unmeasured) = 530;  d2: unmeasured;  d3: withdrawn (not counted)
@@ -22,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from catalogue_factories import make_dataset, make_department
 from factories import make_user, region
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 
 from portal.applications.models import Application
 from portal.contest.models import Contest, Entry, Round, Team, Track
@@ -76,6 +77,7 @@ def set_population(code: str, year: int, population: int) -> None:
 
 def build_city() -> City:
     """Make the city described above and roll it up at NOW; return its actors and datasets."""
+    db.session.execute(delete(Population))
     for code, population in (("330400", 10_000), ("330402", 1_000), ("330411", 2_000)):
         set_population(code, 2025, population)
     nanhu, xiuzhou = make_department(region_code="330402"), make_department(region_code="330411")

@@ -92,6 +92,10 @@ SCHEMAS["RegionFigures"] = obj(
         "datasets": _COUNT,
         "volume": {**_COUNT, "description": "数据容量（记录数 × 字段数）"},
         "population": _COUNT,
+        "population_year": {
+            **nullable({"type": "integer"}),
+            "description": "所用人口数的年份：当年无数据时取此前最近一年",
+        },
         "per_capita_volume": {**_RATE, "description": "人均开放数据容量"},
         "downloads": _COUNT,
         "api_calls": _COUNT,

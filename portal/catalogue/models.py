@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    or_,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -19,6 +33,7 @@ UNCONDITIONAL = "unconditional"  # 无条件开放
 CONDITIONAL = "conditional"  # 有条件开放
 PUBLISHED = "published"
 WITHDRAWN = "withdrawn"
+DUPLICATE = "duplicate"  # a resource's invalid_reason: the same file as an earlier one of its dataset
 
 dataset_themes = Table(
     "dataset_themes",
@@ -125,9 +140,9 @@ class Dataset(db.Model):
 
     @property
     def volume(self) -> int | None:
-        """Records × fields summed over measured resources; None when none is measured."""
-        measured = [r.volume for r in self.resources if r.is_active and r.volume is not None]
-        return sum(measured) if measured else None
+        """Σ `Resource.counted_volume` over the resources; None when none counts (unmeasured)."""
+        counted = [r.counted_volume for r in self.resources if r.counted_volume is not None]
+        return sum(counted) if counted else None
 
 
 class Resource(db.Model):
@@ -176,6 +191,29 @@ class Resource(db.Model):
         if self.records is None or self.fields is None:
             return None
         return self.records * self.fields
+
+    @hybrid_property
+    def counted_volume(self) -> int | None:
+        """Return what this resource adds to its dataset's volume: records × fields, or None.
+
+        The one definition of a dataset's volume, read by the dataset page and the API through
+        `Dataset.volume` and summed in SQL by the statistics: a resource counts when it is active,
+        measured, and not a copy of another file of its dataset (the sync marks those `duplicate`).
+        """
+        if self.state != "active" or self.invalid_reason == DUPLICATE:
+            return None
+        return self.volume
+
+    @counted_volume.inplace.expression
+    @classmethod
+    def _counted_volume_expression(cls) -> ColumnElement[int | None]:
+        counts = and_(
+            cls.state == "active",
+            cls.records.is_not(None),
+            cls.fields.is_not(None),
+            or_(cls.invalid_reason.is_(None), cls.invalid_reason != DUPLICATE),
+        )
+        return case((counts, cls.records * cls.fields))
 
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"

@@ -80,6 +80,7 @@ def figures_json(f: indicators.Figures) -> dict:
         "datasets": f.datasets,
         "volume": f.volume,
         "population": f.population,
+        "population_year": f.population_year,
         "per_capita_volume": _number(f.per_capita_volume),
         "downloads": f.downloads,
         "api_calls": f.api_calls,

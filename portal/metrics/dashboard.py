@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.metrics import charts, indicators, periods, scorecard, trends
 from portal.metrics.models import ActivityEvent, DailyTotal
+from portal.regions import population
 from portal.regions.models import Population, Region
 
 SORT_KEYS = ("county", "targets_met", *scorecard.KEYS)
@@ -49,7 +50,7 @@ class Dashboard(Statistics):
 class Methodology:
     year: int
     years: list[int]
-    populations: list[tuple[Region, Population | None]]
+    populations: list[tuple[Region, Population | None]]  # the figure used for the year, maybe earlier
     retention_days: int
     city: indicators.Figures  # for a worked example of the formula
 
@@ -104,8 +105,8 @@ def dashboard(
 
 
 def methodology(year: int, *, now: datetime, retention_days: int) -> Methodology:
-    """Gather what the methodology page states: the population figures of `year` and their sources."""
-    figures = {p.region_id: p for p in db.session.scalars(select(Population).where(Population.year == year))}
+    """Gather what the methodology page states: the population figures used for `year`, their sources."""
+    figures = population.in_effect(year)
     populations = [(r, figures.get(r.id)) for r in _regions()]
     city = indicators.report(year, now=now).city
     return Methodology(year, indicators.years(now=now), populations, retention_days, city)

@@ -55,6 +55,7 @@ def counties(board: Dashboard) -> list[list]:
         _l("Population"),
         _l("Population source"),
         _l("Per-capita volume"),
+        _l("Population year used"),
         _l("Downloads"),
         _l("API calls"),
         _l("Registered developers"),
@@ -69,8 +70,9 @@ def counties(board: Dashboard) -> list[list]:
     for f in report.regions:
         rows.append([
             f.code, f.name, f.datasets, f.resources, f.measured_datasets, f.measured_share, f.volume,
-            f.population, f.population_source, f.per_capita_volume, f.downloads, f.api_calls, f.developers,
-            f.dau, f.mau, *f.approved_by_quarter, f.applications_approved, f.exemplary, f.contest_entries,
+            f.population, f.population_source, f.per_capita_volume, f.population_year, f.downloads,
+            f.api_calls, f.developers, f.dau, f.mau, *f.approved_by_quarter, f.applications_approved,
+            f.exemplary, f.contest_entries,
         ])  # fmt: skip
     return rows
 

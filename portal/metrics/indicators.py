@@ -24,6 +24,7 @@ from portal.contest.models import Contest, Entry, Round, Team
 from portal.extensions import db
 from portal.metrics import per_capita, periods, rollup, snapshots, themes
 from portal.metrics.models import ActiveUserCount, DailyActivity, DailyTotal
+from portal.regions import population
 from portal.regions.models import Population, Region
 
 
@@ -41,6 +42,7 @@ class Figures:
     measured_datasets: int | None
     volume: int | None
     population: int | None
+    population_year: int | None  # the year of the figure used: `year`, or the latest earlier one
     population_source: str | None
     per_capita_volume: Decimal | None
     measured_share: Decimal | None
@@ -75,6 +77,12 @@ class Report:
     @property
     def counties(self) -> tuple[Figures, ...]:
         return self.regions[1:]
+
+    @property
+    def earlier_population_years(self) -> tuple[int, ...]:
+        """Return the earlier years whose population figures stand in for this year's, oldest first."""
+        used = {f.population_year for f in self.regions if f.population_year is not None}
+        return tuple(sorted(y for y in used if y != self.year))
 
     @property
     def has_catalogue(self) -> bool:
@@ -115,7 +123,7 @@ class _Sources:
     year: int
     catalogue: snapshots.Catalogue | None
     activity: _Activity
-    populations: dict[int, tuple[int, str]]
+    populations: dict[int, Population]  # region id → the figure in effect for the year
     approved: dict[str, dict[int, int]]  # quarter → county id → approved applications
     exemplary: dict[int, int]
     entries: dict[int | None, int]
@@ -134,7 +142,7 @@ def report(year: int, *, now: datetime) -> Report:
         year,
         catalogue,
         activity,
-        _populations(year),
+        population.in_effect(year),
         approved,
         exemplary,
         _contest_entries(year),
@@ -167,7 +175,8 @@ def _figures(region: Region, sources: _Sources) -> Figures:
     datasets = sum(r.datasets for r in rows) if catalogue else None
     measured = sum(r.measured_datasets for r in rows) if catalogue else None
     volume = per_capita.volume(measured, sum(r.volume for r in rows)) if catalogue else None
-    population, source = sources.populations.get(region.id, (None, None))
+    figure = sources.populations.get(region.id)
+    people = figure.population if figure else None
     downloads = own({r: kinds.get("download", 0) for r, kinds in activity.events.items()})
     api_calls = own({r: kinds.get("api_call", 0) for r, kinds in activity.events.items()})
     approved = tuple(own(sources.approved[q]) for q in periods.quarters_of(sources.year))
@@ -181,9 +190,10 @@ def _figures(region: Region, sources: _Sources) -> Figures:
         resources=sum(r.resources for r in rows) if catalogue else None,
         measured_datasets=measured,
         volume=volume,
-        population=population,
-        population_source=source,
-        per_capita_volume=per_capita.per_capita(volume, population),
+        population=people,
+        population_year=figure.year if figure else None,
+        population_source=figure.source if figure else None,
+        per_capita_volume=per_capita.per_capita(volume, people),
         measured_share=per_capita.share(measured, datasets),
         downloads=downloads if activity.days else None,
         api_calls=api_calls if activity.days else None,
@@ -228,13 +238,6 @@ def _activity(year: int) -> _Activity:
         }
     months = len({periods.month_start(d) for d in days})
     return _Activity(len(days), months, dict(events), totals["day"], totals["month"])
-
-
-def _populations(year: int) -> dict[int, tuple[int, str]]:
-    rows = db.session.execute(
-        select(Population.region_id, Population.population, Population.source).where(Population.year == year)
-    )
-    return {region_id: (population, source) for region_id, population, source in rows}
 
 
 def _applications(year: int) -> tuple[dict[str, dict[int, int]], dict[int, int]]:

@@ -6,9 +6,9 @@ at the year's last snapshot.
 
 A dataset belongs to its department's region: a county, or the city for city departments (and for
 the rare dataset without a department). Only published datasets count, and only their active
-resources. A resource is measured when its records and fields are known; a file that duplicates
-another of the same dataset (the sync marks it `duplicate`) is not counted twice. A dataset is
-measured when at least one of its resources is, and its volume is the sum over those.
+resources. A dataset's volume is the one the catalogue shows, `Resource.counted_volume` summed
+(a file that duplicates another of the same dataset counts once); a dataset is measured when at
+least one of its resources counts.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, delete, func, insert, literal_column, or_, select
+from sqlalchemy import delete, func, insert, literal_column, select
 
 from portal.catalogue.models import PUBLISHED, Dataset, Department, Resource, dataset_themes
 from portal.extensions import db
@@ -42,14 +42,6 @@ class Catalogue:
     themes: dict[tuple[int, int], int] = field(default_factory=dict)  # (region id, theme id) → datasets
 
 
-def _measured():
-    return and_(
-        Resource.records.is_not(None),
-        Resource.fields.is_not(None),
-        or_(Resource.invalid_reason.is_(None), Resource.invalid_reason != "duplicate"),
-    )
-
-
 def _region(city: int):
     # Inlined, so that the SELECT and the GROUP BY are the same expression on PostgreSQL.
     return func.coalesce(Department.region_id, literal_column(str(int(city))))
@@ -61,7 +53,7 @@ def measure(city: int) -> list[RegionCatalogue]:
         select(
             Resource.dataset_id.label("dataset_id"),
             func.count().label("resources"),
-            func.sum(case((_measured(), Resource.records * Resource.fields))).label("volume"),
+            func.sum(Resource.counted_volume).label("volume"),
         )
         .where(Resource.state == "active")
         .group_by(Resource.dataset_id)

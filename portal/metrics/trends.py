@@ -3,9 +3,9 @@
 Per month: counted events by kind (a county's: those on its datasets), anonymous visitors (summed
 over the days: visitors have no county, so the city only), the average of the daily active users,
 the month's active users (MAU), and the per-capita volume at the month's last snapshot over the
-year's population. A quarter adds up its months, averages DAU over its days and MAU over its
-months, and takes the per-capita volume of its last month. A month without any rolled-up day is
-missing, not zero.
+year's population (or the latest earlier year's: `population.in_effect`). A quarter adds up its
+months, averages DAU over its days and MAU over its months, and takes the per-capita volume of its
+last month. A month without any rolled-up day is missing, not zero.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from portal.applications.models import APPROVED, Application
 from portal.extensions import db
 from portal.metrics import per_capita, periods, rollup, snapshots
 from portal.metrics.models import ActiveUserCount, DailyActivity, DailyTotal
-from portal.regions.models import Population, Region
+from portal.regions import population
+from portal.regions.models import Region
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,8 @@ def trend(year: int, region: Region, *, now: datetime) -> Trend:
     dau = _active("day", first, last, region.id if only else city)
     mau = _active("month", first, last, region.id if only else city)
     volumes = _month_end_volumes(first, last, only)
-    population = db.session.scalar(
-        select(Population.population).where(Population.region_id == region.id, Population.year == year)
-    )
+    figure = population.in_effect(year).get(region.id)
+    people = figure.population if figure else None
     months = []
     for m in range(1, months_shown + 1):
         days, visitors = totals.get(m, (0, 0))
@@ -78,7 +78,7 @@ def trend(year: int, region: Region, *, now: datetime) -> Trend:
                 dau=per_capita.mean(dau.get(m, 0), days),
                 mau=Decimal(mau.get(m, 0)) if days else None,
                 volume=volume,
-                per_capita_volume=per_capita.per_capita(volume, population),
+                per_capita_volume=per_capita.per_capita(volume, people),
                 applications_approved=None,
             )
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import User
 from portal.extensions import db
@@ -47,3 +47,24 @@ def set_population(region: Region, *, year: int, population: int, source: str, b
 def years() -> list[int]:
     """Return the years that have at least one figure, newest first."""
     return list(db.session.scalars(select(Population.year).distinct().order_by(Population.year.desc())))
+
+
+def in_effect(year: int) -> dict[int, Population]:
+    """Return region id → the population figure that counts for `year`.
+
+    That is the region's figure for `year`, else its latest figure of an earlier year (the office
+    publishes a year's population months after the year ends); a region with no figure up to `year`
+    is left out. The figure's own `year` says which year was used.
+    """
+    latest = (
+        select(Population.region_id, func.max(Population.year).label("year"))
+        .where(Population.year <= year)
+        .group_by(Population.region_id)
+        .subquery()
+    )
+    figures = db.session.scalars(
+        select(Population).join(
+            latest, (latest.c.region_id == Population.region_id) & (latest.c.year == Population.year)
+        )
+    )
+    return {p.region_id: p for p in figures}

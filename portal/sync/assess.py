@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from portal.catalogue.models import DUPLICATE
 from portal.dbtypes import utcnow
 from portal.sync import mirror, volume
 
@@ -124,5 +125,5 @@ def mark_duplicates(resources: list[dict]) -> None:
     for values in sorted(resources, key=lambda v: v["position"]):
         if values["sha256"]:
             if values["sha256"] in seen and values["is_valid"]:
-                values["is_valid"], values["invalid_reason"] = False, "duplicate"
+                values["is_valid"], values["invalid_reason"] = False, DUPLICATE
             seen.add(values["sha256"])
