@@ -10,6 +10,7 @@ instead of on the first request that reads the setting.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from types import ModuleType
@@ -18,7 +19,10 @@ from limits import parse_many
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
-_ANNOTATED = {"str": str, "int": int, "float": float, "bool": bool}
+_ANNOTATED = {
+    t.__name__: t for t in (str, int, float, bool, list, tuple, dict, timedelta)
+}  # by name: under `from __future__ import annotations` an annotation is a string
+_WORD = re.compile(r"[A-Za-z_]\w*")
 
 
 class ConfigError(ValueError):
@@ -47,9 +51,9 @@ def settings_from(environ: Mapping[str, str], defaults: ModuleType) -> dict:
 
 
 def _kind(default: object, annotation: object) -> type:
-    if default is None:
-        text = str(annotation or "str").replace("None", "").replace("|", "").replace("Optional", "")
-        return _ANNOTATED.get(text.strip("[] "), str)
+    if default is None:  # "int | None", "Optional[int]", "list[str] | None": the first real type names it
+        words = [w for w in _WORD.findall(str(annotation or "str")) if w not in ("None", "Optional")]
+        return _ANNOTATED.get(words[0] if words else "str", str)
     return type(default)
 
 
@@ -95,7 +99,7 @@ def _json_object(raw: str, default: dict) -> dict:
         value = None
     if not isinstance(value, dict):
         raise ValueError('expected a JSON object, such as {"key": "value"}')
-    kinds = {type(v) for v in default.values()}
+    kinds = {type(v) for v in (default or {}).values()}
     if len(kinds) == 1:
         (kind,) = kinds
         wrong = [key for key, v in value.items() if type(v) is not kind]

@@ -110,6 +110,9 @@ def test_settings_added_later_are_typed_by_default_or_annotation():
         "LABEL = None\n"
         "HOSTS = ['a']\n"
         "PORTS = (80,)\n"
+        "ALIASES: list[str] | None = None\n"
+        "MAPPING: dict | None = None\n"
+        "PAUSE: Optional[timedelta] = None\n"
         "_PRIVATE = 1\n"
         "lower = 2\n",
         module.__dict__,
@@ -119,6 +122,9 @@ def test_settings_added_later_are_typed_by_default_or_annotation():
         "RATIO": "0.5",
         "LABEL": "嘉兴",
         "HOSTS": "x, y",
+        "ALIASES": "嘉兴,jx",
+        "MAPPING": '{"a": 1}',
+        "PAUSE": "1.5",
         "PORTS": "8000,9000",
         "_PRIVATE": "x",
         "lower": "x",
@@ -129,6 +135,9 @@ def test_settings_added_later_are_typed_by_default_or_annotation():
         "LABEL": "嘉兴",
         "HOSTS": ["x", "y"],
         "PORTS": (8000, 9000),
+        "ALIASES": ["嘉兴", "jx"],
+        "MAPPING": {"a": 1},
+        "PAUSE": timedelta(seconds=1.5),
     }
     with pytest.raises(ConfigError, match="PORTS='80,http': expected an integer"):
         environment.settings_from({"PORTS": "80,http"}, module)
