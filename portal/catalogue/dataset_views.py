@@ -21,8 +21,9 @@ from portal.catalogue import access, downloads, permissions, rendering, search_c
 from portal.catalogue import preview as previews
 from portal.catalogue.models import Dataset, Department, Resource
 from portal.catalogue.views import bp
+from portal.dbtypes import utcnow
 from portal.extensions import db, login_manager
-from portal.metrics import events
+from portal.metrics import events, periods
 
 WITHDRAWN = 410
 
@@ -182,8 +183,10 @@ def download(name: str, resource_id: str):
         delivery = downloads.deliver(resource, storage.get_storage())
     except downloads.NotDownloadable as exc:
         return render_template("catalogue/not_downloadable.html", dataset=dataset, message=str(exc)), 404
-    downloads.count_download(dataset, resource)
-    events.record("download", dataset_id=dataset.id, resource_id=resource.id)
+    # Counted once per downloader, dataset and day; a crawler's is recorded (flagged) but never counted.
+    bot, day = events.is_bot(request.headers.get("User-Agent", "")), periods.day_of(utcnow())
+    if bot or downloads.count_download(dataset, resource, who=events.downloader(), day=day):
+        events.record("download", dataset_id=dataset.id, resource_id=resource.id)
     db.session.commit()
     if delivery.url:
         return redirect(delivery.url)

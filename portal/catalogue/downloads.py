@@ -12,17 +12,18 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import BinaryIO
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.accounts.models import User
 from portal.catalogue import rendering
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
+from portal.metrics.models import ActivityEvent, DownloadMark
 from portal.storage import OCTET_STREAM, Storage, StorageError
 
 PRESIGNED_EXPIRY = timedelta(minutes=5)
@@ -102,17 +103,40 @@ def download_content_type(resource: Resource, filename: str) -> str:
     return OCTET_STREAM if content_type in _ACTIVE_TYPES else content_type
 
 
-def count_download(dataset: Dataset, resource: Resource) -> None:
-    """Add one to the dataset's and the resource's download counts, in the database (no lost updates)."""
-    for model, row_id in ((Dataset, dataset.id), (Resource, resource.id)):
+def count_download(dataset: Dataset, resource: Resource, *, who: str, day: date) -> bool:
+    """Count a download by `who` on `day`: once per dataset and once per resource a day; return
+    whether the dataset's count moved.
+
+    `who` names a user ("user:<id>") or an anonymous visitor (a hash of the address): a cookie or a
+    user agent is the client's to choose, so one client could pass for many with them. Counts move
+    in the database (no lost updates); a mark that is already there moves nothing, even when two
+    requests race. Crawlers are the caller's to leave out. Marks of days before `day` are pruned.
+    """
+    moved = False
+    for model, row_id, mark in ((Dataset, dataset.id, 0), (Resource, resource.id, resource.id)):
+        if not _mark(day, who, dataset.id, mark):
+            continue
+        moved = moved or model is Dataset
         db.session.execute(
             update(model)
             .where(model.id == row_id)
             .values(download_count=model.download_count + 1)
             .execution_options(synchronize_session=False)
         )
-    db.session.expire(dataset, ["download_count"])
-    db.session.expire(resource, ["download_count"])
+        db.session.expire(dataset if model is Dataset else resource, ["download_count"])
+    if moved:
+        db.session.execute(
+            delete(DownloadMark).where(DownloadMark.day < day).execution_options(synchronize_session=False)
+        )
+    return moved
+
+
+def _mark(day: date, who: str, dataset_id: int, resource_id: int) -> bool:
+    """Add a download mark; return False when it was already there."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(DownloadMark).values(day=day, who=who, dataset_id=dataset_id, resource_id=resource_id)
+    added = statement.on_conflict_do_nothing().returning(DownloadMark.day)
+    return db.session.execute(added).first() is not None  # rowcount is not reliable here on psycopg
 
 
 def downloads_of(user: User) -> Select:

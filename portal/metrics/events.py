@@ -29,6 +29,18 @@ def _hash(value: str) -> str:
     return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()
 
 
+def is_bot(agent: str) -> bool:
+    """Tell whether a user agent is a known crawler or HTTP library (`BOTS`), or missing."""
+    return bool(BOTS.search(agent)) or not agent
+
+
+def downloader() -> str:
+    """Name who downloads, to count it once a day: the signed-in user, else a hash of the address."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return _hash(f"address:{request.remote_addr or ''}")
+
+
 def visitor_id() -> str:
     """Return this browser's random visitor id, making one (set as a cookie after the request)."""
     vid = request.cookies.get(VISITOR_COOKIE, "")
@@ -62,7 +74,7 @@ def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None 
             resource_id=resource_id,
             path=request.path[:300],
             ip_hash=_hash(request.remote_addr or ""),
-            is_bot=bool(BOTS.search(agent)) or not agent,
+            is_bot=is_bot(agent),
         )
     )
     g.activity_recorded = True
