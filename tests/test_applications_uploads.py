@@ -9,6 +9,7 @@ from application_factories import incoming, make_application, make_dataset, nois
 from PIL import Image
 from sqlalchemy import func, select
 
+from portal import filetypes
 from portal.applications import quarters, uploads
 from portal.applications.models import Application, ApplicationFile
 from portal.dbtypes import utcnow
@@ -137,8 +138,8 @@ def test_an_image_with_too_many_pixels_is_refused(app):
 
 
 def test_client_paths_are_cut_from_file_names(app):
-    assert uploads.display_name("C:\\Users\\张三\\桌面\\首页.png") == "首页.png"
-    assert uploads.display_name("../../etc/passwd") == "passwd"
+    assert filetypes.clean_name("C:\\Users\\张三\\桌面\\首页.png") == "首页.png"
+    assert filetypes.clean_name("../../etc/passwd") == "passwd"
 
 
 def test_a_storage_failure_takes_back_what_was_stored(app, monkeypatch):

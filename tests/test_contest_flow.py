@@ -29,7 +29,7 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.storage import get_storage
 
-PDF = b"%PDF-1.7\n" + b"0" * 2000
+PDF = b"%PDF-1.7\n" + b"0" * 2000 + b"\nstartxref\n9\n%%EOF\n"  # the parts the check reads
 
 
 def sign_in(client, user) -> None:
@@ -114,7 +114,8 @@ def test_attachments_are_stored_checked_and_downloaded(client, app):
 @pytest.mark.parametrize(
     ("filename", "body", "message"),
     [
-        ("方案.docx", b"PK\x03\x04 docx", "PDF, PPTX, ZIP or MP4 files only"),
+        ("方案.exe", b"MZ a program", "PDF, PPTX, DOCX, XLSX, ZIP, MP4, PNG, JPEG or WebP files only"),
+        ("方案.docx", b"PK\x03\x04 docx", "is not a real DOCX file"),
         ("方案.pdf", b"MZ not a pdf", "is not a real PDF file"),
         ("方案.pdf", PDF + b"0" * 1024 * 1024, "PDF files may be at most 1 MB"),
     ],

@@ -8,9 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import secrets
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -18,6 +16,7 @@ from typing import BinaryIO
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
 
+from portal import filetypes
 from portal.accounts.models import User
 from portal.applications.models import PDF, SCREENSHOT, Application, ApplicationFile
 from portal.extensions import db
@@ -109,17 +108,11 @@ def check_pdf(file: IncomingFile | None, *, limits: Limits) -> CheckedPdf | None
     """Read and check a PDF by its first bytes; None when no file was chosen."""
     if file is None or not file.filename:
         return None
-    name = display_name(file.filename)
+    name = filetypes.clean_name(file.filename)
     data = _read(file, name, limits.max_pdf_size)
     if not data.startswith(PDF_MAGIC):
         raise UploadRejected(_l("%(name)s is not a PDF document.", name=name))
     return CheckedPdf(name, data)
-
-
-def display_name(filename: str) -> str:
-    """Keep the last path segment of a client's file name, printable and at most 255 characters."""
-    base = os.path.basename(filename.replace("\\", "/"))
-    return "".join(ch for ch in base if ch.isprintable()).strip()[-255:] or "file"
 
 
 def _read(file: IncomingFile, name: str, limit: int) -> bytes:
@@ -136,24 +129,16 @@ def _size(size: int) -> str:
 
 
 def _check_image(file: IncomingFile, limits: Limits) -> CheckedImage:
-    name = display_name(file.filename)
+    name = filetypes.clean_name(file.filename)
     data = _read(file, name, limits.max_image_size)
-    not_image = UploadRejected(_l("%(name)s is not a PNG, JPEG or WebP image.", name=name))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as image:
-                image_format, (width, height) = image.format, image.size
-                if width * height > limits.max_pixels:
-                    raise UploadRejected(_l("%(name)s has too many pixels.", name=name))
-                image.verify()
-            thumbnail = _thumbnail(data)  # decodes every pixel, which verify() does not for all formats
-    except UploadRejected:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        info = filetypes.check_image(data, formats=list(IMAGE_FORMATS), max_pixels=limits.max_pixels)
+        thumbnail = _thumbnail(data)  # decodes every pixel, which verify() does not for all formats
+    except filetypes.TooManyPixels as exc:
         raise UploadRejected(_l("%(name)s has too many pixels.", name=name)) from exc
     except Exception as exc:  # Pillow raises many kinds on a broken or foreign file
-        raise not_image from exc
+        raise UploadRejected(_l("%(name)s is not a PNG, JPEG or WebP image.", name=name)) from exc
+    image_format, width, height = info.format, info.width, info.height
     content_type, extension = IMAGE_FORMATS[image_format]
     return CheckedImage(name, data, content_type, extension, width, height, thumbnail)
 

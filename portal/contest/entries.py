@@ -6,10 +6,8 @@ size, sha256 and content type are kept in the database.
 
 from __future__ import annotations
 
-import itertools
-import os
+import tempfile
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -17,6 +15,7 @@ from typing import BinaryIO
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from portal import filetypes
 from portal.accounts.models import User
 from portal.catalogue.models import PUBLISHED, Dataset
 from portal.contest import permissions, results, setup, windows
@@ -25,15 +24,34 @@ from portal.extensions import db
 from portal.storage import ObjectTooLarge, Storage
 
 MB = 1024 * 1024
-DEFAULT_MAX_SIZES = {"pdf": 20 * MB, "pptx": 50 * MB, "zip": 50 * MB, "mp4": 60 * MB}
-MAX_FILES = 10
-_KINDS = {  # extension → (content type, how the file starts)
-    "pdf": ("application/pdf", b"%PDF-"),
-    "pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", b"PK\x03\x04"),
-    "zip": ("application/zip", b"PK\x03\x04"),
-    "mp4": ("video/mp4", None),  # "ftyp" at offset 4, checked below
+DEFAULT_MAX_SIZES = {
+    "pdf": 20 * MB,
+    "pptx": 50 * MB,
+    "docx": 20 * MB,
+    "xlsx": 20 * MB,
+    "zip": 50 * MB,
+    "mp4": 60 * MB,
+    "png": 10 * MB,
+    "jpg": 10 * MB,
+    "webp": 10 * MB,
 }
+MAX_FILES = 10
+MAX_IMAGE_PIXELS = 25_000_000  # decoding holds the whole image in memory
+_KINDS = {  # kind → content type; each kind's content is parsed by `_looks_right`
+    "pdf": "application/pdf",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "zip": "application/zip",
+    "mp4": "video/mp4",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "webp": "image/webp",
+}
+_IMAGE_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}  # kind → Pillow's format
+_ALIASES = {"jpeg": "jpg"}
 _CHUNK = 1024 * 1024
+_SPOOL_IN_MEMORY = 4 * MB  # larger uploads are checked from a temporary file
 
 
 class SubmissionError(Exception):
@@ -99,29 +117,35 @@ def add_attachment(
     store: Storage,
     max_sizes: dict[str, int],
 ) -> EntryFile:
-    """Store a PDF, PPTX, ZIP or MP4 up to its kind's size limit; refuse other files and a closed window."""
+    """Store an attachment up to its kind's size limit once its content parses as that kind.
+
+    The kind comes from the extension of the cleaned name; the content must then be a real file of that
+    kind (`_looks_right`). Refuse other files, too large ones and a closed window.
+    """
     _check_editable(entry, by, now)
     if len(entry.files) >= MAX_FILES:
         raise SubmissionError(_l("An entry has at most %(n)d attachments.", n=MAX_FILES))
-    name = os.path.basename(filename.replace("\\", "/")).strip()[:255]
-    head = stream.read(16)
-    kind = _kind_of(name, head)
-    content_type, _ = _KINDS[kind]
-    key = f"contest/entries/{entry.id}/{uuid.uuid4().hex}.{kind}"
-    chunks: Iterable[bytes] = itertools.chain([head], iter(lambda: stream.read(_CHUNK), b""))
+    name = filetypes.clean_name(filename)
+    kind = _kind_of(name)
     limit = max_sizes.get(kind, DEFAULT_MAX_SIZES[kind])
-    try:
-        stored = store.put(key, chunks, content_type=content_type, max_size=limit)
-    except ObjectTooLarge as exc:
-        message = _l("%(kind)s files may be at most %(mb)d MB.", kind=kind.upper(), mb=limit // MB)
-        raise SubmissionError(message) from exc
+    key = f"contest/entries/{entry.id}/{uuid.uuid4().hex}.{kind}"
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
+        if not _copy(stream, spool, limit):
+            raise SubmissionError(_too_large(kind, limit))
+        if not _looks_right(kind, spool):
+            raise SubmissionError(_l("%(name)s is not a real %(kind)s file.", name=name, kind=kind.upper()))
+        spool.seek(0)
+        try:
+            stored = store.put(key, spool, content_type=_KINDS[kind], max_size=limit)
+        except ObjectTooLarge as exc:
+            raise SubmissionError(_too_large(kind, limit)) from exc
     attachment = EntryFile(
         storage_key=key,
         filename=name,
         kind=kind,
         size=stored.size,
         sha256=stored.sha256,
-        content_type=content_type,
+        content_type=_KINDS[kind],
         uploaded_at=now,
         uploaded_by_id=by.id,
     )
@@ -195,12 +219,45 @@ def _datasets(ids: list[int]) -> list[Dataset]:
     return found
 
 
-def _kind_of(name: str, head: bytes) -> str:
-    """Return the attachment's kind from its extension, checked against how the file starts."""
-    kind = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+def _kind_of(name: str) -> str:
+    """Return the attachment's kind from its extension."""
+    kind = filetypes.extension(name)
+    kind = _ALIASES.get(kind, kind)
     if kind not in _KINDS:
-        raise SubmissionError(_l("Attach PDF, PPTX, ZIP or MP4 files only."))
-    looks_right = head[4:8] == b"ftyp" if kind == "mp4" else head.startswith(_KINDS[kind][1])
-    if not looks_right:
-        raise SubmissionError(_l("%(name)s is not a real %(kind)s file.", name=name, kind=kind.upper()))
+        raise SubmissionError(_l("Attach PDF, PPTX, DOCX, XLSX, ZIP, MP4, PNG, JPEG or WebP files only."))
     return kind
+
+
+def _looks_right(kind: str, file: BinaryIO) -> bool:
+    """Tell whether the content parses as a file of `kind`."""
+    if kind == "pdf":
+        return filetypes.is_pdf(file)
+    if kind == "zip":
+        return filetypes.is_zip(file)
+    if kind == "mp4":
+        return filetypes.is_mp4(file)
+    if kind in filetypes.OOXML_MAIN_PARTS:
+        return filetypes.is_ooxml(file, kind)
+    file.seek(0)
+    try:
+        filetypes.check_image(
+            file.read(), formats=[_IMAGE_FORMATS[kind]], max_pixels=MAX_IMAGE_PIXELS, decode=True
+        )
+    except (filetypes.NotThisType, filetypes.TooManyPixels):
+        return False
+    return True
+
+
+def _copy(stream: BinaryIO, out: BinaryIO, limit: int) -> bool:
+    """Copy `stream` into `out` in chunks; False as soon as it holds more than `limit` bytes."""
+    size = 0
+    while chunk := stream.read(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return False
+        out.write(chunk)
+    return True
+
+
+def _too_large(kind: str, limit: int) -> str:
+    return _l("%(kind)s files may be at most %(mb)d MB.", kind=kind.upper(), mb=limit // MB)

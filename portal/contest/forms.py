@@ -102,7 +102,9 @@ class EntryForm(FlaskForm):
 
 
 class AttachmentForm(FlaskForm):
-    file = FileField(_l("Attachment (PDF, PPTX, ZIP or MP4)"), validators=[FileRequired()])
+    file = FileField(
+        _l("Attachment (PDF, PPTX, DOCX, XLSX, ZIP, MP4 or an image)"), validators=[FileRequired()]
+    )
 
 
 class ReasonForm(FlaskForm):
