@@ -12,6 +12,7 @@ import socket
 import pytest
 import requests
 from ckanserver import serve
+from connections import record as record_connections
 from werkzeug.wrappers import Request, Response
 
 from portal import outbound
@@ -53,18 +54,7 @@ def other():
 
 @pytest.fixture
 def connections(monkeypatch) -> list:
-    """Record every socket connection attempt; refuse, without trying, any but 127.0.0.1."""
-    attempts: list = []
-    real_connect = socket.socket.connect
-
-    def connect(sock, address):
-        attempts.append(address[:2])
-        if address[0] != "127.0.0.1":
-            raise ConnectionRefusedError(111, "the test lets no connection leave the machine")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    return attempts
+    return record_connections(monkeypatch)
 
 
 def fetch(url: str, guard: outbound.Guard | None = None) -> requests.Response:
@@ -256,3 +246,29 @@ def test_an_allowed_redirect_is_followed(target, other):
 def test_a_session_from_elsewhere_is_not_taken_for_a_guarded_one():
     with requests.Session() as s, pytest.raises(TypeError):
         outbound.get(s, "http://127.0.0.1/", timeout=1)
+
+
+def test_https_keeps_the_host_name_for_sni_and_certificate_checks():
+    """Only the socket's destination is pinned: the TLS handshake still names the host, and the
+    certificate is still checked against it."""
+    import threading
+
+    from werkzeug.serving import generate_adhoc_ssl_context, make_server
+
+    names: list[str] = []
+    context = generate_adhoc_ssl_context()
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    server = make_server("127.0.0.1", 0, CountingServer(), ssl_context=context)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(requests.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetch(
+                f"https://localhost:{server.server_port}/data.csv",
+                outbound.Guard.from_settings(["localhost"]),
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert names == ["localhost"]
