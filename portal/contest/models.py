@@ -137,8 +137,11 @@ class Round(db.Model):
 
     @property
     def tiebreak_criteria(self) -> list[Criterion]:
-        ordered = [c for c in self.criteria if c.tiebreak_order is not None]
-        return sorted(ordered, key=lambda c: c.tiebreak_order or 0)
+        """Return every criterion in tie-break order: typed positions first (1 first), then the rest.
+
+        With no position typed in, ties break on the rubric's own order; positions only reorder.
+        """
+        return sorted(self.criteria, key=lambda c: (c.tiebreak_order is None, c.tiebreak_order or 0))
 
 
 class Criterion(db.Model):
@@ -158,7 +161,7 @@ class Criterion(db.Model):
     weight: Mapped[int]
     max_score: Mapped[int]
     position: Mapped[int] = mapped_column(default=0)
-    tiebreak_order: Mapped[int | None]  # 1 breaks ties first; None: not used to break ties
+    tiebreak_order: Mapped[int | None]  # 1 breaks ties first; None: after those typed, in rubric order
 
     round: Mapped[Round] = relationship(back_populates="criteria")
 

@@ -6,8 +6,9 @@
   round's scores; clamped to 0..100.
 - An entry's round score: the mean of its judges' scores, or with `trimmed_mean` the mean without one highest
   and one lowest once five or more judges scored.
-- Ranks within a group (a track): higher score first; ties break on the mean raw score of the ordered
-  tie-break criteria, then on the earlier submission; entries still equal share a rank (1, 2, 2, 4).
+- Ranks within a group (a track): higher score first; ties break on the mean raw score of each criterion in
+  the round's tie-break order (`Round.tiebreak_criteria`: the rubric's order unless the office reorders it),
+  then on the earlier submission; entries still equal share a rank (1, 2, 2, 4).
 
 Figures are floats and are rounded only for display. Two figures that agree to nine decimal places count as
 equal, so float noise never splits a tie: the inputs carry one decimal, so true differences are far larger.
@@ -55,7 +56,7 @@ class Contender:
 class Rules:
     aggregation: str = MEAN
     normalise: bool = False
-    tiebreak: tuple[int, ...] = ()  # criterion ids in tie-break order
+    tiebreak: tuple[int, ...] = ()  # criterion ids in tie-break order: every criterion of the rubric
     advance_count: int | None = None
     advance_cutoff: float | None = None
 
