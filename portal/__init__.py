@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +71,11 @@ def _settle_config(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    if app.config["PREFERRED_URL_SCHEME"] == "https":
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
 
 
@@ -86,19 +92,16 @@ def _instance_secret(instance_path: str) -> str:
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from portal.accounts import permissions
-    from portal.accounts.models import User, role_labels
-    from portal.extensions import db, login_manager
+    from portal.accounts import permissions, sessions
+    from portal.accounts.models import role_labels
+    from portal.extensions import login_manager
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = _l("Please sign in to open this page.")
     login_manager.login_message_category = "info"
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None  # deactivation ends sessions
+    login_manager.user_loader(sessions.load_user)  # checks the session epoch and deactivation
 
     app.jinja_env.globals.update(
         can_manage_accounts=permissions.can_manage_accounts,

@@ -74,7 +74,7 @@ def create_demo_accounts() -> list[DemoAccount]:
         if db.session.scalar(select(User.id).where(User.email == email)) is not None:
             accounts.append(DemoAccount(email, role, None))
             continue
-        password = actions.generate_password()
+        password = actions.generate_password(email=email, name=name)
         actions.create_user(email=email, password=password, display_name=name, role=role, region=region)
         accounts.append(DemoAccount(email, role, password))
     return accounts

@@ -57,9 +57,14 @@ def test_create_admin_command_refuses_a_weak_password(runner):
         args=["create-admin", "--email", "boss@jx.cn", "--name", "主任", "--password", "short"]
     )
     assert result.exit_code != 0
+    assert "至少需要 10 个字符" in result.output
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    named = runner.invoke(
+        args=["create-admin", "--email", "boss@jx.cn", "--name", "主任", "--password", "Jiaxing-2026x"]
+    )
+    assert named.exit_code != 0 and "本站名称" in named.output
     ok = runner.invoke(
-        args=["create-admin", "--email", "Boss@JX.cn", "--name", "主任", "--password", "Jiaxing-2026x"]
+        args=["create-admin", "--email", "Boss@JX.cn", "--name", "主任", "--password", "Nanhu-hongchuan-1921"]
     )
     assert ok.exit_code == 0, ok.output
     assert db.session.scalar(select(User.role).where(User.email == "boss@jx.cn")) == "admin"

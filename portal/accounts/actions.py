@@ -6,34 +6,18 @@ These functions add and flush; the caller commits.
 from __future__ import annotations
 
 import secrets
-import string
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.accounts import sessions
 from portal.accounts.models import COUNTY_MEMBER, DEVELOPER, ROLES, User
+from portal.accounts.passwords import generate_password, password_problem  # noqa: F401 (callers use both)
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.regions.models import Region
-
-COMMON_PASSWORDS = frozenset(
-    {
-        "password",
-        "password1",
-        "12345678",
-        "123456789",
-        "1234567890",
-        "qwertyuiop",
-        "iloveyou",
-        "a123456789",
-        "abc123456",
-        "qwerty123",
-        "password123",
-        "admin12345",
-        "1qaz2wsx3edc",
-    }
-)
 
 
 class AccountError(Exception):
@@ -52,26 +36,10 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def password_problem(password: str, *, min_length: int) -> str | None:
-    """Return why `password` is too weak, or None when it is acceptable."""
-    if len(password) < min_length:
-        return _l("The password needs at least %(n)d characters.", n=min_length)
-    if password.lower() in COMMON_PASSWORDS:
-        return _l("This password is too common.")
-    has_letter = any(c.isalpha() for c in password)
-    has_other = any(not c.isalpha() for c in password)
-    if not (has_letter and has_other):
-        return _l("Mix letters with digits or symbols.")
-    return None
-
-
-def generate_password(length: int = 16) -> str:
-    """Return a random password that passes `password_problem`."""
-    alphabet = string.ascii_letters + string.digits
-    while True:
-        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
-        if any(c.isdigit() for c in candidate) and any(c.isalpha() for c in candidate):
-            return candidate
+@cache
+def _dummy_hash() -> str:
+    """Return a hash of nothing anyone knows: sign-in checks it for unknown emails, taking as long."""
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def find_by_email(email: str) -> User | None:
@@ -88,16 +56,20 @@ def create_user(
     organization: str = "",
     min_length: int = 10,
 ) -> User:
-    """Create an account; raise EmailTaken, WeakPassword or AccountError."""
+    """Create an account; raise EmailTaken, WeakPassword or AccountError.
+
+    The password is judged before the email is looked up, so a weak password is refused alike for a
+    taken email and a free one.
+    """
     if role not in ROLES:
         raise AccountError(_l("Unknown role."))
     _check_region(role, region)
     email = normalise_email(email)
-    if db.session.scalar(select(func.count()).where(User.email == email)):
-        raise EmailTaken(_l("An account with this email already exists."))
-    problem = password_problem(password, min_length=min_length)
+    problem = password_problem(password, min_length=min_length, email=email, name=display_name)
     if problem:
         raise WeakPassword(problem)
+    if db.session.scalar(select(func.count()).where(User.email == email)):
+        raise EmailTaken(_l("An account with this email already exists."))
     user = User(
         email=email,
         display_name=display_name.strip(),
@@ -111,10 +83,36 @@ def create_user(
     return user
 
 
+def sign_up(
+    *, email: str, password: str, display_name: str, organization: str, min_length: int
+) -> User | None:
+    """Create a developer account, or return None when the email is taken; raise WeakPassword or AccountError.
+
+    A taken email costs the same password hash as a new account, and the caller answers both alike, so
+    sign-up does not tell whether an email is registered.
+    """
+    try:
+        return create_user(
+            email=email,
+            password=password,
+            display_name=display_name,
+            organization=organization,
+            min_length=min_length,
+        )
+    except EmailTaken:
+        generate_password_hash(password)
+        return None
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None."""
+    """Return the active user with these credentials, or None.
+
+    Every call checks one password hash, a dummy one for an unknown email, so that the answer takes as long
+    whether or not the email is registered.
+    """
     user = find_by_email(email)
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+    matches = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    if user is None or not user.active or not matches:
         return None
     user.last_sign_in_at = utcnow()
     return user
@@ -124,16 +122,18 @@ def change_password(user: User, *, current: str, new: str, min_length: int = 10)
     """Replace the password after checking the current one."""
     if not check_password_hash(user.password_hash, current):
         raise AccountError(_l("The current password is wrong."))
-    problem = password_problem(new, min_length=min_length)
+    problem = password_problem(new, min_length=min_length, email=user.email, name=user.display_name)
     if problem:
         raise WeakPassword(problem)
     user.password_hash = generate_password_hash(new)
+    sessions.end_sessions(user)  # a thief's copied cookie dies with the old password
 
 
 def reset_password(user: User) -> str:
-    """Give the user a new random password and return it (shown once)."""
-    password = generate_password()
+    """Give the user a new random password, end their sessions, and return the password (shown once)."""
+    password = generate_password(email=user.email, name=user.display_name)
     user.password_hash = generate_password_hash(password)
+    sessions.end_sessions(user)
     return password
 
 
@@ -152,6 +152,8 @@ def set_active(user: User, active: bool, *, by: User) -> None:
     """Deactivate or reactivate an account; nobody deactivates themselves."""
     if user.id == by.id and not active:
         raise AccountError(_l("You cannot deactivate your own account."))
+    if user.active and not active:
+        sessions.end_sessions(user)  # so that reactivation does not revive old cookies
     user.active = active
 
 

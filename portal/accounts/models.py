@@ -47,6 +47,10 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session and remember cookie: "<id>:<epoch>"."""
+        return f"{self.id}:{self.session_epoch}"
+
     @property
     def is_admin(self) -> bool:
         return self.role == ADMIN

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from portal.accounts import actions, forms
+from portal.accounts import actions, forms, sessions
 from portal.accounts.permissions import role_required
 from portal.extensions import db, limiter
 from portal.metrics import events
@@ -25,35 +25,55 @@ def _safe_next(target: str | None) -> str:
     return url_for("site.home")
 
 
+def _target_account() -> str:
+    """Key sign-in attempts by the account they aim at, whichever client sends them."""
+    return "account:" + actions.normalise_email(request.form.get("email", ""))[:254]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 400
+
+
 @bp.route("/sign-up", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_UP"], methods=["POST"])
 def sign_up():
     if current_user.is_authenticated:
         return redirect(url_for("site.home"))
     form = forms.SignUpForm()
     if form.validate_on_submit():
         try:
-            user = actions.create_user(
+            actions.sign_up(
                 email=form.email.data,
                 password=form.password.data,
                 display_name=form.display_name.data,
                 organization=form.organization.data or "",
                 min_length=current_app.config["PASSWORD_MIN_LENGTH"],
             )
-        except actions.EmailTaken as exc:
-            form.email.errors.append(str(exc))
         except actions.AccountError as exc:
             form.password.errors.append(str(exc))
         else:
+            # The same answer whether the email was free or taken: sign-up does not tell who is registered.
             db.session.commit()
-            login_user(user)
-            flash(_("Welcome! Your developer account is ready."), "success")
-            return redirect(url_for("site.home"))
+            flash(
+                _(
+                    "Sign-up received. If the email was not registered yet, your developer account is "
+                    "ready: sign in with it and your password."
+                ),
+                "success",
+            )
+            return redirect(url_for("accounts.sign_in"))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/sign_up.html", form=form), status
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_IN"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_IN"], methods=["POST"])  # per client
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_SIGN_IN_ACCOUNT"],
+    methods=["POST"],
+    key_func=_target_account,
+    deduct_when=_failed,
+)
 def sign_in():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
@@ -72,6 +92,9 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
+    if current_user.is_authenticated:
+        sessions.end_sessions(current_user)  # copies of this user's cookies end too, on every device
+        db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("site.home"))
@@ -107,6 +130,9 @@ def change_password():
             field.errors.append(str(exc))
         else:
             db.session.commit()
+            # The change ended every session; this one goes on under the new epoch, remembered if it was.
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+            login_user(current_user._get_current_object(), remember=remembered)
             flash(_("Your password is changed."), "success")
             return redirect(url_for("accounts.profile"))
     status = 400 if form.is_submitted() else 200

@@ -49,7 +49,7 @@ def users():
 def new_user():
     form = _with_choices(AccountForm())
     if form.validate_on_submit():
-        password = actions.generate_password()
+        password = actions.generate_password(email=form.email.data, name=form.display_name.data)
         try:
             user = actions.create_user(
                 email=form.email.data,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, current_app, has_request_context, redirect, render_template, request
 from sqlalchemy import text
 
 from portal.accounts.views import _safe_next
@@ -36,7 +36,7 @@ def health():
 
 def select_locale() -> str:
     """Chinese first; English when the visitor chose it."""
-    lang = request.cookies.get(LANGUAGE_COOKIE)
+    lang = request.cookies.get(LANGUAGE_COOKIE) if has_request_context() else None  # CLI: the default
     if lang in current_app.config["LANGUAGES"]:
         return lang
     return current_app.config["BABEL_DEFAULT_LOCALE"]
