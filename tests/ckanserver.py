@@ -231,10 +231,13 @@ class FakeCkan:
         with self._lock:
             return self._put_group(group, is_org=False)
 
-    def add_package(self, pkg: dict) -> dict:
-        """Add a dataset in package_show shape; missing fields get CKAN's defaults. Return it as stored."""
+    def add_package(self, pkg: dict, *, share_name: bool = False) -> dict:
+        """Add a dataset in package_show shape; missing fields get CKAN's defaults. Return it as stored.
+
+        `share_name=True` lets it take a name a live package holds, which CKAN's database forbids but
+        a source can still show (two live ids claiming one name); package_show by name finds the newer."""
         with self._lock:
-            entry = self._index(self._normalise(pkg))
+            entry = self._index(self._normalise(pkg, share_name=share_name))
             if entry.visible:
                 bisect.insort(self._asc, entry.key())
                 bisect.insort(self._desc, (-entry.ms, entry.seq, entry.id))
@@ -281,6 +284,29 @@ class FakeCkan:
             pkg = json.loads(entry.body)
             pkg["state"] = "deleted"
             self._reindex(entry, pkg, keep_order=True)
+
+    def purge_package(self, id_or_name: str) -> None:
+        """Remove a dataset for good, as dataset_purge does: 404 on package_show; its name is free."""
+        with self._lock:
+            entry = self._entry(id_or_name)
+            if entry.visible:
+                self._asc.remove(entry.key())
+                self._desc.remove((-entry.ms, entry.seq, entry.id))
+            del self._entries[entry.id]
+            if self._ids.get(entry.name) == entry.id:
+                del self._ids[entry.name]
+                other = next((e for e in self._entries.values() if e.name == entry.name), None)
+                if other is not None:  # a package that shared the name keeps it
+                    self._ids[entry.name] = other.id
+            self._vanished.discard(entry.id)
+            self._cache.clear()
+
+    def purge_organization(self, name: str) -> None:
+        """Remove an organization for good, as organization_purge does (its datasets stay as they are
+        until they are updated): it leaves organization_list and organization_show answers 404."""
+        with self._lock:
+            del self._orgs[name]
+            self._cache.clear()
 
     def make_private(self, id_or_name: str) -> dict:
         """Make a dataset private (a package_update: metadata_modified moves); anonymous clients lose it."""
@@ -411,13 +437,13 @@ class FakeCkan:
             return table[ref]
         return next((g for g in table.values() if g["id"] == ref), None)
 
-    def _normalise(self, pkg: dict) -> dict:
+    def _normalise(self, pkg: dict, *, share_name: bool = False) -> dict:
         """Return the package in package_show shape; `pkg` is not changed (only its encoding is kept)."""
         if not pkg.get("name"):
             raise ValueError("a package needs a name")
         stamp = pkg.get("metadata_modified") or self.now()
         pkg_id = pkg.get("id") or str(uuid.uuid4())
-        if pkg_id in self._entries or pkg["name"] in self._ids:
+        if pkg_id in self._entries or (pkg["name"] in self._ids and not share_name):
             raise ValueError(f"package {pkg['name']!r} ({pkg_id}) already exists")
         license_id = pkg.get("license_id") or "notspecified"
         title, url = LICENSES.get(license_id, (license_id, None))

@@ -47,6 +47,7 @@ class SyncRun(db.Model):
     unchanged: Mapped[int] = mapped_column(default=0)
     withdrawn: Mapped[int] = mapped_column(default=0)
     restored: Mapped[int] = mapped_column(default=0)
+    relinked: Mapped[int] = mapped_column(default=0, server_default="0")  # records that took a new CKAN id
     failed: Mapped[int] = mapped_column(default=0)
     watermark_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
     watermark_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -76,6 +77,23 @@ class SyncError(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     run: Mapped[SyncRun] = relationship(back_populates="errors")
+
+
+class SyncIdentityChange(db.Model):
+    """A department or dataset that kept its history under a new CKAN id: its name came back with
+    a new id while the old id was gone from CKAN's public catalogue."""
+
+    __tablename__ = "sync_identity_changes"
+    __table_args__ = (CheckConstraint("kind IN ('dataset', 'organization')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    record_id: Mapped[int]  # datasets.id or departments.id: the row that kept its history
+    name: Mapped[str] = mapped_column(String(100))
+    old_ckan_id: Mapped[str] = mapped_column(String(100))
+    new_ckan_id: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class SyncLock(db.Model):
