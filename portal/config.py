@@ -89,8 +89,13 @@ APPLICATION_IMAGE_MAX_PIXELS = 25_000_000  # decoding a thumbnail holds the whol
 CONTEST_ATTACHMENT_MAX_SIZES = {
     "pdf": 20 * 1024**2,
     "pptx": 50 * 1024**2,
+    "docx": 20 * 1024**2,
+    "xlsx": 20 * 1024**2,
     "zip": 50 * 1024**2,
     "mp4": 60 * 1024**2,
+    "png": 10 * 1024**2,
+    "jpg": 10 * 1024**2,
+    "webp": 10 * 1024**2,
 }
 
 
