@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from factories import make_user
-from sqlalchemy import select
+from flask_migrate import upgrade
+from sqlalchemy import select, text
 from test_contest_factories import (  # noqa: F401 (english is a fixture)
     assign,
     english,
@@ -15,7 +16,9 @@ from test_contest_factories import (  # noqa: F401 (english is a fixture)
     make_round,
     make_team,
 )
+from test_migrations import empty_database_url  # noqa: F401 (a fixture)
 
+from portal import create_app
 from portal.accounts.models import User
 from portal.contest import invitations, panels, permissions, teams
 from portal.contest.models import ACTIVE, Assignment, TeamMember
@@ -114,7 +117,7 @@ def test_a_pending_invitation_does_not_recuse_a_judge(app):
     round_ = make_round(contest, "judging", judges_per_entry=1)
     judge = make_user("judge")
     team = make_team(contest, region_code=None, members=[judge.email])  # invited before judging
-    panels.add_judge(round_, contest.tracks[0], judge, region=None)
+    panels.add_judge(round_, contest.tracks[0], judge)
     entry = make_entry(team, round_)
     panels.assign_round(round_, by=make_user("admin"), now=round_.judging_opens_at)
     [made] = db.session.scalars(select(Assignment).where(Assignment.entry_id == entry.id)).all()
@@ -126,7 +129,7 @@ def test_a_judge_of_the_contest_cannot_accept_an_earlier_invitation(client, app)
     round_ = make_round(contest, "judging")
     judge = make_user("judge")
     team = make_team(contest, members=[judge.email])
-    panels.add_judge(round_, contest.tracks[0], judge, region=None)
+    panels.add_judge(round_, contest.tracks[0], judge)
     db.session.commit()
     invitation = invitation_of(team, judge.email)
     before = snapshot(invitation)
@@ -140,7 +143,8 @@ def test_a_judge_of_the_contest_cannot_accept_an_earlier_invitation(client, app)
     assert snapshot(invitation) == before
 
 
-def test_a_judge_of_the_contest_cannot_form_a_team_in_it(english):
+@pytest.mark.usefixtures("english")
+def test_a_judge_of_the_contest_cannot_form_a_team_in_it():
     contest = make_contest()
     judge = make_judge(make_round(contest, "judging"))
     with pytest.raises(teams.TeamError, match="You judge this contest"):
@@ -259,7 +263,14 @@ def test_invitation_routes_permission_matrix(client, world, route, who):
 def test_a_forged_or_overlong_token_is_not_found(client, world):
     sign_in(client, world["people"]["invitee"])
     before = snapshot(world["invitation"])
-    for token in ("x" * 43, world["invitation"].token[:-1] + "!", "t" * 500):
+    for token in (
+        "x" * 43,
+        world["invitation"].token[:-1] + "!",
+        "t" * 500,
+        "a%00b",
+        "%F0%9F%98%80",
+        "%ED%A0%80",
+    ):
         assert client.get(f"/contest/invitations/{token}").status_code == 404
         assert client.post(f"/contest/invitations/{token}/accept").status_code == 404
         assert client.post(f"/contest/invitations/{token}/decline").status_code == 404
@@ -306,3 +317,30 @@ def test_revoking_through_another_teams_address_or_twice_is_refused(client, worl
     revoked = snapshot(invitation)
     assert client.post(f"/contest/teams/{team.id}/invitations/{invitation.id}/revoke").status_code == 409
     assert snapshot(invitation) == revoked
+
+
+def test_revision_0011_turns_listed_addresses_into_pending_invitations(request, tmp_path):
+    """Addresses listed before invitations existed never accepted: they become pending, each with a token."""
+    url = request.getfixturevalue("empty_database_url")
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "i"), "SECRET_KEY": "x"})
+    when = "2026-01-01 00:00:00"
+    with app.app_context():
+        upgrade(revision="0010")
+        with db.engine.begin() as conn:
+            for statement in (
+                "INSERT INTO users (id, email, display_name, password_hash, role, organization, active,"
+                f" created_at, session_epoch) VALUES (1, 'c@example.cn', '队长', 'x', 'developer', '', true,"
+                f" '{when}', 0)",
+                "INSERT INTO contests (id, year, name, description, rules, created_at)"
+                f" VALUES (1, 2026, '大赛', '', '', '{when}')",
+                "INSERT INTO teams (id, contest_id, name, captain_id, created_at)"
+                f" VALUES (1, 1, '队', 1, '{when}')",
+                "INSERT INTO team_members (team_id, email) VALUES (1, 'a@example.cn'), (1, 'b@example.cn')",
+            ):
+                conn.execute(text(statement))
+        upgrade(revision="0011")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT status, token, user_id, invited_at FROM team_members")).all()
+        db.engine.dispose()
+    assert [r.status for r in rows] == ["pending", "pending"] and all(r.user_id is None for r in rows)
+    assert len({r.token for r in rows}) == 2 and all(len(r.token) >= 43 and r.invited_at for r in rows)

@@ -9,6 +9,7 @@ joins one of its teams. These functions add and flush; the caller commits.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 
@@ -32,7 +33,7 @@ from portal.extensions import db
 
 WRONG_ACCOUNT = _l("This invitation was sent to another address. Sign in with the account of that address.")
 TOKEN_BYTES = 32  # token_urlsafe(32) gives 43 characters
-MAX_TOKEN_LENGTH = 64
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class InvitationError(Exception):
@@ -63,7 +64,7 @@ def status_labels() -> dict[str, str]:
 
 def find(token: str) -> TeamMember | None:
     """Return the invitation with this token, or None for an unknown or malformed one."""
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    if not _TOKEN.fullmatch(token):  # NUL and other bytes a database refuses never reach it
         return None
     return db.session.scalar(select(TeamMember).where(TeamMember.token == token))
 
