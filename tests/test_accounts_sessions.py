@@ -8,8 +8,10 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 from factories import PASSWORD, make_user
+from sqlalchemy import select, update
 
 from portal.accounts import sessions
+from portal.accounts.models import User
 from portal.extensions import db
 
 REMEMBER = "remember_token"
@@ -186,3 +188,16 @@ def test_behind_tls_cookies_are_secure_and_answers_carry_hsts(make_app, user):
         client.get("/", base_url="https://localhost").headers["Strict-Transport-Security"]
         == "max-age=31536000"
     )
+
+
+def test_ending_sessions_increments_the_stored_epoch_not_a_stale_copy(app, user):
+    # Another request raised the epoch behind this object's back: ours still holds the old value.
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(session_epoch=5)
+        .execution_options(synchronize_session=False)
+    )
+    sessions.end_sessions(user)
+    db.session.commit()
+    assert db.session.scalar(select(User.session_epoch).where(User.id == user.id)) == 6

@@ -38,6 +38,9 @@ def load_user(value: str) -> User | None:
 
 
 def end_sessions(user: User) -> None:
-    """End every session and remember cookie of `user`; the caller commits."""
-    user.session_epoch = (user.session_epoch or 0) + 1
+    """End every session and remember cookie of `user`; the caller commits.
+
+    The increment happens in SQL, so two requests ending sessions at once cannot both write the same epoch.
+    """
+    user.session_epoch = User.session_epoch + 1
     db.session.flush()
