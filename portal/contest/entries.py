@@ -119,8 +119,8 @@ def add_attachment(
 ) -> EntryFile:
     """Store an attachment up to its kind's size limit once its content parses as that kind.
 
-    The kind comes from the extension of the cleaned name; the content must then be a real file of that
-    kind (`_looks_right`). Refuse other files, too large ones and a closed window.
+    The kind comes from the extension of the cleaned name; the content must then parse as a file of that
+    kind (`_check_content`). Refuse other files, too large ones and a closed window.
     """
     _check_editable(entry, by, now)
     if len(entry.files) >= MAX_FILES:
@@ -132,8 +132,7 @@ def add_attachment(
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
         if not _copy(stream, spool, limit):
             raise SubmissionError(_too_large(kind, limit))
-        if not _looks_right(kind, spool):
-            raise SubmissionError(_l("%(name)s is not a real %(kind)s file.", name=name, kind=kind.upper()))
+        _check_content(kind, spool, name)
         spool.seek(0)
         try:
             stored = store.put(key, spool, content_type=_KINDS[kind], max_size=limit)
@@ -228,22 +227,28 @@ def _kind_of(name: str) -> str:
     return kind
 
 
-def _looks_right(kind: str, file: BinaryIO) -> bool:
-    """Tell whether the content parses as a file of `kind`."""
-    if kind == "pdf":
-        return filetypes.is_pdf(file)
-    if kind == "zip":
-        return filetypes.is_zip(file)
-    if kind == "mp4":
-        return filetypes.is_mp4(file)
-    if kind in filetypes.OOXML_MAIN_PARTS:
-        return filetypes.is_ooxml(file, kind)
+def _check_content(kind: str, file: BinaryIO, name: str) -> None:
+    """Raise SubmissionError unless the content parses as a file of `kind`."""
+    if kind in _IMAGE_FORMATS:
+        parsed = _is_image(kind, file, name)
+    elif kind in filetypes.OOXML_MAIN_PARTS:
+        parsed = filetypes.is_ooxml(file, kind)
+    else:
+        parsed = {"pdf": filetypes.is_pdf, "zip": filetypes.is_zip, "mp4": filetypes.is_mp4}[kind](file)
+    if not parsed:
+        raise SubmissionError(_l("%(name)s is not a real %(kind)s file.", name=name, kind=kind.upper()))
+
+
+def _is_image(kind: str, file: BinaryIO, name: str) -> bool:
+    """Decode the image through Pillow, as application screenshots are checked."""
     file.seek(0)
     try:
         filetypes.check_image(
             file.read(), formats=[_IMAGE_FORMATS[kind]], max_pixels=MAX_IMAGE_PIXELS, decode=True
         )
-    except (filetypes.NotThisType, filetypes.TooManyPixels):
+    except filetypes.TooManyPixels as exc:
+        raise SubmissionError(_l("%(name)s has too many pixels.", name=name)) from exc
+    except filetypes.NotThisType:
         return False
     return True
 
