@@ -48,7 +48,7 @@ TRUSTED_HOSTS: str | None = None
 
 RATELIMIT_ENABLED = True
 RATELIMIT_SIGN_IN = "10 per minute"  # per client address
-RATELIMIT_SIGN_IN_ACCOUNT = "5 per minute;20 per hour"  # failed attempts per email, from any address
+RATELIMIT_SIGN_IN_ACCOUNT = "5 per minute;20 per hour"  # failed password guesses per account, from anywhere
 RATELIMIT_SIGN_UP = "10 per hour"  # per client address
 RATELIMIT_HEADERS_ENABLED = True
 # API budgets (portal/api/auth.py), shared by /api/v1 and /api/3: requests, and rows (datasets asked for).

@@ -64,6 +64,22 @@ def test_successful_sign_ins_do_not_use_up_the_account_throttle(make_app):
             client.post("/account/sign-out")
 
 
+def test_password_change_guesses_share_the_accounts_sign_in_throttle(make_app):
+    app = make_app(
+        RATELIMIT_ENABLED=True, RATELIMIT_SIGN_IN="100 per minute", RATELIMIT_SIGN_IN_ACCOUNT="3 per minute"
+    )
+    with app.app_context():
+        make_user(email="victim@example.cn")
+        db.session.commit()
+        stolen = app.test_client()
+        assert _sign_in(stolen, "victim@example.cn", PASSWORD) == 302
+        guesses = {"current": "guess-guess-1", "new": "Xinmima-2026", "confirm": "Xinmima-2026"}
+        assert [stolen.post("/account/password", data=guesses).status_code for _ in range(2)] == [400, 400]
+        assert _sign_in(app.test_client(), "victim@example.cn", **_from("198.51.100.3")) == 400
+        assert stolen.post("/account/password", data=guesses).status_code == 429
+        assert _sign_in(app.test_client(), "victim@example.cn", PASSWORD, **_from("198.51.100.4")) == 429
+
+
 def test_per_client_throttle_uses_the_forwarded_address_of_a_trusted_proxy(make_app):
     app = make_app(
         RATELIMIT_ENABLED=True,

@@ -25,13 +25,25 @@ def _safe_next(target: str | None) -> str:
     return url_for("site.home")
 
 
+# Password guesses against one account share a bucket, whichever client sends them and whether through
+# sign-in (the form's email) or the password change (a stolen session guessing the current password).
+GUESSES = "password-guesses"
+
+
 def _target_account() -> str:
-    """Key sign-in attempts by the account they aim at, whichever client sends them."""
     return "account:" + actions.normalise_email(request.form.get("email", ""))[:254]
+
+
+def _own_account() -> str:
+    return "account:" + (current_user.email if current_user.is_authenticated else "")
 
 
 def _failed(response) -> bool:
     return response.status_code == 400
+
+
+def _guess_limit() -> str:
+    return current_app.config["RATELIMIT_SIGN_IN_ACCOUNT"]
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])
@@ -68,12 +80,7 @@ def sign_up():
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_IN"], methods=["POST"])  # per client
-@limiter.limit(
-    lambda: current_app.config["RATELIMIT_SIGN_IN_ACCOUNT"],
-    methods=["POST"],
-    key_func=_target_account,
-    deduct_when=_failed,
-)
+@limiter.shared_limit(_guess_limit, GUESSES, methods=["POST"], key_func=_target_account, deduct_when=_failed)
 def sign_in():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
@@ -114,6 +121,14 @@ def profile():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@limiter.shared_limit(
+    _guess_limit,
+    GUESSES,
+    methods=["POST"],
+    key_func=_own_account,
+    deduct_when=_failed,
+    exempt_when=lambda: not current_user.is_authenticated,
+)
 @role_required()
 def change_password():
     form = forms.PasswordForm()
