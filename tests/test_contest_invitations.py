@@ -21,7 +21,7 @@ from test_migrations import empty_database_url  # noqa: F401 (a fixture)
 from portal import create_app
 from portal.accounts.models import User
 from portal.contest import invitations, panels, permissions, teams
-from portal.contest.models import ACTIVE, Assignment, TeamMember
+from portal.contest.models import ACTIVE, Assignment, RoundJudge, TeamMember
 from portal.dbtypes import utcnow
 from portal.extensions import db
 
@@ -32,6 +32,12 @@ PASSWORD = "Qx7-Vm2p-黄鹤楼-9kT!"
 def sign_in(client, user) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = str(user.id)
+
+
+def seat(round_, judge) -> None:
+    """Put `judge` on the panel of the round's first track (a row, whatever panels.add_judge asks)."""
+    db.session.add(RoundJudge(round_id=round_.id, track_id=round_.contest.tracks[0].id, judge_id=judge.id))
+    db.session.flush()
 
 
 def invitation_of(team, email: str = INVITEE) -> TeamMember:
@@ -117,7 +123,7 @@ def test_a_pending_invitation_does_not_recuse_a_judge(app):
     round_ = make_round(contest, "judging", judges_per_entry=1)
     judge = make_user("judge")
     team = make_team(contest, region_code=None, members=[judge.email])  # invited before judging
-    panels.add_judge(round_, contest.tracks[0], judge)
+    seat(round_, judge)
     entry = make_entry(team, round_)
     panels.assign_round(round_, by=make_user("admin"), now=round_.judging_opens_at)
     [made] = db.session.scalars(select(Assignment).where(Assignment.entry_id == entry.id)).all()
@@ -129,7 +135,7 @@ def test_a_judge_of_the_contest_cannot_accept_an_earlier_invitation(client, app)
     round_ = make_round(contest, "judging")
     judge = make_user("judge")
     team = make_team(contest, members=[judge.email])
-    panels.add_judge(round_, contest.tracks[0], judge)
+    seat(round_, judge)
     db.session.commit()
     invitation = invitation_of(team, judge.email)
     before = snapshot(invitation)
