@@ -9,6 +9,7 @@ from flask_migrate import upgrade
 
 from portal import seeding, storage
 from portal.accounts import actions
+from portal.accounts.commands import tokens_group
 from portal.accounts.models import ADMIN
 from portal.catalogue import search_index
 from portal.catalogue.commands import catalogue
@@ -94,4 +95,4 @@ def create_admin_command(email: str, name: str, password: str) -> None:
     click.echo(f"Admin {actions.normalise_email(email)} created.")
 
 
-COMMANDS = [init_command, create_admin_command, ckan, catalogue, metrics]
+COMMANDS = [init_command, create_admin_command, tokens_group, ckan, catalogue, metrics]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -34,7 +34,9 @@ def index():
 def create():
     name = request.form.get("name", "")
     try:
-        token, plain = tokens.create_token(current_user, name)
+        token, plain = tokens.create_token(
+            current_user, name, max_active=current_app.config.get("API_TOKENS_PER_USER", tokens.MAX_ACTIVE)
+        )
     except tokens.TokenError as exc:
         return _list_page(name, str(exc), 400)
     db.session.commit()

@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from portal.accounts.models import ApiToken, User
 from portal.dbtypes import utcnow
@@ -20,6 +20,7 @@ TOKEN_PREFIX = "jxod_"
 PREFIX_LENGTH = 12  # the shown part, enough to tell a user's tokens apart
 MAX_NAME = 60
 MAX_TOKEN_LENGTH = 200
+MAX_ACTIVE = 10  # default of API_TOKENS_PER_USER: active tokens a user may hold at once
 # last_used_at is written at most this often per token, not on every API call.
 LAST_USED_PRECISION = timedelta(minutes=1)
 
@@ -33,21 +34,32 @@ def hash_token(plain: str) -> str:
     return hashlib.sha256(plain.encode()).hexdigest()
 
 
-def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+def create_token(user: User, name: str, *, max_active: int = MAX_ACTIVE) -> tuple[ApiToken, str]:
     """Create a token named `name` (1 to MAX_NAME characters) and return it with its plain text.
 
     The plain text is returned only here; the database keeps its hash and first PREFIX_LENGTH characters.
+    A user holds at most `max_active` unrevoked tokens (all share one rate-limit budget anyway).
     """
     name = (name or "").strip()
     if not name:
         raise TokenError(_l("Give the token a name."))
     if len(name) > MAX_NAME:
         raise TokenError(_l("The name is longer than %(max)d characters.", max=MAX_NAME))
+    if active_count(user) >= max_active:
+        raise TokenError(
+            _l("You already have %(max)d active tokens. Revoke one before creating another.", max=max_active)
+        )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(plain), prefix=plain[:PREFIX_LENGTH])
     db.session.add(token)
     db.session.flush()
     return token, plain
+
+
+def active_count(user: User) -> int:
+    """Return how many unrevoked tokens the user holds."""
+    query = select(func.count()).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    return db.session.scalar(query) or 0
 
 
 def revoke(token: ApiToken, by: User) -> None:
