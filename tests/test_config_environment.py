@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -150,11 +151,51 @@ def test_setting_of_a_type_without_a_reading_fails_clearly():
         environment.settings_from({"CHOICES": "a"}, module)
 
 
-def _readme_configuration_names() -> set[str]:
+def _readme_configuration_rows() -> dict[str, str]:
+    """Return each setting named in the README's configuration table → its default cell."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| `")]
-    return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}
+    rows = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            rows.update(dict.fromkeys(re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[0]), cells[1]))
+    return rows
+
+
+def _readme_configuration_names() -> set[str]:
+    return set(_readme_configuration_rows())
+
+
+def _shows(value: object, cell: str) -> bool:
+    """Whether a default cell of the README shows `value` (free text is allowed for None and paths)."""
+    number = re.match(r"`?(-?\d[\d.]*)", cell)
+    if value is None or (isinstance(value, str) and value.startswith("/")):
+        return True
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`" in cell
+    if isinstance(value, int | float):
+        return number is not None and float(number.group(1)) == value
+    if isinstance(value, timedelta):
+        return number is not None and float(number.group(1)) == value.total_seconds()
+    if isinstance(value, str):
+        return f"`{value}`" in cell
+    if isinstance(value, dict):
+        shown = re.search(r"`(\{.*\})`", cell)
+        return shown is not None and json.loads(shown.group(1)) == value
+    if isinstance(value, list | tuple):
+        return all(str(item) in cell for item in value) if value else cell.startswith("none")
+    return False
+
+
+def test_readme_configuration_table_shows_each_default():
+    rows = _readme_configuration_rows()
+    wrong = {
+        name: rows[name]
+        for name in environment.setting_names(config)
+        if name in rows and not _shows(getattr(config, name), rows[name])
+    }
+    assert wrong == {}, f"the README's default differs from portal/config.py for: {wrong}"
 
 
 def test_readme_configuration_table_lists_every_setting():
