@@ -13,7 +13,7 @@ from portal import storage
 from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL, Dataset, Department, Resource
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.sync import lock, remote, run
+from portal.sync import commands, lock, remote, run
 from portal.sync.models import SyncError, SyncLock, SyncRun, SyncSource
 
 ORGS = [
@@ -81,7 +81,8 @@ def source(url: str, **options) -> remote.CkanSource:
 
 def sync(url_or_source, *, full=False, mirror=False, store=None, **settings) -> SyncRun:
     src = source(url_or_source) if isinstance(url_or_source, str) else url_or_source
-    return run.sync(src, run.Settings(full=full, mirror=mirror, **settings), store=store)
+    settings = run.Settings(full=full, mirror=mirror, **settings)
+    return run.sync(src, settings, store=store, fetcher=commands.fetcher_from_config())
 
 
 def published() -> set[str]:
@@ -318,7 +319,8 @@ class FileServer:
 
 
 @pytest.fixture
-def files():
+def files(app):
+    app.config["OUTBOUND_ALLOWED_HOSTS"] = ("127.0.0.1",)  # the mirror refuses loopback unless allowed
     server = FileServer()
     with serve(server) as url:
         server.base = url
@@ -461,6 +463,7 @@ def test_broken_dump_line_is_recorded(app, tmp_path):
 
 
 def test_sync_command_prints_a_summary_and_fails_on_a_failed_run(app, runner, fake, ckan_url):
+    app.config["OUTBOUND_ALLOWED_HOSTS"] = ("127.0.0.1",)  # a --source on loopback must be allowed
     ok = runner.invoke(args=["ckan", "sync", "--source", ckan_url, "--no-mirror"])
     assert ok.exit_code == 0, ok.output
     assert "7 created" in ok.output

@@ -12,6 +12,7 @@ from pathlib import Path
 import ckanapi
 import pytest
 from ckanserver import FakeCkan, serve
+from connections import record as record_connections
 from sqlalchemy import func, select, update
 
 from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset
@@ -29,6 +30,7 @@ ROUTES = [
     ("post", "/admin/sync/start"),
     ("get", "/admin/sync/runs/{run_id}"),
     ("get", "/admin/sync/health"),
+    ("post", "/admin/sync/health"),
 ]
 
 
@@ -124,7 +126,9 @@ def test_anonymous_is_sent_to_sign_in_from_the_sync_pages(demo, client, method, 
     assert count(SyncRun) == 1
 
 
-@pytest.mark.parametrize("method, path, status", [(m, p, 302 if m == "post" else 200) for m, p in ROUTES])
+@pytest.mark.parametrize(
+    "method, path, status", [(m, p, 302 if p.endswith("/start") else 200) for m, p in ROUTES]
+)
 def test_admin_uses_every_sync_page(client, login, tmp_path, method, path, status):
     sync_run = make_run()
     login("admin")
@@ -379,7 +383,7 @@ def test_health_page_compares_a_live_ckan_with_the_portal(app, client, login, sy
     login("admin")
     with serve(FakeCkan.from_dump(ckan_dump)) as url:
         app.config["CKAN_URL"] = url
-        response = client.get("/admin/sync/health")
+        response = client.post("/admin/sync/health", data={"source": ""})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert rows_of(html, "data-organization") == ["hn-jtysj", "jx-tjj", "ph-jyj", "tx-wjj", "*total*"]
@@ -390,18 +394,19 @@ def test_health_page_compares_a_live_ckan_with_the_portal(app, client, login, sy
     assert "海宁市交通运输局</td>\n      <td>海宁市</td>" in html
 
 
-def test_health_page_reads_a_dump_named_in_the_query(client, login, synced, ckan_dump):
+def test_health_check_reads_a_dump_named_in_the_form(client, login, synced, ckan_dump):
     login("admin")
-    html = client.get("/admin/sync/health", query_string={"source": str(ckan_dump)}).get_data(as_text=True)
+    html = client.post("/admin/sync/health", data={"source": str(ckan_dump)}).get_data(as_text=True)
     assert cell(html, "tx-wjj", "difference") == "0"
 
 
 def test_health_page_says_when_ckan_cannot_be_reached(app, client, login, ckan_dump):
+    app.config["OUTBOUND_ALLOWED_HOSTS"] = ("127.0.0.1",)  # the fake CKAN is on loopback
     login("admin")
     fake = FakeCkan.from_dump(ckan_dump)
     fake.fail_next("package_search", status=500, times=10)
     with serve(fake) as url:
-        response = client.get("/admin/sync/health", query_string={"source": url})
+        response = client.post("/admin/sync/health", data={"source": url})
     html = response.get_data(as_text=True)
     assert response.status_code == 502
     assert 'data-testid="health-problem"' in html
@@ -409,28 +414,127 @@ def test_health_page_says_when_ckan_cannot_be_reached(app, client, login, ckan_d
     assert "data-organization" not in html
 
 
-def test_health_page_says_when_the_url_is_not_a_ckan(client, login, ckan_dump):
+def test_health_page_says_when_the_url_is_not_a_ckan(app, client, login, ckan_dump):
+    app.config["OUTBOUND_ALLOWED_HOSTS"] = ("127.0.0.1",)  # the fake CKAN is on loopback
     login("admin")
     with serve(FakeCkan.from_dump(ckan_dump)) as url:
-        response = client.get("/admin/sync/health", query_string={"source": url + "/no/such/site"})
+        response = client.post("/admin/sync/health", data={"source": url + "/no/such/site"})
     assert response.status_code == 502
     assert 'data-testid="health-problem"' in response.get_data(as_text=True)
 
 
 def test_health_page_says_when_the_dump_file_is_missing(client, login, tmp_path):
     login("admin")
-    response = client.get("/admin/sync/health", query_string={"source": str(tmp_path / "缺失.jsonl")})
+    response = client.post("/admin/sync/health", data={"source": str(tmp_path / "缺失.jsonl")})
     assert response.status_code == 502
     assert "no such dump file" in response.get_data(as_text=True)
 
 
-def test_health_page_without_any_source_asks_for_one(client, login):
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_health_page_without_any_source_asks_for_one(client, login, method):
     login("admin")
-    response = client.get("/admin/sync/health")
+    response = getattr(client, method)("/admin/sync/health", data={"source": ""})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'class="empty-state"' in html
     assert "data-organization" not in html
+
+
+def test_health_page_on_get_reads_nothing_and_offers_the_configured_ckan(app, client, login, ckan_dump):
+    login("admin")
+    fake = FakeCkan.from_dump(ckan_dump)
+    with serve(fake) as url:
+        app.config["CKAN_URL"] = url
+        response = client.get("/admin/sync/health", query_string={"source": url})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert fake.calls == []
+    assert re.search(
+        r'<form class="filters" method="post"[^>]*>\s*<input type="hidden" name="csrf_token"', html
+    )
+    assert f'name="source" value="{url}"' in html
+    assert 'data-testid="health-not-checked"' in html and "data-organization" not in html
+
+
+def test_health_page_remembers_the_source_last_checked(client, login, synced, ckan_dump):
+    login("admin")
+    client.post("/admin/sync/health", data={"source": str(ckan_dump)})
+    html = client.get("/admin/sync/health").get_data(as_text=True)
+    assert f'name="source" value="{ckan_dump}"' in html
+
+
+def test_health_check_without_its_csrf_token_is_refused_and_reads_nothing(app, client, login, ckan_dump):
+    app.config.update(WTF_CSRF_ENABLED=True, CKAN_URL=None)
+    login("admin")
+    fake = FakeCkan.from_dump(ckan_dump)
+    with serve(fake) as url:
+        app.config["CKAN_URL"] = url
+        refused = client.post("/admin/sync/health", data={"source": url})
+        assert (refused.status_code, fake.calls) == (400, [])
+        page = client.get("/admin/sync/health").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        checked = client.post("/admin/sync/health", data={"source": url, "csrf_token": token})
+    assert checked.status_code == 200 and fake.calls
+
+
+@pytest.mark.parametrize(
+    "source, reason",
+    [
+        ("http://10.0.0.1/", "10.0.0.1: private address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254: link-local address"),
+        ("http://[::1]:5000/", "::1: loopback address"),
+        ("http://[fd00::5]/", "fd00::5: private address"),
+        ("http://100.64.0.9/", "100.64.0.9: carrier-grade NAT address"),
+    ],
+)
+def test_health_check_refuses_a_non_public_address_with_a_clear_message(
+    client, login, monkeypatch, source, reason
+):
+    connections = record_connections(monkeypatch)
+    login("admin")
+    response = client.post("/admin/sync/health", data={"source": source})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    problem = re.search(r'data-testid="health-problem">([^<]*)<', html).group(1)
+    assert problem.startswith("无法读取数据源：refused ")  # "The source cannot be read: refused …"
+    assert f"refused {reason}" in problem and "OUTBOUND_ALLOWED_HOSTS" in problem
+    assert connections == []
+
+
+def test_health_check_refuses_a_ckan_on_loopback_that_is_not_allowed(client, login, ckan_dump):
+    login("admin")
+    fake = FakeCkan.from_dump(ckan_dump)
+    with serve(fake) as url:
+        response = client.post("/admin/sync/health", data={"source": url})
+        by_name = client.post("/admin/sync/health", data={"source": url.replace("127.0.0.1", "localhost")})
+    assert (response.status_code, by_name.status_code) == (400, 400)
+    assert "127.0.0.1: loopback address" in response.get_data(as_text=True)
+    assert "localhost (127.0.0.1): loopback address" in by_name.get_data(as_text=True)
+    assert fake.calls == []
+
+
+def test_health_check_gives_up_after_its_short_timeout(app, client, login, ckan_dump):
+    app.config.update(SYNC_HEALTH_TIMEOUT=0.3, SYNC_TIMEOUT=30, SYNC_RETRIES=4)
+    login("admin")
+    fake = FakeCkan.from_dump(ckan_dump)
+    fake.hang_next("*", seconds=10, times=10)
+    with serve(fake) as url:
+        app.config["CKAN_URL"] = url
+        started = time.monotonic()
+        response = client.post("/admin/sync/health", data={"source": ""})
+        took = time.monotonic() - started
+    assert response.status_code == 502
+    assert "ReadTimeout" in response.get_data(as_text=True)
+    assert took < 3 and len(fake.calls) == 1  # one try, cut at 0.3 s: no retries, not SYNC_TIMEOUT
+
+
+def test_start_refuses_a_ckan_url_on_a_private_address(client, login, monkeypatch):
+    connections = record_connections(monkeypatch)
+    login("admin")
+    response = client.post("/admin/sync/start", data={"source": "http://192.168.0.10:5000/"})
+    assert response.status_code == 400
+    assert "192.168.0.10: private address" in response.get_data(as_text=True)
+    assert count(SyncRun) == 0 and connections == []
 
 
 def test_admin_home_links_to_the_sync_pages(client, login):

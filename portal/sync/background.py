@@ -54,6 +54,7 @@ def carry_out(run_id: int, location: str, *, full: bool, mirror: bool) -> SyncRu
             full=full, mirror=mirror, started_by_id=started.started_by_id
         )
         store = storage.get_storage()
+        fetcher = commands.fetcher_from_config()
     except Exception as exc:
         db.session.rollback()
         if started is not None:
@@ -62,4 +63,4 @@ def carry_out(run_id: int, location: str, *, full: bool, mirror: bool) -> SyncRu
             db.session.commit()
         lock.release(run_id)
         raise
-    return run.execute(started, source, settings, store=store)
+    return run.execute(started, source, settings, store=store, fetcher=fetcher)

@@ -8,9 +8,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal import storage
+from portal import outbound, storage
 from portal.extensions import db
-from portal.sync import lock, remote, run
+from portal.sync import lock, mirror, remote, run
 
 ckan = AppGroup("ckan", help="Sync the catalogue from CKAN.")
 
@@ -26,8 +26,28 @@ def settings_from_config(*, full: bool, mirror: bool, started_by_id: int | None 
     )
 
 
-def source_from_config(location: str | None):
-    """Open the source named by `location`, or CKAN_URL; raise ClickException when there is none."""
+def guard_from_config() -> outbound.Guard:
+    """The outbound guard: public addresses, CKAN_URL's host and OUTBOUND_ALLOWED_HOSTS."""
+    config = current_app.config
+    return outbound.Guard.from_settings(
+        config.get("OUTBOUND_ALLOWED_HOSTS") or (), also_urls=[config.get("CKAN_URL")]
+    )
+
+
+def fetcher_from_config() -> mirror.Fetcher:
+    """The mirror's fetcher, behind the configured outbound guard."""
+    config = current_app.config
+    return mirror.Fetcher(
+        guard=guard_from_config(),
+        timeout=config["SYNC_TIMEOUT"],
+        retries=config["SYNC_RETRIES"],
+        backoff=config["SYNC_BACKOFF"],
+    )
+
+
+def source_from_config(location: str | None, *, timeout: float | None = None, retries: int | None = None):
+    """Open the source named by `location`, or CKAN_URL, behind the outbound guard; raise
+    ClickException when there is none. `timeout` and `retries` override the sync's settings."""
     config = current_app.config
     location = location or config.get("CKAN_URL")
     if not location:
@@ -36,9 +56,10 @@ def source_from_config(location: str | None):
         return remote.open_source(
             location,
             api_key=config.get("CKAN_API_KEY"),
-            timeout=config["SYNC_TIMEOUT"],
-            retries=config["SYNC_RETRIES"],
+            timeout=config["SYNC_TIMEOUT"] if timeout is None else timeout,
+            retries=config["SYNC_RETRIES"] if retries is None else retries,
             backoff=config["SYNC_BACKOFF"],
+            guard=guard_from_config(),
         )
     except remote.SourceUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
@@ -62,7 +83,14 @@ def sync_command(full: bool, location: str | None, mirror: bool) -> None:
     except lock.SyncBusy as exc:
         raise click.ClickException("another sync is running; try again when it has finished") from exc
     with _progress_bar() as progress:
-        finished = run.execute(started, source, settings, store=storage.get_storage(), progress=progress)
+        finished = run.execute(
+            started,
+            source,
+            settings,
+            store=storage.get_storage(),
+            fetcher=fetcher_from_config(),
+            progress=progress,
+        )
     click.echo(summary(finished))
     if finished.status != "failed":  # the statistics take the new catalogue in at once
         from portal.dbtypes import utcnow

@@ -2,6 +2,10 @@
 
 A file is fetched over HTTP(S), or read from beside a dump file for relative URLs.
 Nothing is held whole in memory: the storage hashes and counts as the bytes pass.
+
+HTTP fetches go through `portal.outbound`: a URL (or a redirect) that reaches a non-public
+address outside the guard's allow-list is not fetched, and the failure says "mirror skipped".
+The resource then stays a link to its origin, never served from the portal.
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ from pathlib import Path
 
 import requests
 
+from portal import outbound
 from portal import storage as storage_module
 from portal.sync.remote import retrying_session
 
 CHUNK = 256 * 1024
 NOT_DOWNLOADABLE = "not downloadable"
-SKIPPED = "mirror skipped"  # the outbound guard refused the address: nothing was fetched
+SKIPPED = "mirror skipped"
 
 
 class MirrorFailed(Exception):
@@ -39,11 +44,19 @@ def _clean(part: str) -> str:
 
 
 class Fetcher:
-    """Opens resource URLs: local files beside a dump, or HTTP with retries and timeouts."""
+    """Opens resource URLs: local files beside a dump, or HTTP with retries and timeouts, only
+    where `guard` allows (by default: public addresses only)."""
 
-    def __init__(self, *, timeout: float = 30, retries: int = 3, backoff: float = 0.5) -> None:
+    def __init__(
+        self,
+        *,
+        guard: outbound.Guard | None = None,
+        timeout: float = 30,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
         self.timeout = timeout
-        self.session = retrying_session(retries, backoff)
+        self.session = retrying_session(retries, backoff, guard or outbound.Guard())
 
     def chunks(self, url: str, local: Path | None) -> tuple[Iterator[bytes], str | None]:
         """Return the file's bytes as chunks, and the content type the server gave."""
@@ -52,7 +65,9 @@ class Fetcher:
         if not url.lower().startswith(("http://", "https://")):
             raise MirrorFailed(f"{NOT_DOWNLOADABLE}: the URL is neither http(s) nor a file beside the dump")
         try:
-            response = self.session.get(url, stream=True, timeout=(min(self.timeout, 10), self.timeout))
+            response = outbound.get(self.session, url, timeout=(min(self.timeout, 10), self.timeout))
+        except outbound.Refused as exc:  # "not downloadable" first: the resource counts as such
+            raise MirrorFailed(f"{NOT_DOWNLOADABLE}: {SKIPPED}, {exc}") from exc
         except requests.RequestException as exc:
             raise MirrorFailed(f"{NOT_DOWNLOADABLE}: {type(exc).__name__}") from exc
         if response.status_code != 200:
