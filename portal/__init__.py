@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -71,12 +72,30 @@ def _settle_config(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    _public_address(app)
     if app.config["PREFERRED_URL_SCHEME"] == "https":
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+
+
+def _public_address(app: Flask) -> None:
+    """Build absolute links from PUBLIC_BASE_URL, never from a request's Host header, and refuse
+    Hosts outside TRUSTED_HOSTS (a comma-separated list) when that is set."""
+    base = app.config.get("PUBLIC_BASE_URL")
+    if base:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError(f"PUBLIC_BASE_URL must look like https://data.example.cn, not {base!r}")
+        app.config["SERVER_NAME"], app.config["PREFERRED_URL_SCHEME"] = parts.netloc, parts.scheme
+    trusted = app.config.get("TRUSTED_HOSTS")
+    if isinstance(trusted, str):
+        trusted = [host.strip() for host in trusted.split(",") if host.strip()]
+    if trusted and app.config.get("SERVER_NAME"):
+        trusted = [*trusted, app.config["SERVER_NAME"]]
+    app.config["TRUSTED_HOSTS"] = trusted or None
 
 
 def _instance_secret(instance_path: str) -> str:

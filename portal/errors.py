@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.extensions import db
@@ -30,6 +32,9 @@ def _render(code: int, detail: str | None = None):
     title, message = _messages().get(code, (str(code), detail or ""))
     if _wants_json():
         return jsonify(error={"code": code, "message": detail or message}), code
+    if request_ctx.url_adapter is None:  # a Host outside TRUSTED_HOSTS: the layout cannot build its links
+        page = f"<!doctype html><meta charset=utf-8><title>{escape(title)}</title><p>{escape(message)}</p>"
+        return page, code
     return render_template("errors/error.html", code=code, title=title, message=message, detail=detail), code
 
 

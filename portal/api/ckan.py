@@ -14,19 +14,18 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from portal.api import auth, ckan_params, ckan_search, serializers, views
+from portal.api import auth, ckan_params, ckan_search, costs, serializers, views
 from portal.catalogue.models import PUBLISHED, Dataset, Department, Theme
 from portal.catalogue.models import dataset_themes as dataset_themes_table
 from portal.extensions import csrf, db
 
 bp = Blueprint("ckan", __name__, url_prefix="/api")
 csrf.exempt(bp)
-auth.rate_limit(bp)
 bp.after_request(views.record_call)
 
 CKAN_VERSION = "2.12.0"  # the API whose shapes these answers copy
@@ -36,7 +35,12 @@ JSON_TYPE = "application/json;charset=utf-8"
 
 
 def _help(action: str) -> str:
-    return f"{request.host_url.rstrip('/')}/api/3/action/help_show?name={action}"
+    return f"{_site_url()}/api/3/action/help_show?name={action}"
+
+
+def _site_url() -> str:
+    """Return the portal's address: PUBLIC_BASE_URL's when set, never a Host header then."""
+    return url_for("site.home", _external=True).rstrip("/")
 
 
 def _json(payload: Any, status: int) -> Response:
@@ -50,6 +54,22 @@ def _bad_request(message: str) -> Response:
 
 def _failure(action: str, status: int, error: dict) -> Response:
     return _json({"help": _help(action), "error": error, "success": False}, status)
+
+
+def _rows_asked() -> int:
+    """Return the datasets this call asks for, charged to the caller's budget (see `costs`)."""
+    try:
+        params = _request_data()
+    except (ValueError, TypeError, RecursionError):  # the action refuses it; the call costs one row
+        return 1
+
+    def published() -> int:
+        return db.session.scalar(select(func.count()).where(Dataset.state == PUBLISHED)) or 0
+
+    return costs.ckan_action_rows((request.view_args or {}).get("action", ""), params, published)
+
+
+auth.rate_limit(bp, rows=_rows_asked)
 
 
 @bp.errorhandler(HTTPException)
@@ -119,7 +139,7 @@ def status_show(params: dict) -> dict:
     return {
         "site_title": title,
         "site_description": f"{title}（CKAN 兼容只读接口）",
-        "site_url": request.host_url.rstrip("/"),
+        "site_url": _site_url(),
         "error_emails_to": "",
         "locale_default": "zh_Hans_CN",
         "extensions": [],

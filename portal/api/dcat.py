@@ -23,11 +23,12 @@ from portal.catalogue.models import PUBLISHED, Dataset, Department
 from portal.extensions import db
 
 bp = Blueprint("dcat", __name__)
-auth.rate_limit(bp)
 bp.after_request(views.record_call)
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 PAGE_SIZE = 200
+# A page of the catalogue costs its datasets against the caller's rows budget, as API lists do.
+auth.rate_limit(bp, rows=lambda: int(current_app.config.get("DCAT_PAGE_SIZE", PAGE_SIZE)))
 LANGUAGE = "zh"
 CONTEXT = {"dcat": str(DCAT), "dct": str(DCTERMS), "foaf": str(FOAF), "skos": str(SKOS), "hydra": str(HYDRA),
            "xsd": str(XSD)}  # fmt: skip
@@ -99,7 +100,7 @@ def catalog_graph(datasets: list[Dataset], *, modified: datetime | None) -> Grap
     graph.bind("foaf", FOAF)
     graph.bind("skos", SKOS)
     graph.bind("hydra", HYDRA)
-    catalog = URIRef(request.host_url)
+    catalog = URIRef(url_for("site.home", _external=True))  # PUBLIC_BASE_URL, never the Host header
     title = current_app.config.get("SITE_TITLE", "嘉兴市公共数据开放平台")
     graph.add((catalog, RDF.type, DCAT.Catalog))
     graph.add((catalog, DCTERMS.title, Literal(title, lang=LANGUAGE)))

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from flask import current_app, request, url_for
+from flask import current_app, url_for
 
 from portal.catalogue.models import CONDITIONAL, Dataset, Department, Resource, Theme
 from portal.regions.models import Region
@@ -35,7 +35,7 @@ def link(endpoint: str, fallback_path: str, **values) -> str:
     """Return the absolute URL of `endpoint`; the literal path while that endpoint is not registered."""
     if endpoint in current_app.view_functions:
         return url_for(endpoint, _external=True, **values)
-    return request.host_url.rstrip("/") + fallback_path
+    return url_for("site.home", _external=True).rstrip("/") + fallback_path
 
 
 def dataset_page_url(d: Dataset) -> str:

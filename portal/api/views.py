@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from portal.api import auth, serializers
+from portal.api import auth, costs, serializers
 from portal.catalogue import search
 from portal.catalogue.models import CONDITIONAL, PUBLISHED, UNCONDITIONAL, Dataset, Department, Theme
 from portal.catalogue.models import dataset_themes as dataset_themes_table
@@ -23,9 +23,9 @@ from portal.regions.models import Region
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-auth.rate_limit(bp)
 
 MAX_PER_PAGE = 100
+DATASETS_PER_PAGE = 20
 MAX_PAGE = 100_000  # deeper than any client needs, and keeps OFFSET far from integer overflow
 SORTS = ("relevance", "updated", "downloads", "name")
 CONDITIONS = (UNCONDITIONAL, CONDITIONAL)
@@ -37,6 +37,14 @@ LIST_FILTERS = {  # query parameter -> SearchQuery field
     "condition": "open_conditions",
     "tag": "tags",
 }
+
+
+def _rows_asked() -> int:
+    """Return the datasets this request asks for, charged to the caller's budget (see `costs`)."""
+    return costs.v1_rows(request.endpoint, request.args.get("per_page"), DATASETS_PER_PAGE, MAX_PER_PAGE)
+
+
+auth.rate_limit(bp, rows=_rows_asked)
 
 
 class ApiError(Exception):
@@ -94,7 +102,7 @@ def _int(name: str, default: int, *, maximum: int | None = None) -> int:
     return value
 
 
-def _paging(default_per_page: int = 20) -> tuple[int, int]:
+def _paging(default_per_page: int = DATASETS_PER_PAGE) -> tuple[int, int]:
     """Return (page, per_page), per_page clamped to MAX_PER_PAGE."""
     return _int("page", 1, maximum=MAX_PAGE), min(_int("per_page", default_per_page), MAX_PER_PAGE)
 
