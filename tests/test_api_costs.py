@@ -41,6 +41,12 @@ def test_a_whole_catalogue_needs_a_token_at_the_anonymous_defaults():
     assert costs.fits(Cost(1, costs.CKAN_ROWS_MAX), *anonymous)  # one full page is within reach
 
 
+def test_an_anonymous_dcat_harvester_reads_10000_datasets_in_one_window():
+    pages = costs.dcat_pages(10_000, config.DCAT_PAGE_SIZE)
+    assert pages == Cost(50, 50)
+    assert costs.fits(pages, config.API_RATELIMIT_ANONYMOUS, config.API_RATELIMIT_ANONYMOUS_ROWS)
+
+
 def test_every_limit_of_a_list_must_hold():
     assert costs.fits(Cost(10, 10), "10 per minute; 100 per day", "10 per minute")
     assert not costs.fits(Cost(10, 10), "10 per minute; 5 per second", "10 per minute")

@@ -205,13 +205,3 @@ def test_ckanapi_dump_meets_a_429_when_the_budget_counts_requests_too_tightly(ap
         finished = dump(url, plain, tmp_path / "datasets.jsonl")
     assert finished.returncode != 0
     assert "Too Many Requests" in finished.stderr or "429" in finished.stderr
-
-
-def test_a_dcat_page_costs_its_page_size(app, make_app):
-    client = limited(
-        make_app, API_RATELIMIT_ANONYMOUS_ROWS="250 per minute", DCAT_PAGE_SIZE=200
-    ).test_client()
-    assert client.get("/catalog.ttl").status_code == 200
-    assert client.get("/api/v1/datasets?per_page=50").status_code == 200  # 250 of 250
-    refused = client.get("/catalog.jsonld")
-    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0

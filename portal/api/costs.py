@@ -3,7 +3,8 @@
 Each caller has two budgets per window (see `auth`): requests, and rows, the datasets its calls
 ask for. A call costs one request and as many rows as it may return: `package_search` its `rows`
 (CKAN's default 10, at most 1,000), `/api/v1/datasets` its `per_page`, `package_show` one; a list
-of names costs one row per thousand names; other calls one row. Rows are charged before the call
+of names costs one row per thousand names; other calls one row, a DCAT page included (its
+harvesters carry no token; see `dcat_pages`). Rows are charged before the call
 runs, on what it asks for, so a search of 1,000 rows costs 1,000 even when fewer come back.
 
 Counting rows, not only requests, is what lets the standard tools read a large catalogue at the
@@ -81,6 +82,12 @@ def package_search_pages(datasets: int, rows: int = CKAN_ROWS_MAX) -> Cost:
 def ckanapi_dump(datasets: int) -> Cost:
     """Return the cost of `ckanapi dump datasets --all`: package_list, then package_show per dataset."""
     return Cost(1, names_rows(datasets)) + Cost(datasets, datasets)
+
+
+def dcat_pages(datasets: int, page_size: int) -> Cost:
+    """Return the cost of reading a DCAT catalogue page by page: a request and a row per page."""
+    pages = max(1, math.ceil(datasets / page_size))
+    return Cost(pages, pages)
 
 
 def catalogue_read(datasets: int) -> Cost:
