@@ -201,3 +201,14 @@ def test_ending_sessions_increments_the_stored_epoch_not_a_stale_copy(app, user)
     sessions.end_sessions(user)
     db.session.commit()
     assert db.session.scalar(select(User.session_epoch).where(User.id == user.id)) == 6
+
+
+def test_an_https_public_base_url_also_makes_cookies_secure_with_hsts(make_app, user):
+    app = make_app(PUBLIC_BASE_URL="https://localhost")
+    response = app.test_client().post(
+        "/account/sign-in",
+        data={"email": user.email, "password": PASSWORD},
+        base_url="https://localhost",
+    )
+    assert "; Secure" in _set_cookie(response, "session")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
