@@ -53,7 +53,7 @@ RATELIMIT_SIGN_UP = "10 per hour"  # per client address
 RATELIMIT_HEADERS_ENABLED = True
 # API budgets (portal/api/auth.py), shared by /api/v1 and /api/3: requests, and rows (datasets asked for).
 API_RATELIMIT_ANONYMOUS = "60 per minute"  # requests per IP address without a token
-API_RATELIMIT_ANONYMOUS_ROWS = "2000 per minute"
+API_RATELIMIT_ANONYMOUS_ROWS = "6000 per minute"  # 60 pages of 100 rows
 API_RATELIMIT_TOKEN = "20000 per minute"  # requests per token holder (user)
 API_RATELIMIT_TOKEN_ROWS = "30000 per minute"
 API_TOKENS_PER_USER = 10  # active (unrevoked) API tokens a user may hold at once

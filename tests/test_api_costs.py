@@ -41,6 +41,13 @@ def test_a_whole_catalogue_needs_a_token_at_the_anonymous_defaults():
     assert costs.fits(Cost(1, costs.CKAN_ROWS_MAX), *anonymous)  # one full page is within reach
 
 
+def test_an_anonymous_harvester_paging_by_100_gets_60_pages_a_minute():
+    # ckanext-harvest's CKAN harvester pages package_search with rows=100, often without a key.
+    anonymous = (config.API_RATELIMIT_ANONYMOUS, config.API_RATELIMIT_ANONYMOUS_ROWS)
+    assert costs.fits(Cost(60, 60 * 100), *anonymous)
+    assert not costs.fits(Cost(61, 61 * 100), *anonymous)
+
+
 def test_an_anonymous_dcat_harvester_reads_10000_datasets_in_one_window():
     pages = costs.dcat_pages(10_000, config.DCAT_PAGE_SIZE)
     assert pages == Cost(50, 50)

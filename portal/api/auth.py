@@ -24,7 +24,7 @@ from portal.extensions import limiter
 # Defaults of the settings of the same names in portal.config (API_RATELIMIT_*), for apps built
 # without it; `costs.fits` checks that they let the standard tools read a 10,000-dataset catalogue.
 ANONYMOUS_LIMIT = "60 per minute"  # requests per IP address
-ANONYMOUS_ROWS_LIMIT = "2000 per minute"  # datasets asked for, per IP address
+ANONYMOUS_ROWS_LIMIT = "6000 per minute"  # datasets asked for, per IP address: 60 pages of 100
 TOKEN_LIMIT = "20000 per minute"  # requests per token holder (user)
 TOKEN_ROWS_LIMIT = "30000 per minute"  # datasets asked for, per token holder
 _DEFAULTS = {

@@ -273,7 +273,7 @@ DOCUMENT = {
         "title": "嘉兴市公共数据开放平台 API",
         "version": "1.0.0",
         "description": (
-            "开放数据目录的只读 JSON 接口。默认限额：匿名调用每个 IP 每分钟 60 次请求、2000 条数据集；"
+            "开放数据目录的只读 JSON 接口。默认限额：匿名调用每个 IP 每分钟 60 次请求、6000 条数据集；"
             "带 API 令牌（`Authorization: Bearer <令牌>` 或 `X-API-Key`）每个用户（其全部令牌合计）"
             "每分钟 20000 次请求、30000 条数据集。数据集条数按请求所要的计（列表按 per_page，"
             "CKAN 兼容接口的 package_search 按 rows），两个接口共用限额；超限返回 429 与 Retry-After。"
