@@ -108,7 +108,8 @@ def summary(r) -> str:
     seconds = (r.finished_at - r.started_at).total_seconds() if r.finished_at else 0
     return (
         f"sync #{r.id} {r.status}: {r.seen} read, {r.created} created, {r.updated} updated, "
-        f"{r.unchanged} unchanged, {r.restored} restored, {r.withdrawn} withdrawn, {r.failed} failed "
+        f"{r.unchanged} unchanged, {r.restored} restored, {r.withdrawn} withdrawn, {r.relinked} relinked, "
+        f"{r.failed} failed "
         f"in {seconds:.1f}s; watermark {r.watermark_after.isoformat() if r.watermark_after else 'none'}"
         + (f" ({r.message})" if r.message else "")
     )

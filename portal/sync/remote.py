@@ -19,6 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from portal import outbound
 from portal.sync.mapping import MalformedPackage, parse_timestamp, to_solr
 
 MAX_ROWS = 1000  # CKAN caps package_search rows at 1,000
@@ -27,6 +28,10 @@ USER_AGENT = "jiaxing-open-data-portal-sync/1.0"
 
 class SourceUnavailable(Exception):
     """The source could not be read, even after retries; the run must stop."""
+
+
+class SourceRefused(SourceUnavailable):
+    """The source's address is off limits to the server (see portal/outbound.py)."""
 
 
 class PackageGone(Exception):
@@ -41,8 +46,9 @@ class BrokenEntry(dict):
     """A dump line or search result that is not a package; carries why."""
 
 
-def retrying_session(retries: int, backoff: float) -> requests.Session:
-    """Return a session that retries timeouts, connection errors and 5xx answers."""
+def retrying_session(retries: int, backoff: float, guard: outbound.Guard | None = None) -> requests.Session:
+    """Return a session that retries timeouts, connection errors and 5xx answers, and connects
+    only where `guard` allows when one is given."""
     retry = Retry(
         total=retries,
         connect=retries,
@@ -53,6 +59,8 @@ def retrying_session(retries: int, backoff: float) -> requests.Session:
         allowed_methods=None,  # CKAN's actions are POSTs; reading them again is safe
         raise_on_status=False,
     )
+    if guard is not None:
+        return outbound.session(guard, max_retries=retry)
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
@@ -72,11 +80,12 @@ class CkanSource:
         retries: int = 4,
         backoff: float = 0.5,
         rows: int = MAX_ROWS,
+        guard: outbound.Guard | None = None,  # None: a URL the operator named in code
     ) -> None:
         self.location = url.rstrip("/")
         self.timeout = timeout
         self.rows = min(rows, MAX_ROWS)
-        self.session = retrying_session(retries, backoff)
+        self.session = retrying_session(retries, backoff, guard)
         self.ckan = ckanapi.RemoteCKAN(
             self.location, apikey=api_key, user_agent=USER_AGENT, session=self.session
         )
@@ -87,6 +96,8 @@ class CkanSource:
             return self.ckan.call_action(action, params, requests_kwargs={"timeout": self.timeout})
         except (ckanapi.NotFound, ckanapi.NotAuthorized, ckanapi.ValidationError):
             raise
+        except outbound.Refused as exc:
+            raise SourceRefused(f"{action}: {exc}") from exc
         except requests.RequestException as exc:
             raise SourceUnavailable(f"{action}: {type(exc).__name__}: {exc}") from exc
         except ckanapi.CKANAPIError as exc:
@@ -148,6 +159,24 @@ class CkanSource:
             if len(batch) < limit:
                 return names
             offset += limit
+
+    def package_ids(self) -> dict[str, str]:
+        """Return the name of every public package by id: a page of ids per 1,000 packages."""
+        found: dict[str, str] = {}
+        start = 0
+        while True:  # fl as a list: CKAN joins it with spaces (a string would be split into letters)
+            page = self.call(
+                "package_search", q="*:*", fl=["id", "name"], sort="id asc", rows=self.rows, start=start
+            )
+            results = page.get("results") if isinstance(page, dict) else None
+            if not isinstance(results, list):
+                raise SourceUnavailable("package_search answered without a results list")
+            for pkg in results:
+                if isinstance(pkg, dict) and isinstance(pkg.get("id"), str):
+                    found[pkg["id"]] = str(pkg.get("name") or "")
+            if len(results) < self.rows:
+                return found
+            start += len(results)
 
     def show(self, name_or_id: str) -> dict:
         try:
@@ -238,6 +267,13 @@ class DumpSource:
     def package_names(self) -> set[str]:
         return {p["name"] for p in self._lines() if not isinstance(p, BrokenEntry) and p.get("name")}
 
+    def package_ids(self) -> dict[str, str]:
+        return {
+            p["id"]: str(p.get("name") or "")
+            for p in self._lines()
+            if not isinstance(p, BrokenEntry) and isinstance(p.get("id"), str)
+        }
+
     def show(self, name_or_id: str) -> dict:
         for pkg in self._lines():
             if pkg.get("name") == name_or_id or pkg.get("id") == name_or_id:
@@ -245,7 +281,13 @@ class DumpSource:
         raise PackageGone(name_or_id)
 
     def organizations(self) -> dict[str, dict]:
-        return {}
+        """Return the organizations the packages embed, by name (a dump holds no other list)."""
+        found: dict[str, dict] = {}
+        for pkg in self._lines():
+            org = pkg.get("organization") if not isinstance(pkg, BrokenEntry) else None
+            if isinstance(org, dict) and isinstance(org.get("name"), str) and org["name"] not in found:
+                found[org["name"]] = org
+        return found
 
     def counts_by_organization(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -18,20 +18,29 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from portal.catalogue.models import PUBLISHED, Dataset
+from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.sync import lock, mirror, volume
+from portal.sync import identity, lock, mirror, volume
 from portal.sync.assess import Assessor, mark_duplicates
 from portal.sync.mapping import MalformedPackage, parse_package
-from portal.sync.models import FAILED, PARTIAL, RUNNING, SUCCEEDED, SyncError, SyncRun, SyncSource
+from portal.sync.models import (
+    FAILED,
+    PARTIAL,
+    RUNNING,
+    SUCCEEDED,
+    SyncError,
+    SyncIdentityChange,
+    SyncRun,
+    SyncSource,
+)
 from portal.sync.remote import BrokenEntry, PackageGone, SourceUnavailable
 from portal.sync.write import UNCHANGED, Writer, resource_values, withdraw
 
 SEED_DEPARTMENTS = Path(__file__).resolve().parents[2] / "seeds" / "departments.json"
 HEARTBEAT_EVERY = 5.0  # seconds
 PREFETCH = 200  # packages read ahead, so that their DataStore shapes are fetched in parallel
-COUNTERS = ("seen", "created", "updated", "unchanged", "restored", "withdrawn", "failed")
+COUNTERS = ("seen", "created", "updated", "unchanged", "restored", "withdrawn", "relinked", "failed")
 
 
 @dataclass
@@ -119,6 +128,8 @@ class _Job:
         self.last_beat = time.monotonic()
         self.newest: datetime | None = None
         self.seen_ids: set[str] = set()
+        self.clashes: set[str] = set()  # names two live ids claim: nobody gets them this run
+        self.later: dict[str, dict] = {}  # renamed packages to read if the run does not meet them
         self.counts = dict.fromkeys(COUNTERS, 0)  # kept here: a rollback must not lose them
         self.assessor = Assessor(
             source=source,
@@ -142,6 +153,7 @@ class _Job:
         watermark = self.run.source.watermark
         since = None if self.settings.full or watermark is None else watermark - self.settings.safety_margin
         writer = Writer(organizations=self.source.organizations(), seed_codes=seed_codes())
+        self.referee = identity.Referee(self.source, whole=since is None)
         total = self.source.count(since)
         done = 0
         for batch in _batches(self.source.packages(since), PREFETCH):
@@ -151,6 +163,7 @@ class _Job:
                 done += 1
                 self.progress(done, max(total, done))
                 self._heartbeat()
+        self._catch_up(writer)
         if self.settings.full:
             self._reconcile(writer)
         status = SUCCEEDED if self.counts["failed"] == 0 else PARTIAL
@@ -185,6 +198,11 @@ class _Job:
         except SourceUnavailable:
             db.session.rollback()
             raise
+        except identity.NameClash as exc:
+            db.session.rollback()
+            writer.forget()
+            self._error(label, "clash", str(exc))
+            return
         except Exception as exc:  # one bad package must not stop the others
             db.session.rollback()
             writer.forget()
@@ -207,6 +225,8 @@ class _Job:
             self.bump(UNCHANGED)
             db.session.commit()
             return []
+        if not unchanged and self._settle_name(writer, rec, old):  # unchanged: its name is its own
+            old, old_resources = writer.existing(rec)
         problems = []
         resources = [resource_values(r, old_resources.get(r.ckan_id)) for r in rec.resources]
         for values in resources:
@@ -218,7 +238,8 @@ class _Job:
             except Exception as exc:  # one bad resource must not stop the others
                 stage, problem = "resource", f"{type(exc).__name__}: {exc}"
                 values["mirror_error"] = problem[:500]
-            if problem and values["format"] in volume.COUNTABLE:  # only data files matter to the volume
+            # only data files matter to the volume; a refused address matters whatever the format
+            if problem and (values["format"] in volume.COUNTABLE or mirror.is_skipped(problem)):
                 problems.append((values["ckan_id"], stage, problem))
         mark_duplicates(resources)
         if unchanged:
@@ -228,8 +249,75 @@ class _Job:
         else:
             outcome, _ = writer.write(rec, old, resources, old_resources, utcnow())
             self.bump(outcome)
+        self._record_changes(writer)
         db.session.commit()
         return problems
+
+    def _settle_name(self, writer: Writer, rec, old: dict | None) -> bool:
+        """Make rec's name free for it; return True when rec took over the record holding it.
+
+        Raises identity.NameClash when another live id claims the name too (after withdrawing
+        the record that holds it, committed: neither is published under the name)."""
+        if rec.name in self.clashes:
+            raise identity.NameClash(f"{rec.name!r}: its name is in a clash reported in this run")
+        holder = writer.name_holder(rec)
+        if holder is None:
+            return False
+        fate, now = self.referee.fate(holder.ckan_id, rec.name), utcnow()
+        if fate.kind == identity.CLASH:
+            self.clashes.add(rec.name)
+            writer.withdraw_row(holder, identity.CLASH_REASON, now)
+            self.commit()
+            raise identity.NameClash(identity.clash_message(rec.name, holder.ckan_id, rec.ckan_id))
+        if fate.kind == identity.GONE and old is None:
+            writer.relink(holder, rec)
+            return True
+        writer.park(holder, now, withdraw_as="deleted" if fate.kind == identity.GONE else None)
+        if fate.package is not None:
+            self.later[holder.ckan_id] = fate.package
+        return False
+
+    def _record_changes(self, writer: Writer) -> None:
+        """Record on the run each record that took a new CKAN id (in the write's transaction)."""
+        for kind, record_id, name, old_id, new_id in writer.changes:
+            db.session.add(
+                SyncIdentityChange(
+                    run_id=self.run.id,
+                    kind=kind,
+                    record_id=record_id,
+                    name=name[:100],
+                    old_ckan_id=old_id[:100],
+                    new_ckan_id=new_id[:100],
+                )
+            )
+            self.bump("relinked")
+        writer.changes.clear()
+
+    def _catch_up(self, writer: Writer) -> None:
+        """Read what a name's change of hands left behind: renamed packages the run did not meet,
+        and records withdrawn for a clash that this run no longer saw (one may be gone now)."""
+        for ckan_id, pkg in list(self.later.items()):
+            if ckan_id not in self.seen_ids:
+                self._take(writer, pkg)
+        clashed = db.session.scalars(
+            select(Dataset).where(
+                Dataset.state == WITHDRAWN, Dataset.withdrawn_reason == identity.CLASH_REASON
+            )
+        ).all()
+        for dataset in clashed:
+            if dataset.ckan_id in self.seen_ids or dataset.name in self.clashes:
+                continue
+            try:
+                pkg = self.source.show(dataset.ckan_id)
+            except PackageGone as exc:
+                pkg, reason = None, "deleted_or_private" if exc.hidden else "deleted"
+            else:
+                reason = "deleted" if pkg.get("state") == "deleted" else "deleted_or_private"
+            if identity.is_public(pkg):
+                self._take(writer, pkg)
+            else:  # gone as well: an ordinary withdrawal from now on, no longer asked about
+                dataset.withdrawn_reason = reason
+                self.commit()
 
     def _reconcile(self, writer: Writer) -> None:
         """Withdraw what CKAN no longer publishes; read what the search missed."""

@@ -5,22 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal import outbound
 from portal.accounts.models import ADMIN
 from portal.accounts.permissions import role_required
 from portal.extensions import db
 from portal.sync import background, commands, health, lock, remote, run
-from portal.sync.models import SyncError, SyncRun
+from portal.sync.models import SyncError, SyncIdentityChange, SyncRun
 
 bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
 
 RUNS_PER_PAGE = 25
 ERRORS_PER_PAGE = 50
+CHANGES_SHOWN = 200  # a catalogue moved to new ids relinks every record; the run's figure counts them
+HEALTH_SOURCE = "sync_health_source"  # the session remembers the source an admin last checked
 
 
 @bp.get("/")
@@ -58,27 +61,49 @@ def run_detail(run_id: int):
     sync_run = db.get_or_404(SyncRun, run_id)
     query = select(SyncError).where(SyncError.run_id == run_id).order_by(SyncError.id)
     errors = db.paginate(query, per_page=ERRORS_PER_PAGE, error_out=False)
-    return render_template("sync/run.html", run=sync_run, errors=errors)
+    changes = db.session.scalars(
+        select(SyncIdentityChange)
+        .where(SyncIdentityChange.run_id == run_id)
+        .order_by(SyncIdentityChange.id)
+        .limit(CHANGES_SHOWN)
+    ).all()
+    return render_template("sync/run.html", run=sync_run, errors=errors, changes=changes)
 
 
 @bp.get("/health")
 @role_required(ADMIN)
 def health_report():
-    location = request.args.get("source", "").strip()[:1000]
+    """The form only: the check reads a remote source, so it waits for a POST with its CSRF token."""
+    remembered = session.get(HEALTH_SOURCE) or current_app.config.get("CKAN_URL") or ""
+    return _health_page(remembered, checked=False)
+
+
+@bp.post("/health")
+@role_required(ADMIN)
+def health_check():
+    location = request.form.get("source", "").strip()[:1000]
+    session[HEALTH_SOURCE] = location
     rows, problem, status = [], None, 200
     if location or current_app.config.get("CKAN_URL"):
         try:
             rows = _compare(location)
+        except remote.SourceRefused as exc:
+            problem, status = str(exc), 400
         except remote.SourceUnavailable as exc:
             problem, status = str(exc), 502
+    return _health_page(location, checked=True, rows=rows, problem=problem), status
+
+
+def _health_page(location: str, *, checked: bool, rows=(), problem: str | None = None) -> str:
     return render_template(
         "sync/health.html",
-        rows=rows,
-        total=health.total(rows),
+        rows=list(rows),
+        total=health.total(list(rows)),
         problem=problem,
+        checked=checked,
         location=location,
         default_source=current_app.config.get("CKAN_URL") or "",
-    ), status
+    )
 
 
 def _runs_page() -> str:
@@ -93,14 +118,15 @@ def _runs_page() -> str:
 
 
 def _compare(location: str) -> list[health.Row]:
-    source = _open_source(location)
+    config = current_app.config
+    source = _open_source(location, timeout=config["SYNC_HEALTH_TIMEOUT"], retries=0)
     try:
         return health.compare(source)
     except remote.SourceUnavailable as exc:
-        raise remote.SourceUnavailable(_("The source cannot be read: %(reason)s", reason=exc)) from exc
+        raise type(exc)(_("The source cannot be read: %(reason)s", reason=exc)) from exc
 
 
-def _open_source(location: str):
+def _open_source(location: str, **options):
     """Open `location`, or CKAN_URL; raise remote.SourceUnavailable with a message for the page."""
     if not (location or current_app.config.get("CKAN_URL")):
         raise remote.SourceUnavailable(_("No source: enter a CKAN URL or a dump file, or set CKAN_URL."))
@@ -112,8 +138,13 @@ def _open_source(location: str):
     ):
         # the web may not make the server read (and publish files beside) any file it can reach
         raise remote.SourceUnavailable(_("From the web, a dump file must lie in %(folder)s.", folder=folder))
+    if location.startswith(("http://", "https://")):
+        try:  # a typed URL is refused early and clearly; the connections check again
+            commands.guard_from_config().check(location)
+        except outbound.Refused as exc:
+            raise remote.SourceRefused(_("The source cannot be read: %(reason)s", reason=exc)) from exc
     try:
-        return commands.source_from_config(location)
+        return commands.source_from_config(location, **options)
     except click.ClickException as exc:
         raise remote.SourceUnavailable(
             _("The source cannot be read: %(reason)s", reason=exc.message)

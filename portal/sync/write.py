@@ -26,6 +26,7 @@ from portal.catalogue.models import (
 )
 from portal.extensions import db
 from portal.regions.models import Region
+from portal.sync.identity import NameClash
 from portal.sync.mapping import OrganizationRecord, PackageRecord, parse_organization, resolve_region
 
 CREATED, UPDATED, UNCHANGED, RESTORED = "created", "updated", "unchanged", "restored"
@@ -80,6 +81,10 @@ class Writer:
             raise RuntimeError("no city in the regions table: run `flask --app wsgi init` first")
         self.county_names = {r.name: r.code for r in regions if not r.is_city}
         self.organizations = organizations  # CKAN's organization_list, with extras, by name
+        # every live organization id with its name: what became of a department's old id
+        self.organization_names = {
+            o["id"]: name for name, o in organizations.items() if isinstance(o.get("id"), str)
+        }
         self.seed_codes = seed_codes
         self.forget()
 
@@ -89,6 +94,7 @@ class Writer:
         self.themes: dict[str, int] = {}
         self.tags: dict[str, int] = {}
         self.licences: set[str] = set()
+        self.changes: list[tuple[str, int, str, str, str]] = []  # (kind, row id, name, old id, new id)
 
     def existing(self, rec: PackageRecord) -> tuple[dict | None, dict[str, dict]]:
         """Return the dataset row of `rec` (or None) and its resources' rows by CKAN id."""
@@ -108,7 +114,6 @@ class Writer:
     ) -> tuple[str, int]:
         """Create or update the dataset and its resources; return what happened and its id."""
         conn = db.session.connection()
-        self._free_name(rec, now)
         values = {
             "name": rec.name,
             "title": rec.title[:500],
@@ -187,17 +192,39 @@ class Writer:
         """Mark the dataset as written now, for caches stamped with `last_synced_at`."""
         db.session.connection().execute(_TOUCH_DATASET, {"b_id": dataset_id, "now": now})
 
-    def _free_name(self, rec: PackageRecord, now: datetime) -> None:
-        """CKAN names are unique: a row here with this name but another id left CKAN."""
-        conn = db.session.connection()
-        other = conn.execute(_NAME_HOLDER, {"name": rec.name, "ckan_id": rec.ckan_id}).first()
-        if other is not None:
-            changes = {"name": f"{other.name[:80]}~{other.ckan_id[:12]}", "b_id": other.id}
-            if other.state == PUBLISHED:
-                changes.update(
-                    state=WITHDRAWN, withdrawn_reason="deleted", withdrawn_at=now, last_synced_at=now
-                )
-            conn.execute(_UPDATE_DATASET, changes)
+    def name_holder(self, rec: PackageRecord):
+        """Return the dataset row (id, name, ckan_id, state) holding rec's name under another id."""
+        return (
+            db.session.connection().execute(_NAME_HOLDER, {"name": rec.name, "ckan_id": rec.ckan_id}).first()
+        )
+
+    def relink(self, holder, rec: PackageRecord) -> None:
+        """Give the dataset row `holder` rec's CKAN id: rec takes it over, history and all."""
+        db.session.connection().execute(_UPDATE_DATASET, {"ckan_id": rec.ckan_id, "b_id": holder.id})
+        self.changes.append(("dataset", holder.id, rec.name, holder.ckan_id, rec.ckan_id))
+
+    def park(self, holder, now: datetime, *, withdraw_as: str | None) -> None:
+        """Move a dataset row off a name another id now holds; withdraw it when given a reason."""
+        changes = {"name": _parking_name(holder.name, holder.ckan_id), "b_id": holder.id}
+        if withdraw_as and holder.state == PUBLISHED:
+            changes.update(
+                state=WITHDRAWN, withdrawn_reason=withdraw_as, withdrawn_at=now, last_synced_at=now
+            )
+        db.session.connection().execute(_UPDATE_DATASET, changes)
+
+    def withdraw_row(self, holder, reason: str, now: datetime) -> None:
+        """Withdraw a dataset row (it keeps its name)."""
+        if holder.state == PUBLISHED:
+            db.session.connection().execute(
+                _UPDATE_DATASET,
+                {
+                    "b_id": holder.id,
+                    "state": WITHDRAWN,
+                    "withdrawn_reason": reason,
+                    "withdrawn_at": now,
+                    "last_synced_at": now,
+                },
+            )
 
     def _department(self, org: OrganizationRecord | None) -> int | None:
         if org is None:
@@ -215,6 +242,11 @@ class Writer:
             city_code=self.city_code,
         )
         department = db.session.scalar(select(Department).where(Department.ckan_id == org.ckan_id))
+        holder = db.session.scalar(
+            select(Department).where(Department.name == org.name[:100], Department.ckan_id != org.ckan_id)
+        )
+        if holder is not None:
+            department = self._settle_department(department, holder, org)
         if department is None:
             department = Department(ckan_id=org.ckan_id)
             db.session.add(department)
@@ -224,6 +256,29 @@ class Writer:
         db.session.flush()
         self.departments[org.ckan_id] = department.id
         return department.id
+
+    def _settle_department(
+        self, department: Department | None, holder: Department, org: OrganizationRecord
+    ) -> Department | None:
+        """Settle a department name that another CKAN id holds here; return the row `org` is to use.
+
+        The listing of organizations tells what became of the holder's id: gone (the newcomer takes
+        the department over), listed under another name (it moves there), or listed under this name
+        too (a clash: NameClash)."""
+        listed = self.organization_names.get(holder.ckan_id)
+        if listed == org.name:
+            raise NameClash(
+                f"organizations {holder.ckan_id} and {org.ckan_id} both claim the name {org.name!r}; "
+                "their datasets wait until one of them is gone"
+            )
+        if listed is None and department is None:
+            self.changes.append(("organization", holder.id, org.name, holder.ckan_id, org.ckan_id))
+            holder.ckan_id = org.ckan_id
+            return holder
+        taken = listed and db.session.scalar(select(Department.id).where(Department.name == listed[:100]))
+        holder.name = _parking_name(holder.name, holder.ckan_id) if not listed or taken else listed[:100]
+        db.session.flush()
+        return department
 
     def _licence(self, rec: PackageRecord) -> str | None:
         if not rec.licence_id:
@@ -285,6 +340,11 @@ def resource_values(record, old: dict | None) -> dict:
     if not same_file:
         values["is_valid"] = False
     return values
+
+
+def _parking_name(name: str, ckan_id: str) -> str:
+    """A name no CKAN package can hold (CKAN names allow no `~`), unique by the old id."""
+    return f"{name[:63]}~{ckan_id[:36]}"
 
 
 def withdraw(dataset: Dataset, reason: str, now: datetime) -> None:
