@@ -212,3 +212,10 @@ def test_an_https_public_base_url_also_makes_cookies_secure_with_hsts(make_app, 
     )
     assert "; Secure" in _set_cookie(response, "session")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_password_page_says_the_change_signs_out_other_devices(client, login):
+    login("developer")
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "其他所有设备上的登录都会退出" in page
+    assert "不能是常见密码" in page
