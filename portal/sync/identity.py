@@ -19,7 +19,10 @@ the old id. Names that change hands are rare, so the common path costs nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from portal.extensions import db
+from portal.sync.models import SyncIdentityChange
 from portal.sync.remote import PackageGone
 
 GONE, ELSEWHERE, CLASH = "gone", "elsewhere", "clash"
@@ -27,7 +30,12 @@ CLASH_REASON = "name_clash"  # withdrawn_reason of a record whose name two live 
 
 
 class NameClash(Exception):
-    """Two live CKAN ids claim one name; the package is not taken."""
+    """Two live CKAN ids claim one name; the package is not taken, and `holder` (the dataset row
+    holding the name, when there is one) is to be withdrawn: neither is published under it."""
+
+    def __init__(self, message: str, holder=None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,29 @@ class Referee:
     def __init__(self, source, *, whole: bool) -> None:
         self.source, self.whole = source, whole
         self._listed: dict[str, str] | None = None  # public id -> name, read once per whole run
+        self.clashes: set[str] = set()  # names two live ids claim: nobody gets them this run
+        self.later: dict[str, dict] = {}  # renamed packages to read if the run does not meet them
+
+    def settle(self, writer, rec, old: dict | None, now: datetime) -> bool:
+        """Make rec's name free for it; return True when rec took over the record holding it.
+
+        Raise NameClash when another live id claims the name too."""
+        if rec.name in self.clashes:
+            raise NameClash(f"{rec.name!r}: its name is in a clash reported in this run")
+        holder = writer.name_holder(rec)
+        if holder is None:
+            return False
+        fate = self.fate(holder.ckan_id, rec.name)
+        if fate.kind == CLASH:
+            self.clashes.add(rec.name)
+            raise NameClash(clash_message(rec.name, holder.ckan_id, rec.ckan_id), holder)
+        if fate.kind == GONE and old is None:
+            writer.relink(holder, rec)
+            return True
+        writer.park(holder, now, withdraw_as="deleted" if fate.kind == GONE else None)
+        if fate.package is not None:
+            self.later[holder.ckan_id] = fate.package
+        return False
 
     def fate(self, old_id: str, name: str) -> Fate:
         if self.whole:  # this run reads every public package: one listing answers for all
@@ -73,3 +104,22 @@ def clash_message(name: str, held_by: str, claimed_by: str) -> str:
         f"CKAN ids {held_by} and {claimed_by} both claim the name {name!r}; neither is published "
         "under it until one of them is gone"
     )
+
+
+def record(run_id: int, writer) -> int:
+    """Add a row on the run for each record that took a new CKAN id (in the write's transaction);
+    return how many."""
+    for kind, record_id, name, old_id, new_id in writer.changes:
+        db.session.add(
+            SyncIdentityChange(
+                run_id=run_id,
+                kind=kind,
+                record_id=record_id,
+                name=name[:100],
+                old_ckan_id=old_id[:100],
+                new_ckan_id=new_id[:100],
+            )
+        )
+    count = len(writer.changes)
+    writer.changes.clear()
+    return count
