@@ -295,6 +295,40 @@ def test_deleted_package_leaves_search_and_list_and_show_is_denied(fake, ckan):
         ckan.action.package_show(id="jiashanxian-homestays")
 
 
+def test_purged_package_is_not_found_and_its_name_can_be_created_again(fake, ckan):
+    old = fake.get_package("jiashanxian-homestays")
+    fake.purge_package("jiashanxian-homestays")
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.package_show(id=old["id"])
+    assert "jiashanxian-homestays" not in ckan.action.package_list()
+    again = fake.add_package(make_package("jiashanxian-homestays"))
+    assert again["id"] != old["id"]
+    assert ckan.action.package_show(id="jiashanxian-homestays")["id"] == again["id"]
+
+
+def test_a_shared_name_serves_both_ids_until_one_is_purged(fake, ckan):
+    first = fake.get_package("jiashanxian-homestays")
+    second = fake.add_package(make_package("jiashanxian-homestays"), share_name=True)
+    assert {ckan.action.package_show(id=p["id"])["name"] for p in (first, second)} == {
+        "jiashanxian-homestays"
+    }
+    listed = ckan.action.package_search(q="*:*", fl=["id", "name"], rows=100)["results"]
+    assert {first["id"], second["id"]} <= {p["id"] for p in listed if p["name"] == "jiashanxian-homestays"}
+    fake.purge_package(second["id"])
+    assert ckan.action.package_show(id="jiashanxian-homestays")["id"] == first["id"]
+
+
+def test_purged_organization_leaves_the_list_and_comes_back_with_a_new_id(fake, ckan):
+    name = ckan.action.organization_list()[0]
+    old = ckan.action.organization_show(id=name)
+    fake.purge_organization(name)
+    assert name not in ckan.action.organization_list()
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.organization_show(id=old["id"])
+    fake.add_organization({"name": name, "title": old["title"]})
+    assert ckan.action.organization_show(id=name)["id"] != old["id"]
+
+
 def test_private_package_is_invisible_to_anonymous_clients(fake, url, ckan):
     pkg = fake.make_private("haiyanxian-public-toilets")
     assert "haiyanxian-public-toilets" not in ckan.action.package_list()
