@@ -15,7 +15,7 @@ from flask import Flask
 from portal import storage
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.sync import commands, lock, run
+from portal.sync import commands, lock, outcome, run
 from portal.sync.models import FAILED, SyncRun
 
 
@@ -59,7 +59,7 @@ def carry_out(run_id: int, location: str, *, full: bool, mirror: bool) -> SyncRu
         db.session.rollback()
         if started is not None:
             started.status, started.finished_at = FAILED, utcnow()
-            started.message = f"could not begin: {getattr(exc, 'message', None) or exc}"[:2000]
+            started.message = f"{outcome.NOT_BEGUN}: {getattr(exc, 'message', None) or exc}"[:2000]
             db.session.commit()
         lock.release(run_id)
         raise

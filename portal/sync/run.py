@@ -21,19 +21,10 @@ from sqlalchemy import select, update
 from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.sync import identity, lock, mirror, volume
+from portal.sync import identity, lock, mirror, outcome, volume
 from portal.sync.assess import Assessor, mark_duplicates
 from portal.sync.mapping import MalformedPackage, parse_package
-from portal.sync.models import (
-    FAILED,
-    PARTIAL,
-    RUNNING,
-    SUCCEEDED,
-    SyncError,
-    SyncIdentityChange,
-    SyncRun,
-    SyncSource,
-)
+from portal.sync.models import FAILED, PARTIAL, RUNNING, SUCCEEDED, SyncError, SyncRun, SyncSource
 from portal.sync.remote import BrokenEntry, PackageGone, SourceUnavailable
 from portal.sync.write import UNCHANGED, Writer, resource_values, withdraw
 
@@ -74,7 +65,7 @@ def start(source, settings: Settings) -> SyncRun:
         db.session.execute(  # runs left "running" by a killed process
             update(SyncRun)
             .where(SyncRun.status == RUNNING)
-            .values(status=FAILED, finished_at=utcnow(), message="interrupted before it finished")
+            .values(status=FAILED, finished_at=utcnow(), message=outcome.INTERRUPTED)
         )
         run = SyncRun(
             source=row,
@@ -103,10 +94,10 @@ def execute(
         job.go()
     except SourceUnavailable as exc:
         db.session.rollback()
-        job.finish(FAILED, f"source unavailable: {exc}")
+        job.finish(FAILED, f"{outcome.SOURCE_UNAVAILABLE}: {exc}")
     except lock.LockLost as exc:
         db.session.rollback()
-        job.finish(FAILED, f"stopped: {exc} (it went quiet for too long)")
+        job.finish(FAILED, f"{outcome.LOCK_LOST}: {exc} (it went quiet for too long)")
     except Exception as exc:
         db.session.rollback()
         job.finish(FAILED, f"{type(exc).__name__}: {exc}")
@@ -128,8 +119,6 @@ class _Job:
         self.last_beat = time.monotonic()
         self.newest: datetime | None = None
         self.seen_ids: set[str] = set()
-        self.clashes: set[str] = set()  # names two live ids claim: nobody gets them this run
-        self.later: dict[str, dict] = {}  # renamed packages to read if the run does not meet them
         self.counts = dict.fromkeys(COUNTERS, 0)  # kept here: a rollback must not lose them
         self.assessor = Assessor(
             source=source,
@@ -201,6 +190,8 @@ class _Job:
         except identity.NameClash as exc:
             db.session.rollback()
             writer.forget()
+            if exc.holder is not None:  # neither is published under the name
+                writer.withdraw_row(exc.holder, identity.CLASH_REASON, utcnow())
             self._error(label, "clash", str(exc))
             return
         except Exception as exc:  # one bad package must not stop the others
@@ -225,7 +216,7 @@ class _Job:
             self.bump(UNCHANGED)
             db.session.commit()
             return []
-        if not unchanged and self._settle_name(writer, rec, old):  # unchanged: its name is its own
+        if not unchanged and self.referee.settle(writer, rec, old, utcnow()):  # else its name is its own
             old, old_resources = writer.existing(rec)
         problems = []
         resources = [resource_values(r, old_resources.get(r.ckan_id)) for r in rec.resources]
@@ -249,54 +240,14 @@ class _Job:
         else:
             outcome, _ = writer.write(rec, old, resources, old_resources, utcnow())
             self.bump(outcome)
-        self._record_changes(writer)
+        self.counts["relinked"] += identity.record(self.run.id, writer)
         db.session.commit()
         return problems
-
-    def _settle_name(self, writer: Writer, rec, old: dict | None) -> bool:
-        """Make rec's name free for it; return True when rec took over the record holding it.
-
-        Raises identity.NameClash when another live id claims the name too (after withdrawing
-        the record that holds it, committed: neither is published under the name)."""
-        if rec.name in self.clashes:
-            raise identity.NameClash(f"{rec.name!r}: its name is in a clash reported in this run")
-        holder = writer.name_holder(rec)
-        if holder is None:
-            return False
-        fate, now = self.referee.fate(holder.ckan_id, rec.name), utcnow()
-        if fate.kind == identity.CLASH:
-            self.clashes.add(rec.name)
-            writer.withdraw_row(holder, identity.CLASH_REASON, now)
-            self.commit()
-            raise identity.NameClash(identity.clash_message(rec.name, holder.ckan_id, rec.ckan_id))
-        if fate.kind == identity.GONE and old is None:
-            writer.relink(holder, rec)
-            return True
-        writer.park(holder, now, withdraw_as="deleted" if fate.kind == identity.GONE else None)
-        if fate.package is not None:
-            self.later[holder.ckan_id] = fate.package
-        return False
-
-    def _record_changes(self, writer: Writer) -> None:
-        """Record on the run each record that took a new CKAN id (in the write's transaction)."""
-        for kind, record_id, name, old_id, new_id in writer.changes:
-            db.session.add(
-                SyncIdentityChange(
-                    run_id=self.run.id,
-                    kind=kind,
-                    record_id=record_id,
-                    name=name[:100],
-                    old_ckan_id=old_id[:100],
-                    new_ckan_id=new_id[:100],
-                )
-            )
-            self.bump("relinked")
-        writer.changes.clear()
 
     def _catch_up(self, writer: Writer) -> None:
         """Read what a name's change of hands left behind: renamed packages the run did not meet,
         and records withdrawn for a clash that this run no longer saw (one may be gone now)."""
-        for ckan_id, pkg in list(self.later.items()):
+        for ckan_id, pkg in list(self.referee.later.items()):
             if ckan_id not in self.seen_ids:
                 self._take(writer, pkg)
         clashed = db.session.scalars(
@@ -305,7 +256,7 @@ class _Job:
             )
         ).all()
         for dataset in clashed:
-            if dataset.ckan_id in self.seen_ids or dataset.name in self.clashes:
+            if dataset.ckan_id in self.seen_ids or dataset.name in self.referee.clashes:
                 continue
             try:
                 pkg = self.source.show(dataset.ckan_id)

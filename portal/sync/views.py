@@ -15,7 +15,7 @@ from portal import outbound
 from portal.accounts.models import ADMIN
 from portal.accounts.permissions import role_required
 from portal.extensions import db
-from portal.sync import background, commands, health, lock, remote, run
+from portal.sync import background, commands, health, lock, outcome, remote, run
 from portal.sync.models import SyncError, SyncIdentityChange, SyncRun
 
 bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
@@ -67,7 +67,8 @@ def run_detail(run_id: int):
         .order_by(SyncIdentityChange.id)
         .limit(CHANGES_SHOWN)
     ).all()
-    return render_template("sync/run.html", run=sync_run, errors=errors, changes=changes)
+    told = outcome.describe(sync_run, errors=errors.total or 0)
+    return render_template("sync/run.html", run=sync_run, errors=errors, changes=changes, outcome=told)
 
 
 @bp.get("/health")
