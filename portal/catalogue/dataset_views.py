@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import storage
 from portal.accounts.permissions import role_required
+from portal.api import auth as api_auth
 from portal.applications import showcase
 from portal.catalogue import access, downloads, permissions, rendering, search_cache
 from portal.catalogue import preview as previews
@@ -51,13 +52,19 @@ def _dataset_or_404(name: str) -> Dataset:
     return dataset
 
 
-def _resource_or_404(dataset: Dataset, resource_ckan_id: str) -> Resource:
+def _resource_of(dataset: Dataset, resource_ckan_id: str, user) -> Resource | None:
+    """Return the dataset's resource; a removed one only for admins."""
     resource = db.session.scalar(
         select(Resource).where(Resource.dataset_id == dataset.id, Resource.ckan_id == resource_ckan_id)
     )
-    if resource is None or not (
-        resource.is_active or current_user.is_authenticated and current_user.is_admin
-    ):
+    if resource is None or not (resource.is_active or user.is_authenticated and user.is_admin):
+        return None
+    return resource
+
+
+def _resource_or_404(dataset: Dataset, resource_ckan_id: str) -> Resource:
+    resource = _resource_of(dataset, resource_ckan_id, current_user)
+    if resource is None:
         abort(404)
     return resource
 
@@ -175,6 +182,13 @@ def _preview_problems() -> dict[str, str]:
 
 @bp.get("/<name>/resources/<resource_id>/download")
 def download(name: str, resource_id: str):
+    """Serve a resource to a signed-in browser or, as the API's `download_url`, to an API token.
+
+    A request with a token is answered in the API's JSON envelope when refused, never with the
+    sign-in page: a script cannot follow it.
+    """
+    if api_auth.presented_token() is not None:
+        return _download_with_token(name, resource_id)
     dataset = _dataset_or_404(name)
     resource = _resource_or_404(dataset, resource_id)
     if not permissions.can_download_dataset(current_user, dataset):
@@ -183,10 +197,41 @@ def download(name: str, resource_id: str):
         delivery = downloads.deliver(resource, storage.get_storage())
     except downloads.NotDownloadable as exc:
         return render_template("catalogue/not_downloadable.html", dataset=dataset, message=str(exc)), 404
+    return _deliver(dataset, resource, delivery, current_user)
+
+
+def _download_with_token(name: str, resource_id: str):
+    user = api_auth.user()
+    if user is None:
+        return _json_refusal(401, "The API token is unknown, revoked, or its account is deactivated.")
+    dataset = db.session.scalar(_BY_NAME, {"name": name})
+    resource = None if dataset is None else _resource_of(dataset, resource_id, user)
+    if resource is None or not permissions.can_view_dataset(user, dataset):
+        return _json_refusal(404, "No such dataset or resource.")
+    if not permissions.can_download_dataset(user, dataset):
+        return _json_refusal(
+            403, "This dataset is open on conditions: the token's owner needs an approved access request."
+        )
+    try:
+        delivery = downloads.deliver(resource, storage.get_storage())
+    except downloads.NotDownloadable as exc:
+        return _json_refusal(404, str(exc))
+    return _deliver(dataset, resource, delivery, user)
+
+
+def _json_refusal(status: int, message: str):
+    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else {}
+    return {"error": {"code": status, "message": message}}, status, headers
+
+
+def _deliver(dataset: Dataset, resource: Resource, delivery: downloads.Delivery, user):
+    """Count the download, commit, and answer with the redirect or the file."""
     # Counted once per downloader, dataset and day; a crawler's is recorded (flagged) but never counted.
     bot, day = events.is_bot(request.headers.get("User-Agent", "")), periods.day_of(utcnow())
-    if bot or downloads.count_download(dataset, resource, who=events.downloader(), day=day):
-        events.record("download", dataset_id=dataset.id, resource_id=resource.id)
+    who = events.downloader(user)
+    if bot or downloads.count_download(dataset, resource, who=who, day=day):
+        actor = user if user.is_authenticated else None
+        events.record("download", dataset_id=dataset.id, resource_id=resource.id, user=actor)
     db.session.commit()
     if delivery.url:
         return redirect(delivery.url)

@@ -34,10 +34,12 @@ def is_bot(agent: str) -> bool:
     return bool(BOTS.search(agent)) or not agent
 
 
-def downloader() -> str:
-    """Name who downloads, to count it once a day: the signed-in user, else a hash of the address."""
-    if current_user.is_authenticated:
-        return f"user:{current_user.id}"
+def downloader(user=None) -> str:
+    """Name who downloads, to count it once a day: the user (signed in, or by API token), else a
+    hash of the address."""
+    user = user if user is not None else current_user
+    if user.is_authenticated:
+        return f"user:{user.id}"
     return _hash(f"address:{request.remote_addr or ''}")
 
 
