@@ -122,16 +122,21 @@ def _body(dataset: Dataset) -> Markup:
 
     The stamp is the dataset's version: the sync moves `last_synced_at` whenever it
     writes the dataset, its resources, themes or tags; downloads move `download_count`.
-    What the user may do with it is part of the key.
+    What the user may do and see (downloads, original addresses, history) is part of the key.
     """
     downloadable = permissions.can_download_dataset(current_user, dataset)
+    origins = permissions.can_see_origin(current_user, dataset)
     history = permissions.can_view_history(current_user)
-    key = ("dataset", dataset.id, str(get_locale()), downloadable, history)
+    key = ("dataset", dataset.id, str(get_locale()), downloadable, origins, history)
 
     def render() -> Markup:
         db.session.scalar(select(Dataset).where(Dataset.id == dataset.id).options(*_PAGE_OPTIONS))
         page = render_template(
-            "catalogue/_dataset_body.html", dataset=dataset, downloadable=downloadable, history=history
+            "catalogue/_dataset_body.html",
+            dataset=dataset,
+            downloadable=downloadable,
+            origins=origins,
+            history=history,
         )
         return Markup(page)
 

@@ -42,6 +42,17 @@ def can_download_dataset(user: User, dataset: Dataset) -> bool:
     )
 
 
+def can_see_origin(user: User, dataset: Dataset) -> bool:
+    """A resource's original address reaches the file past the portal's access check, so it follows
+    the download rule: a conditional dataset's origins stay hidden until access is granted.
+
+    Every surface asks this one rule. The APIs and DCAT answer the same to every caller (they are
+    shared, as the public see them), so they never carry an origin: their link is the portal's
+    download URL, which checks the caller's grant itself.
+    """
+    return can_download_dataset(user, dataset)
+
+
 def can_preview_dataset(user: User, dataset: Dataset) -> bool:
     """A preview shows real rows, so it follows the download rule."""
     return can_download_dataset(user, dataset)
