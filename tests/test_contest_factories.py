@@ -109,8 +109,9 @@ def make_entry(
 
 def make_judge(round_: Round, *, region_code: str | None = None, tracks=None):
     judge = make_user("judge")
+    panels.set_county(judge, region(region_code) if region_code else None)
     for track in tracks or round_.contest.tracks:
-        panels.add_judge(round_, track, judge, region=region(region_code) if region_code else None)
+        panels.add_judge(round_, track, judge)
     return judge
 
 

@@ -147,7 +147,11 @@ def test_the_office_sets_up_a_panel_and_assigns_through_the_pages(client, login)
     db.session.commit()
     track = contest.tracks[0].id
     for judge, county in ((near, _region_id("330402")), (far, 0)):
-        data = {"judge_id": judge.id, "track_id": track, "region_id": county}
+        assert (
+            client.post(f"/contest/admin/judges/{judge.id}/county", data={"region_id": county}).status_code
+            == 302
+        )
+        data = {"judge_id": judge.id, "track_id": track}
         assert client.post(f"/contest/admin/rounds/{round_.id}/judges", data=data).status_code == 302
     assert client.post(f"/contest/admin/rounds/{round_.id}/assign").status_code == 302
     page = client.get(f"/contest/admin/rounds/{round_.id}/judges").get_data(as_text=True)

@@ -63,7 +63,7 @@ def test_a_judge_is_never_given_their_own_teams_entry(app):
     team = make_team(contest, region_code=None)
     join(team, judge)  # before the judge sits on the contest's panel, which would bar them from joining
     for track in contest.tracks:
-        panels.add_judge(round_, track, judge, region=None)
+        panels.add_judge(round_, track, judge)
     make_judge(round_)
     make_judge(round_)
     entry = make_entry(team, round_)
@@ -136,7 +136,7 @@ def test_a_judges_county_is_kept_on_their_profile(app):
     judge = make_judge(round_, region_code="330481")
     assert panels.county_of(judge) == region("330481")
     with pytest.raises(panels.PanelError, match="judge role"):
-        panels.add_judge(round_, contest.tracks[0], make_user("developer"), region=None)
+        panels.add_judge(round_, contest.tracks[0], make_user("developer"))
 
 
 def test_progress_lists_unfinished_judges_first(app):

@@ -128,7 +128,62 @@ PATHS["/api/v1/metrics/counties"] = {
     }
 }
 
-# /api/v1/contests (portal/contest/api.py): a round's published results.
+# /api/v1/contests (portal/contest/api.py): the contests with their tracks and rounds, and a round's
+# published results.
+_PHASES = [
+    "upcoming",
+    "submission",
+    "awaiting_judging",
+    "judging",
+    "awaiting_results",
+    "notice",
+    "awaiting_final",
+    "final",
+]
+SCHEMAS["ContestRound"] = obj(
+    {
+        "id": INTEGER,
+        "name": STRING,
+        "phase": {"type": "string", "enum": _PHASES},
+        "submission_opens_at": TIME,
+        "submission_closes_at": TIME,
+        "judging_opens_at": TIME,
+        "judging_closes_at": TIME,
+        "published": {"type": "boolean", "description": "成绩是否已公布"},
+        "published_at": nullable(TIME),
+        "notice_ends_at": nullable(TIME),
+        "finalised_at": nullable(TIME),
+        "results_url": {**nullable(URL), "description": "已公布赛段的成绩接口地址；未公布时为 null"},
+        "ranking_url": {**nullable(URL), "description": "已公布赛段的排名页面；未公布时为 null"},
+    }
+)
+SCHEMAS["Contest"] = obj(
+    {
+        "id": INTEGER,
+        "year": INTEGER,
+        "name": STRING,
+        "description": STRING,
+        "url": URL,
+        "tracks": {"type": "array", "items": obj({"id": INTEGER, "name": STRING, "description": STRING})},
+        "rounds": {"type": "array", "items": ref("ContestRound")},
+    }
+)
+SCHEMAS["ContestList"] = list_of("Contest")
+PATHS["/api/v1/contests"] = {
+    "get": {
+        "operationId": "listContests",
+        "tags": ["contest"],
+        "summary": "历届大赛及其赛道、赛段，以及各赛段成绩是否已公布（最新的在前）",
+        "parameters": [
+            query_parameter(
+                "year", "只列出该年份的大赛", {"type": "integer", "minimum": 2000, "maximum": 2200}
+            ),
+            PAGE,
+            per_page_parameter(20),
+        ],
+        "responses": responses("ContestList", "400"),
+    }
+}
 _ENTRY = {
     "entry_id": INTEGER,
     "title": STRING,

@@ -13,8 +13,6 @@ from portal.contest import forms, panels, results, setup, windows
 from portal.contest.models import Assignment, Conflict, Contest, Entry, Round, RoundJudge, Track
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.regions import population
-from portal.regions.models import Region
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -159,13 +157,9 @@ def add_judge(round_id: int):
     form = _judge_form(round_)
     if not form.validate_on_submit():
         abort(400)
-    region = db.session.get(Region, form.region_id.data) if form.region_id.data else None
     try:
         panels.add_judge(
-            round_,
-            db.get_or_404(Track, form.track_id.data),
-            db.get_or_404(User, form.judge_id.data),
-            region=region,
+            round_, db.get_or_404(Track, form.track_id.data), db.get_or_404(User, form.judge_id.data)
         )
     except panels.PanelError as exc:
         flash(str(exc), "error")
@@ -266,7 +260,6 @@ def _judge_form(round_: Round) -> forms.JudgeForm:
     form = forms.JudgeForm()
     form.judge_id.choices = [(u.id, f"{u.display_name} <{u.email}>") for u in _judge_accounts()]
     form.track_id.choices = [(t.id, t.name) for t in round_.contest.tracks]
-    form.region_id.choices = [(0, _("No county"))] + [(r.id, r.name) for r in population.counties()]
     return form
 
 

@@ -1,21 +1,107 @@
-"""A round's published results as JSON, at /api/v1/contests/<id>/rounds/<id>/results.
+"""The contests as JSON: /api/v1/contests lists them with their tracks and rounds, and
+/api/v1/contests/<id>/rounds/<id>/results gives a round's published results.
 
-Before publication the round is not found, for everyone: the API has no notion of the office. Errors come out
-as {"error": {"code": …, "message": …}} through the site's error handlers for /api/.
+Only what the public contest pages show: names, windows, phases, and for each round whether its results are
+published, with their address once they are. Before publication a round's results are not found, for
+everyone: the API has no notion of the office. Errors come out as {"error": {"code": …, "message": …}}
+through the site's error handlers for /api/.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
-from portal.contest import results
-from portal.contest.models import Entry, Round
+from portal.contest import results, windows
+from portal.contest.models import Contest, Entry, Round
+from portal.dbtypes import utcnow
 from portal.extensions import csrf, db
 
 bp = Blueprint("contest_api", __name__, url_prefix="/api/v1/contests")
 csrf.exempt(bp)
+
+DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 20, 100, 100_000
+FIRST_YEAR, LAST_YEAR = 2000, 2200
+
+
+@bp.get("")
+def index():
+    page = _number("page", 1, MAX_PAGE)
+    per_page = min(_number("per_page", DEFAULT_PER_PAGE, None), MAX_PER_PAGE)
+    raw_year = request.args.get("year")
+    year = _number("year", 0, LAST_YEAR) if raw_year is not None else None
+    if year is not None and year < FIRST_YEAR:
+        abort(400, description=f"year must be from {FIRST_YEAR} to {LAST_YEAR}")
+    query = select(Contest).where(Contest.year == year) if year is not None else select(Contest)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    chosen = db.session.scalars(
+        query.options(selectinload(Contest.tracks), selectinload(Contest.rounds))
+        .order_by(Contest.year.desc(), Contest.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    now = utcnow()
+    return {
+        "items": [contest_json(c, now=now) for c in chosen],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+    }
+
+
+def contest_json(contest: Contest, *, now: datetime) -> dict:
+    """Serialise a contest with its tracks and rounds, as its public page shows them."""
+    return {
+        "id": contest.id,
+        "year": contest.year,
+        "name": contest.name,
+        "description": contest.description,
+        "url": url_for("contest.contest", contest_id=contest.id, _external=True),
+        "tracks": [{"id": t.id, "name": t.name, "description": t.description} for t in contest.tracks],
+        "rounds": [_round(r, now) for r in contest.rounds],
+    }
+
+
+def _round(round_: Round, now: datetime) -> dict:
+    published = round_.is_published
+    return {
+        "id": round_.id,
+        "name": round_.name,
+        "phase": windows.phase(round_, now),
+        "submission_opens_at": _time(round_.submission_opens_at),
+        "submission_closes_at": _time(round_.submission_closes_at),
+        "judging_opens_at": _time(round_.judging_opens_at),
+        "judging_closes_at": _time(round_.judging_closes_at),
+        "published": published,
+        "published_at": _time(round_.published_at),
+        "notice_ends_at": _time(round_.notice_ends_at),
+        "finalised_at": _time(round_.finalised_at),
+        "results_url": url_for(
+            "contest_api.round_results", contest_id=round_.contest_id, round_id=round_.id, _external=True
+        )
+        if published
+        else None,
+        "ranking_url": url_for(
+            "contest.ranking", contest_id=round_.contest_id, round_id=round_.id, _external=True
+        )
+        if published
+        else None,
+    }
+
+
+def _number(name: str, default: int, maximum: int | None) -> int:
+    """Read a positive whole number from the query string; refuse anything else with a 400."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= 19  # no huge int() of a long digit string
+    if not digits or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
+        bound = f" at most {maximum}" if maximum is not None else ""
+        abort(400, description=f"{name} must be a positive whole number{bound}, not {raw[:20]!r}")
+    return int(raw)
 
 
 @bp.get("/<int:contest_id>/rounds/<int:round_id>/results")
@@ -28,6 +114,7 @@ def round_results(contest_id: int, round_id: int):
 
 def results_json(computed: results.RoundResults) -> dict:
     round_ = computed.round
+    tiebreak = round_.tiebreak_criteria  # a criterion's place in the order that breaks equal scores
     return {
         "contest": {"id": round_.contest.id, "year": round_.contest.year, "name": round_.contest.name},
         "round": {
@@ -47,7 +134,7 @@ def results_json(computed: results.RoundResults) -> dict:
                 "name": c.name,
                 "weight": c.weight,
                 "max_score": c.max_score,
-                "tiebreak": c.tiebreak_order,
+                "tiebreak": tiebreak.index(c) + 1,
             }
             for c in computed.criteria
         ],

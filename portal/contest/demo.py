@@ -96,9 +96,11 @@ def _first_round(contest: Contest, tracks: list[Track], now: datetime) -> Round:
     )
     first = setup.save_round(contest, rules)
     setup.set_rubric(first, RUBRIC)
+    for login, code in JUDGE_COUNTIES.items():
+        panels.set_county(_account(login), _region(code) if code else None)
     for track in tracks:
-        for login, code in JUDGE_COUNTIES.items():
-            panels.add_judge(first, track, _account(login), region=_region(code) if code else None)
+        for login in JUDGE_COUNTIES:
+            panels.add_judge(first, track, _account(login))
     for n, (code, track_index, title, _) in enumerate(ENTRIES):
         team = _county_team(contest, code)
         draft = entries.EntryDraft(

@@ -78,7 +78,14 @@ class RubricForm(FlaskForm):
 class JudgeForm(FlaskForm):
     judge_id = SelectField(_l("Judge"), coerce=int, validators=[InputRequired()])
     track_id = SelectField(_l("Track"), coerce=int, validators=[InputRequired()])
+
+
+class JudgeCountyForm(FlaskForm):
     region_id = SelectField(_l("The judge's county"), coerce=int, validators=[Optional()])
+
+
+class CloseForm(FlaskForm):
+    """The confirmation of a "close now" action: nothing but the CSRF token."""
 
 
 class ManualAssignmentForm(FlaskForm):

@@ -121,8 +121,15 @@ class Round(db.Model):
     notice_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finalised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finalised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # "Close now": when the office cut a window short, and who (the window's end moves to that moment)
+    submission_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submission_closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    judging_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    judging_closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     contest: Mapped[Contest] = relationship(back_populates="rounds")
+    submission_closed_by: Mapped[User | None] = relationship(foreign_keys=[submission_closed_by_id])
+    judging_closed_by: Mapped[User | None] = relationship(foreign_keys=[judging_closed_by_id])
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="round", order_by="Criterion.position, Criterion.id", cascade="all, delete-orphan"
     )

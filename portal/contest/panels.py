@@ -1,6 +1,7 @@
 """Judge panels and assignments: who judges a round's track, who scores which entry, conflicts (回避).
 
-A judge's county comes from their `JudgeProfile`; an entry's from its team. The plan itself is
+A judge's county comes from their `JudgeProfile`, set by `set_county` alone (not per round); an entry's
+from its team. The plan itself is
 `assignment.plan` (pure); this module feeds it from the database and records what it decides. These
 functions add and flush; the caller commits.
 """
@@ -31,6 +32,7 @@ from portal.contest.models import (
     JudgeProfile,
     Round,
     RoundJudge,
+    Team,
     Track,
 )
 from portal.extensions import db
@@ -47,15 +49,12 @@ class AssignmentReport:
     short: list[Entry]  # entries left with fewer than k judges: not enough eligible judges
 
 
-def add_judge(round_: Round, track: Track, judge: User, *, region: Region | None) -> RoundJudge:
-    """Put a judge on the round's track panel and record their county (None: no county)."""
+def add_judge(round_: Round, track: Track, judge: User) -> RoundJudge:
+    """Put a judge on the round's track panel; their county stays as `set_county` recorded it."""
     if judge.role != JUDGE:
         raise PanelError(_l("Only accounts with the judge role can judge."))
     if track.contest_id != round_.contest_id:
         raise PanelError(_l("The track belongs to another contest."))
-    if region is not None and region.is_city:
-        raise PanelError(_l("A judge's county is one of the counties, or none."))
-    set_county(judge, region)
     membership = db.session.scalar(
         select(RoundJudge).where(
             RoundJudge.round_id == round_.id, RoundJudge.track_id == track.id, RoundJudge.judge_id == judge.id
@@ -68,10 +67,48 @@ def add_judge(round_: Round, track: Track, judge: User, *, region: Region | None
     return membership
 
 
-def set_county(judge: User, region: Region | None) -> None:
+def set_county(judge: User, region: Region | None) -> JudgeProfile:
+    """Record the judge's county (None: no county), the one place it is set, for every round.
+
+    Refused while the judge holds an entry of that county in a round not yet published: they would
+    have to recuse from it, so that assignment goes first.
+    """
+    if judge.role != JUDGE:
+        raise PanelError(_l("Only accounts with the judge role can judge."))
+    if region is not None and region.is_city:
+        raise PanelError(_l("A judge's county is one of the counties, or none."))
+    if region is not None:
+        held = (
+            select(Assignment.id)
+            .join(Entry, Entry.id == Assignment.entry_id)
+            .join(Team, Team.id == Entry.team_id)
+            .join(Round, Round.id == Assignment.round_id)
+            .where(
+                Assignment.judge_id == judge.id,
+                Assignment.status.in_(ACTIVE),
+                Team.region_id == region.id,
+                Round.published_at.is_(None),
+            )
+        )
+        if db.session.scalar(held.limit(1)) is not None:
+            raise PanelError(_l("The judge holds entries of that county; remove those assignments first."))
     profile = db.session.get(JudgeProfile, judge.id) or JudgeProfile(user_id=judge.id)
     profile.region = region
     db.session.add(profile)
+    db.session.flush()
+    return profile
+
+
+def judges_with_counties() -> list[tuple[User, Region | None]]:
+    """Return every active judge account with their county, by name."""
+    query = (
+        select(User, Region)
+        .outerjoin(JudgeProfile, JudgeProfile.user_id == User.id)
+        .outerjoin(Region, Region.id == JudgeProfile.region_id)
+        .where(User.role == JUDGE, User.active.is_(True))
+        .order_by(User.display_name, User.id)
+    )
+    return [(user, region) for user, region in db.session.execute(query)]
 
 
 def county_of(judge: User) -> Region | None:

@@ -13,6 +13,7 @@ from portal.contest import (
     admin_views,
     invitation_views,
     judge_views,
+    office_views,
     permissions,
     results,
     results_views,
@@ -25,7 +26,14 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 
 bp = Blueprint("contest", __name__, url_prefix="/contest")
-for nested in (team_views.bp, invitation_views.bp, judge_views.bp, admin_views.bp, results_views.bp):
+for nested in (
+    team_views.bp,
+    invitation_views.bp,
+    judge_views.bp,
+    admin_views.bp,
+    office_views.bp,
+    results_views.bp,
+):
     bp.register_blueprint(nested)
 
 
