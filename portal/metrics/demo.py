@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 
 from portal.accounts.models import User
+from portal.catalogue import downloads
 from portal.catalogue.models import PUBLISHED, Dataset, Resource
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.metrics import periods, rollup
-from portal.metrics.models import ActivityEvent
+from portal.metrics.models import ActivityEvent, DownloadMark
 from portal.seeding import DEMO_DOMAIN
 
 MARKER = hashlib.sha256(b"portal demo activity").hexdigest()  # the ip_hash of every demo event
@@ -46,21 +47,42 @@ def seed_demo_activity(days: int = 180, *, now: datetime | None = None) -> int:
     table = ActivityEvent.__table__  # a Core insert: one executemany per batch, not one statement per row
     rows: list[dict] = []
     added = 0
+    seen: set[tuple] = set()  # (day, who, dataset): a download counts once a day, as on the site
+    marks: list[dict] = []  # today's, so that a real download today by the same user counts no more
     for day in periods.days(first, today):
         growth = 0.5 + (day - first).days / max(days, 1)  # from half to one and a half of the base
         weekday = day.weekday() < 5
         visits = int(rng.gauss(90, 12) * growth * (1 if weekday else 0.45))
-        rows += _visitors(rng, day, visits, datasets, resources)
-        rows += _users(rng, day, users, datasets, resources, weekday)
-        rows = [r for r in rows if r["occurred_at"] <= now]
+        new = _visitors(rng, day, visits, datasets, resources) + _users(
+            rng, day, users, datasets, resources, weekday
+        )
+        rows += [r for r in new if r["occurred_at"] <= now and _counts_once(r, seen, today, marks)]
         if len(rows) >= BATCH:
             db.session.execute(insert(table), rows)
             added, rows = added + len(rows), []
     if rows:
         db.session.execute(insert(table), rows)
         added += len(rows)
+    if marks:
+        db.session.execute(insert(DownloadMark.__table__), marks)
+    downloads.recount_from_events()  # cards, pages and APIs show what the statistics count
     rollup.roll_up(now=now, since=first, until=today)
     return added
+
+
+def _counts_once(row: dict, seen: set[tuple], today, marks: list[dict]) -> bool:
+    """Keep a download only the first time its user or visitor takes the dataset that day."""
+    if row["kind"] != "download" or row["is_bot"]:
+        return True
+    day = periods.day_of(row["occurred_at"])
+    who = f"user:{row['user_id']}" if row["user_id"] else row["visitor_hash"]
+    if (day, who, row["dataset_id"]) in seen:
+        return False
+    seen.add((day, who, row["dataset_id"]))
+    if day == today:
+        for mark in (0, row["resource_id"]):
+            marks.append(dict(day=day, who=who, dataset_id=row["dataset_id"], resource_id=mark))
+    return True
 
 
 def _moment(rng: random.Random, day) -> datetime:
