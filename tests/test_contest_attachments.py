@@ -3,18 +3,26 @@ applications' are."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from application_factories import incoming, png
-from sqlalchemy import select
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from application_factories import incoming, make_application, png
+from sqlalchemy import select, text
 from test_contest_factories import make_contest, make_entry, make_round, make_team
 from test_filetypes import box, ftyp, image, mp4, ooxml, pdf, xlsx, zip_of
 
 from portal.applications import uploads
+from portal.contest import entries
 from portal.contest.models import EntryFile
 from portal.extensions import db
 from portal.storage import get_storage
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -135,3 +143,31 @@ def test_application_screenshots_clean_names_with_the_same_function(app):
         [incoming(png(), "..\\首页\u202egnp.exe\x07.png")], existing=0, limits=uploads.Limits()
     )
     assert checked.filename == "首页gnp.exe.png"
+
+
+def test_revision_0015_cleans_names_stored_before_uploads_cleaned_them(app):
+    contest = make_contest()
+    made = make_entry(make_team(contest), make_round(contest))
+    attachment = entries.add_attachment(
+        made, filename="方案.pdf", stream=io.BytesIO(pdf()), by=made.team.captain,
+        now=made.round.submission_opens_at + timedelta(hours=2), store=get_storage(),
+        max_sizes=entries.DEFAULT_MAX_SIZES,
+    )  # fmt: skip
+    [screenshot] = make_application(screenshots=[png()]).screenshots
+    db.session.commit()
+    dirty = {"entry_files": "报告\n\u202efdp.exe", "application_files": "首页\x07\u2066.png"}
+    with db.engine.begin() as conn:
+        for table, row in (("entry_files", attachment), ("application_files", screenshot)):
+            conn.execute(
+                text(f"UPDATE {table} SET filename = :f WHERE id = :i"), {"f": dirty[table], "i": row.id}
+            )
+    spec = importlib.util.spec_from_file_location(
+        "r0015", ROOT / "migrations/versions/0015_clean_stored_file_names.py"
+    )
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+    with db.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        revision.upgrade()
+    db.session.expire_all()
+    assert db.session.get(EntryFile, attachment.id).filename == "报告fdp.exe"
+    assert db.session.get(type(screenshot), screenshot.id).filename == "首页.png"
