@@ -127,18 +127,27 @@ def tsquery(units: list[Unit], weights: str = "") -> str:
     return " & ".join(parts)
 
 
-_markdown = MarkdownIt("commonmark")
+_markdown = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+# Only the words are kept, never a link, so every link and image is parsed as one, whatever its
+# scheme: markdown-it would leave `[x](javascript:…)` as literal text, and the snippet would show it.
+_markdown.validateLink = lambda url: True
+
+
+def _words(children, pieces: list[str]) -> None:
+    for child in children or []:
+        if child.type in ("text", "code_inline"):
+            pieces.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            pieces.append(" ")
+        _words(child.children, pieces)  # an image's alt text
 
 
 def plain_text(markdown: str) -> str:
-    """Return the words of a Markdown text without its markup; raw HTML in it is dropped."""
+    """Return the words of a Markdown text without its markup (links and images keep their text,
+    never their address); raw HTML in it is dropped."""
     pieces: list[str] = []
     for token in _markdown.parse(markdown or ""):
-        for child in token.children or []:
-            if child.type in ("text", "code_inline"):
-                pieces.append(child.content)
-            elif child.type in ("softbreak", "hardbreak"):
-                pieces.append(" ")
+        _words(token.children, pieces)
         if token.type in ("code_block", "fence"):
             pieces.append(token.content)
         if token.block and token.nesting <= 0:
