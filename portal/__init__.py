@@ -40,11 +40,12 @@ def create_app(config: dict | None = None) -> Flask:
     _settle_config(app)
     app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are 404, not 500
 
-    from portal import errors, extensions, headers, models, storage  # noqa: F401
+    from portal import dbtimeout, errors, extensions, headers, inputs, models, storage  # noqa: F401
     from portal.i18n import init_babel
     from portal.metrics import events
 
     extensions.db.init_app(app)
+    dbtimeout.init_app(app)
     extensions.migrate.init_app(
         app, extensions.db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
@@ -58,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     headers.register(app)
     events.init_app(app)
-    app.json.ensure_ascii = False
+    inputs.init_app(app)  # bounded request JSON; pages take no JSON bodies
     return app
 
 

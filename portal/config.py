@@ -78,6 +78,10 @@ SYNC_HEALTH_TIMEOUT = 5.0  # seconds per call of the admin's sync health check (
 # of the city's intranet (comma-separated in the environment). See portal/outbound.py.
 OUTBOUND_ALLOWED_HOSTS: tuple[str, ...] = ()
 
+# The longest one SQL statement may run while serving a web request (0: unbounded); past it the
+# request answers 503. The CLI, the sync and background jobs are not bounded. See portal/dbtimeout.py.
+DB_STATEMENT_TIMEOUT_MS = 2000
+
 SITE_TITLE = "嘉兴市公共数据开放平台"  # the catalogue's title in the CKAN and DCAT APIs
 DCAT_PAGE_SIZE = 200  # datasets per page of /catalog.jsonld and /catalog.ttl
 EVENT_RETENTION_DAYS = 400  # activity events older than this are purged by `metrics purge-events`

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from portal import dbtimeout
 from portal.extensions import db
 
 
@@ -19,8 +21,10 @@ def _messages() -> dict[int, tuple[str, str]]:
         404: (_("Page not found"), _("The page does not exist or has moved.")),
         405: (_("Method not allowed"), _("This address does not accept that kind of request.")),
         413: (_("Too large"), _("The upload is larger than the site accepts.")),
+        415: (_("Unsupported content"), _("This address takes form data, not this kind of content.")),
         429: (_("Too many requests"), _("Please wait a minute before trying again.")),
         500: (_("Server error"), _("Something went wrong on our side. The office has been told.")),
+        503: (_("Too busy"), _("The request took too long and was stopped. Narrow it or try again.")),
     }
 
 
@@ -41,7 +45,24 @@ def _render(code: int, detail: str | None = None):
 def handle_http(exc: HTTPException):
     code = exc.code or 500
     detail = exc.description if code in (400, 429) and _wants_json() else None
-    return _render(code, detail)
+    body, status = _render(code, detail)
+    return body, status, exception_headers(exc)
+
+
+def exception_headers(exc: HTTPException) -> list[tuple[str, str]]:
+    """The headers an HTTP exception carries (Allow of a 405, Retry-After of a 429, WWW-Authenticate
+    of a 401), without its Content-Type: the answer keeps them whatever body it gets."""
+    return [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+
+
+def handle_database(exc: OperationalError):
+    """Answer a statement stopped by DB_STATEMENT_TIMEOUT_MS with 503; re-raise any other failure."""
+    if not dbtimeout.is_timeout(exc):
+        raise exc
+    db.session.rollback()
+    current_app.logger.warning("statement timeout on %s %s", request.method, request.full_path[:300])
+    body, status = _render(503)
+    return body, status, {"Retry-After": "5"}
 
 
 def handle_csrf(exc: CSRFError):
@@ -57,3 +78,4 @@ def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(OperationalError, handle_database)

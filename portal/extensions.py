@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from flask import abort, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -13,6 +14,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
+
+from portal import inputs
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -27,9 +30,33 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class _SQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy whose `paginate` reads ?page= and ?per_page= through portal.inputs:
+    its own reading takes any length of digits, and a page past 64 bits overflows the OFFSET."""
+
+    def paginate(self, select, *, page=None, per_page=None, error_out=True, **kwargs):
+        if has_request_context():
+            page = _page_argument("page", page, 1, error_out)
+            per_page = _page_argument("per_page", per_page, 20, error_out)
+        return super().paginate(select, page=page, per_page=per_page, error_out=error_out, **kwargs)
+
+
+def _page_argument(name: str, given: int | None, default: int, error_out: bool) -> int:
+    if given is not None:
+        return given
+    try:
+        return inputs.optional_number(request.args.get(name), default, minimum=1, maximum=MAX_PAGE_ARGUMENT)
+    except inputs.BadInput:
+        if error_out:
+            abort(404)
+        return default
+
+
+MAX_PAGE_ARGUMENT = 10**12  # times at most a few hundred per page: far from OFFSET's 64 bits
+
 # Objects stay readable after commit: a request or a sync commits and goes on using them,
 # and reloading every row after each commit would double the queries.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+db = _SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -34,8 +34,9 @@ def users():
     role = request.args.get("role", "")
     query = select(User).order_by(User.role, User.email)
     if q:
-        like = f"%{q.lower()}%"
-        query = query.where(or_(User.email.like(like), User.display_name.like(f"%{q}%")))
+        # autoescape: % and _ in q are the letters typed, not LIKE wildcards
+        email = User.email.contains(q.lower(), autoescape=True)
+        query = query.where(or_(email, User.display_name.contains(q, autoescape=True)))
     if role in ROLES:
         query = query.where(User.role == role)
     page = db.paginate(query, per_page=USERS_PER_PAGE, error_out=False)

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
+from portal import dbtimeout, errors, inputs
 from portal.api import auth, ckan_params, ckan_search, costs, serializers, views
 from portal.catalogue.models import PUBLISHED, Dataset, Department, Theme
 from portal.catalogue.models import dataset_themes as dataset_themes_table
@@ -75,7 +76,9 @@ auth.rate_limit(bp, rows=_rows_asked)
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
     action = (request.view_args or {}).get("action", "")
-    return _failure(action, exc.code or 500, {"__type": exc.name, "message": exc.description or exc.name})
+    response = _failure(action, exc.code or 500, {"__type": exc.name, "message": exc.description or exc.name})
+    response.headers.extend(errors.exception_headers(exc))  # a 405 keeps its Allow
+    return response
 
 
 @bp.errorhandler(Exception)
@@ -83,6 +86,11 @@ def unexpected_error(exc: Exception):
     if isinstance(exc, HTTPException):
         return http_error(exc)
     db.session.rollback()
+    if dbtimeout.is_timeout(exc):
+        error = {"__type": "Search Error", "message": "Search error: the query took too long and was stopped"}
+        response = _failure((request.view_args or {}).get("action", ""), 503, error)
+        response.headers["Retry-After"] = "5"
+        return response
     current_app.logger.exception("CKAN-compatible API failed")
     error = {"__type": "Internal Server Error", "message": "Internal Server Error"}
     return _failure((request.view_args or {}).get("action", ""), 500, error)
@@ -120,15 +128,20 @@ def _request_data() -> dict:
     if request.method == "POST" and request.form:
         values = list(request.form.values())
         if len(request.form) == 1 and values[0] in ("1", ""):  # a JSON body posted as a form key
-            data.update(json.loads(next(iter(request.form.keys()))))
+            data.update(_json_object(next(iter(request.form.keys()))))
         else:
             data.update(flat(request.form))
     elif request.method == "POST" and request.get_data() and request.mimetype != "multipart/form-data":
-        body = json.loads(request.get_data())
-        if not isinstance(body, dict):
-            raise ValueError(f"Request data JSON decoded to {body!r} but it needs to be a dictionary.")
-        data.update(body)
+        data.update(_json_object(request.get_data()))
     return data
+
+
+def _json_object(text: str | bytes) -> dict:
+    """Parse a JSON object through the shared reader (bounded depth, no lone surrogates)."""
+    body = inputs.loads(text)
+    if not isinstance(body, dict):
+        raise ValueError(f"Request data JSON decoded to {body!r:.80} but it needs to be a dictionary.")
+    return body
 
 
 # -- actions ------------------------------------------------------------------------------------

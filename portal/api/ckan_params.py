@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal import inputs
+
 BIGGEST = 2**62  # LIMIT and OFFSET beyond this overflow PostgreSQL's bigint
 
 
@@ -37,12 +39,10 @@ def has_nul(value: Any) -> bool:
 
 
 def integer(params: dict, key: str, default: int | None) -> int | None:
-    value = params.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return default
+    """Read an integer parameter through the shared reader (ASCII digits, 64 bits)."""
     try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
+        return inputs.optional_number(params.get(key), default)
+    except inputs.BadInput:
         raise invalid({key: ["Invalid integer"]}) from None
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from portal import inputs
 from portal.api import serializers, solr
 from portal.api.ckan_params import ActionError, integer, invalid, natural, search_error, string
 from portal.catalogue.models import PUBLISHED, Dataset, Department, Resource, Tag, Theme
@@ -53,15 +53,15 @@ def package_search(params: dict) -> dict:
         raise ActionError(400, {"__type": "Search Query Error", "message": message})
     rows = min(natural(params, "rows", 10), ROWS_MAX)
     start = natural(params, "start", 0)
-    sort = string(params, "sort").strip()
+    sort = _bounded(params, "sort").strip()
     sort = solr.DEFAULT_SORT if sort in ("", "rank") else sort
-    fq_list = params.get("fq_list") or []
-    fq_list = [str(f) for f in (fq_list if isinstance(fq_list, list) else [fq_list])]
-    texts = {"q": string(params, "q") or "*:*", "fq": string(params, "fq"), "sort": sort, "rows": rows}
+    fq_list = _filter_list(params)
+    texts = {"q": _bounded(params, "q") or "*:*", "fq": _bounded(params, "fq"), "sort": sort, "rows": rows}
+    dialect = db.session.get_bind().dialect.name
     try:
         order = solr.parse_sort(sort)
-        q = solr.parse(texts["q"])
-        filters = [solr.parse(f).where for f in [texts["fq"], *fq_list]]
+        q = solr.parse(texts["q"], dialect)
+        filters = [solr.parse(f, dialect).where for f in [texts["fq"], *fq_list]]
     except solr.SortError:
         message = "Search Query is invalid: 'Invalid \"sort\" parameter'"
         raise ActionError(400, {"__type": "Search Query Error", "message": message}) from None
@@ -73,8 +73,10 @@ def package_search(params: dict) -> dict:
     )
     datasets = []
     if rows and start < count:
-        keys = [_sort_key(name, desc, q.terms) for name, desc in order]
-        query = matching.order_by(*[k for k in keys if k is not None], Dataset.id).offset(start).limit(rows)
+        scores = solr.scores(q.terms, dialect) if any(name == "score" for name, _ in order) else None
+        ranked = matching if scores is None else matching.outerjoin(scores, scores.c.dataset_id == Dataset.id)
+        keys = [_sort_key(name, desc, scores) for name, desc in order]
+        query = ranked.order_by(*[k for k in keys if k is not None], Dataset.id).offset(start).limit(rows)
         datasets = list(db.session.scalars(with_parts(query)))
     facets = _facets(matching, params)
     return {
@@ -86,11 +88,30 @@ def package_search(params: dict) -> dict:
     }
 
 
-def _sort_key(name: str, descending: bool, terms: list[str]):
+def _bounded(params: dict, key: str) -> str:
+    """Read a string parameter of at most solr.MAX_LENGTH characters: CKAN's validation error past it."""
+    value = string(params, key)
+    if len(value) > solr.MAX_LENGTH:
+        raise invalid({key: [f"Must be at most {solr.MAX_LENGTH} characters long"]})
+    return value
+
+
+def _filter_list(params: dict) -> list[str]:
+    """Read fq_list: strings, at most solr.MAX_FILTERS of them, each of bounded length."""
+    raw = params.get("fq_list") or []
+    items = raw if isinstance(raw, list) else [raw]
+    if len(items) > solr.MAX_FILTERS:
+        raise invalid({"fq_list": [f"Must hold at most {solr.MAX_FILTERS} filters"]})
+    if any(isinstance(item, dict | list) for item in items):
+        raise invalid({"fq_list": ["Must be a list of strings"]})
+    return [_bounded({"fq_list": str(item)}, "fq_list") for item in items]
+
+
+def _sort_key(name: str, descending: bool, scores):
     if name == "score":
-        if not terms:
+        if scores is None:
             return None  # every result scores the same
-        column = solr.score(terms)
+        column = func.coalesce(scores.c.score, 0)
     else:
         column = {
             "metadata_modified": Dataset.metadata_modified,
@@ -147,16 +168,17 @@ _FACETS: dict[str, Callable[[Any], Select]] = {
 def _facets(matching: Select, params: dict) -> dict:
     raw = params.get("facet.field", [])
     try:
-        fields = json.loads(raw) if isinstance(raw, str) else raw
+        fields = inputs.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
         raise invalid({"facet.field": ["Could not parse as valid JSON"]}) from None
     if not isinstance(fields, list) or not fields:
         return {}
+    fields = list(dict.fromkeys(str(f) for f in fields if isinstance(f, str | int)))[: len(_FACETS) + 10]
     limit = integer(params, "facet.limit", 50)  # negative: no limit
     mincount = natural(params, "facet.mincount", 1)
     ids = matching.with_only_columns(Dataset.id)
     facets = {}
-    for name in (str(f) for f in fields):
+    for name in fields:
         counts = db.session.execute(_FACETS[name](ids)).all() if name in _FACETS else []
         items = sorted(((v, n) for v, n in counts if n >= mincount), key=lambda i: (-i[1], i[0]))
         facets[name] = dict(items if limit < 0 else items[:limit])

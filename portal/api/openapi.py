@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from copy import deepcopy
 
+from portal import inputs
 from portal.api import views
+from portal.catalogue import search
 
 
 def nullable(schema: dict) -> dict:
@@ -12,6 +14,7 @@ def nullable(schema: dict) -> dict:
 
 
 STRING, INTEGER = {"type": "string"}, {"type": "integer"}
+TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}  # parameters: NUL is refused (no database stores it)
 TIME = {"type": "string", "format": "date-time"}
 URL = {"type": "string", "format": "uri"}
 
@@ -159,9 +162,14 @@ def query_parameter(name: str, description: str, schema: dict) -> dict:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
+LIMIT = search.MAX_FILTER_VALUES
+
+
 def repeatable(name: str, description: str, items: dict | None = None) -> dict:
     parameter = query_parameter(
-        name, f"{description}；可重复或以逗号分隔", {"type": "array", "items": items or STRING}
+        name,
+        f"{description}；可重复（至多 {LIMIT} 次）或以逗号分隔，取前 {LIMIT} 个值",
+        {"type": "array", "items": items or TEXT, "maxItems": LIMIT},
     )
     return {**parameter, "style": "form", "explode": True}
 
@@ -175,12 +183,12 @@ def per_page_parameter(default: int) -> dict:
     return query_parameter(
         "per_page",
         f"每页条数，默认 {default}；大于 {views.MAX_PER_PAGE} 时按 {views.MAX_PER_PAGE} 处理",
-        {"type": "integer", "minimum": 1, "default": default},
+        {"type": "integer", "minimum": 1, "maximum": inputs.BIGGEST, "default": default},
     )
 
 
 _NAME = {"name": "name", "in": "path", "required": True, "description": "数据集名称（CKAN name）",
-         "schema": {"type": "string", "minLength": 1}}  # fmt: skip
+         "schema": {**TEXT, "minLength": 1}}  # fmt: skip
 
 PATHS = {
     "/api/v1/datasets": {
@@ -188,7 +196,9 @@ PATHS = {
             "operationId": "listDatasets",
             "summary": "检索已发布的数据集（支持中文分词检索与分面）",
             "parameters": [
-                query_parameter("q", "检索词", STRING),
+                query_parameter(
+                    "q", f"检索词，至多 {search.MAX_Q} 个字符", {**TEXT, "maxLength": search.MAX_Q}
+                ),
                 repeatable("department", "部门名称（Department.name）"),
                 repeatable("region", "区县或市的行政区划代码"),
                 repeatable("theme", "主题名称（Theme.name）"),

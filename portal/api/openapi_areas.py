@@ -21,6 +21,7 @@ from portal.api.openapi import (
     ref,
     responses,
 )
+from portal.applications.domains import domains
 
 SCHEMAS: dict[str, dict] = {}
 PATHS: dict[str, dict] = {}
@@ -49,12 +50,20 @@ PATHS["/api/v1/applications"] = {
         "tags": ["applications"],
         "summary": "已通过审核的数据开放创新应用，示范成果在前",
         "parameters": [
-            query_parameter("county", "县（市、区）代码，如 330402", STRING),
-            query_parameter("domain", "应用领域", STRING),
-            query_parameter("quarter", "季度，如 2020Q1", STRING),
-            query_parameter("dataset", "所用数据集的 id", STRING),
             query_parameter(
-                "exemplary", "只列示范成果", {"type": "string", "enum": ["1", "0", "true", "false", "on"]}
+                "county", "县（市、区）代码，如 330402", {"type": "string", "pattern": "^[0-9]*$"}
+            ),
+            query_parameter(
+                "domain", "应用领域", {"type": "string", "enum": ["", *(d.name for d in domains())]}
+            ),
+            query_parameter(
+                "quarter", "季度，如 2020Q1", {"type": "string", "pattern": "^([0-9]{4}Q[1-4])?$"}
+            ),
+            query_parameter(
+                "dataset", "所用数据集的 id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+            ),
+            query_parameter(
+                "exemplary", "只列示范成果", {"type": "string", "enum": ["", "1", "0", "true", "false", "on"]}
             ),
             PAGE,
             per_page_parameter(20),

@@ -7,16 +7,23 @@ and parentheses, `*:*`. Fields: organization, owner_org, groups, tags, res_forma
 id, name, title, notes, text, license_id, metadata_modified, metadata_created, capacity, state,
 dataset_type, type, site_id, and any other name as a dataset extra (`extras_<key>` or `<key>`).
 Juxtaposed clauses are AND-ed, as in CKAN's Solr schema. No request here: pure query building.
+
+Free text (and `text:`, `title:`, `notes:`) is looked up in the catalogue's full-text index,
+never by LIKE scans over the texts. Every query's cost is bounded before any SQL runs (see
+LIMITS): its length, its clauses, its free-text terms and its nesting; a query past one is
+refused as Solr refuses too many boolean clauses.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, false, func, not_, or_, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, true
 
+from portal.catalogue import search, terms
 from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL, Dataset, Department, Resource, Tag, Theme
 
 DEFAULT_SORT = "score desc, metadata_modified desc"
@@ -26,6 +33,23 @@ OPEN_CONDITIONS = {
     "无条件开放": UNCONDITIONAL,
     "unconditional": UNCONDITIONAL,
 }
+
+
+MAX_LENGTH = 1000  # characters of a q or fq
+MAX_CLAUSES = 30  # clauses (words, field:value pairs, ranges) of a q or fq
+MAX_TEXT_TERMS = 10  # free-text terms of a q or fq: each is an index lookup, and three more to score it
+MAX_DEPTH = 8  # nesting of parentheses and negations
+MAX_SORT_KEYS = 4
+MAX_SCANS = 2  # clauses no index answers (res_name, extras): each reads every dataset
+MAX_FILTERS = 10  # entries of fq_list
+LIMITS = {
+    "length": MAX_LENGTH,
+    "clauses": MAX_CLAUSES,
+    "terms": MAX_TEXT_TERMS,
+    "depth": MAX_DEPTH,
+    "scans": MAX_SCANS,
+}
+_CLAUSE_KINDS = ("all", "range", "quoted", "word")  # a field:value pair is one clause
 
 
 class QueryError(Exception):
@@ -59,9 +83,15 @@ class Query:
     terms: list[str] = field(default_factory=list)
 
 
-def parse(text: str) -> Query:
-    """Parse a Solr query into a condition on Dataset; raise QueryError when Solr would."""
-    parser = _Parser(_tokens(text), text)
+def parse(text: str, dialect: str = "sqlite") -> Query:
+    """Parse a Solr query into a condition on Dataset for the database `dialect`; raise QueryError
+    when Solr would, or when the query is past one of LIMITS."""
+    if len(text) > MAX_LENGTH:
+        raise QueryError(f"too long: a query has at most {MAX_LENGTH} characters")
+    tokens = _tokens(text)
+    if sum(kind in _CLAUSE_KINDS for kind, _ in tokens) > MAX_CLAUSES:
+        raise QueryError(f"too many boolean clauses: a query has at most {MAX_CLAUSES}")
+    parser = _Parser(tokens, text, dialect)
     if not parser.tokens:
         return Query(true())
     where = parser.expression(None)
@@ -70,25 +100,20 @@ def parse(text: str) -> Query:
     return Query(where, parser.terms)
 
 
-def score(terms: list[str]) -> ColumnElement:
-    """Return a relevance score of free-text `terms` (at least one): a term in the title or name
-    weighs 4, in a tag 2, in the notes 1."""
-    total = None
-    for term in terms:
-        part = (
-            case((Dataset.title.icontains(term, autoescape=True), 4), else_=0)
-            + case((Dataset.name.icontains(term, autoescape=True), 4), else_=0)
-            + case((Dataset.tags.any(Tag.name.icontains(term, autoescape=True)), 2), else_=0)
-            + case((Dataset.notes.icontains(term, autoescape=True), 1), else_=0)
-        )
-        total = part if total is None else total + part
-    return total
+def scores(terms_: list[str], dialect: str = "sqlite"):
+    """Return a subquery of (dataset_id, score) of the datasets holding any free-text term, scored
+    by the full-text index (title above tags above the rest, see catalogue/search.py); None when
+    no term has a letter or digit to look up."""
+    alternatives = [units for units in map(terms.query_units, terms_) if units]
+    return search.text_scores(alternatives, dialect) if alternatives else None
 
 
 def parse_sort(text: str) -> list[tuple[str, bool]]:
     """Return (field, descending) pairs; raise SortError for a malformed sort, QueryError for a field
     Solr cannot sort on."""
     pairs = []
+    if text.count(",") >= MAX_SORT_KEYS:
+        raise SortError(text)
     for part in text.split(","):
         bits = part.split()
         if not bits:
@@ -121,9 +146,31 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 class _Parser:
     """Recursive descent: OR of ANDs of (optionally negated) clauses; a field may wrap a group."""
 
-    def __init__(self, tokens: list[tuple[str, str]], text: str) -> None:
-        self.tokens, self.text, self.position = tokens, text, 0
+    def __init__(self, tokens: list[tuple[str, str]], text: str, dialect: str) -> None:
+        self.tokens, self.text, self.position, self.dialect = tokens, text, 0, dialect
         self.terms: list[str] = []
+        self.depth = self.lookups = self.scans = 0
+
+    def _deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(f"nested too deeply: at most {MAX_DEPTH} levels of parentheses and negations")
+
+    def _clause(self, name: str, kind: str, raw: str) -> ColumnElement[bool]:
+        if is_scan(name):
+            self.scans += 1
+            if self.scans > MAX_SCANS:
+                raise QueryError(f"too many clauses on res_name or extras: a query has at most {MAX_SCANS}")
+        return clause(name, kind, raw, self._text)
+
+    def _text(self, term: str, within: str = "") -> ColumnElement[bool]:
+        """Look `term` up in the index; only terms of the default field score."""
+        self.lookups += 1
+        if self.lookups > MAX_TEXT_TERMS:
+            raise QueryError(f"too many free-text terms: a query has at most {MAX_TEXT_TERMS}")
+        if not within:
+            self.terms.append(term)
+        return _text(term, self.dialect, within)
 
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -153,7 +200,10 @@ class _Parser:
         token = self._peek()
         if token in (("op", "NOT"), ("sign", "-"), ("sign", "!")):
             self.position += 1
-            return not_(self._unary(default_field))
+            self._deeper()
+            inner = self._unary(default_field)
+            self.depth -= 1
+            return not_(inner)
         if token == ("sign", "+"):
             self.position += 1
         return self._primary(default_field)
@@ -167,10 +217,12 @@ class _Parser:
         if kind == "all":
             return true()
         if kind == "paren" and value == "(":
+            self._deeper()
             inner = self.expression(default_field)
             if self._peek() != ("paren", ")"):
                 self._fail()
             self.position += 1
+            self.depth -= 1
             return inner
         if kind == "field":
             if self._peek() == ("paren", "("):
@@ -179,17 +231,14 @@ class _Parser:
             if following is None or following[0] not in ("range", "quoted", "word"):
                 self._fail()
             self.position += 1
-            return clause(value, following[0], following[1])
+            return self._clause(value, following[0], following[1])
         if kind in ("quoted", "word"):
             if default_field is not None:
-                return clause(default_field, kind, value)
+                return self._clause(default_field, kind, value)
             term = _unescape(value[1:-1] if kind == "quoted" else value).strip("*?").casefold()
-            if not term:
-                return true()
-            self.terms.append(term)
-            return _text(term)
+            return self._text(term) if term else true()
         if kind == "range" and default_field is not None:
-            return clause(default_field, kind, value)
+            return self._clause(default_field, kind, value)
         self._fail()
 
 
@@ -197,13 +246,11 @@ def _unescape(value: str) -> str:
     return re.sub(r"\\(.)", r"\1", value)
 
 
-def _text(term: str) -> ColumnElement[bool]:
-    return or_(
-        Dataset.name.icontains(term, autoescape=True),
-        Dataset.title.icontains(term, autoescape=True),
-        Dataset.notes.icontains(term, autoescape=True),
-        Dataset.tags.any(Tag.name.icontains(term, autoescape=True)),
-    )
+def _text(term: str, dialect: str, within: str = "") -> ColumnElement[bool]:
+    """Return "the dataset's text holds `term`" through the full-text index (catalogue/search.py);
+    a term without letters or digits matches everything, as Solr's analyser drops it."""
+    units = terms.query_units(term)
+    return search.text_condition(units, dialect, within) if units else true()
 
 
 def _resource(condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -220,9 +267,6 @@ _FIELDS = {
     "res_name": lambda v: _resource(Resource.name.icontains(v, autoescape=True)),
     "id": lambda v: Dataset.ckan_id == v,
     "name": lambda v: Dataset.name == v,
-    "title": lambda v: Dataset.title.icontains(v, autoescape=True),
-    "notes": lambda v: Dataset.notes.icontains(v, autoescape=True),
-    "text": lambda v: _text(v.casefold()),
     "license_id": lambda v: Dataset.licence_id == v,
     "capacity": lambda v: true() if v == "public" else false(),
     "state": lambda v: true() if v == "active" else false(),
@@ -244,8 +288,19 @@ _EXISTS = {
 _DATES = {"metadata_modified": Dataset.metadata_modified, "metadata_created": Dataset.metadata_created}
 
 
-def clause(name: str, kind: str, raw: str) -> ColumnElement[bool]:
-    """Return the condition of one `field:value` clause."""
+_TEXT_FIELDS = {"text": "", "title": "title", "notes": "body"}  # field -> column of the full-text index
+
+
+def is_scan(name: str) -> bool:
+    """Tell whether the clause `name:raw` reads every dataset: a resource name, or an extra's value."""
+    name = name.removeprefix("extras_")
+    if name == "res_name":
+        return True
+    return name not in _FIELDS and name not in _TEXT_FIELDS and name not in _DATES
+
+
+def clause(name: str, kind: str, raw: str, text: Callable[..., ColumnElement[bool]]) -> ColumnElement[bool]:
+    """Return the condition of one `field:value` clause; `text(term, within)` looks text up."""
     if name.startswith("extras_"):
         name = name.removeprefix("extras_")
     if kind == "range":
@@ -255,6 +310,10 @@ def clause(name: str, kind: str, raw: str) -> ColumnElement[bool]:
         return true() if value == "*" else _DATES[name] == solr_date(value)
     if kind == "word" and value == "*":
         return _EXISTS.get(name, true() if name in _FIELDS else _extra(name).is_not(None))
+    if name in _TEXT_FIELDS:
+        if kind == "word" and value == "*":
+            return true()
+        return text(value.casefold(), _TEXT_FIELDS[name])
     if name in _FIELDS:
         return _FIELDS[name](value)
     return _extra(name) == value

@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from portal import inputs
 from portal.api import auth, costs, serializers
 from portal.catalogue import search
 from portal.catalogue.models import CONDITIONAL, PUBLISHED, UNCONDITIONAL, Dataset, Department, Theme
@@ -90,16 +91,10 @@ def record_call(response):
 
 def _int(name: str, default: int, *, maximum: int | None = None) -> int:
     raw = request.args.get(name)
-    if raw is None or raw.strip() == "":
-        return default
     try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"{name} must be a whole number, not {raw[:40]!r}.") from None
-    if value < 1 or (maximum is not None and value > maximum):
-        upper = f" and at most {maximum}" if maximum else ""
-        raise ApiError(400, f"{name} must be at least 1{upper}.")
-    return value
+        return inputs.optional_number(raw, default, strict=True, minimum=1, maximum=maximum or inputs.BIGGEST)
+    except inputs.BadInput as exc:
+        raise ApiError(400, f"{name} {exc}, not {raw[:40]!r}.") from None
 
 
 def _paging(default_per_page: int = DATASETS_PER_PAGE) -> tuple[int, int]:
@@ -108,13 +103,17 @@ def _paging(default_per_page: int = DATASETS_PER_PAGE) -> tuple[int, int]:
 
 
 def _values(name: str) -> tuple[str, ...]:
-    """Return a filter's values, given repeated (tag=a&tag=b) or comma-separated (tag=a,b)."""
-    found = (v.strip() for raw in request.args.getlist(name) for v in raw.split(","))
+    """Return a filter's values, given repeated (tag=a&tag=b) or comma-separated (tag=a,b); the
+    parameter may be given at most MAX_FILTER_VALUES times, and so many values are used."""
+    given = request.args.getlist(name)
+    if len(given) > search.MAX_FILTER_VALUES:
+        raise ApiError(400, f"{name} may be given at most {search.MAX_FILTER_VALUES} times.")
+    found = (v.strip() for raw in given for v in raw.split(","))
     return tuple(dict.fromkeys(v for v in found if v))
 
 
 def _search_query() -> search.SearchQuery:
-    sort = request.args.get("sort", "").strip() or "relevance"
+    sort = request.args.get("sort", "relevance")  # exactly one of SORTS, as the document says
     if sort not in SORTS:
         raise ApiError(400, f"sort must be one of {', '.join(SORTS)}.")
     filters = {field: _values(param) for param, field in LIST_FILTERS.items()}
@@ -122,9 +121,10 @@ def _search_query() -> search.SearchQuery:
     if unknown:
         raise ApiError(400, f"condition must be {' or '.join(CONDITIONS)}, not {unknown[0][:40]!r}.")
     page, per_page = _paging()
-    return search.SearchQuery(
-        q=request.args.get("q", "").strip(), sort=sort, page=page, per_page=per_page, **filters
-    )
+    q = request.args.get("q", "")
+    if len(q) > search.MAX_Q:
+        raise ApiError(400, f"q must be at most {search.MAX_Q} characters long.")
+    return search.SearchQuery(q=q.strip(), sort=sort, page=page, per_page=per_page, **filters)
 
 
 def _preload(datasets: list[Dataset]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, request, url_for
 from sqlalchemy.orm import selectinload
 
+from portal import inputs
 from portal.applications import domains, showcase
 from portal.applications.models import APPROVED, Application
 from portal.extensions import csrf, db
@@ -70,12 +71,10 @@ def application_json(application: Application) -> dict:
 
 
 def _positive(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
+    try:
+        return inputs.optional_number(request.args.get(name), default, strict=True, minimum=1)
+    except inputs.BadInput:
         abort(400, description=f"{name} must be a positive whole number")
-    return int(raw)
 
 
 def _filters() -> showcase.Filters:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal import inputs
 from portal.applications import domains, quarters
 from portal.applications.models import APPROVED, Application, application_datasets
 from portal.extensions import db
@@ -30,12 +31,19 @@ def filters_from(args: Mapping[str, str]) -> Filters:
     quarter = args.get("quarter", "")
     dataset = args.get("dataset", "")
     return Filters(
-        county=county if county.isdigit() else "",
+        county=county if county.isascii() and county.isdigit() else "",
         domain=domain if domains.is_domain(domain) else "",
         quarter=quarter if quarters.is_quarter(quarter) else "",
         exemplary=args.get("exemplary", "") in ("1", "true", "on"),
-        dataset_id=int(dataset) if dataset.isdigit() else None,
+        dataset_id=_dataset_id(dataset),
     )
+
+
+def _dataset_id(raw: str) -> int | None:
+    try:
+        return inputs.optional_number(raw, None, strict=True, minimum=1, maximum=2**31 - 1)
+    except inputs.BadInput:
+        return None
 
 
 def approved(filters: Filters = Filters()) -> Select:

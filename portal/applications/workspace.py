@@ -27,7 +27,7 @@ def filters_from(args: Mapping[str, str]) -> Filters:
     status, county, quarter = args.get("status", ""), args.get("county", "")[:12], args.get("quarter", "")
     return Filters(
         status=status if status in STATUSES else "",
-        county=county if county.isdigit() else "",
+        county=county if county.isascii() and county.isdigit() else "",
         quarter=quarter if quarters.is_quarter(quarter) else "",
     )
 

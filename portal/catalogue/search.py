@@ -58,6 +58,7 @@ from portal.regions.models import Region
 SORTS = ("relevance", "updated", "downloads", "name")
 FACETS = facet_index.FACETS
 MAX_Q, MAX_PER_PAGE, MAX_PAGE = 100, 100, 100_000
+MAX_FILTER_VALUES = 20  # values used per facet filter: each is a lookup, and SQL takes only so many
 FACET_LIMIT = 30  # values per facet, by count; selected values are always shown too
 # Column weights, which order the datasets within a tier of `_match`.
 BM25_WEIGHTS = (10.0, 4.0, 1.0)  # title, tags, body
@@ -162,7 +163,7 @@ def normalise(query: SearchQuery) -> SearchQuery:
 
 
 def _distinct(values) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for v in (str(x)[:200] for x in values) if v))
+    return tuple(dict.fromkeys(v for v in (str(x)[:200] for x in values) if v))[:MAX_FILTER_VALUES]
 
 
 class _Match(NamedTuple):
@@ -255,6 +256,42 @@ def _match(units: list[terms.Unit]) -> _Match:
         matched = func.json_each(literal(json.dumps(list(rank)))).table_valued("value")
         condition = Dataset.id.in_(select(matched.c.value))
     return _Match(condition, rank)
+
+
+# The index's columns, by the names callers use: on SQLite FTS5 columns, on PostgreSQL tsvector weights.
+TEXT_COLUMNS = {"title": ("title_terms", "A"), "tags": ("tag_terms", "B"), "body": ("body_terms", "C")}
+
+
+def text_condition(units: Sequence[terms.Unit], dialect: str, within: str = "") -> ColumnElement[bool]:
+    """Return "the dataset's indexed text holds every unit" (`within` one of TEXT_COLUMNS when given),
+    answered by the full-text index: one index lookup, never a scan of the texts."""
+    if dialect == "postgresql":
+        weights = TEXT_COLUMNS[within][1] if within else ""
+        index = table("dataset_search", column("dataset_id"), column(VECTOR_COLUMN))
+        query = cast(literal(terms.tsquery(list(units), weights)), postgresql.TSQUERY)
+        return Dataset.id.in_(select(index.c.dataset_id).where(index.c[VECTOR_COLUMN].op("@@")(query)))
+    columns = (TEXT_COLUMNS[within][0],) if within else ()
+    fts = table(FTS_TABLE, column("rowid"))
+    match = literal_column(FTS_TABLE).op("MATCH")(terms.fts5_query(list(units), columns))
+    return Dataset.id.in_(select(fts.c.rowid).where(match))
+
+
+def text_scores(alternatives: Sequence[Sequence[terms.Unit]], dialect: str):
+    """Return a subquery of (dataset_id, score) for the datasets whose text holds any of the
+    `alternatives` (each a list of units, all of which must match), the higher score the more
+    relevant: bm25 or ts_rank_cd with the catalogue's column weights, one pass over the index."""
+    if dialect == "postgresql":
+        index = table("dataset_search", column("dataset_id"), column(VECTOR_COLUMN))
+        text = " | ".join(f"({terms.tsquery(list(units))})" for units in alternatives)
+        query, vector = cast(literal(text), postgresql.TSQUERY), index.c[VECTOR_COLUMN]
+        score = func.ts_rank_cd(literal_column(f"'{TS_WEIGHTS}'::float4[]"), vector, query)
+        statement = select(index.c.dataset_id, score.label("score")).where(vector.op("@@")(query))
+        return statement.subquery("text_scores")
+    text = " OR ".join(f"({terms.fts5_query(list(units))})" for units in alternatives)
+    fts, name = table(FTS_TABLE, column("rowid")), literal_column(FTS_TABLE)
+    score = -func.bm25(name, *BM25_WEIGHTS)
+    statement = select(fts.c.rowid.label("dataset_id"), score.label("score")).where(name.op("MATCH")(text))
+    return statement.subquery("text_scores")
 
 
 def _conditions(query: SearchQuery, match: _Match | None, *, skip: str = "") -> list:

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
 
+from portal import inputs
 from portal.catalogue import search, search_cache, terms
 from portal.extensions import db
 from portal.metrics import events
@@ -125,14 +126,20 @@ def _facets_html(result: search.SearchResult, links: _Links, names: dict) -> Mar
 
 def _search_query(args: MultiDict) -> search.SearchQuery:
     """Read a search from the URL; anything malformed falls back to its default."""
-    page = args.get("page", "")
     filters = {field: tuple(args.getlist(FACET_PARAMS[facet])) for facet, field in _QUERY_FIELDS.items()}
     return search.SearchQuery(
         q=args.get("q", "")[: search.MAX_Q],
         sort=args.get("sort", "relevance"),
-        page=int(page) if page.isdigit() and len(page) <= 6 else 1,
+        page=_page(args.get("page")),
         **filters,
     )
+
+
+def _page(raw: str | None) -> int:
+    try:
+        return inputs.page_number(raw, inputs.BIGGEST)  # normalise clamps it to MAX_PAGE
+    except inputs.BadInput:
+        return 1
 
 
 def _dataset_urls():

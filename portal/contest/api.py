@@ -15,6 +15,7 @@ from flask import Blueprint, abort, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from portal import inputs
 from portal.contest import results, windows
 from portal.contest.models import Contest, Entry, Round
 from portal.dbtypes import utcnow
@@ -95,13 +96,11 @@ def _round(round_: Round, now: datetime) -> dict:
 def _number(name: str, default: int, maximum: int | None) -> int:
     """Read a positive whole number from the query string; refuse anything else with a 400."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    digits = raw.isascii() and raw.isdigit() and len(raw) <= 19  # no huge int() of a long digit string
-    if not digits or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
+    try:  # the shared reader: ASCII digits within 64 bits, and blank is not a number
+        return inputs.optional_number(raw, default, strict=True, minimum=1, maximum=maximum or inputs.BIGGEST)
+    except inputs.BadInput:
         bound = f" at most {maximum}" if maximum is not None else ""
         abort(400, description=f"{name} must be a positive whole number{bound}, not {raw[:20]!r}")
-    return int(raw)
 
 
 @bp.get("/<int:contest_id>/rounds/<int:round_id>/results")

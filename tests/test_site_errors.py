@@ -1,0 +1,29 @@
+"""Error answers keep what the HTTP exception says: a 405 names the allowed methods (Allow)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "method, path, allowed, kind",
+    [
+        ("DELETE", "/datasets/", {"GET", "HEAD", "OPTIONS"}, "text/html"),
+        ("POST", "/stats/", {"GET", "HEAD", "OPTIONS"}, "text/html"),
+        ("GET", "/account/sign-out", {"POST", "OPTIONS"}, "text/html"),
+        ("POST", "/api/v1/datasets", {"GET", "HEAD", "OPTIONS"}, "application/json"),
+        ("PUT", "/api/v1/themes", {"GET", "HEAD", "OPTIONS"}, "application/json"),
+        ("DELETE", "/api/3/action/package_search", {"GET", "HEAD", "OPTIONS", "POST"}, "application/json"),
+    ],
+)
+def test_method_not_allowed_keeps_its_allow_header(client, method, path, allowed, kind):
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed
+    assert response.mimetype == kind
+
+
+def test_json_405_is_the_api_error_envelope(client):
+    response = client.post("/api/v1/datasets")
+    assert response.get_json() == {"error": {"code": 405, "message": response.get_json()["error"]["message"]}}
+    assert response.headers["Allow"]
