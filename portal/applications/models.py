@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
-from portal.catalogue.models import Dataset
+from portal.catalogue.models import AccessRequest, Dataset
 from portal.dbtypes import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.regions.models import Region
@@ -137,7 +137,8 @@ class ApplicationTransition(db.Model):
 class Notification(db.Model):
     """A message to one user in the site, such as "your application was returned".
 
-    The text is rendered from `kind` in the reader's language; `reason` carries a reviewer's words.
+    The text is rendered from `kind` in the reader's language; `reason` carries a reviewer's words. It is
+    about one subject: an application or a developer's access request.
     """
 
     __tablename__ = "notifications"
@@ -149,8 +150,12 @@ class Notification(db.Model):
     application_id: Mapped[int | None] = mapped_column(
         ForeignKey("applications.id", ondelete="CASCADE"), index=True
     )
+    access_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("access_requests.id", ondelete="CASCADE"), index=True
+    )
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     application: Mapped[Application | None] = relationship()
+    access_request: Mapped[AccessRequest | None] = relationship()
