@@ -11,7 +11,9 @@ from portal.accounts import actions
 from portal.accounts.forms import AccountForm, RoleForm
 from portal.accounts.models import ADMIN, ROLES, User, role_labels
 from portal.accounts.permissions import role_required
+from portal.admin import queue
 from portal.admin.forms import PopulationForm
+from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.regions import population
 from portal.regions.models import Region
@@ -24,7 +26,7 @@ USERS_PER_PAGE = 50
 @bp.get("/")
 @role_required(ADMIN)
 def index():
-    return render_template("admin/index.html")
+    return render_template("admin/index.html", queue=queue.work_queue(utcnow()))
 
 
 @bp.get("/users")

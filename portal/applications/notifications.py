@@ -1,38 +1,73 @@
-"""Notifications in the site: one row per reader, so each team member keeps their own read state."""
+"""Notifications in the site: one row per reader, so each reader keeps their own read state.
+
+A notification is about one subject, an application or an access request; `kind` says what happened.
+County teams hear of their applications' reviews, the data office of submitted applications, and a
+developer of the decision on their access request.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import joinedload
 
-from portal.accounts.models import COUNTY_MEMBER, User
+from portal.accounts.models import ADMIN, COUNTY_MEMBER, User
 from portal.applications.models import Application, Notification
+from portal.catalogue.models import AccessRequest
 from portal.extensions import db
 
 APPROVED = "application_approved"
 RETURNED = "application_returned"
 MARKED = "application_marked_exemplary"
 UNMARKED = "application_unmarked_exemplary"
-KINDS = (APPROVED, RETURNED, MARKED, UNMARKED)
+SUBMITTED = "application_submitted"  # to the data office
+ACCESS_APPROVED = "access_approved"
+ACCESS_REJECTED = "access_rejected"
+TEAM_KINDS = (APPROVED, RETURNED, MARKED, UNMARKED)
+ACCESS_KINDS = (ACCESS_APPROVED, ACCESS_REJECTED)
+KINDS = (*TEAM_KINDS, SUBMITTED, *ACCESS_KINDS)
 
 
 def notify_team(application: Application, kind: str, *, reason: str = "", now: datetime) -> int:
     """Add a notification for each active team member of the application's county; return how many."""
-    if kind not in KINDS:
+    if kind not in TEAM_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    members = db.session.scalars(
-        select(User.id).where(
-            User.role == COUNTY_MEMBER, User.region_id == application.region_id, User.active.is_(True)
-        )
-    ).all()
-    for user_id in members:
-        db.session.add(
-            Notification(user_id=user_id, kind=kind, application=application, reason=reason, created_at=now)
-        )
+    members = select(User.id).where(
+        User.role == COUNTY_MEMBER, User.region_id == application.region_id, User.active.is_(True)
+    )
+    return _deliver(db.session.scalars(members), kind, now=now, application=application, reason=reason)
+
+
+def notify_office(application: Application, *, now: datetime) -> int:
+    """Tell every active admin that a team submitted (or resubmitted) the application; return how many."""
+    admins = select(User.id).where(User.role == ADMIN, User.active.is_(True))
+    return _deliver(db.session.scalars(admins), SUBMITTED, now=now, application=application)
+
+
+def notify_requester(access_request: AccessRequest, *, now: datetime) -> int:
+    """Tell the developer the decision on their access request, with the office's reason; return 1."""
+    kind = {"approved": ACCESS_APPROVED, "rejected": ACCESS_REJECTED}.get(access_request.status)
+    if kind is None:
+        raise ValueError(f"access request {access_request.id} is not decided")
+    return _deliver(
+        [access_request.user_id],
+        kind,
+        now=now,
+        access_request=access_request,
+        reason=access_request.decision_reason,
+    )
+
+
+def _deliver(user_ids: Iterable[int], kind: str, *, now: datetime, reason: str = "", **subject) -> int:
+    """Add one notification of `kind` about `subject` (application= or access_request=) per user."""
+    count = 0
+    for user_id in user_ids:
+        db.session.add(Notification(user_id=user_id, kind=kind, reason=reason, created_at=now, **subject))
+        count += 1
     db.session.flush()
-    return len(members)
+    return count
 
 
 def unread_count(user: User) -> int:
@@ -45,7 +80,10 @@ def of_user(user: User) -> Select:
     """Return the query of the user's notifications, newest first, for the caller to page."""
     return (
         select(Notification)
-        .options(joinedload(Notification.application))
+        .options(
+            joinedload(Notification.application),
+            joinedload(Notification.access_request).joinedload(AccessRequest.dataset),
+        )
         .where(Notification.user_id == user.id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )

@@ -115,6 +115,7 @@ def submit(application: Application, *, by: User, now: datetime | None = None) -
     if before is None:
         return False
     record(application, "resubmit" if before == RETURNED else "submit", before, SUBMITTED, by=by, now=now)
+    notifications.notify_office(application, now=now)
     return True
 
 

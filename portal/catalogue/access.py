@@ -12,6 +12,7 @@ from sqlalchemy import Select, case, exists, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import DEVELOPER, User
+from portal.applications import notifications
 from portal.catalogue.models import APPROVED, CONDITIONAL, PENDING, REJECTED, AccessRequest, Dataset
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -92,7 +93,7 @@ def decide(access_request: AccessRequest, *, approve: bool, reason: str, by: Use
     """Approve or reject a pending request; a rejection needs a reason.
 
     The status changes only if the request is still pending, in one UPDATE, so two admins deciding at
-    once cannot both win: the second gets AlreadyDecided.
+    once cannot both win: the second gets AlreadyDecided. The developer is notified in the site.
     """
     reason = (reason or "").strip()
     if not approve and not reason:
@@ -113,6 +114,7 @@ def decide(access_request: AccessRequest, *, approve: bool, reason: str, by: Use
     db.session.refresh(access_request)
     if changed != 1:
         raise AlreadyDecided(_l("This request has already been decided."))
+    notifications.notify_requester(access_request, now=access_request.decided_at)
 
 
 def review_queue(status: str | None = None) -> Select:
