@@ -1,7 +1,8 @@
 """Keep the translations current: extract messages, merge them into zh_CN, fill, compile.
 
 python scripts/i18n.py update            # extract + merge (new msgids get empty msgstr)
-python scripts/i18n.py fill FILE.json    # set msgstr from a {"msgid": "译文"} file
+python scripts/i18n.py fill FILE.json    # set msgstr from a {"msgid": "译文"} file; a message with a
+                                         # context (pgettext) is keyed "context\u0004msgid", as in .mo files
 python scripts/i18n.py compile           # write messages.mo
 python scripts/i18n.py check             # exit 1 when a msgid lacks a translation
 """
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POT = ROOT / "translations" / "messages.pot"
 PO = ROOT / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
+CONTEXT_SEPARATOR = "\x04"  # gettext's separator between a message's context and its id
 
 
 def extract() -> None:
@@ -35,6 +37,9 @@ def extract() -> None:
             "_l",
             "-k",
             "lazy_gettext",
+            # pgettext and npgettext are Babel's defaults; the lazy form is not.
+            "-k",
+            "lazy_pgettext:1c,2",
             "--no-location",
             "--sort-output",
             "--omit-header",
@@ -63,16 +68,22 @@ def update() -> None:
 
 def fill(path: str) -> None:
     catalog = read_po(PO.open("rb"), locale="zh_CN")
-    for msgid, msgstr in json.loads(Path(path).read_text(encoding="utf-8")).items():
-        if msgid in catalog:
-            catalog[msgid].string = msgstr
-            catalog[msgid].flags.discard("fuzzy")
+    for key, msgstr in json.loads(Path(path).read_text(encoding="utf-8")).items():
+        context, _, msgid = key.rpartition(CONTEXT_SEPARATOR)
+        message = catalog.get(msgid, context or None)
+        if message is not None:
+            message.string = msgstr
+            message.flags.discard("fuzzy")
     _write(catalog)
 
 
 def missing() -> list[str]:
     catalog = read_po(PO.open("rb"), locale="zh_CN")
-    return [m.id for m in catalog if m.id and not m.string]
+    return [
+        f"{m.context}{CONTEXT_SEPARATOR}{m.id}" if m.context else m.id
+        for m in catalog
+        if m.id and not m.string
+    ]
 
 
 def compile_mo() -> None:

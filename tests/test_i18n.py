@@ -28,6 +28,8 @@ def test_every_message_in_the_code_is_translated(tmp_path):
             "_l",
             "-k",
             "lazy_gettext",
+            "-k",
+            "lazy_pgettext:1c,2",
             "-o",
             str(pot),
             str(ROOT),
@@ -36,9 +38,9 @@ def test_every_message_in_the_code_is_translated(tmp_path):
         cwd=ROOT,
         capture_output=True,
     )
-    wanted = {m.id for m in read_po(pot.open("rb")) if m.id}
+    wanted = {(m.context, m.id) for m in read_po(pot.open("rb")) if m.id}
     catalog = read_po(PO.open("rb"), locale="zh_CN")
-    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    translated = {(m.context, m.id) for m in catalog if m.id and m.string and not m.fuzzy}
     assert sorted(wanted - translated) == []
 
 

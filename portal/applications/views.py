@@ -7,7 +7,7 @@ this blueprint; `create_app` imports them before it registers it.
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, send_file
-from flask_babel import get_locale
+from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -120,7 +120,7 @@ def status_labels() -> dict[str, str]:
     """Return each status's name in the current language."""
     labels = {
         "draft": _("Draft"),
-        "submitted": _("Submitted"),
+        "submitted": pgettext("application status", "Submitted"),
         "approved": _("Approved"),
         "returned": _("Returned"),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -31,7 +32,7 @@ RUBRIC_ROWS = 8
 
 class ContestForm(FlaskForm):
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2200)])
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    name = StringField(lazy_pgettext("contest", "Name"), validators=[InputRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     rules = TextAreaField(_l("Rules"), validators=[Optional(), Length(max=20000)])
 

@@ -14,6 +14,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import exists, or_, select
 
 from portal.accounts.models import User
@@ -58,7 +59,7 @@ def status_labels() -> dict[str, str]:
         PENDING: _l("Waiting for an answer"),
         ACCEPTED: _l("Accepted"),
         DECLINED: _l("Declined"),
-        REVOKED: _l("Withdrawn"),
+        REVOKED: lazy_pgettext("invitation status", "Withdrawn"),
     }
 
 
