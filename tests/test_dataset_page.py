@@ -171,7 +171,7 @@ def test_dataset_page_shows_metadata_volume_resources_and_counts(client):
     assert 'data-volume="960"' in html  # 120 × 8; the duplicate XLSX counts once, as in the statistics
     assert 'data-count="42"' in html
     assert 'data-count="7"' in html
-    assert "20.0 KiB" in html
+    assert "20.0 KB" in html  # a human size, in the page's language (issue 19 item 16)
     assert 'data-invalid-reason="duplicate"' in html
     assert 'data-testid="reuses"' in html
     assert html.count('data-action="download"') == 2
