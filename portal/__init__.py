@@ -134,7 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.accounts import token_views
     from portal.accounts import views as accounts
     from portal.admin import views as admin
-    from portal.api import ckan, dcat
+    from portal.api import ckan, dcat, docs_views
     from portal.api import views as api
     from portal.applications import api as applications_api
     from portal.applications import review_views, team_views  # noqa: F401 (they add to applications.bp)
@@ -165,6 +165,7 @@ def _register_blueprints(app: Flask) -> None:
         metrics_api,
         sync,
         api,
+        docs_views,
         ckan,
         dcat,
     ):

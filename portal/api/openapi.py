@@ -277,6 +277,32 @@ for _operations in PATHS.values():
     for _operation in _operations.values():
         _operation["tags"] = ["catalogue"]
 
+SCHEMAS["ApiIndex"] = obj(
+    {
+        "title": STRING,
+        "version": STRING,
+        "documentation": {**URL, "description": "本页（HTML）"},
+        "openapi": URL,
+        "links": {"type": "object", "additionalProperties": URL, "description": "operationId → 地址"},
+    }
+)
+PATHS["/api/v1/"] = {
+    "get": {
+        "operationId": "getApiIndex",
+        "tags": ["catalogue"],
+        "summary": "接口文档（HTML）；请求头 Accept 优先 application/json 时返回各接口地址",
+        "responses": {
+            "200": {
+                "description": "接口文档或地址索引",
+                "content": {
+                    "text/html": {"schema": STRING},
+                    "application/json": {"schema": ref("ApiIndex")},
+                },
+            }
+        },
+    }
+}
+
 DOCUMENT = {
     "openapi": "3.0.3",
     "info": {
