@@ -72,16 +72,27 @@ def attack_script(requests: list[tuple[str, str, str | None]]) -> Path:
     script = OUT / "attack.lua"
     script.write_text(
         "local requests = {\n" + ",\n".join(entries) + "\n}\n"
-        "local n, statuses = 0, {}\n"
+        "local n = 0\n"
+        "ok, refused, timeout, other = 0, 0, 0, 0\n"
+        "local threads = {}\n"
+        "setup = function(thread) table.insert(threads, thread) end\n"
         "request = function()\n"
         "  n = n % #requests + 1\n"
         "  local r = requests[n]\n"
         "  local headers = r[3] and {['Content-Type'] = 'application/json'} or {}\n"
         "  return wrk.format(r[1], r[2], headers, r[3])\n"
         "end\n"
-        "response = function(status) statuses[status] = (statuses[status] or 0) + 1 end\n"
+        "response = function(status)\n"
+        "  if status == 200 then ok = ok + 1\n"
+        "  elseif status == 409 or status == 400 then refused = refused + 1\n"
+        "  elseif status == 503 then timeout = timeout + 1 else other = other + 1 end\n"
+        "end\n"
         "done = function()\n"
-        "  for status, count in pairs(statuses) do io.write('status ', status, ' ', count, '\\n') end\n"
+        "  for _, t in ipairs(threads) do\n"
+        "    for _, name in ipairs({'ok', 'refused', 'timeout', 'other'}) do\n"
+        "      io.write('status ', name, ' ', t:get(name), '\\n')\n"
+        "    end\n"
+        "  end\n"
         "end\n",
         encoding="utf-8",
     )
@@ -161,8 +172,12 @@ def main() -> None:
         report = attack.communicate(timeout=args.duration + 120)[0]
     finally:
         server.terminate()
-        server.wait(10)
-    statuses = dict(re.findall(r"status (\d+) (\d+)", report))
+        try:
+            server.wait(30)  # threads finish the requests in flight
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    statuses = dict(re.findall(r"status (\w+) (\d+)", report))  # 200, 400/409, 503, other
     latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", report)
     print(
         f"{args.datasets} datasets, gunicorn -w {args.workers} -k gthread --threads {args.threads}, "

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import Flask, current_app, has_request_context
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import OperationalError
 
 PROGRESS_STEPS = 20_000  # SQLite virtual-machine steps between deadline checks (well under a millisecond)
@@ -44,9 +47,31 @@ def is_timeout(exc: BaseException) -> bool:
     return getattr(original, "sqlstate", None) == QUERY_CANCELED
 
 
+_unbounded: ContextVar[bool] = ContextVar("statements_unbounded", default=False)
+
+
+@contextmanager
+def unbounded(connection: Connection) -> Iterator[None]:
+    """Run the block's statements on `connection` without the bound: work a request happens to
+    start for the whole process (the catalogue's facet index), which every later request reuses."""
+    token = _unbounded.set(True)
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:  # in the transaction: a rollback restores the bound as well
+        connection.exec_driver_sql("SELECT set_config('statement_timeout', '0', false)")
+    try:
+        yield
+    finally:
+        _unbounded.reset(token)
+    if postgres:
+        bound = str(_request_bound())
+        connection.exec_driver_sql(
+            "SELECT set_config('statement_timeout', %(bound)s, false)", {"bound": bound}
+        )
+
+
 def _request_bound() -> int:
     """The bound in milliseconds for a statement run now: the setting in a request, else 0."""
-    if not has_request_context():
+    if not has_request_context() or _unbounded.get():
         return 0
     return max(0, int(current_app.config.get("DB_STATEMENT_TIMEOUT_MS") or 0))
 

@@ -4,9 +4,11 @@ statement past DB_STATEMENT_TIMEOUT_MS answers 503 instead of holding a worker (
 from __future__ import annotations
 
 import pytest
+from flask import request
 from sqlalchemy import Engine, event, text
 from test_api import package, publish
 
+from portal import dbtimeout
 from portal.api import ckan, solr
 from portal.catalogue import search
 from portal.extensions import db
@@ -194,3 +196,19 @@ def test_work_outside_requests_is_not_bounded(slow_app):
     with slow_app.app_context():  # the CLI, the sync and jobs run like this
         assert db.session.scalar(text(_count_to(300_000))) == 300_000
         db.session.remove()
+
+
+def test_work_for_the_whole_process_runs_unbounded_and_the_bound_comes_back(make_app):
+    app = make_app(DB_STATEMENT_TIMEOUT_MS=1)
+
+    def build_then_search():
+        with dbtimeout.unbounded(db.session.connection()):  # as the facet index is built
+            counted = db.session.scalar(text(_count_to(300_000)))
+        if request.args.get("again"):
+            db.session.scalar(text(_count_to(300_000)))
+        return str(counted)
+
+    app.add_url_rule("/build", "build", build_then_search)
+    client = app.test_client()
+    assert client.get("/build").get_data(as_text=True) == "300000"
+    assert client.get("/build?again=1").status_code == 503

@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 
+from portal import dbtimeout
 from portal.catalogue import facet_index, search_cache, terms
 from portal.catalogue.models import (
     CONDITIONAL,
@@ -465,7 +466,7 @@ def index(stamp: tuple | None = None) -> facet_index.FacetIndex:
     with _index_lock:  # one thread builds it; the others wait for it rather than build it too
         return search_cache.searches.get(
             "facet index",
-            lambda: facet_index.build(stamp),
+            lambda: _build_index(stamp),
             stamp,
             ttl=120.0,
             reuse_within=current_app.config["CATALOGUE_INDEX_REUSE_SECONDS"],
@@ -473,6 +474,12 @@ def index(stamp: tuple | None = None) -> facet_index.FacetIndex:
 
 
 _index_lock = threading.Lock()
+
+
+def _build_index(stamp: tuple) -> facet_index.FacetIndex:
+    # a read of the whole catalogue that every later request reuses: not bound by one request's timeout
+    with dbtimeout.unbounded(db.session.connection()):
+        return facet_index.build(stamp)
 
 
 def _restrictions(
