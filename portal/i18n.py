@@ -11,9 +11,11 @@ from portal.extensions import babel
 
 
 def init_babel(app: Flask) -> None:
+    from portal import names
     from portal.site.views import select_locale
 
     babel.init_app(app, locale_selector=select_locale)
+    names.init_app(app)
     app.jinja_env.globals.update(
         current_locale=lambda: "zh_CN" if get_locale().language == "zh" else str(get_locale())
     )

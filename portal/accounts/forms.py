@@ -7,9 +7,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
+# WTForms' own message reads "无效的 Email 地址" in Chinese; ours says what to do.
+VALID_EMAIL = Email(message=_l("Enter a valid email address."))
+
 
 class SignUpForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[InputRequired(), VALID_EMAIL, Length(max=254)])
     display_name = StringField(_l("Name"), validators=[InputRequired(), Length(min=1, max=60)])
     organization = StringField(_l("Organisation"), validators=[Optional(), Length(max=120)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=128)])
@@ -42,7 +45,7 @@ class PasswordForm(FlaskForm):
 class AccountForm(FlaskForm):
     """An admin creates an account of any role."""
 
-    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[InputRequired(), VALID_EMAIL, Length(max=254)])
     display_name = StringField(_l("Name"), validators=[InputRequired(), Length(min=1, max=60)])
     organization = StringField(_l("Organisation"), validators=[Optional(), Length(max=120)])
     role = SelectField(_l("Role"), validators=[InputRequired()])

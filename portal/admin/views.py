@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from portal import names
 from portal.accounts import actions
 from portal.accounts.forms import AccountForm, RoleForm
 from portal.accounts.models import ADMIN, ROLES, User, role_labels
@@ -119,7 +120,7 @@ def reset_password(user_id: int):
 def regions():
     all_regions = population.regions()
     form = PopulationForm()
-    form.region_id.choices = [(r.id, r.name) for r in all_regions]
+    form.region_id.choices = [(r.id, names.local_region_name(r.name)) for r in all_regions]
     if form.validate_on_submit():
         region = db.get_or_404(Region, form.region_id.data)
         try:
@@ -148,7 +149,9 @@ def regions():
 def _with_choices(form):
     labels = role_labels()
     form.role.choices = [(r, labels[r]) for r in ROLES]
-    form.region_id.choices = [(0, "—")] + [(r.id, r.name) for r in population.counties()]
+    form.region_id.choices = [(0, "—")] + [
+        (r.id, names.local_region_name(r.name)) for r in population.counties()
+    ]
     return form
 
 

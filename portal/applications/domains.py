@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from portal import names
+
 THEMES = Path(__file__).resolve().parent.parent.parent / "seeds" / "themes.json"
 OTHER = "other"
 
@@ -34,4 +36,4 @@ def label(name: str, *, english: bool = False) -> str:
     domain = next((d for d in domains() if d.name == name), None)
     if domain is None:
         return name
-    return domain.title_en if english else domain.title
+    return names.theme_name(domain.title, english=english)

@@ -19,7 +19,7 @@ class ApplicationForm(FlaskForm):
     dataset_q = StringField(_l("Find datasets in the catalogue"), validators=[Optional(), Length(max=100)])
     web_url = StringField(_l("Web address"), validators=[Optional(), Length(max=500)])
     mini_program = StringField(_l("Mini-program"), validators=[Optional(), Length(max=200)])
-    zlb_entry = StringField(_l("浙里办 entry"), validators=[Optional(), Length(max=500)])
+    zlb_entry = StringField(_l("Zheliban entry"), validators=[Optional(), Length(max=500)])
     screenshots = MultipleFileField(_l("Screenshots"))
     pdf = FileField(_l("PDF document"))
     find = SubmitField(_l("Search"))

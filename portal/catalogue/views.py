@@ -6,7 +6,7 @@ import functools
 from urllib.parse import quote, quote_plus
 
 from flask import Blueprint, get_template_attribute, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
@@ -72,7 +72,7 @@ def _cards(versions: list[search.Version], q: str, names: dict) -> list[Markup]:
         url = _dataset_urls()
         labels = {
             "updated_on": gettext("Updated on"),
-            "downloads": gettext("%(n)s downloads"),  # formatted per card: translated once
+            "downloads": download_count,
             "conditions": names["conditions"],
         }
         for card in search.load_cards(missing):
@@ -81,6 +81,11 @@ def _cards(versions: list[search.Version], q: str, names: dict) -> list[Markup]:
             stamp = (card.last_synced_at, card.download_count)
             search_cache.cards.put(("card", locale, card.id, units), stamp, html)
     return [cards[version.id] for version in versions if cards[version.id] is not None]
+
+
+def download_count(count: int) -> str:
+    """Return "1 download" / "1,234 downloads" ("下载 1 次") in the request's language."""
+    return ngettext("%(n)s download", "%(n)s downloads", count, n=f"{count:,}")
 
 
 @functools.lru_cache(maxsize=8)
@@ -102,7 +107,10 @@ def _names(locale: str) -> dict[str, dict[str, str]]:
             "downloads": gettext("Most downloaded"),
             "name": gettext("Dataset name"),
         },
-        "conditions": {"unconditional": gettext("Unconditional"), "conditional": gettext("Conditional")},
+        "conditions": {
+            "unconditional": gettext("Open to everyone"),
+            "conditional": gettext("Open on application"),
+        },
     }
 
 

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import names
 from portal.accounts.models import ADMIN, JUDGE, User
 from portal.accounts.permissions import role_required
 from portal.contest import closing, forms, panels
@@ -82,5 +83,7 @@ def _confirmation(round_: Round, what: str, form: forms.CloseForm, *, refusal: s
 
 def _county_form() -> forms.JudgeCountyForm:
     form = forms.JudgeCountyForm()
-    form.region_id.choices = [(0, _("No county"))] + [(r.id, r.name) for r in population.counties()]
+    form.region_id.choices = [(0, _("No county"))] + [
+        (r.id, names.local_region_name(r.name)) for r in population.counties()
+    ]
     return form

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import names
 from portal.accounts.permissions import role_required
 from portal.contest import appeals, entries, forms, permissions, results, teams, windows
 from portal.contest.models import Contest, Entry, EntryFile, Round, Team, Track
@@ -228,7 +229,9 @@ def _team(team_id: int, *, edit: bool = False) -> Team:
 
 
 def _with_counties(form: forms.TeamForm) -> forms.TeamForm:
-    form.region_id.choices = [(0, "—")] + [(r.id, r.name) for r in population.counties()]
+    form.region_id.choices = [(0, "—")] + [
+        (r.id, names.local_region_name(r.name)) for r in population.counties()
+    ]
     return form
 
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from portal import names
 from portal.accounts.models import DEVELOPER, User
 from portal.applications.models import APPROVED, Application
 from portal.contest.models import Contest, Entry, Round, Team
@@ -184,7 +185,7 @@ def _figures(region: Region, sources: _Sources) -> Figures:
         region_id=region.id,
         code=region.code,
         name=region.name,
-        name_en=region.name_en,
+        name_en=names.english_region_name(region.code, region.name_en),
         is_city=region.is_city,
         datasets=datasets,
         resources=sum(r.resources for r in rows) if catalogue else None,
