@@ -174,3 +174,20 @@ def test_chinese_translations_use_full_width_colons_and_semicolons_between_chine
 def test_chinese_translations_address_the_reader_as_nin():
     assert [(msgid, s) for msgid, s in _chinese_strings() if "你" in s] == []
     assert any("您" in s for _, s in _chinese_strings())
+
+
+def test_no_result_search_suggests_popular_themes_in_english(client, catalogue):
+    speak(client, "en")
+    html = page(client, "/datasets/?q=zzzzqqq")
+    chips = re.findall(r'data-suggest="theme">([^<]+)<', html)
+    assert chips == ["Transport"]
+
+
+def test_api_counties_give_the_english_name_of_the_one_table(client, app):
+    from portal.regions.models import Region
+
+    pinghu = db.session.scalar(db.select(Region).where(Region.code == "330482"))
+    pinghu.name_en = "Pinghu"  # as a database seeded before the names were made consistent
+    db.session.commit()
+    items = client.get("/api/v1/counties").get_json()["items"]
+    assert {c["code"]: c["name_en"] for c in items}["330482"] == "Pinghu City"

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from flask import current_app, url_for
 
+from portal import names
 from portal.catalogue.models import CONDITIONAL, Dataset, Department, Resource, Theme
 from portal.regions.models import Region
 
@@ -89,7 +90,7 @@ def county_json(r: Region) -> dict:
     return {
         "code": r.code,
         "name": r.name,
-        "name_en": r.name_en,
+        "name_en": names.english_region_name(r.code, r.name_en),
         "level": r.level,
         "population": latest.population if latest else None,
         "population_year": latest.year if latest else None,
