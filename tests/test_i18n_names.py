@@ -12,7 +12,7 @@ import pytest
 from application_factories import make_application
 from babel.messages.pofile import read_po
 from catalogue_factories import make_dataset, make_department, make_theme
-from test_contest_factories import make_contest, make_team
+from test_contest_factories import make_contest, make_judge, make_round, make_team
 
 from portal import names
 from portal.extensions import db
@@ -191,3 +191,15 @@ def test_api_counties_give_the_english_name_of_the_one_table(client, app):
     db.session.commit()
     items = client.get("/api/v1/counties").get_json()["items"]
     assert {c["code"]: c["name_en"] for c in items}["330482"] == "Pinghu City"
+
+
+def test_contest_panel_page_names_judges_counties_in_each_language(client, login, app):
+    round_ = make_round(make_contest(), "judging")
+    make_judge(round_, region_code="330424")
+    db.session.commit()
+    login("admin")
+    url = f"/contest/admin/rounds/{round_.id}/judges"
+    assert "海盐县" in page(client, url)
+    speak(client, "en")
+    english = page(client, url)
+    assert "Haiyan County" in english and "海盐县" not in english
