@@ -90,6 +90,9 @@ APPLICATION_MAX_SCREENSHOTS = 6
 APPLICATION_IMAGE_MAX_SIZE = 5 * 1024 * 1024
 APPLICATION_PDF_MAX_SIZE = 20 * 1024 * 1024
 APPLICATION_IMAGE_MAX_PIXELS = 25_000_000  # decoding a thumbnail holds the whole image in memory
+# Days after a quarter ends during which a team may still file an application for it. Unset: late filings
+# (补报) are always accepted, marked late and counted apart from the quarter's quota; 0 refuses any late filing.
+APPLICATION_LATE_GRACE_DAYS: int | None = None
 CONTEST_ATTACHMENT_MAX_SIZES = {
     "pdf": 20 * 1024**2,
     "pptx": 50 * 1024**2,

@@ -90,6 +90,7 @@ def make_application(
     reviewer: User | None = None,
     screenshots: list[bytes] = (),
     now: datetime | None = None,
+    grace_days: int | None = None,
     **fields,
 ) -> Application:
     """Register an application through the domain functions and take it to `status`."""
@@ -106,6 +107,7 @@ def make_application(
         limits=uploads.Limits(),
         submit=status != "draft",
         now=now,
+        grace_days=grace_days,
     )
     if status in ("approved", "returned"):
         reviewer = reviewer or admin()

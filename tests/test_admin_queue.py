@@ -174,6 +174,7 @@ def test_admin_sees_the_submission_in_notifications(client, login):
     office = login(ADMIN)
     application = make_application(status="submitted", name="南湖区智慧停车")
     db.session.commit()
-    page = client.get("/applications/notifications").get_data(as_text=True)
     assert notifications.unread_count(office) == 1
+    page = client.get("/applications/notifications").get_data(as_text=True)
+    assert notifications.unread_count(office) == 0  # shown is read (issue 19 item 9)
     assert "南湖区智慧停车" in page and f"/applications/{application.id}" in page

@@ -15,6 +15,7 @@ from portal.applications import board
 from portal.extensions import db
 
 NOW = datetime(2020, 5, 15, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+IN_Q1 = datetime(2020, 3, 20, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # filed on time for 2020Q1
 COUNTIES = ["330402", "330411", "330421", "330424", "330481", "330482", "330483"]
 
 
@@ -35,11 +36,11 @@ def made(app):
             now=when,
         )
 
-    make("330402", "2020Q1", "approved", exemplary=True)
-    make("330402", "2020Q1", "approved")
+    make("330402", "2020Q1", "approved", exemplary=True, when=IN_Q1)
+    make("330402", "2020Q1", "approved", when=IN_Q1)
     make("330402", "2020Q2", "submitted")
     make("330402", "2020Q2", "draft")
-    make("330411", "2020Q1", "returned")
+    make("330411", "2020Q1", "returned", when=IN_Q1)
     make("330411", "2020Q2", "approved", exemplary=True)
     make("330421", "2020Q2", "approved")
     make("330421", "2020Q2", "submitted")

@@ -139,7 +139,7 @@ def test_a_submission_needs_a_dataset_a_description_and_a_link(app):
         workflow.submit(application, by=member, now=MAY)
     with app.test_request_context(headers={"Cookie": "lang=en"}):
         message = str(refused.value)
-    assert "description" in message and "dataset" in message and "浙里办" in message
+    assert "description" in message and "dataset" in message and "Zheliban" in message
     assert application.status == "draft"
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from portal.applications import quarters
+from portal.applications import lateness, quarters
 from portal.applications.models import APPROVED, SUBMITTED, Application
 from portal.extensions import db
 from portal.regions import population
@@ -35,6 +35,7 @@ class Cell:
     submitted: int  # submitted and awaiting review
     is_current: bool
     is_future: bool
+    late: int = 0  # filed after the quarter ended (补报), approved or awaiting review: never meets the quota
 
     @property
     def met(self) -> bool:
@@ -99,12 +100,15 @@ def _cell(row: Row, quarter: str) -> Cell:
 def build(
     year: int,
     counties: Sequence[County],
-    counts: Mapping[tuple[int, str], tuple[int, int]],
+    counts: Mapping[tuple[int, str], tuple[int, ...]],
     *,
     exemplary: int,
     now: datetime,
 ) -> Board:
-    """Lay out the board from (county id, quarter) → (approved, submitted awaiting review) counts."""
+    """Lay out the board from (county id, quarter) → (approved, submitted awaiting review[, late]) counts.
+
+    Approved and submitted count on-time filings only; late ones come third.
+    """
     current = quarters.quarter_of(now)
     year_quarters = tuple(quarters.quarters_of_year(year))
     rows = tuple(
@@ -113,9 +117,10 @@ def build(
             tuple(
                 Cell(
                     q,
-                    *counts.get((county.id, q), (0, 0)),
+                    *counts.get((county.id, q), (0, 0))[:2],
                     is_current=q == current,
                     is_future=quarters.parse(q) > quarters.parse(current),
+                    late=(*counts.get((county.id, q), ()), 0, 0, 0)[2],
                 )
                 for q in year_quarters
             ),
@@ -134,23 +139,23 @@ def build(
 
 
 def quarter_board(year: int, *, now: datetime) -> Board:
-    """Count the year's applications by county and quarter and lay out the board."""
+    """Count the year's applications by county and quarter, late filings apart, and lay out the board."""
     year_quarters = quarters.quarters_of_year(year)
     counts: dict[tuple[int, str], list[int]] = {}
+    first = lateness.first_submissions().subquery()
     rows = db.session.execute(
-        select(Application.region_id, Application.quarter, Application.status, func.count())
+        select(Application.region_id, Application.quarter, Application.status, first.c.at)
+        .outerjoin(first, first.c.application_id == Application.id)
         .where(Application.quarter.in_(year_quarters), Application.status.in_((APPROVED, SUBMITTED)))
-        .group_by(Application.region_id, Application.quarter, Application.status)
     )
-    for region_id, quarter, status, count in rows:
-        counts.setdefault((region_id, quarter), [0, 0])[0 if status == APPROVED else 1] += count
+    for region_id, quarter, status, filed_at in rows:
+        slot = 2 if lateness.is_late(quarter, filed_at) else 0 if status == APPROVED else 1
+        counts.setdefault((region_id, quarter), [0, 0, 0])[slot] += 1
     exemplary = db.session.scalar(
         select(func.count()).where(Application.quarter.in_(year_quarters), Application.is_exemplary.is_(True))
     )
     counties = [County(r.id, r.code, r.name) for r in population.counties()]
-    return build(
-        year, counties, {k: (a, s) for k, (a, s) in counts.items()}, exemplary=exemplary or 0, now=now
-    )
+    return build(year, counties, {k: tuple(v) for k, v in counts.items()}, exemplary=exemplary or 0, now=now)
 
 
 def years(*, now: datetime) -> list[int]:

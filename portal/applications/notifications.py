@@ -98,3 +98,26 @@ def mark_all_read(user: User, *, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+def mark_read(user: User, ids: Iterable[int], *, now: datetime) -> int:
+    """Mark the user's notifications among `ids` as read (they were shown); return how many were unread."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    return _mark(user, Notification.id.in_(ids), now=now)
+
+
+def mark_read_about(user: User, application: Application, *, now: datetime) -> int:
+    """Mark the user's notifications about `application` as read (its page was opened); return how many."""
+    return _mark(user, Notification.application_id == application.id, now=now)
+
+
+def _mark(user: User, which, *, now: datetime) -> int:
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None), which)
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

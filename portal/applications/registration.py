@@ -63,6 +63,7 @@ def register(
     limits: uploads.Limits,
     submit: bool = False,
     now: datetime | None = None,
+    grace_days: int | None = None,
 ) -> tuple[Application, bool]:
     """Create a draft (and submit it if asked); return it and whether it is new.
 
@@ -90,12 +91,13 @@ def register(
     _apply(application, details, datasets, now)
     if submit:
         workflow.require_complete(application)
+        workflow.require_filing_open(application, now=now, grace_days=grace_days)
     db.session.add(application)
     db.session.flush()
     workflow.record(application, "create", None, DRAFT, by=by, now=now)
     _store(application, images, pdf, store=store, by=by)
     if submit:
-        workflow.submit(application, by=by, now=now)
+        workflow.submit(application, by=by, now=now, grace_days=grace_days)
     return application, True
 
 
@@ -109,6 +111,7 @@ def revise(
     limits: uploads.Limits,
     submit: bool = False,
     now: datetime | None = None,
+    grace_days: int | None = None,
 ) -> Application:
     """Change a draft or returned application's details, add files, and submit it if asked."""
     now = now or utcnow()
@@ -121,10 +124,11 @@ def revise(
     _apply(application, details, datasets, now)
     if submit:
         workflow.require_complete(application)
+        workflow.require_filing_open(application, now=now, grace_days=grace_days)
     db.session.flush()
     _store(application, images, pdf, store=store, by=by)
     if submit:
-        workflow.submit(application, by=by, now=now)
+        workflow.submit(application, by=by, now=now, grace_days=grace_days)
     return application
 
 
@@ -182,7 +186,7 @@ def _checked(details: Details, now: datetime, *, already: Sequence[Dataset]) -> 
     if url and (parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_URL):
         raise DetailsInvalid(_l("The web address must start with http:// or https://."))
     if len(details.mini_program.strip()) > MAX_MINI_PROGRAM or len(details.zlb_entry.strip()) > MAX_URL:
-        raise DetailsInvalid(_l("The mini-program or 浙里办 entry is too long."))
+        raise DetailsInvalid(_l("The mini-program or Zheliban entry is too long."))
     datasets, refused = claims.claimable(details.dataset_ids, already=already)
     if refused:
         raise DetailsInvalid(_l("Some chosen datasets are not in the published catalogue."))

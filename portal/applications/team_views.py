@@ -69,6 +69,7 @@ def new():
                 store=storage.get_storage(),
                 limits=uploads.limits_from(current_app.config),
                 submit=bool(form.submit_for_review.data),
+                grace_days=current_app.config["APPLICATION_LATE_GRACE_DAYS"],
             )
         except registration.REFUSED as exc:
             db.session.rollback()
@@ -97,6 +98,7 @@ def edit(application_id: int):
                 store=storage.get_storage(),
                 limits=uploads.limits_from(current_app.config),
                 submit=bool(form.submit_for_review.data),
+                grace_days=current_app.config["APPLICATION_LATE_GRACE_DAYS"],
             )
         except registration.REFUSED as exc:
             db.session.rollback()
@@ -115,7 +117,9 @@ def submit(application_id: int):
     if not permissions.can_follow_application(current_user, application):
         abort(403)
     try:
-        changed = workflow.submit(application, by=current_user)
+        changed = workflow.submit(
+            application, by=current_user, grace_days=current_app.config["APPLICATION_LATE_GRACE_DAYS"]
+        )
     except workflow.WorkflowError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -157,7 +161,11 @@ def dataset_choices():
 @role_required()
 def notification_list():
     page = db.paginate(notifications.of_user(current_user), per_page=PER_PAGE, error_out=False)
-    return render_template("applications/notifications.html", page=page)
+    fresh = {n.id for n in page.items if n.read_at is None}
+    # Shown is read: the page still highlights what was new, the header counts only what is left.
+    if notifications.mark_read(current_user, fresh, now=utcnow()):
+        db.session.commit()
+    return render_template("applications/notifications.html", page=page, fresh=fresh)
 
 
 @bp.post("/notifications/read")

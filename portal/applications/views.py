@@ -12,9 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import storage
-from portal.applications import domains, evidence, notifications, permissions, showcase
+from portal.applications import domains, evidence, lateness, notifications, permissions, showcase
 from portal.applications.forms import ReturnForm
 from portal.applications.models import STATUSES, Application, ApplicationFile
+from portal.dbtypes import utcnow
 from portal.extensions import db, login_manager
 from portal.regions import population
 
@@ -59,11 +60,18 @@ def index():
 def detail(application_id: int):
     application = viewable_or_deny(application_id)
     inspect = permissions.can_inspect_application(current_user, application)
+    filed_at = lateness.filed_at(application)
+    if current_user.is_authenticated and notifications.mark_read_about(
+        current_user, application, now=utcnow()
+    ):
+        db.session.commit()  # opening the application reads its notifications
     return render_template(
         "applications/detail.html",
         application=application,
         uses=evidence.dataset_use(application) if inspect else None,
         return_form=ReturnForm(),
+        filed_at=filed_at,
+        filed_late=lateness.is_late(application.quarter, filed_at),
     )
 
 

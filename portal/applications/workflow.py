@@ -14,9 +14,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from portal.accounts.models import User
-from portal.applications import notifications, permissions
+from portal.applications import lateness, notifications, permissions
 from portal.applications.models import (
     APPROVED,
+    DRAFT,
     RETURNED,
     SUBMITTED,
     Application,
@@ -38,6 +39,10 @@ class NotAllowed(WorkflowError):
 
 class InvalidTransition(WorkflowError):
     pass
+
+
+class FilingClosed(WorkflowError):
+    """The quarter's filing period, grace included, is over."""
 
 
 class Incomplete(WorkflowError):
@@ -90,7 +95,7 @@ def missing_for_submission(application: Application) -> list[str]:
     if not application.datasets:
         missing.append(_l("at least one catalogue dataset it uses"))
     if not (application.web_url or application.mini_program or application.zlb_entry):
-        missing.append(_l("a web address, a mini-program or a 浙里办 entry"))
+        missing.append(_l("a web address, a mini-program or a Zheliban entry"))
     return missing
 
 
@@ -101,8 +106,26 @@ def require_complete(application: Application) -> None:
         raise Incomplete(missing)
 
 
-def submit(application: Application, *, by: User, now: datetime | None = None) -> bool:
-    """Submit a draft or returned application for review; return False if it was already submitted."""
+def require_filing_open(application: Application, *, now: datetime, grace_days: int | None) -> None:
+    """Raise FilingClosed if a first submission of `application` now falls past the grace period."""
+    if application.status in (None, DRAFT) and lateness.is_past_grace(application.quarter, now, grace_days):
+        raise FilingClosed(
+            _l(
+                "Filing for %(quarter)s closed %(days)d days after the quarter ended.",
+                quarter=application.quarter,
+                days=grace_days,
+            )
+        )
+
+
+def submit(
+    application: Application, *, by: User, now: datetime | None = None, grace_days: int | None = None
+) -> bool:
+    """Submit a draft or returned application for review; return False if it was already submitted.
+
+    A first submission after the quarter's end is filed late (see lateness); more than `grace_days` days
+    after it, it is refused. A returned application may always be resubmitted.
+    """
     now = now or utcnow()
     if not permissions.can_follow_application(by, application) or by.is_admin:
         raise NotAllowed(_l("Only the county's team submits its applications."))
@@ -111,6 +134,7 @@ def submit(application: Application, *, by: User, now: datetime | None = None) -
     if not application.is_editable:
         raise InvalidTransition(_l("This application is already reviewed."))
     require_complete(application)
+    require_filing_open(application, now=now, grace_days=grace_days)
     before = _move(application, SUBMITTED, now=now, submitted_at=now)
     if before is None:
         return False
