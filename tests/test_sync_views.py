@@ -195,7 +195,7 @@ def test_start_from_a_missing_dump_file_shows_why_and_records_no_run(client, log
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert 'class="flash flash-error"' in html
-    assert "The source cannot be read: no such dump file" in html
+    assert "Only the dump files offered in the list can be read from the web." in html
     assert (count(SyncRun), count(SyncSource)) == (0, 0)
     assert lock.holder() is None
 
@@ -205,7 +205,9 @@ def test_start_without_source_or_ckan_url_asks_for_one(client, login):
     client.set_cookie("lang", "en")
     response = client.post("/admin/sync/start", data={"source": "  "})
     assert response.status_code == 400
-    assert "No source: enter a CKAN URL or a dump file, or set CKAN_URL." in response.get_data(as_text=True)
+    assert "No source: choose a dump file or type a CKAN URL, or set CKAN_URL." in response.get_data(
+        as_text=True
+    )
     assert count(SyncRun) == 0
 
 
@@ -423,15 +425,17 @@ def test_health_page_says_when_the_url_is_not_a_ckan(app, client, login, ckan_du
     assert 'data-testid="health-problem"' in response.get_data(as_text=True)
 
 
-def test_health_page_says_when_the_dump_file_is_missing(client, login, tmp_path):
+def test_health_page_refuses_a_dump_file_that_is_not_offered(client, login, tmp_path):
     login("admin")
     response = client.post("/admin/sync/health", data={"source": str(tmp_path / "缺失.jsonl")})
-    assert response.status_code == 502
-    assert "no such dump file" in response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "网页上只能读取列表中提供的转储文件" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_health_page_without_any_source_asks_for_one(client, login, method):
+def test_health_page_without_any_source_asks_for_one(app, client, login, tmp_path, method):
+    (tmp_path / "empty").mkdir()
+    app.config["SYNC_WEB_DUMP_FOLDER"] = str(tmp_path / "empty")  # no dump offered, no CKAN_URL
     login("admin")
     response = getattr(client, method)("/admin/sync/health", data={"source": ""})
     html = response.get_data(as_text=True)
@@ -452,7 +456,7 @@ def test_health_page_on_get_reads_nothing_and_offers_the_configured_ckan(app, cl
     assert re.search(
         r'<form class="filters" method="post"[^>]*>\s*<input type="hidden" name="csrf_token"', html
     )
-    assert f'name="source" value="{url}"' in html
+    assert f'<option value="{url}" data-kind="ckan" selected>' in html
     assert 'data-testid="health-not-checked"' in html and "data-organization" not in html
 
 
@@ -460,7 +464,7 @@ def test_health_page_remembers_the_source_last_checked(client, login, synced, ck
     login("admin")
     client.post("/admin/sync/health", data={"source": str(ckan_dump)})
     html = client.get("/admin/sync/health").get_data(as_text=True)
-    assert f'name="source" value="{ckan_dump}"' in html
+    assert f'<option value="{ckan_dump}" data-kind="dump" selected>' in html
 
 
 def test_health_check_without_its_csrf_token_is_refused_and_reads_nothing(app, client, login, ckan_dump):
@@ -547,3 +551,110 @@ def test_start_refuses_a_dump_outside_the_allowed_folder(client, login, tmp_path
     response = client.post("/admin/sync/start", data={"source": str(SEEDED_DEMO)})
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(SyncRun)) == 0
+
+
+# -- choosing the source (issue 19 item 14) ----------------------------------------------------------
+
+
+def options_of(html: str) -> list[tuple[str, str]]:
+    select = re.search(r'<select id="source" name="source"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return re.findall(r'<option value="([^"]*)"[^>]*>\s*([^<]*?)\s*</option>', select)
+
+
+@pytest.mark.parametrize("path", ["/admin/sync/", "/admin/sync/health"])
+def test_sync_pages_offer_the_configured_ckan_the_demo_dump_and_another_url(app, client, login, path):
+    app.config.update(
+        CKAN_URL="https://ckan.jiaxing.example/", SYNC_WEB_DUMP_FOLDER=str(SEEDED_DEMO.parent.parent)
+    )
+    login("admin")
+    client.set_cookie("lang", "en")
+    html = client.get(path).get_data(as_text=True)
+    assert options_of(html) == [
+        ("https://ckan.jiaxing.example/", "Configured CKAN: https://ckan.jiaxing.example/"),
+        (str(SEEDED_DEMO), "Demo catalogue dump: catalogue/demo-catalogue.jsonl"),
+        ("other", "Other CKAN URL (type it in)"),
+    ]
+    assert '<input id="source_url" type="url" name="source_url"' in html
+
+
+def test_without_ckan_url_the_demo_dump_is_offered_first_in_chinese(app, client, login):
+    app.config.update(SYNC_WEB_DUMP_FOLDER=str(SEEDED_DEMO.parent.parent))
+    login("admin")
+    html = client.get("/admin/sync/").get_data(as_text=True)
+    assert options_of(html) == [
+        (str(SEEDED_DEMO), "演示目录转储：catalogue/demo-catalogue.jsonl"),
+        ("other", "其他 CKAN 地址（请在下方填写）"),
+    ]
+
+
+def test_choosing_the_offered_demo_dump_starts_a_sync_from_it(app, client, login):
+    app.config.update(SYNC_WEB_DUMP_FOLDER=str(SEEDED_DEMO.parent.parent))
+    login("admin")
+    offered = options_of(client.get("/admin/sync/").get_data(as_text=True))[0][0]
+    response = client.post("/admin/sync/start", data={"source": offered})
+    sync_run = db.session.scalar(select(SyncRun))
+    assert response.status_code == 302
+    assert (sync_run.source.location, sync_run.status, sync_run.created) == (str(SEEDED_DEMO), SUCCEEDED, 353)
+
+
+def test_an_offered_dump_named_by_another_spelling_of_its_path_is_read(demo, client, login, tmp_path):
+    login("admin")
+    (tmp_path / "子目录").mkdir()
+    response = client.post(
+        "/admin/sync/start", data={"source": str(tmp_path / "子目录" / ".." / "demo.jsonl")}
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(select(SyncRun)).source.location == str(demo)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"source": "/etc/passwd"},
+        {"source": "other", "source_url": "/etc/passwd"},
+        {"source": "other", "source_url": "../../etc/passwd"},
+        {"source": "other", "source_url": "file:///etc/passwd"},
+        {"source": "other", "source_url": str(SEEDED_DEMO)},  # a real dump, but not in the offered folder
+        {"source": "/tmp/\x00.jsonl"},
+    ],
+)
+@pytest.mark.parametrize("path", ["/admin/sync/start", "/admin/sync/health"])
+def test_a_server_path_that_is_not_offered_is_refused_and_read_nowhere(client, login, path, data):
+    login("admin")
+    client.set_cookie("lang", "en")
+    response = client.post(path, data=data)
+    assert response.status_code == 400
+    assert "Only the dump files offered in the list can be read from the web." in response.get_data(
+        as_text=True
+    )
+    assert count(SyncRun) == 0
+
+
+def test_other_url_chosen_with_no_url_typed_is_refused(client, login):
+    login("admin")
+    client.set_cookie("lang", "en")
+    response = client.post("/admin/sync/start", data={"source": "other", "source_url": "  "})
+    assert response.status_code == 400
+    assert "Type the URL of the CKAN to read." in response.get_data(as_text=True)
+    assert count(SyncRun) == 0
+
+
+def test_a_typed_other_url_passes_the_outbound_guard_first(client, login, monkeypatch):
+    connections = record_connections(monkeypatch)
+    login("admin")
+    response = client.post("/admin/sync/start", data={"source": "other", "source_url": "http://10.0.0.1/"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "10.0.0.1: private address" in html
+    assert 'value="http://10.0.0.1/"' in html  # the refused URL stays in its field
+    assert count(SyncRun) == 0 and connections == []
+
+
+def test_health_page_remembers_a_typed_url_as_other(client, login, monkeypatch):
+    connections = record_connections(monkeypatch)
+    login("admin")
+    client.post("/admin/sync/health", data={"source": "other", "source_url": "http://10.0.0.1/ckan"})
+    html = client.get("/admin/sync/health").get_data(as_text=True)
+    assert '<option value="other" selected>' in html
+    assert 'name="source_url" value="http://10.0.0.1/ckan"' in html
+    assert connections == []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -15,7 +13,7 @@ from portal import outbound
 from portal.accounts.models import ADMIN
 from portal.accounts.permissions import role_required
 from portal.extensions import db
-from portal.sync import background, commands, health, lock, outcome, remote, run
+from portal.sync import background, commands, health, lock, outcome, remote, run, sources
 from portal.sync.models import SyncError, SyncIdentityChange, SyncRun
 
 bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
@@ -35,15 +33,14 @@ def index():
 @bp.post("/start")
 @role_required(ADMIN)
 def start():
-    location = request.form.get("source", "").strip()[:1000]
     full, mirror = bool(request.form.get("full")), bool(request.form.get("mirror"))
     try:
-        source = _open_source(location)
+        source = _open_source(_chosen_location())
         settings = commands.settings_from_config(full=full, mirror=mirror, started_by_id=current_user.id)
         started = run.start(source, settings)
     except remote.SourceUnavailable as exc:
         flash(str(exc), "error")
-        return _runs_page(), 400
+        return _runs_page(request.form), 400
     except lock.SyncBusy:
         flash(_("Another sync is running; try again when it has finished."), "error")
         return _runs_page(), 409
@@ -82,22 +79,27 @@ def health_report():
 @bp.post("/health")
 @role_required(ADMIN)
 def health_check():
-    location = request.form.get("source", "").strip()[:1000]
-    session[HEALTH_SOURCE] = location
-    rows, problem, status = [], None, 200
-    if location or current_app.config.get("CKAN_URL"):
-        try:
+    rows, problem, status, location = [], None, 200, ""
+    try:
+        location = _chosen_location()
+        session[HEALTH_SOURCE] = location
+        if location or current_app.config.get("CKAN_URL"):
             rows = _compare(location)
-        except remote.SourceRefused as exc:
-            problem, status = str(exc), 400
-        except remote.SourceUnavailable as exc:
-            problem, status = str(exc), 502
+    except remote.SourceRefused as exc:
+        problem, status = str(exc), 400
+    except remote.SourceUnavailable as exc:
+        problem, status = str(exc), 502
     return _health_page(location, checked=True, rows=rows, problem=problem), status
 
 
 def _health_page(location: str, *, checked: bool, rows=(), problem: str | None = None) -> str:
+    choices = _choices()
+    choice, typed = sources.selected(location, choices)
     return render_template(
         "sync/health.html",
+        choices=choices,
+        choice=choice,
+        typed=typed,
         rows=list(rows),
         total=health.total(list(rows)),
         problem=problem,
@@ -107,15 +109,39 @@ def _health_page(location: str, *, checked: bool, rows=(), problem: str | None =
     )
 
 
-def _runs_page() -> str:
+def _runs_page(form=None) -> str:
+    """The runs and the start form; `form` keeps a refused start's choice and typed URL."""
     query = select(SyncRun).options(joinedload(SyncRun.source)).order_by(SyncRun.id.desc())
     page = db.paginate(query, per_page=RUNS_PER_PAGE, error_out=False)
+    form = form or {}
     return render_template(
         "sync/index.html",
         page=page,
+        choices=_choices(),
+        choice=form.get("source", "")[:1000],
+        typed=form.get("source_url", "")[:1000],
         holder=lock.holder(),
         default_source=current_app.config.get("CKAN_URL") or "",
     )
+
+
+def _choices() -> list[sources.Choice]:
+    config = current_app.config
+    return sources.offered(config.get("CKAN_URL"), config["SYNC_WEB_DUMP_FOLDER"])
+
+
+def _chosen_location() -> str:
+    """The source the form names; raise remote.SourceRefused for a path that is not offered."""
+    choice = request.form.get("source", "")[:1000]
+    typed = request.form.get("source_url", "")[:1000]
+    try:
+        return sources.choose(choice, typed, _choices())
+    except sources.Missing as exc:
+        raise remote.SourceRefused(_("Type the URL of the CKAN to read.")) from exc
+    except sources.NotOffered as exc:
+        raise remote.SourceRefused(
+            _("Only the dump files offered in the list can be read from the web.")
+        ) from exc
 
 
 def _compare(location: str) -> list[health.Row]:
@@ -130,15 +156,9 @@ def _compare(location: str) -> list[health.Row]:
 def _open_source(location: str, **options):
     """Open `location`, or CKAN_URL; raise remote.SourceUnavailable with a message for the page."""
     if not (location or current_app.config.get("CKAN_URL")):
-        raise remote.SourceUnavailable(_("No source: enter a CKAN URL or a dump file, or set CKAN_URL."))
-    folder = Path(current_app.config["SYNC_WEB_DUMP_FOLDER"]).resolve()
-    if (
-        location
-        and not location.startswith(("http://", "https://"))
-        and folder not in Path(location).resolve().parents
-    ):
-        # the web may not make the server read (and publish files beside) any file it can reach
-        raise remote.SourceUnavailable(_("From the web, a dump file must lie in %(folder)s.", folder=folder))
+        raise remote.SourceUnavailable(
+            _("No source: choose a dump file or type a CKAN URL, or set CKAN_URL.")
+        )
     if location.startswith(("http://", "https://")):
         try:  # a typed URL is refused early and clearly; the connections check again
             commands.guard_from_config().check(location)
