@@ -124,7 +124,7 @@ def test_the_csv_export_reads_back(made, client, login):
     by_code = {row[0]: row for row in rows[1:]}
     assert len(by_code) == 7
     assert by_code["330402"][1] == "南湖区"
-    assert by_code["330402"][2:8] == ["2", "0", "yes", "0", "1", "no"]
+    assert by_code["330402"][2:10] == ["2", "0", "yes", "0", "0", "1", "no", "0"]
     assert by_code["330421"][-2:] == ["1", "1"]
 
 
@@ -138,7 +138,7 @@ def test_the_xlsx_export_reads_back(made, client, login):
     grid = list(workbook["2020"].iter_rows(values_only=True))
     assert grid[0][:3] == ("County code", "County", "2020Q1 approved")
     by_code = {row[0]: row for row in grid[1:]}
-    assert by_code["330411"][2:8] == (0, 0, "no", 1, 0, "yes")
+    assert by_code["330411"][2:10] == (0, 0, "no", 0, 1, 0, "yes", 0)
     summary = dict(workbook["Summary"].iter_rows(values_only=True))
     assert summary == {"Year": 2020, "Exemplary applications": 2, "Exemplary target": 5}
 

@@ -3,6 +3,8 @@ quota, and refused past the office's grace period."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -160,3 +162,16 @@ def test_the_submit_button_refuses_past_the_offices_grace_period(app, client):
     assert "2020Q1 的报送已于季度结束 0 天后截止" in response.get_data(as_text=True)
     db.session.refresh(application)
     assert application.status == "draft"
+
+
+def test_the_board_export_counts_late_filings_apart(app, client, login):
+    backfilled()
+    login("admin")
+    client.set_cookie("lang", "en")
+    rows = list(
+        csv.reader(io.StringIO(client.get("/applications/board.csv?year=2020").data.decode("utf-8-sig")))
+    )
+    assert rows[0][2:6] == ["2020Q1 approved", "2020Q1 submitted", "2020Q1 quota met", "2020Q1 filed late"]
+    by_code = {row[0]: row for row in rows[1:]}
+    assert by_code["330402"][2:6] == ["0", "0", "no", "1"]  # the backfilled one
+    assert by_code["330411"][2:6] == ["0", "1", "no", "0"]  # on time, awaiting review

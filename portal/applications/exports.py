@@ -1,4 +1,4 @@
-"""The quarter board as CSV and XLSX: one row per county, three columns per quarter, then the year."""
+"""The quarter board as CSV and XLSX: one row per county, four columns per quarter, then the year."""
 
 from __future__ import annotations
 
@@ -20,13 +20,14 @@ def table(board: Board) -> list[list]:
             str(_l("%(quarter)s approved", quarter=quarter)),
             str(_l("%(quarter)s submitted", quarter=quarter)),
             str(_l("%(quarter)s quota met", quarter=quarter)),
+            str(_l("%(quarter)s filed late", quarter=quarter)),
         ]
     header += [str(_l("Approved in the year")), str(_l("Quarters met"))]
     rows = [header]
     for row in board.rows:
         values: list = [row.county.code, row.county.name]
         for cell in row.cells:
-            values += [cell.approved, cell.submitted, _yes_no(cell.met)]
+            values += [cell.approved, cell.submitted, _yes_no(cell.met), cell.late]
         values += [row.approved, row.quarters_met]
         rows.append(values)
     return rows
