@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request, url_for
 
+from portal import inputs
 from portal.api import auth
 from portal.dbtypes import utcnow
 from portal.extensions import csrf, db
@@ -48,11 +49,12 @@ def record_call(response):
 
 @bp.get("/counties")
 def counties():
-    raw = request.args.get("year", "").strip()
-    year = (
-        periods.day_of(utcnow()).year if raw == "" else (int(raw) if raw.isascii() and raw.isdigit() else 0)
-    )
-    if not FIRST_YEAR <= year <= LAST_YEAR:
+    raw = request.args.get("year")
+    try:  # the shared reader, strict as the document's integer: no blank, spaces or other digits
+        year = inputs.optional_number(
+            raw, periods.day_of(utcnow()).year, strict=True, minimum=FIRST_YEAR, maximum=LAST_YEAR
+        )
+    except inputs.BadInput:
         return error(
             400, f"year must be a year from {FIRST_YEAR} to {LAST_YEAR}, such as 2026; not {raw[:20]!r}."
         )
