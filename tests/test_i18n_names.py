@@ -203,3 +203,17 @@ def test_contest_panel_page_names_judges_counties_in_each_language(client, login
     speak(client, "en")
     english = page(client, url)
     assert "Haiyan County" in english and "海盐县" not in english
+
+
+def test_english_messages_gloss_every_chinese_example():
+    """English readers see Chinese only as an example beside its English meaning: 浙里办 is the
+    Zheliban app, a round's name 初赛 comes after "preliminary"."""
+    pot = read_po((ROOT / "translations" / "messages.pot").open("rb"))
+    chinese = re.compile(rf"[{CJK}]")
+    for message in pot:
+        msgid = message.id if isinstance(message.id, str) else message.id[0]
+        if not msgid or not chinese.search(msgid):
+            continue
+        bare = re.sub(rf"\([^)]*[{CJK}][^)]*\)|[{CJK}]+ \([^)]+\)", "", msgid)
+        bare = re.sub(rf"rather than [{CJK}]+$", "", bare)
+        assert not chinese.search(bare), msgid
