@@ -130,8 +130,13 @@ def test_sign_in_then_create_an_api_token(site, page, app):
     page.goto(f"{site}/account/api-tokens")
     page.fill("input[name=name]", "我的脚本")
     page.click("main form button[type=submit]")
-    token = page.locator("code, .secret").first.inner_text().strip()
+    token = page.locator("[data-testid=token]").input_value()
     assert token.startswith("jxod_")
+    copy = page.locator("button[data-copy=new-token]")
+    assert copy.is_visible()  # the static script revealed it under the CSP
+    copy.click()
+    status = page.locator("[data-copy-status=new-token]")
+    assert status.inner_text() in ("已复制", "请选中令牌后复制")  # copied, or the field is left selected
     api = page.request.get(f"{site}/api/v1/datasets", headers={"Authorization": f"Bearer {token}"})
     assert api.status == 200 and api.json()["total"] == 2
     bad = page.request.get(f"{site}/api/v1/datasets", headers={"Authorization": "Bearer jxod_wrong"})

@@ -21,7 +21,7 @@ def stored_tokens() -> list[ApiToken]:
 
 
 def shown_token(html: str) -> str:
-    return re.search(r'data-testid="token">([^<]+)<', html)[1]
+    return re.search(r'data-testid="token"[^>]*value="([^"]+)"', html)[1]
 
 
 def test_created_token_is_shown_once_and_stored_hashed(client, login):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.catalogue import search
 from portal.catalogue.models import PUBLISHED, Dataset
 from portal.extensions import db
+from portal.names import region_name
 
 MAX_CLAIMS = 50
 
@@ -42,3 +43,15 @@ def by_ids(ids: Iterable[int]) -> list[Dataset]:
     wanted = list(dict.fromkeys(int(i) for i in ids))[:MAX_CLAIMS]
     found = {d.id: d for d in db.session.scalars(select(Dataset).where(Dataset.id.in_(wanted)))}
     return [found[i] for i in wanted if i in found]
+
+
+def choice_json(dataset: Dataset, *, english: bool) -> dict:
+    """A dataset as the picker lists it: title, then department and county to tell equal titles apart."""
+    department = dataset.department
+    return {
+        "id": dataset.id,
+        "name": dataset.name,
+        "title": dataset.title,
+        "department": department.title if department else "",
+        "county": region_name(department.region.name, english=english) if department else "",
+    }

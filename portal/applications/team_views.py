@@ -154,7 +154,7 @@ def remove_file(application_id: int, file_id: int):
 @role_required(COUNTY_MEMBER)
 def dataset_choices():
     found = claims.find_datasets(request.args.get("q", "")[:100], limit=20)
-    return {"items": [{"id": d.id, "name": d.name, "title": d.title} for d in found]}
+    return {"items": [claims.choice_json(d, english=is_english()) for d in found]}
 
 
 @bp.get("/notifications")

@@ -20,6 +20,12 @@ document.addEventListener("DOMContentLoaded", () => {
     box.name = "dataset_ids";
     box.value = String(dataset.id);
     label.append(box, " ", dataset.title);
+    if (dataset.department) {
+      const meta = document.createElement("span");
+      meta.className = "picker-meta";
+      meta.textContent = `${dataset.department} · ${dataset.county}`;
+      label.append(" ", meta);
+    }
     item.append(label);
     return item;
   }
