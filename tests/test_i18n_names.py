@@ -217,3 +217,17 @@ def test_english_messages_gloss_every_chinese_example():
         bare = re.sub(rf"\([^)]*[{CJK}][^)]*\)|[{CJK}]+ \([^)]+\)", "", msgid)
         bare = re.sub(rf"rather than [{CJK}]+$", "", bare)
         assert not chinese.search(bare), msgid
+
+
+def test_office_dashboard_names_counties_from_the_one_table_in_english(client, login, app):
+    from portal.regions.models import Region
+
+    pinghu = db.session.scalar(db.select(Region).where(Region.code == "330482"))
+    pinghu.name_en = "Pinghu"  # as a database seeded before the names were made consistent
+    db.session.commit()
+    login("admin")
+    speak(client, "en")
+    html = page(client, "/admin/metrics/")
+    option = re.search(r'<option value="330482"[^>]*>([^<]+)</option>', html)
+    assert option.group(1) == "Pinghu City"
+    assert re.search(r'<tr data-county="330482"><th scope="row">\s*Pinghu City', html)
