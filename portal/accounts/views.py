@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from portal.accounts import actions, forms, sessions
+from portal.accounts import actions, forms, passwords, sessions
 from portal.accounts.permissions import role_required
 from portal.extensions import db, limiter
 from portal.metrics import events
@@ -52,7 +52,7 @@ def sign_up():
     if current_user.is_authenticated:
         return redirect(url_for("site.home"))
     form = forms.SignUpForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() & _password_fits(form):  # both checks run: every problem in one answer
         try:
             actions.sign_up(
                 email=form.email.data,
@@ -76,6 +76,21 @@ def sign_up():
             return redirect(url_for("accounts.sign_in"))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/sign_up.html", form=form), status
+
+
+def _password_fits(form: forms.SignUpForm) -> bool:
+    """Judge a typed password by the rules beside the other checks; put the problem by the password."""
+    if not form.is_submitted() or not form.password.data or form.password.errors:
+        return True
+    problem = passwords.password_problem(
+        form.password.data,
+        min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+        email=form.email.data or "",
+        name=form.display_name.data or "",
+    )
+    if problem:
+        form.password.errors = [str(problem)]
+    return problem is None
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
@@ -27,7 +28,11 @@ MAX_NAME, MAX_DESCRIPTION, MAX_URL, MAX_MINI_PROGRAM = 120, 5000, 500, 200
 
 
 class DetailsInvalid(workflow.WorkflowError):
-    pass
+    """Details the rules refuse; `fields` maps each refused detail's name to why (one message shown first)."""
+
+    def __init__(self, message: object, fields: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
 
 
 # What a registration or revision may raise; each message is meant for the user.
@@ -168,29 +173,51 @@ def _claim_for_edit(application: Application, by: User, now: datetime) -> None:
     application.updated_at = now
 
 
-def _checked(details: Details, now: datetime, *, already: Sequence[Dataset]) -> list[Dataset]:
-    """Raise DetailsInvalid for the first wrong detail; return the datasets chosen."""
+def problems(
+    details: Details, now: datetime, *, already: Sequence[Dataset] = (), submit: bool = False
+) -> dict[str, object]:
+    """Return every wrong detail at once, keyed by the detail's name, so a form shows them all together;
+    with `submit`, also what a submission lacks."""
+    found: dict[str, object] = {}
+    if submit:
+        draft = SimpleNamespace(
+            description=details.description,
+            datasets=list(details.dataset_ids),
+            web_url=details.web_url.strip(),
+            mini_program=details.mini_program.strip(),
+            zlb_entry=details.zlb_entry.strip(),
+        )
+        found.update(workflow.incomplete_fields(draft))
     name = details.name.strip()
     if not name or len(name) > MAX_NAME:
-        raise DetailsInvalid(_l("Give the application a name of at most %(n)d characters.", n=MAX_NAME))
+        found["name"] = _l("Give the application a name of at most %(n)d characters.", n=MAX_NAME)
     if not quarters.is_quarter(details.quarter):
-        raise DetailsInvalid(_l("Choose a quarter such as 2020Q1."))
-    if quarters.parse(details.quarter) > quarters.parse(quarters.quarter_of(now)):
-        raise DetailsInvalid(_l("An application cannot be registered for a quarter still to come."))
+        found["quarter"] = _l("Choose a quarter such as 2020Q1.")
+    elif quarters.parse(details.quarter) > quarters.parse(quarters.quarter_of(now)):
+        found["quarter"] = _l("An application cannot be registered for a quarter still to come.")
     if not domains.is_domain(details.domain):
-        raise DetailsInvalid(_l("Choose one of the priority domains, or other."))
+        found["domain"] = _l("Choose one of the priority domains, or other.")
     if len(details.description) > MAX_DESCRIPTION:
-        raise DetailsInvalid(_l("Keep the description under %(n)d characters.", n=MAX_DESCRIPTION))
+        found["description"] = _l("Keep the description under %(n)d characters.", n=MAX_DESCRIPTION)
     url = details.web_url.strip()
     parts = urlsplit(url)
     if url and (parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_URL):
-        raise DetailsInvalid(_l("The web address must start with http:// or https://."))
-    if len(details.mini_program.strip()) > MAX_MINI_PROGRAM or len(details.zlb_entry.strip()) > MAX_URL:
-        raise DetailsInvalid(_l("The mini-program or Zheliban entry is too long."))
-    datasets, refused = claims.claimable(details.dataset_ids, already=already)
-    if refused:
-        raise DetailsInvalid(_l("Some chosen datasets are not in the published catalogue."))
-    return datasets
+        found["web_url"] = _l("The web address must start with http:// or https://.")
+    if len(details.mini_program.strip()) > MAX_MINI_PROGRAM:
+        found["mini_program"] = _l("The mini-program or Zheliban entry is too long.")
+    if len(details.zlb_entry.strip()) > MAX_URL:
+        found["zlb_entry"] = _l("The mini-program or Zheliban entry is too long.")
+    if claims.claimable(details.dataset_ids, already=already)[1]:
+        found["dataset_ids"] = _l("Some chosen datasets are not in the published catalogue.")
+    return found
+
+
+def _checked(details: Details, now: datetime, *, already: Sequence[Dataset]) -> list[Dataset]:
+    """Raise DetailsInvalid, naming every wrong detail, unless all are right; return the datasets chosen."""
+    found = problems(details, now, already=already)
+    if found:
+        raise DetailsInvalid(next(iter(found.values())), found)
+    return claims.claimable(details.dataset_ids, already=already)[0]
 
 
 def _apply(application: Application, details: Details, datasets: list[Dataset], now: datetime) -> None:

@@ -11,7 +11,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import storage
+from portal import formerrors, storage
 from portal.accounts.models import ADMIN, COUNTY_MEMBER
 from portal.accounts.permissions import role_required
 from portal.applications import (
@@ -58,7 +58,7 @@ def team():
 @role_required(COUNTY_MEMBER)
 def new():
     form = _form(None)
-    if form.is_submitted() and not form.find.data and form.validate():
+    if _checked(form, already=()):
         try:
             application, created = registration.register(
                 current_user.region,
@@ -73,7 +73,7 @@ def new():
             )
         except registration.REFUSED as exc:
             db.session.rollback()
-            form.form_errors.append(str(exc))
+            formerrors.refuse(form, exc)
         else:
             db.session.commit()
             _flash_saved(application, created)
@@ -88,7 +88,7 @@ def edit(application_id: int):
     if not permissions.can_edit_application(current_user, application):
         abort(403)
     form = _form(application)
-    if form.is_submitted() and not form.find.data and form.validate():
+    if _checked(form, already=application.datasets):
         try:
             registration.revise(
                 application,
@@ -102,7 +102,7 @@ def edit(application_id: int):
             )
         except registration.REFUSED as exc:
             db.session.rollback()
-            form.form_errors.append(str(exc))
+            formerrors.refuse(form, exc)
         else:
             db.session.commit()
             _flash_saved(application, True)
@@ -193,6 +193,17 @@ def _form(application: Application | None) -> ApplicationForm:
                 getattr(form, name).data = getattr(application, name)
             form.dataset_ids.data = [d.id for d in application.datasets]
     return form
+
+
+def _checked(form: ApplicationForm, *, already) -> bool:
+    """Validate the form and the domain's rules in one pass, every problem beside its field."""
+    if not form.is_submitted() or form.find.data:
+        return False
+    valid = form.validate()
+    found = registration.problems(
+        _details(form), utcnow(), already=already, submit=bool(form.submit_for_review.data)
+    )
+    return not formerrors.attach(form, found) and valid
 
 
 def _form_page(form: ApplicationForm, application: Application | None):

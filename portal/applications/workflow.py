@@ -48,8 +48,9 @@ class FilingClosed(WorkflowError):
 class Incomplete(WorkflowError):
     """Something an application needs before it is submitted is missing; `missing` says what."""
 
-    def __init__(self, missing: list) -> None:
+    def __init__(self, missing: list, fields: dict[str, object] | None = None) -> None:
         self.missing = missing
+        self.fields = fields or {}  # the form field each missing thing belongs to
         super().__init__(_l("Before submitting, add %(what)s.", what=_Joined(missing)))
 
 
@@ -87,23 +88,36 @@ def record(
     return step
 
 
+def missing_fields(application: Application) -> dict[str, object]:
+    """Return what the application lacks before it can be submitted, keyed by the form field it belongs to."""
+    missing: dict[str, object] = {}
+    if not application.description.strip():
+        missing["description"] = _l("a description")
+    if not application.datasets:
+        missing["dataset_ids"] = _l("at least one catalogue dataset it uses")
+    if not (application.web_url or application.mini_program or application.zlb_entry):
+        missing["web_url"] = _l("a web address, a mini-program or a Zheliban entry")
+    return missing
+
+
 def missing_for_submission(application: Application) -> list[str]:
     """Return what the application lacks before it can be submitted, as messages."""
-    missing = []
-    if not application.description.strip():
-        missing.append(_l("a description"))
-    if not application.datasets:
-        missing.append(_l("at least one catalogue dataset it uses"))
-    if not (application.web_url or application.mini_program or application.zlb_entry):
-        missing.append(_l("a web address, a mini-program or a Zheliban entry"))
-    return missing
+    return list(missing_fields(application).values())
 
 
 def require_complete(application: Application) -> None:
     """Raise Incomplete, saying what is missing, unless the application can be submitted."""
-    missing = missing_for_submission(application)
+    missing = missing_fields(application)
     if missing:
-        raise Incomplete(missing)
+        raise Incomplete(list(missing.values()), incomplete_fields(application))
+
+
+def incomplete_fields(application) -> dict[str, object]:
+    """Return, per form field, what to add before submitting (an Application or any object of its fields)."""
+    return {
+        name: _l("Add %(what)s before submitting.", what=what)
+        for name, what in missing_fields(application).items()
+    }
 
 
 def require_filing_open(application: Application, *, now: datetime, grace_days: int | None) -> None:

@@ -55,7 +55,11 @@ _SPOOL_IN_MEMORY = 4 * MB  # larger uploads are checked from a temporary file
 
 
 class SubmissionError(Exception):
-    """An entry or attachment was refused; the message is shown to the team."""
+    """An entry or attachment was refused; the message is shown to the team, beside `field` when named."""
+
+    def __init__(self, message: object, field: str | None = None) -> None:
+        super().__init__(message)
+        self.fields = {field: message} if field else {}
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,10 @@ def submit_entry(
     if track.contest_id != round_.contest_id or team.contest_id != round_.contest_id:
         raise SubmissionError(_l("The track, round and team belong to different contests."))
     _check_open(round_, now)
-    if draft.demo_url.strip() and not draft.demo_url.strip().lower().startswith(("http://", "https://")):
-        raise SubmissionError(_l("The demo address must start with http:// or https://."))
+    found = draft_problems(draft)
+    if found:
+        field, message = next(iter(found.items()))
+        raise SubmissionError(message, field)
     entry = entry_of(team, round_, track)
     if entry is None:
         problem = entry_problem(team, round_, track)
@@ -206,15 +212,24 @@ def _check_open(round_: Round, now: datetime) -> None:
         raise SubmissionError(_l("The submission window of %(round)s is closed.", round=round_.name))
 
 
+def draft_problems(draft: EntryDraft) -> dict[str, object]:
+    """Return every problem of the draft's own fields, keyed by field, so a form shows them together."""
+    found: dict[str, object] = {}
+    url = draft.demo_url.strip()
+    if url and not url.lower().startswith(("http://", "https://")):
+        found["demo_url"] = _l("The demo address must start with http:// or https://.")
+    if not set(draft.dataset_ids):
+        found["dataset_ids"] = _l("Choose at least one catalogue dataset that the entry uses.")
+    return found
+
+
 def _datasets(ids: list[int]) -> list[Dataset]:
     wanted = set(ids)
-    if not wanted:
-        raise SubmissionError(_l("Choose at least one catalogue dataset that the entry uses."))
     found = list(
         db.session.scalars(select(Dataset).where(Dataset.id.in_(wanted), Dataset.state == PUBLISHED))
     )
     if len(found) != len(wanted):
-        raise SubmissionError(_l("A chosen dataset is not in the published catalogue."))
+        raise SubmissionError(_l("A chosen dataset is not in the published catalogue."), "dataset_ids")
     return found
 
 

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import names
+from portal import formerrors, names
 from portal.accounts.permissions import role_required
 from portal.contest import appeals, entries, forms, permissions, results, teams, windows
 from portal.contest.models import Contest, Entry, EntryFile, Round, Team, Track
@@ -95,6 +95,12 @@ def team(team_id: int):
     )
 
 
+def _draft_fits(form: forms.EntryForm) -> bool:
+    return not (
+        form.is_submitted() and formerrors.attach(form, entries.draft_problems(forms.entry_draft(form)))
+    )
+
+
 @bp.route("/teams/<int:team_id>/rounds/<int:round_id>/tracks/<int:track_id>/entry", methods=["GET", "POST"])
 @role_required()
 def entry_form(team_id: int, round_id: int, track_id: int):
@@ -105,13 +111,14 @@ def entry_form(team_id: int, round_id: int, track_id: int):
         forms.EntryForm(obj=entry, dataset_ids=[d.id for d in entry.datasets] if entry else [])
     )
     searching = request.form.get("action") == "search"
-    if not searching and form.validate_on_submit():
+    # one pass: the form's checks and the draft's own rules together, each error beside its field
+    if not searching and form.validate_on_submit() & _draft_fits(form):
         try:
             entry = entries.submit_entry(
                 team, round_, track, forms.entry_draft(form), by=current_user, now=utcnow()
             )
         except entries.SubmissionError as exc:
-            form.form_errors.append(str(exc))
+            formerrors.refuse(form, exc)
         else:
             db.session.commit()
             flash(_("The entry is saved. You can change it until the submission window closes."), "success")
