@@ -48,14 +48,9 @@ def environment(database: Path, redis_url: str) -> dict:
 def serve(env: dict, workers: int, port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
     process = subprocess.Popen([*command, "--log-level", "warning", "wsgi:app"], env=env, cwd=ROOT)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
+    import catalogue_bench
+
+    return catalogue_bench.wait_until_serving(process, port)
 
 
 def make_token(env: dict) -> str:

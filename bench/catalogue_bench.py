@@ -116,7 +116,12 @@ def serve(database: Path, workers: int, port: int) -> subprocess.Popen:
         env=env,
         cwd=OUT,
     )
-    for _ in range(100):
+    return wait_until_serving(process, port)
+
+
+def wait_until_serving(process: subprocess.Popen, port: int, tries: int = 100) -> subprocess.Popen:
+    """Return `process` once 127.0.0.1:`port` answers /healthz; kill it and stop the run if it never does."""
+    for _ in range(tries):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return process

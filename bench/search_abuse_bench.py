@@ -121,14 +121,7 @@ def serve(database: Path, workers: int, threads: int, port: int, timeout_ms: int
     ]
     command += ["-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning", "wsgi:app"]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
+    return catalogue_bench.wait_until_serving(process, port, tries=150)
 
 
 def upgrade(database: Path) -> None:
