@@ -15,4 +15,5 @@ from portal.catalogue.models import (  # noqa: F401
 from portal.contest.models import Appeal, Assignment, Contest, Criterion, Entry, Round, Score, Team  # noqa: F401
 from portal.metrics.models import ActivityEvent  # noqa: F401
 from portal.regions.models import Population, Region  # noqa: F401
+from portal.rows.models import RowTable  # noqa: F401
 from portal.sync.models import SyncError, SyncLock, SyncRun, SyncSource  # noqa: F401
