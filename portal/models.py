@@ -13,6 +13,7 @@ from portal.catalogue.models import (  # noqa: F401
     Theme,
 )
 from portal.contest.models import Appeal, Assignment, Contest, Criterion, Entry, Round, Score, Team  # noqa: F401
+from portal.jobs.models import JobRecord  # noqa: F401
 from portal.metrics.models import ActivityEvent  # noqa: F401
 from portal.regions.models import Population, Region  # noqa: F401
 from portal.rows.models import RowTable  # noqa: F401
