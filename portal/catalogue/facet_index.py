@@ -17,22 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from portal.catalogue.models import (
-    PUBLISHED,
-    Dataset,
-    Department,
-    Resource,
-    Tag,
-    Theme,
-    dataset_tags,
-    dataset_themes,
-)
+from portal.catalogue import rules
 from portal.extensions import db
-from portal.regions.models import Region
 
-FACETS = ("department", "region", "theme", "format", "open_condition", "tag")
+FACETS = rules.NAMES
 
 
 @dataclass(frozen=True)
@@ -60,51 +48,30 @@ class FacetIndex:
 
 
 def build(generation: tuple = ()) -> FacetIndex:
-    """Read the published catalogue's facet values: a pass over the datasets and over each
-    link table, reading ids only, and the (small) tables of names."""
+    """Read the published catalogue's facet values: a pass over the published datasets and, for
+    each facet, over its source of (key, dataset id) pairs (rules.FACETS), reading ids only, and
+    the (small) tables naming the keys. Facets with the same source share one read of it."""
     conn = db.session.connection()
-    published = conn.execute(
-        select(Dataset.id, Dataset.department_id, Dataset.open_condition).where(Dataset.state == PUBLISHED)
-    ).all()
-    everything = _bitset(row[0] for row in published)
-    departments = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            select(Department.id, Department.name, Department.title, Region.code, Region.name).join(
-                Department.region
-            )
-        )
-    }
-    by_department = _grouped((row[1], row[0]) for row in published if row[1] is not None)
-    themes = {row[0]: row[1:] for row in conn.execute(select(Theme.id, Theme.name, Theme.title))}
-    tags = {row[0]: row[1] for row in conn.execute(select(Tag.id, Tag.name))}
-    bitsets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-    labels: dict[str, dict[str, str]] = {name: {} for name in FACETS}
-
-    def add(facet: str, value: str, label: str, bits: int) -> None:
-        bitsets[facet][value] = bitsets[facet].get(value, 0) | (bits & everything)
-        labels[facet][value] = label
-
-    for department_id, bits in by_department.items():
-        name, title, region_code, region_name = departments[department_id]
-        add("department", name, title, bits)
-        add("region", region_code, region_name, bits)
-    for condition, bits in _grouped((row[2], row[0]) for row in published).items():
-        add("open_condition", condition, condition, bits)
-    linked = select(dataset_themes.c.theme_id, dataset_themes.c.dataset_id)
-    for theme_id, bits in _grouped(conn.execute(linked)).items():
-        add("theme", *themes[theme_id], bits)
-    for tag_id, bits in _grouped(
-        conn.execute(select(dataset_tags.c.tag_id, dataset_tags.c.dataset_id))
-    ).items():
-        add("tag", tags[tag_id], tags[tag_id], bits)
-    shaped = select(Resource.format, Resource.dataset_id).where(
-        Resource.state == "active", Resource.format != ""
-    )
-    for format_, bits in _grouped(conn.execute(shaped)).items():
-        add("format", format_, format_, bits)
-    for facet in FACETS:  # values no published dataset carries are not values of the catalogue
-        bitsets[facet] = {value: bits for value, bits in bitsets[facet].items() if bits}
+    everything = _bitset(conn.execute(rules.published_datasets(rules.Dataset.id)).scalars())
+    grouped: dict[int, dict] = {}  # id of a source statement -> key -> bitset
+    bitsets: dict[str, dict[str, int]] = {}
+    labels: dict[str, dict[str, str]] = {}
+    for facet in rules.FACETS:
+        if id(facet.pairs) not in grouped:
+            grouped[id(facet.pairs)] = _grouped(conn.execute(facet.pairs))
+        names = {row[0]: row[1:] for row in conn.execute(facet.values)} if facet.values is not None else {}
+        bitsets[facet.name], labels[facet.name] = {}, {}
+        for key, bits in grouped[id(facet.pairs)].items():
+            if facet.values is None:
+                value, label = key, key
+            elif key in names:
+                value, label = names[key]
+            else:
+                continue  # a key its naming table does not hold (a department without a county)
+            bits &= everything  # values no published dataset carries are not values of the catalogue
+            if bits:
+                bitsets[facet.name][value] = bitsets[facet.name].get(value, 0) | bits
+                labels[facet.name][value] = label
     return FacetIndex(generation, everything, bitsets, labels)
 
 

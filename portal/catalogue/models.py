@@ -136,7 +136,9 @@ class Dataset(db.Model):
 
     @property
     def is_published(self) -> bool:
-        return self.state == PUBLISHED
+        from portal.catalogue import rules  # the rule lives there, beside its SQL form
+
+        return rules.is_published(self)
 
     @property
     def volume(self) -> int | None:

@@ -36,20 +36,16 @@ from sqlalchemy import (
     table,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import selectinload
 
 from portal import dbtimeout
-from portal.catalogue import facet_index, search_cache, terms
+from portal.catalogue import facet_index, rules, search_cache, terms
 from portal.catalogue.models import (
     CONDITIONAL,
-    PUBLISHED,
     UNCONDITIONAL,
     Dataset,
     Department,
     Resource,
-    Tag,
     Theme,
-    dataset_tags,
     dataset_themes,
 )
 from portal.dbschema import FTS_TABLE, VECTOR_COLUMN
@@ -297,30 +293,11 @@ def text_scores(alternatives: Sequence[Sequence[terms.Unit]], dialect: str):
 
 def _conditions(query: SearchQuery, match: _Match | None, *, skip: str = "") -> list:
     """Return the WHERE clauses of `query` on datasets, leaving out the facet `skip`."""
-    conditions = [Dataset.state == PUBLISHED]
+    conditions = [rules.published()]
     if match is not None:
         conditions.append(match.condition)
-    if query.departments and skip != "department":
-        conditions.append(
-            Dataset.department_id.in_(select(Department.id).where(Department.name.in_(query.departments)))
-        )
-    if query.regions and skip != "region":
-        in_regions = select(Department.id).join(Department.region).where(Region.code.in_(query.regions))
-        conditions.append(Dataset.department_id.in_(in_regions))
-    if query.themes and skip != "theme":
-        themed = select(dataset_themes.c.dataset_id).join(Theme).where(Theme.name.in_(query.themes))
-        conditions.append(Dataset.id.in_(themed))
-    if query.tags and skip != "tag":
-        tagged = select(dataset_tags.c.dataset_id).join(Tag).where(Tag.name.in_(query.tags))
-        conditions.append(Dataset.id.in_(tagged))
-    if query.formats and skip != "format":
-        shaped = select(Resource.dataset_id).where(
-            Resource.state == "active", Resource.format.in_(query.formats)
-        )
-        conditions.append(Dataset.id.in_(shaped))
-    if query.open_conditions and skip != "open_condition":
-        conditions.append(Dataset.open_condition.in_(query.open_conditions))
-    return conditions
+    chosen = {facet.name: getattr(query, facet.field) for facet in rules.FACETS}
+    return conditions + rules.facet_conditions(chosen, skip=skip)
 
 
 def _page(
@@ -371,16 +348,7 @@ def _load(ids: list[int]) -> list[Dataset]:
     """Load the page's datasets with what a result card shows, in the order of `ids`."""
     if not ids:
         return []
-    rows = db.session.scalars(
-        select(Dataset)
-        .where(Dataset.id.in_(ids))
-        .options(
-            selectinload(Dataset.department).selectinload(Department.region),
-            selectinload(Dataset.themes),
-            selectinload(Dataset.tags),
-            selectinload(Dataset.resources),
-        )
-    )
+    rows = db.session.scalars(rules.with_relations(select(Dataset).where(Dataset.id.in_(ids))))
     by_id = {d.id: d for d in rows}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -454,9 +422,7 @@ def load_cards(ids: list[int]) -> list[Card]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-_FACET_FIELDS = dict(
-    zip(FACETS, ("departments", "regions", "themes", "formats", "open_conditions", "tags"), strict=True)
-)
+_FACET_FIELDS = {facet.name: facet.field for facet in rules.FACETS}
 
 
 def index(stamp: tuple | None = None) -> facet_index.FacetIndex:

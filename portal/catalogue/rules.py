@@ -1,0 +1,206 @@
+"""The catalogue's rules, each written once: what "published" means, which relations a
+dataset is shown with, and each facet (its name, URL parameter, query field, label, SQL
+filter and the source of its bitsets).
+
+The pages, /api/v1, the CKAN-compatible API, DCAT, the facet index, the metrics, the
+applications and the contest read the public catalogue through these, never by writing
+the conditions out again. Text matching has its own module (catalogue/matching.py).
+Pure query building: no request, no session use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
+
+from portal.catalogue.models import (
+    CONDITIONAL,
+    PUBLISHED,
+    UNCONDITIONAL,
+    Dataset,
+    Department,
+    Resource,
+    Tag,
+    Theme,
+    dataset_tags,
+    dataset_themes,
+)
+from portal.regions.models import Region
+
+# -- Publication -------------------------------------------------------------------------
+
+
+def published() -> ColumnElement[bool]:
+    """Return "the dataset is in the public catalogue", a condition on `Dataset`.
+
+    The one definition: every public list, count, search, facet, feed and picker filters
+    with it, and `is_published` says the same of one loaded dataset. A rule that gates
+    publication (a data level, a hold) is added here and in `is_published`, nowhere else.
+    """
+    return Dataset.state == PUBLISHED
+
+
+def is_published(dataset: Any) -> bool:
+    """Tell whether one dataset (anything with the columns `published` reads) is public."""
+    return dataset.state == PUBLISHED
+
+
+def published_datasets(*columns: Any) -> Select:
+    """Select the published datasets (or the given columns of them)."""
+    return select(*(columns or (Dataset,))).where(published())
+
+
+# -- Relations shown with a dataset ------------------------------------------------------
+
+# What a dataset is shown with (card, page, package dict, DCAT record, /api/v1 answer).
+RELATIONS = ("department", "licence", "themes", "tags", "resources")
+
+
+def with_relations(statement: Select, *, one: bool = False) -> Select:
+    """Load `RELATIONS` (and the department's county) with the datasets `statement` selects.
+
+    For many datasets, a statement per relation (selectin); for `one` dataset, the to-one
+    relations joined into its own statement."""
+    return statement.options(*relation_options(one=one))
+
+
+def relation_options(*, one: bool = False) -> tuple[_AbstractLoad, ...]:
+    if one:
+        department = joinedload(Dataset.department).joinedload(Department.region)
+        licence = joinedload(Dataset.licence)
+    else:
+        department = selectinload(Dataset.department).selectinload(Department.region)
+        licence = selectinload(Dataset.licence)
+    return (
+        department,
+        licence,
+        selectinload(Dataset.themes),
+        selectinload(Dataset.tags),
+        selectinload(Dataset.resources),
+    )
+
+
+# -- Resources ---------------------------------------------------------------------------
+
+ACTIVE = "active"
+
+
+def active_resource() -> ColumnElement[bool]:
+    """Return "the resource is offered" (not removed from its dataset in CKAN)."""
+    return Resource.state == ACTIVE
+
+
+def shaped_resource() -> ColumnElement[bool]:
+    """Return "the resource is offered and names its format": what the format facet counts."""
+    return (Resource.state == ACTIVE) & (Resource.format != "")
+
+
+# -- Facets ------------------------------------------------------------------------------
+
+OPEN_CONDITIONS = (UNCONDITIONAL, CONDITIONAL)
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One facet of the catalogue, declared once.
+
+    `pairs` selects (key, dataset id) for every dataset carrying a value; `values` maps a key
+    to (value, label), or is None when the key is the value and its own label. The facet index
+    builds its bitsets from these; `condition` is the same facet as SQL, for listings and the
+    CKAN-compatible `fq`.
+    """
+
+    name: str  # as the code and the API's `facets` name it
+    param: str  # URL parameter on the pages and /api/v1
+    field: str  # SearchQuery field
+    label: Any  # lazy, translated when shown
+    condition: Callable[[Sequence[str]], ColumnElement[bool]]  # "carries one of these values"
+    pairs: Select
+    values: Select | None = None
+    ckan: str | None = None  # the field of CKAN's package_search carrying the same values
+
+
+_BY_DEPARTMENT = select(Dataset.department_id, Dataset.id).where(Dataset.department_id.is_not(None))
+
+FACETS: tuple[Facet, ...] = (
+    Facet(
+        "department",
+        "department",
+        "departments",
+        _l("Department"),
+        lambda values: Dataset.department_id.in_(select(Department.id).where(Department.name.in_(values))),
+        _BY_DEPARTMENT,
+        select(Department.id, Department.name, Department.title),
+        ckan="organization",
+    ),
+    Facet(
+        "region",
+        "region",
+        "regions",
+        _l("County"),
+        lambda values: Dataset.department_id.in_(
+            select(Department.id).join(Department.region).where(Region.code.in_(values))
+        ),
+        _BY_DEPARTMENT,
+        select(Department.id, Region.code, Region.name).join(Department.region),
+    ),
+    Facet(
+        "theme",
+        "theme",
+        "themes",
+        _l("Theme"),
+        lambda values: Dataset.id.in_(
+            select(dataset_themes.c.dataset_id).join(Theme).where(Theme.name.in_(values))
+        ),
+        select(dataset_themes.c.theme_id, dataset_themes.c.dataset_id),
+        select(Theme.id, Theme.name, Theme.title),
+        ckan="groups",
+    ),
+    Facet(
+        "format",
+        "format",
+        "formats",
+        _l("Format"),
+        lambda values: Dataset.id.in_(
+            select(Resource.dataset_id).where(active_resource(), Resource.format.in_(values))
+        ),
+        select(Resource.format, Resource.dataset_id).where(shaped_resource()),
+        ckan="res_format",
+    ),
+    Facet(
+        "open_condition",
+        "condition",
+        "open_conditions",
+        _l("Open condition"),
+        lambda values: Dataset.open_condition.in_(values),
+        select(Dataset.open_condition, Dataset.id),
+    ),
+    Facet(
+        "tag",
+        "tag",
+        "tags",
+        _l("Tag"),
+        lambda values: Dataset.id.in_(
+            select(dataset_tags.c.dataset_id).join(Tag).where(Tag.name.in_(values))
+        ),
+        select(dataset_tags.c.tag_id, dataset_tags.c.dataset_id),
+        select(Tag.id, Tag.name, Tag.name),
+        ckan="tags",
+    ),
+)
+FACET = {facet.name: facet for facet in FACETS}
+NAMES = tuple(FACET)  # in the order the pages show them
+BY_PARAM = {facet.param: facet for facet in FACETS}
+BY_CKAN = {facet.ckan: facet for facet in FACETS if facet.ckan}
+
+
+def facet_conditions(chosen: dict[str, Sequence[str]], *, skip: str = "") -> list[ColumnElement[bool]]:
+    """Return the SQL filters of the chosen values per facet name (empty choices ignored),
+    leaving out the facet `skip`."""
+    return [FACET[name].condition(values) for name, values in chosen.items() if values and name != skip]
