@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+from portal import clock
+
 
 def utcnow() -> datetime:
-    """Return the current time, aware, in UTC."""
-    return datetime.now(UTC)
+    """Return the current time, aware, in UTC, as `portal.clock.now` reads it (frozen in tests)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

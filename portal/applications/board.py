@@ -12,7 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from portal.applications import lateness, quarters
+from portal import clock
+from portal.applications import lateness
 from portal.applications.models import APPROVED, SUBMITTED, Application
 from portal.extensions import db
 from portal.regions import population
@@ -109,8 +110,8 @@ def build(
 
     Approved and submitted count on-time filings only; late ones come third.
     """
-    current = quarters.quarter_of(now)
-    year_quarters = tuple(quarters.quarters_of_year(year))
+    current = clock.quarter_of(now)
+    year_quarters = tuple(clock.quarters_of(year))
     rows = tuple(
         Row(
             county,
@@ -119,7 +120,7 @@ def build(
                     q,
                     *counts.get((county.id, q), (0, 0))[:2],
                     is_current=q == current,
-                    is_future=quarters.parse(q) > quarters.parse(current),
+                    is_future=clock.parse_quarter(q) > clock.parse_quarter(current),
                     late=(*counts.get((county.id, q), ()), 0, 0, 0)[2],
                 )
                 for q in year_quarters
@@ -133,14 +134,14 @@ def build(
         quarters=year_quarters,
         rows=rows,
         current_quarter=current if this_year else None,
-        days_left=quarters.days_left(current, now) if this_year else None,
+        days_left=clock.days_left(current, now) if this_year else None,
         exemplary=exemplary,
     )
 
 
 def quarter_board(year: int, *, now: datetime) -> Board:
     """Count the year's applications by county and quarter, late filings apart, and lay out the board."""
-    year_quarters = quarters.quarters_of_year(year)
+    year_quarters = clock.quarters_of(year)
     counts: dict[tuple[int, str], list[int]] = {}
     first = lateness.first_submissions().subquery()
     rows = db.session.execute(
@@ -161,4 +162,4 @@ def quarter_board(year: int, *, now: datetime) -> Board:
 def years(*, now: datetime) -> list[int]:
     """Return the years that have applications, and the current one, newest first."""
     found = db.session.scalars(select(func.substr(Application.quarter, 1, 4)).distinct())
-    return sorted({int(y) for y in found} | {quarters.year_of(quarters.quarter_of(now))}, reverse=True)
+    return sorted({int(y) for y in found} | {clock.day_of(now).year}, reverse=True)

@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
+from portal import clock
 from portal.accounts.models import ADMIN, User
-from portal.applications import quarters, registration, uploads, workflow
+from portal.applications import registration, uploads, workflow
 from portal.applications.models import Application
-from portal.catalogue.models import PUBLISHED, Dataset
+from portal.catalogue import rules
+from portal.catalogue.models import Dataset
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.regions import population
@@ -56,12 +58,12 @@ def seed_demo_applications(store: Storage | None = None, *, now: datetime | None
         select(User).where(User.role == ADMIN, User.active.is_(True)).order_by(User.id)
     )
     datasets = list(
-        db.session.scalars(select(Dataset).where(Dataset.state == PUBLISHED).order_by(Dataset.id))
+        db.session.scalars(select(Dataset).where(rules.published()).order_by(Dataset.id))
     )
     if office is None or not datasets:
         return 0
-    current = quarters.quarter_of(now)
-    year_quarters = [q for q in quarters.quarters_of_year(quarters.year_of(current)) if q <= current]
+    current = clock.quarter_of(now)
+    year_quarters = [q for q in clock.quarters_of(clock.year_of_quarter(current)) if q <= current]
     made = 0
     for i, county in enumerate(population.counties()):
         member = db.session.scalar(select(User).where(User.email == f"team-{county.code}@{DEMO_DOMAIN}"))
@@ -70,7 +72,7 @@ def seed_demo_applications(store: Storage | None = None, *, now: datetime | None
         for j, quarter in enumerate(year_quarters):
             for k, state in enumerate(_states(i, j, is_current=quarter == current)):
                 idea = IDEAS[(i * 3 + j * 2 + k) % len(IDEAS)]
-                moment = min(quarters.middle_of(quarter) + timedelta(days=k), now)
+                moment = min(clock.middle_of(quarter) + timedelta(days=k), now)
                 _make(
                     county,
                     member,

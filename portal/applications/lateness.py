@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from portal.applications import quarters
+from portal import clock
 from portal.applications.models import Application, ApplicationTransition
 from portal.extensions import db
 
 
 def deadline(quarter: str) -> datetime:
     """Return the moment (aware, UTC) filing for `quarter` stops being on time: the quarter's end."""
-    return quarters.quarter_bounds(quarter)[1]
+    return clock.quarter_bounds(quarter)[1]
 
 
 def is_late(quarter: str, filed_at: datetime | None) -> bool:

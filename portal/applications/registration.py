@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
+from portal import clock
 from portal.accounts.models import User
-from portal.applications import claims, domains, permissions, quarters, uploads, workflow
+from portal.applications import claims, domains, permissions, uploads, workflow
 from portal.applications.models import DRAFT, EDITABLE, Application, ApplicationFile
 from portal.catalogue.models import Dataset
 from portal.dbtypes import utcnow
@@ -191,9 +192,9 @@ def problems(
     name = details.name.strip()
     if not name or len(name) > MAX_NAME:
         found["name"] = _l("Give the application a name of at most %(n)d characters.", n=MAX_NAME)
-    if not quarters.is_quarter(details.quarter):
+    if not clock.is_quarter(details.quarter):
         found["quarter"] = _l("Choose a quarter such as 2020Q1.")
-    elif quarters.parse(details.quarter) > quarters.parse(quarters.quarter_of(now)):
+    elif clock.parse_quarter(details.quarter) > clock.parse_quarter(clock.quarter_of(now)):
         found["quarter"] = _l("An application cannot be registered for a quarter still to come.")
     if not domains.is_domain(details.domain):
         found["domain"] = _l("Choose one of the priority domains, or other.")

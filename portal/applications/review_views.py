@@ -11,9 +11,10 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import clock
 from portal.accounts.models import ADMIN, COUNTY_MEMBER
 from portal.accounts.permissions import role_required
-from portal.applications import board, exports, quarters, workflow
+from portal.applications import board, exports, workflow
 from portal.applications.forms import ReturnForm
 from portal.applications.models import Application
 from portal.applications.views import ID, bp
@@ -107,7 +108,7 @@ def _year(now) -> int:
     """Return the year asked for, or the current one in Shanghai."""
     year = request.args.get("year", type=int)
     if year is None:
-        return quarters.year_of(quarters.quarter_of(now))
+        return clock.day_of(now).year
     if not 2000 <= year <= 2200:
         abort(404)
     return year

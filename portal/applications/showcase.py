@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal import inputs
-from portal.applications import domains, quarters
+from portal import clock, inputs
+from portal.applications import domains
 from portal.applications.models import APPROVED, Application, application_datasets
 from portal.extensions import db
 from portal.regions.models import Region
@@ -33,7 +33,7 @@ def filters_from(args: Mapping[str, str]) -> Filters:
     return Filters(
         county=county if county.isascii() and county.isdigit() else "",
         domain=domain if domains.is_domain(domain) else "",
-        quarter=quarter if quarters.is_quarter(quarter) else "",
+        quarter=quarter if clock.is_quarter(quarter) else "",
         exemplary=args.get("exemplary", "") in ("1", "true", "on"),
         dataset_id=_dataset_id(dataset),
     )
@@ -90,4 +90,4 @@ def approved_quarters() -> list[str]:
     found = db.session.scalars(
         select(Application.quarter).where(Application.status == APPROVED).distinct()
     ).all()
-    return sorted(found, key=quarters.parse, reverse=True)
+    return sorted(found, key=clock.parse_quarter, reverse=True)

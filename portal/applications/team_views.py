@@ -11,7 +11,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import formerrors, storage
+from portal import clock, formerrors, storage
 from portal.accounts.models import ADMIN, COUNTY_MEMBER
 from portal.accounts.permissions import role_required
 from portal.applications import (
@@ -19,7 +19,6 @@ from portal.applications import (
     domains,
     notifications,
     permissions,
-    quarters,
     registration,
     uploads,
     workflow,
@@ -179,14 +178,14 @@ def read_notifications():
 def _form(application: Application | None) -> ApplicationForm:
     form = ApplicationForm()  # not obj=: its files would pose as uploads when none is chosen
     now = utcnow()
-    choices = quarters.recent(now)
+    choices = clock.recent_quarters(now)
     if application is not None and application.quarter not in choices:
         choices.append(application.quarter)
     form.quarter.choices = [(q, q) for q in choices]
     form.domain.choices = [(d.name, d.title_en if is_english() else d.title) for d in domains.domains()]
     if not form.is_submitted():
         form.form_token.data = secrets.token_hex(16)
-        form.quarter.data = quarters.quarter_of(now)
+        form.quarter.data = clock.quarter_of(now)
         form.dataset_ids.data = []
         if application is not None:
             for name in _DETAILS:

@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
+from portal import clock
 from portal.accounts.models import User
-from portal.applications import board, quarters
+from portal.applications import board
 from portal.applications.models import APPROVED, STATUSES, SUBMITTED, Application
 from portal.extensions import db
 from portal.regions.models import Region
@@ -28,7 +29,7 @@ def filters_from(args: Mapping[str, str]) -> Filters:
     return Filters(
         status=status if status in STATUSES else "",
         county=county if county.isascii() and county.isdigit() else "",
-        quarter=quarter if quarters.is_quarter(quarter) else "",
+        quarter=quarter if clock.is_quarter(quarter) else "",
     )
 
 
@@ -64,7 +65,7 @@ class Standing:
 
 def standing(region: Region, *, now: datetime) -> Standing:
     """Return how the county stands in the current quarter: approved, awaiting review, days left."""
-    quarter = quarters.quarter_of(now)
+    quarter = clock.quarter_of(now)
     counts = dict(
         db.session.execute(
             select(Application.status, func.count())
@@ -73,7 +74,7 @@ def standing(region: Region, *, now: datetime) -> Standing:
         ).all()
     )
     return Standing(
-        quarter, counts.get(APPROVED, 0), counts.get(SUBMITTED, 0), quarters.days_left(quarter, now)
+        quarter, counts.get(APPROVED, 0), counts.get(SUBMITTED, 0), clock.days_left(quarter, now)
     )
 
 

@@ -12,19 +12,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload, selectinload
 
-from portal import storage
+from portal import clock, storage
 from portal.accounts.permissions import role_required
 from portal.api import auth as api_auth
 from portal.applications import showcase
-from portal.catalogue import access, downloads, permissions, rendering, search_cache
+from portal.catalogue import access, downloads, permissions, rendering, rules, search_cache
 from portal.catalogue import preview as previews
-from portal.catalogue.models import Dataset, Department, Resource
+from portal.catalogue.models import Dataset, Resource
 from portal.catalogue.views import bp
 from portal.dbtypes import utcnow
 from portal.extensions import db, login_manager
-from portal.metrics import events, periods
+from portal.metrics import events
 
 WITHDRAWN = 410
 
@@ -90,13 +89,7 @@ def _refused(dataset: Dataset):
 
 # What the dataset page shows of its relations, loaded in four statements rather than
 # seven lazy loads.
-_PAGE_OPTIONS = (
-    joinedload(Dataset.department).joinedload(Department.region),
-    joinedload(Dataset.licence),
-    selectinload(Dataset.themes),
-    selectinload(Dataset.tags),
-    selectinload(Dataset.resources),
-)
+_PAGE_OPTIONS = rules.relation_options(one=True)
 
 
 @bp.get("/<name>")
@@ -232,7 +225,7 @@ def _json_refusal(status: int, message: str):
 def _deliver(dataset: Dataset, resource: Resource, delivery: downloads.Delivery, user):
     """Count the download, commit, and answer with the redirect or the file."""
     # Counted once per downloader, dataset and day; a crawler's is recorded (flagged) but never counted.
-    bot, day = events.is_bot(request.headers.get("User-Agent", "")), periods.day_of(utcnow())
+    bot, day = events.is_bot(request.headers.get("User-Agent", "")), clock.day_of(utcnow())
     who = events.downloader(user)
     if bot or downloads.count_download(dataset, resource, who=who, day=day):
         actor = user if user.is_authenticated else None

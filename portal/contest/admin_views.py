@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import clock
 from portal.accounts.models import ADMIN, JUDGE, User
 from portal.accounts.permissions import role_required
-from portal.contest import forms, panels, results, setup, windows
+from portal.contest import forms, panels, results, setup
 from portal.contest.models import Assignment, Conflict, Contest, Entry, Round, RoundJudge, Track
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -268,11 +269,11 @@ def _round_data(round_: Round | None) -> dict | None:
     if round_ is None:
         return None
     data = {name: getattr(round_, name) for name in ROUND_FIELDS}
-    return data | {name: windows.to_local(getattr(round_, name)) for name in WINDOW_FIELDS}
+    return data | {name: clock.to_local(getattr(round_, name)) for name in WINDOW_FIELDS}
 
 
 def _round_rules(form: forms.RoundForm) -> setup.RoundRules:
-    times = {name: windows.from_local(form[name].data) for name in WINDOW_FIELDS}
+    times = {name: clock.from_local(form[name].data) for name in WINDOW_FIELDS}
     return setup.RoundRules(
         name=form.name.data,
         judges_per_entry=form.judges_per_entry.data,

@@ -14,9 +14,11 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from portal import clock
 from portal.accounts.models import User
-from portal.catalogue.models import PUBLISHED, Dataset
-from portal.contest import appeals, entries, flags, panels, results, scoring, setup, teams, windows
+from portal.catalogue import rules
+from portal.catalogue.models import Dataset
+from portal.contest import appeals, entries, flags, panels, results, scoring, setup, teams
 from portal.contest.models import TRIMMED_MEAN, Assignment, Contest, Round, Track
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -64,7 +66,7 @@ class DemoError(Exception):
 def seed_demo_contest() -> None:
     """Create the demo contest unless this year's already exists."""
     now = utcnow()
-    year = windows.to_local(now).year
+    year = clock.to_local(now).year
     if db.session.scalar(select(Contest.id).where(Contest.year == year, Contest.name == CONTEST_NAME)):
         return
     admin = _account("admin")
@@ -205,7 +207,7 @@ def _region(code: str) -> Region:
 
 
 def _datasets(keywords: tuple[str, ...]) -> list[int]:
-    published = select(Dataset.id).where(Dataset.state == PUBLISHED).order_by(Dataset.id)
+    published = select(Dataset.id).where(rules.published()).order_by(Dataset.id)
     for keyword in keywords:
         found = db.session.scalars(published.where(Dataset.title.contains(keyword)).limit(2)).all()
         if found:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request, url_for
 
-from portal import inputs
+from portal import clock, inputs
 from portal.api import auth
 from portal.dbtypes import utcnow
 from portal.extensions import csrf, db
-from portal.metrics import events, indicators, periods
+from portal.metrics import events, indicators
 
 bp = Blueprint("metrics_api", __name__, url_prefix="/api/v1/metrics")
 csrf.exempt(bp)
@@ -52,7 +52,7 @@ def counties():
     raw = request.args.get("year")
     try:  # the shared reader, strict as the document's integer: no blank, spaces or other digits
         year = inputs.optional_number(
-            raw, periods.day_of(utcnow()).year, strict=True, minimum=FIRST_YEAR, maximum=LAST_YEAR
+            raw, clock.day_of(utcnow()).year, strict=True, minimum=FIRST_YEAR, maximum=LAST_YEAR
         )
     except inputs.BadInput:
         return error(

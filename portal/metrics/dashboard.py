@@ -11,8 +11,9 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from portal import clock
 from portal.extensions import db
-from portal.metrics import charts, indicators, periods, scorecard, trends
+from portal.metrics import charts, indicators, scorecard, trends
 from portal.metrics.models import ActivityEvent, DailyTotal
 from portal.regions import population
 from portal.regions.models import Population, Region
@@ -124,8 +125,7 @@ def _region(code: str | None) -> Region:
 
 
 def _quarter(now: datetime) -> str:
-    day = periods.day_of(now)
-    return periods.quarter_label(day.year, periods.quarter_of_month(day.month))
+    return clock.quarter_of(now)
 
 
 def _charts(report: indicators.Report, trend: trends.Trend, english: bool) -> dict[str, object]:

@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
 
+from portal import clock
 from portal.accounts.models import User
-from portal.catalogue import downloads
-from portal.catalogue.models import PUBLISHED, Dataset, Resource
+from portal.catalogue import downloads, rules
+from portal.catalogue.models import Dataset, Resource
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.metrics import periods, rollup
+from portal.metrics import rollup
 from portal.metrics.models import ActivityEvent, DownloadMark
 from portal.seeding import DEMO_DOMAIN
 
@@ -36,20 +37,20 @@ def seed_demo_activity(days: int = 180, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     rng = random.Random(2020)
     users = list(db.session.scalars(select(User).where(User.email.like(f"%@{DEMO_DOMAIN}"))))
-    datasets = list(db.session.execute(select(Dataset.id, Dataset.name).where(Dataset.state == PUBLISHED)))
+    datasets = list(db.session.execute(select(Dataset.id, Dataset.name).where(rules.published())))
     resources: dict[int, list[int]] = {}
     for resource_id, dataset_id in db.session.execute(
         select(Resource.id, Resource.dataset_id).where(Resource.state == "active")
     ):
         resources.setdefault(dataset_id, []).append(resource_id)
-    today = periods.day_of(now)
+    today = clock.day_of(now)
     first = today - timedelta(days=days)
     table = ActivityEvent.__table__  # a Core insert: one executemany per batch, not one statement per row
     rows: list[dict] = []
     added = 0
     seen: set[tuple] = set()  # (day, who, dataset): a download counts once a day, as on the site
     marks: list[dict] = []  # today's, so that a real download today by the same user counts no more
-    for day in periods.days(first, today):
+    for day in clock.days(first, today):
         growth = 0.5 + (day - first).days / max(days, 1)  # from half to one and a half of the base
         weekday = day.weekday() < 5
         visits = int(rng.gauss(90, 12) * growth * (1 if weekday else 0.45))
@@ -74,7 +75,7 @@ def _counts_once(row: dict, seen: set[tuple], today, marks: list[dict]) -> bool:
     """Keep a download only the first time its user or visitor takes the dataset that day."""
     if row["kind"] != "download" or row["is_bot"]:
         return True
-    day = periods.day_of(row["occurred_at"])
+    day = clock.day_of(row["occurred_at"])
     who = f"user:{row['user_id']}" if row["user_id"] else row["visitor_hash"]
     if (day, who, row["dataset_id"]) in seen:
         return False
@@ -87,7 +88,7 @@ def _counts_once(row: dict, seen: set[tuple], today, marks: list[dict]) -> bool:
 
 def _moment(rng: random.Random, day) -> datetime:
     hour = rng.choices(range(24), weights=HOURS)[0]
-    return periods.day_start(day) + timedelta(hours=hour, seconds=rng.randrange(3600))
+    return clock.day_start(day) + timedelta(hours=hour, seconds=rng.randrange(3600))
 
 
 def _event(kind: str, at: datetime, path: str, **values) -> dict:

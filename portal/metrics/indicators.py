@@ -18,12 +18,12 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from portal import names
+from portal import clock, names
 from portal.accounts.models import DEVELOPER, User
 from portal.applications.models import APPROVED, Application
 from portal.contest.models import Contest, Entry, Round, Team
 from portal.extensions import db
-from portal.metrics import per_capita, periods, rollup, snapshots, themes
+from portal.metrics import per_capita, rollup, snapshots, themes
 from portal.metrics.models import ActiveUserCount, DailyActivity, DailyTotal
 from portal.regions import population
 from portal.regions.models import Population, Region
@@ -151,7 +151,7 @@ def report(year: int, *, now: datetime) -> Report:
     )
     return Report(
         year=year,
-        quarters=tuple(periods.quarters_of(year)),
+        quarters=tuple(clock.quarters_of(year)),
         regions=tuple(_figures(r, sources) for r in regions),
         themes=themes.table(catalogue.themes if catalogue else None),
         catalogue_day=catalogue.day if catalogue else None,
@@ -180,7 +180,7 @@ def _figures(region: Region, sources: _Sources) -> Figures:
     people = figure.population if figure else None
     downloads = own({r: kinds.get("download", 0) for r, kinds in activity.events.items()})
     api_calls = own({r: kinds.get("api_call", 0) for r, kinds in activity.events.items()})
-    approved = tuple(own(sources.approved[q]) for q in periods.quarters_of(sources.year))
+    approved = tuple(own(sources.approved[q]) for q in clock.quarters_of(sources.year))
     return Figures(
         region_id=region.id,
         code=region.code,
@@ -210,15 +210,15 @@ def _figures(region: Region, sources: _Sources) -> Figures:
 
 def _catalogue(year: int, city: int, now: datetime) -> snapshots.Catalogue | None:
     """The year's last snapshot; for the current year without one yet, the catalogue measured now."""
-    first, last = periods.year_bounds(year)
+    first, last = clock.year_bounds(year)
     found = snapshots.latest(first, last)
-    if found is None and year == periods.day_of(now).year:
+    if found is None and year == clock.day_of(now).year:
         return snapshots.live(city, now)
     return found
 
 
 def _activity(year: int) -> _Activity:
-    first, last = periods.year_bounds(year)
+    first, last = clock.year_bounds(year)
     days = list(db.session.scalars(select(DailyTotal.day).where(DailyTotal.day.between(first, last))))
     events: dict[int, dict[str, int]] = defaultdict(dict)
     for region_id, kind, n in db.session.execute(
@@ -237,13 +237,13 @@ def _activity(year: int) -> _Activity:
                 .group_by(ActiveUserCount.region_id)
             )
         }
-    months = len({periods.month_start(d) for d in days})
+    months = len({clock.month_start(d) for d in days})
     return _Activity(len(days), months, dict(events), totals["day"], totals["month"])
 
 
 def _applications(year: int) -> tuple[dict[str, dict[int, int]], dict[int, int]]:
     """Return quarter → county → approved applications, and county → exemplary ones, of the year."""
-    quarters = periods.quarters_of(year)
+    quarters = clock.quarters_of(year)
     approved: dict[str, dict[int, int]] = {q: {} for q in quarters}
     for region_id, quarter, n in db.session.execute(
         select(Application.region_id, Application.quarter, func.count())
@@ -279,7 +279,7 @@ def _contest_entries(year: int) -> dict[int | None, int]:
 
 def _developers(year: int) -> int:
     """Return the active developer accounts registered by the end of `year`."""
-    end = periods.day_start(date(year + 1, 1, 1))
+    end = clock.day_start(date(year + 1, 1, 1))
     return (
         db.session.scalar(
             select(func.count()).where(User.role == DEVELOPER, User.active.is_(True), User.created_at < end)
@@ -294,7 +294,7 @@ def years(*, now: datetime) -> list[int]:
     first, last = db.session.execute(select(func.min(DailyTotal.day), func.max(DailyTotal.day))).one()
     if first is not None:
         found |= set(range(first.year, last.year + 1))
-    found.add(periods.day_of(now).year)
+    found.add(clock.day_of(now).year)
     return sorted(found, reverse=True)
 
 

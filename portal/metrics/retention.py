@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
+from portal import clock
 from portal.extensions import db
-from portal.metrics import periods
 from portal.metrics.models import ActivityEvent, DailyTotal
 
 
@@ -30,23 +30,23 @@ def purge(*, older_than: datetime) -> Purge:
     oldest = db.session.scalar(select(func.min(ActivityEvent.occurred_at)))
     if oldest is None:
         return Purge(0, None, None)
-    first, last = periods.day_of(oldest), periods.day_of(older_than) - timedelta(days=1)
+    first, last = clock.day_of(oldest), clock.day_of(older_than) - timedelta(days=1)
     final = {
         day
         for day, rolled_up_at in db.session.execute(
             select(DailyTotal.day, DailyTotal.rolled_up_at).where(DailyTotal.day.between(first, last))
         )
-        if rolled_up_at >= periods.day_bounds(day)[1]
+        if rolled_up_at >= clock.day_bounds(day)[1]
     }
     through, waiting = None, None
-    for day in periods.days(first, last) if first <= last else []:
+    for day in clock.days(first, last) if first <= last else []:
         if day not in final:
             waiting = day
             break
         through = day
     if through is None:
         return Purge(0, None, waiting)
-    before = periods.day_bounds(through)[1]
+    before = clock.day_bounds(through)[1]
     statement = delete(ActivityEvent).where(ActivityEvent.occurred_at < before)
     deleted = db.session.execute(statement.execution_options(synchronize_session=False)).rowcount
     return Purge(deleted, before, waiting)

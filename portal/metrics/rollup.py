@@ -18,9 +18,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, String, and_, case, delete, func, insert, literal, literal_column, or_, select
 
+from portal import clock
 from portal.catalogue.models import Dataset, Department
 from portal.extensions import db
-from portal.metrics import periods, snapshots
+from portal.metrics import snapshots
 from portal.metrics.models import ActiveUserCount, ActivityEvent, DailyActiveUser, DailyActivity, DailyTotal
 from portal.regions.models import Region
 
@@ -66,21 +67,21 @@ def roll_up(*, now: datetime, since: date | None = None, until: date | None = No
     today are never rolled up, and neither are days whose raw events may have been purged (their
     rollups stay as they are). A day without any event gets only its (zero) daily total.
     """
-    today = periods.day_of(now)
+    today = clock.day_of(now)
     until = min(until or today, today)
     since = since or watermark() or _first_event_day() or today
     protected = _purged_through()
     if protected is not None and since <= protected:
         since = protected + timedelta(days=1)
     city = city_id()
-    days = periods.days(since, until) if since <= until else []
+    days = clock.days(since, until) if since <= until else []
     _clear(since, until)
     events = bots = 0
     for day in _days_with_events(since, until):
         counted_events, bot_events = _roll_day(day, city, now)
         events, bots = events + counted_events, bots + bot_events
     _add_quiet_days(days, now)
-    for month in sorted({periods.month_start(d) for d in days}):
+    for month in sorted({clock.month_start(d) for d in days}):
         _count_month(month, city)
     regions = snapshots.take(today, city, now)
     db.session.flush()
@@ -117,21 +118,21 @@ def _purged_through() -> date | None:
 
 def _first_event_day() -> date | None:
     first = db.session.scalar(select(func.min(ActivityEvent.occurred_at)))
-    return periods.day_of(first) if first is not None else None
+    return clock.day_of(first) if first is not None else None
 
 
 def _days_with_events(first: date, last: date) -> Iterator[date]:
     """Yield the days from `first` to `last` that have events, one index probe per day found."""
-    day, end = first, periods.day_start(last + timedelta(days=1))
+    day, end = first, clock.day_start(last + timedelta(days=1))
     while day <= last:
         found = db.session.scalar(
             select(func.min(ActivityEvent.occurred_at)).where(
-                ActivityEvent.occurred_at >= periods.day_start(day), ActivityEvent.occurred_at < end
+                ActivityEvent.occurred_at >= clock.day_start(day), ActivityEvent.occurred_at < end
             )
         )
         if found is None:
             return
-        day = periods.day_of(found)
+        day = clock.day_of(found)
         yield day
         day += timedelta(days=1)
 
@@ -152,7 +153,7 @@ def _add_quiet_days(days: list[date], now: datetime) -> None:
 
 
 def _roll_day(day: date, city: int, now: datetime) -> tuple[int, int]:
-    start, end = periods.day_bounds(day)
+    start, end = clock.day_bounds(day)
     in_day = and_(ActivityEvent.occurred_at >= start, ActivityEvent.occurred_at < end)
     the_day = literal(day, Date)
     # Inlined, so that the SELECT and the GROUP BY are the same expression on PostgreSQL.
@@ -199,7 +200,7 @@ def _total(day: date, in_day, now: datetime) -> tuple[int, int]:
 
 def _count_month(month: date, city: int) -> None:
     _delete(delete(ActiveUserCount).where(ActiveUserCount.period == "month", ActiveUserCount.start == month))
-    last = periods.next_month(month)
+    last = clock.next_month(month)
     _count_active("month", month, date.fromordinal(last.toordinal() - 1), city)
 
 

@@ -17,9 +17,10 @@ from decimal import Decimal
 
 from sqlalchemy import extract, func, select
 
+from portal import clock
 from portal.applications.models import APPROVED, Application
 from portal.extensions import db
-from portal.metrics import per_capita, periods, rollup, snapshots
+from portal.metrics import per_capita, rollup, snapshots
 from portal.metrics.models import ActiveUserCount, DailyActivity, DailyTotal
 from portal.regions import population
 from portal.regions.models import Region
@@ -53,8 +54,8 @@ class Trend:
 def trend(year: int, region: Region, *, now: datetime) -> Trend:
     """Build the months (up to the current one) and quarters of `year` for `region`."""
     city = rollup.city_id()
-    first, last = periods.year_bounds(year)
-    today = periods.day_of(now)
+    first, last = clock.year_bounds(year)
+    today = clock.day_of(now)
     months_shown = 12 if today.year > year else (today.month if today.year == year else 0)
     only = None if region.is_city else region.id
     events = _events(first, last, only)
@@ -88,7 +89,7 @@ def trend(year: int, region: Region, *, now: datetime) -> Trend:
 def _quarters(year: int, months: list[Point], approved: dict[str, int]) -> list[Point]:
     quarters = []
     for n in range(1, 5):
-        mine = [p for i, p in enumerate(months, start=1) if periods.quarter_of_month(i) == n]
+        mine = [p for i, p in enumerate(months, start=1) if clock.quarter_of_month(i) == n]
         if not mine:
             break
         with_days = [p for p in mine if p.days]
@@ -100,7 +101,7 @@ def _quarters(year: int, months: list[Point], approved: dict[str, int]) -> list[
         days = sum(p.days for p in mine)
         mau = per_capita.mean(int(sum(p.mau for p in with_days)), len(with_days)) if with_days else None
         end = next((p for p in reversed(mine) if p.volume is not None), None)
-        label = periods.quarter_label(year, n)
+        label = clock.quarter_label(year, n)
         quarters.append(
             Point(
                 label=label,
@@ -175,7 +176,7 @@ def _month_end_volumes(first: date, last: date, region_id: int | None) -> dict[i
 def _approved(year: int, region_id: int | None) -> dict[str, int]:
     query = (
         select(Application.quarter, func.count())
-        .where(Application.status == APPROVED, Application.quarter.in_(periods.quarters_of(year)))
+        .where(Application.status == APPROVED, Application.quarter.in_(clock.quarters_of(year)))
         .group_by(Application.quarter)
     )
     if region_id is not None:

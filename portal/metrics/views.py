@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale
 
+from portal import clock
 from portal.dbtypes import utcnow
-from portal.metrics import dashboard, indicators, periods
+from portal.metrics import dashboard, indicators
 
 bp = Blueprint("metrics", __name__, url_prefix="/stats")
 
@@ -16,7 +17,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2200
 def requested_year() -> int:
     """Return the `year` asked for, or the current one when it is absent or unlikely."""
     year = request.args.get("year", type=int)
-    return year if year is not None and FIRST_YEAR <= year <= LAST_YEAR else periods.day_of(utcnow()).year
+    return year if year is not None and FIRST_YEAR <= year <= LAST_YEAR else clock.day_of(utcnow()).year
 
 
 def requested_sort(allowed: tuple[str, ...], default: str) -> tuple[str, bool]:
