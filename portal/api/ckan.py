@@ -21,9 +21,11 @@ from werkzeug.exceptions import HTTPException
 
 from portal import dbtimeout, errors, inputs
 from portal.api import auth, ckan_params, ckan_search, costs, serializers, views
-from portal.catalogue.models import PUBLISHED, Dataset, Department, Theme
+from portal.catalogue import rules
+from portal.catalogue.models import Dataset, Department, Theme
 from portal.catalogue.models import dataset_themes as dataset_themes_table
 from portal.extensions import csrf, db
+from portal.rows import ckan as rows_ckan
 
 bp = Blueprint("ckan", __name__, url_prefix="/api")
 csrf.exempt(bp)
@@ -65,7 +67,7 @@ def _rows_asked() -> int:
         return 1
 
     def published() -> int:
-        return db.session.scalar(select(func.count()).where(Dataset.state == PUBLISHED)) or 0
+        return db.session.scalar(select(func.count()).where(rules.published())) or 0
 
     return costs.ckan_action_rows((request.view_args or {}).get("action", ""), params, published)
 
@@ -177,7 +179,7 @@ def package_show(params: dict) -> dict:
 def package_list(params: dict) -> list[str]:
     limit = min(ckan_params.natural(params, "limit", None) or 0, ckan_params.BIGGEST)
     offset = min(ckan_params.natural(params, "offset", 0), ckan_params.BIGGEST)
-    query = select(Dataset.name).where(Dataset.state == PUBLISHED).order_by(ckan_search.binary(Dataset.name))
+    query = select(Dataset.name).where(rules.published()).order_by(ckan_search.binary(Dataset.name))
     if limit:  # CKAN treats 0 as no limit
         query = query.limit(limit)
     return list(db.session.scalars(query.offset(offset)))
@@ -213,7 +215,7 @@ def organization_list(params: dict) -> list:
     counts = dict(
         db.session.execute(
             select(Dataset.department_id, func.count())
-            .where(Dataset.state == PUBLISHED)
+            .where(rules.published())
             .group_by(Dataset.department_id)
         ).all()
     )
@@ -233,7 +235,7 @@ def group_list(params: dict) -> list:
         db.session.execute(
             select(theme_id, func.count())
             .join_from(dataset_themes_table, Dataset)
-            .where(Dataset.state == PUBLISHED)
+            .where(rules.published())
             .group_by(theme_id)
         ).all()
     )
@@ -248,4 +250,6 @@ ACTIONS: dict[str, Callable[[dict], Any]] = {
     "organization_list": organization_list,
     "group_list": group_list,
     "status_show": status_show,
+    "datastore_search": rows_ckan.datastore_search,
+    "datastore_info": rows_ckan.datastore_info,
 }

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
 
 from portal import inputs
 from portal.api import serializers, solr
 from portal.api.ckan_params import ActionError, integer, invalid, natural, search_error, string
-from portal.catalogue.models import PUBLISHED, Dataset, Department, Resource, Tag, Theme
+from portal.catalogue import rules
+from portal.catalogue.models import Dataset, Department, Resource, Tag, Theme
 from portal.catalogue.models import dataset_tags as dataset_tags_table
 from portal.catalogue.models import dataset_themes as dataset_themes_table
 from portal.extensions import db
@@ -26,18 +26,12 @@ SEARCH_PARAMS = {
 
 def published() -> Select:
     """Select the published datasets: the only ones this API knows."""
-    return select(Dataset).where(Dataset.state == PUBLISHED)
+    return rules.published_datasets()
 
 
 def with_parts(query: Select) -> Select:
     """Load what a package dict shows with the datasets, a query per relation rather than per dataset."""
-    return query.options(
-        selectinload(Dataset.department),
-        selectinload(Dataset.licence),
-        selectinload(Dataset.themes),
-        selectinload(Dataset.tags),
-        selectinload(Dataset.resources),
-    )
+    return rules.with_relations(query)
 
 
 def binary(column):

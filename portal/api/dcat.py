@@ -16,10 +16,10 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, SKOS, XSD
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from portal.api import auth, serializers, views
-from portal.catalogue.models import PUBLISHED, Dataset, Department
+from portal.catalogue import rules
+from portal.catalogue.models import Dataset, Department
 from portal.extensions import db
 
 bp = Blueprint("dcat", __name__)
@@ -56,23 +56,17 @@ def _page_graph(endpoint: str) -> Graph:
     except ValueError:
         abort(400)
     per_page = int(current_app.config.get("DCAT_PAGE_SIZE", PAGE_SIZE))
-    total = db.session.scalar(select(func.count()).where(Dataset.state == PUBLISHED))
+    total = db.session.scalar(select(func.count()).where(rules.published()))
     last = max(1, -(-total // per_page))
     if not 1 <= page <= last:
         abort(404)
     datasets = db.session.scalars(
         select(Dataset)
-        .where(Dataset.state == PUBLISHED)
+        .where(rules.published())
         .order_by(Dataset.id)
         .offset((page - 1) * per_page)
         .limit(per_page)
-        .options(
-            selectinload(Dataset.department).selectinload(Department.region),
-            selectinload(Dataset.licence),
-            selectinload(Dataset.themes),
-            selectinload(Dataset.tags),
-            selectinload(Dataset.resources),
-        )
+        .options(*rules.relation_options())
     ).all()
     graph = catalog_graph(datasets, modified=db.session.scalar(select(func.max(Dataset.metadata_modified))))
     pages = {"first": 1, "last": last, "previous": page - 1 if page > 1 else None,

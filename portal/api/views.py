@@ -14,8 +14,8 @@ from sqlalchemy.orm import selectinload
 
 from portal import inputs
 from portal.api import auth, costs, serializers
-from portal.catalogue import search
-from portal.catalogue.models import CONDITIONAL, PUBLISHED, UNCONDITIONAL, Dataset, Department, Theme
+from portal.catalogue import rules, search
+from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL, Dataset, Department, Theme
 from portal.catalogue.models import dataset_themes as dataset_themes_table
 from portal.extensions import csrf, db
 from portal.metrics import events
@@ -131,15 +131,7 @@ def _preload(datasets: list[Dataset]) -> None:
     """Load what the serialisers read for a page of datasets in a few queries, not a few per dataset."""
     if datasets:
         db.session.scalars(
-            select(Dataset)
-            .where(Dataset.id.in_([d.id for d in datasets]))
-            .options(
-                selectinload(Dataset.department).selectinload(Department.region),
-                selectinload(Dataset.licence),
-                selectinload(Dataset.themes),
-                selectinload(Dataset.tags),
-                selectinload(Dataset.resources),
-            )
+            rules.with_relations(select(Dataset).where(Dataset.id.in_([d.id for d in datasets])))
         ).all()
 
 
@@ -169,7 +161,7 @@ def _published(name: str) -> Dataset:
     if dataset is None:
         raise ApiError(404, f"There is no dataset named {name[:100]!r}.")
     g.api_dataset_id = dataset.id
-    if dataset.state != PUBLISHED:
+    if not rules.is_published(dataset):
         raise ApiError(410, f"The dataset {name[:100]!r} has been withdrawn from the catalogue.")
     _preload([dataset])
     return dataset
@@ -189,14 +181,14 @@ def resources(name: str):
 
 
 def _datasets_per_department() -> dict[int, int]:
-    query = select(Dataset.department_id, func.count()).where(Dataset.state == PUBLISHED)
+    query = select(Dataset.department_id, func.count()).where(rules.published())
     return dict(db.session.execute(query.group_by(Dataset.department_id)).all())
 
 
 def _datasets_per_theme() -> dict[int, int]:
     theme_id = dataset_themes_table.c.theme_id
     query = select(theme_id, func.count()).join_from(dataset_themes_table, Dataset)
-    return dict(db.session.execute(query.where(Dataset.state == PUBLISHED).group_by(theme_id)).all())
+    return dict(db.session.execute(query.where(rules.published()).group_by(theme_id)).all())
 
 
 @bp.get("/departments")

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from portal.catalogue import search
-from portal.catalogue.models import PUBLISHED, Dataset
+from portal.catalogue import rules, search
+from portal.catalogue.models import Dataset
 from portal.extensions import db
 from portal.names import region_name
 
@@ -32,7 +32,7 @@ def claimable(ids: Iterable[int], *, already: Iterable[Dataset] = ()) -> tuple[l
     kept = {d.id: d for d in already}
     found = {
         d.id: d
-        for d in db.session.scalars(select(Dataset).where(Dataset.id.in_(wanted), Dataset.state == PUBLISHED))
+        for d in db.session.scalars(select(Dataset).where(Dataset.id.in_(wanted), rules.published()))
     }
     chosen = [found.get(i) or kept.get(i) for i in wanted]
     return [d for d in chosen if d is not None], [i for i, d in zip(wanted, chosen, strict=True) if d is None]

@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from portal import filetypes
 from portal.accounts.models import User
-from portal.catalogue.models import PUBLISHED, Dataset
+from portal.catalogue import rules, search
+from portal.catalogue.models import Dataset
 from portal.contest import permissions, results, setup, windows
 from portal.contest.models import Entry, EntryFile, Round, Team, Track
 from portal.extensions import db
@@ -175,11 +176,6 @@ def find_datasets(q: str, limit: int = 20) -> list[Dataset]:
     q = q.strip()[:100]
     if not q:
         return []
-    try:
-        from portal.catalogue import search
-    except ImportError:  # the catalogue search is not merged yet: match titles
-        query = select(Dataset).where(Dataset.state == PUBLISHED, Dataset.title.contains(q, autoescape=True))
-        return list(db.session.scalars(query.order_by(Dataset.title).limit(limit)))
     return list(search.search_datasets(search.SearchQuery(q=q, per_page=limit)).items)
 
 
@@ -226,7 +222,7 @@ def draft_problems(draft: EntryDraft) -> dict[str, object]:
 def _datasets(ids: list[int]) -> list[Dataset]:
     wanted = set(ids)
     found = list(
-        db.session.scalars(select(Dataset).where(Dataset.id.in_(wanted), Dataset.state == PUBLISHED))
+        db.session.scalars(select(Dataset).where(Dataset.id.in_(wanted), rules.published()))
     )
     if len(found) != len(wanted):
         raise SubmissionError(_l("A chosen dataset is not in the published catalogue."), "dataset_ids")

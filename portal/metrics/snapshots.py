@@ -18,7 +18,8 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, literal_column, select
 
-from portal.catalogue.models import PUBLISHED, Dataset, Department, Resource, dataset_themes
+from portal.catalogue import rules
+from portal.catalogue.models import Dataset, Department, Resource, dataset_themes
 from portal.extensions import db
 from portal.metrics.models import CatalogueSnapshot, ThemeSnapshot
 
@@ -71,7 +72,7 @@ def measure(city: int) -> list[RegionCatalogue]:
         .select_from(Dataset)
         .outerjoin(Department, Department.id == Dataset.department_id)
         .outerjoin(per_dataset, per_dataset.c.dataset_id == Dataset.id)
-        .where(Dataset.state == PUBLISHED)
+        .where(rules.published())
         .group_by(region)
     )
     return [RegionCatalogue(int(r), int(d), int(res), int(m), int(v)) for r, d, res, m, v in rows]
@@ -86,7 +87,7 @@ def measure_themes(city: int) -> dict[tuple[int, int], int]:
         .select_from(dataset_themes)
         .join(Dataset, Dataset.id == dataset_themes.c.dataset_id)
         .outerjoin(Department, Department.id == Dataset.department_id)
-        .where(Dataset.state == PUBLISHED)
+        .where(rules.published())
         .group_by(region, theme)
     )
     return {(int(r), int(t)): int(n) for r, t, n in rows}

@@ -6,14 +6,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.accounts.models import DEVELOPER, User
-from portal.catalogue.models import PUBLISHED, Dataset, Resource
+from portal.catalogue import rules
+from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
 from portal.regions.models import Region
 
 
 def figures() -> dict[str, int]:
     """Return the counts the home page shows."""
-    published = Dataset.state == PUBLISHED
+    published = rules.published()
     return {
         "datasets": db.session.scalar(select(func.count()).where(published)) or 0,
         "departments": db.session.scalar(
