@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     _settle_config(app)
     app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are 404, not 500
 
-    from portal import dbtimeout, errors, extensions, headers, inputs, models, storage  # noqa: F401
+    from portal import dbtimeout, errors, extensions, headers, inputs, mail, models, storage  # noqa: F401
     from portal.i18n import init_babel
     from portal.metrics import events
 
@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     extensions.limiter.init_app(app)
     init_babel(app)
     storage.init_app(app)
+    mail.init_app(app)  # SMTP when MAIL_SERVER is set, else .eml files in instance/mail/
     _init_login(app)
     _register_blueprints(app)
     _register_commands(app)
@@ -131,7 +132,7 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.accounts import token_views
+    from portal.accounts import reset_views, token_views  # noqa: F401 (reset_views adds to accounts.bp)
     from portal.accounts import views as accounts
     from portal.admin import views as admin
     from portal.api import ckan, dcat, docs_views

@@ -50,6 +50,8 @@ RATELIMIT_ENABLED = True
 RATELIMIT_SIGN_IN = "10 per minute"  # per client address
 RATELIMIT_SIGN_IN_ACCOUNT = "5 per minute;20 per hour"  # failed password guesses per account, from anywhere
 RATELIMIT_SIGN_UP = "10 per hour"  # per client address
+RATELIMIT_PASSWORD_RESET = "10 per hour"  # "forgot password" requests per client address
+RATELIMIT_PASSWORD_RESET_ACCOUNT = "3 per hour"  # reset emails asked for one email address, from anywhere
 RATELIMIT_HEADERS_ENABLED = True
 # API budgets (portal/api/auth.py), shared by /api/v1 and /api/3: requests, and rows (datasets asked for).
 API_RATELIMIT_ANONYMOUS = "60 per minute"  # requests per IP address without a token
@@ -59,6 +61,17 @@ API_RATELIMIT_TOKEN_ROWS = "30000 per minute"
 API_TOKENS_PER_USER = 10  # active (unrevoked) API tokens a user may hold at once
 
 PASSWORD_MIN_LENGTH = 10
+PASSWORD_RESET_MAX_AGE = timedelta(hours=1)  # how long a reset link works (once)
+
+# Email (portal/mail.py): through this SMTP server when set, else written as .eml files to instance/mail/.
+MAIL_SERVER: str | None = None
+MAIL_PORT = 25
+MAIL_USE_TLS = False  # STARTTLS after connecting (port 587)
+MAIL_USE_SSL = False  # TLS from the start (port 465)
+MAIL_USERNAME: str | None = None
+MAIL_PASSWORD: str | None = None
+MAIL_SENDER = "嘉兴市公共数据开放平台 <no-reply@localhost>"  # the From of every message
+MAIL_TIMEOUT = 10.0  # seconds per SMTP connection
 
 # While the sync writes, the catalogue changes many times a second: each process rebuilds
 # its facet index (catalogue/facet_index.py) at most this often, so counts may lag that much.
@@ -72,6 +85,23 @@ SYNC_MIRROR_MAX_SIZE = 200 * 1024 * 1024
 SYNC_WEB_DUMP_FOLDER = str(Path(__file__).resolve().parent.parent / "seeds")  # dumps the web may sync
 SYNC_IN_BACKGROUND = True  # a sync started from the web runs in a thread; False runs it in the request
 SYNC_HEALTH_TIMEOUT = 5.0  # seconds per call of the admin's sync health check (no retries)
+
+# Background jobs (portal/jobs/): with REDIS_URL set they run in `flask --app wsgi worker` processes, else
+# in-process. A failed attempt is tried again after each of these delays in seconds, then fails for good.
+JOB_RETRY_INTERVALS: tuple[int, ...] = (30, 120, 600)
+# What `flask --app wsgi scheduler` enqueues and when: name -> {"job", "cron" (in the scheduler's local
+# time zone; the deploy/ units set Asia/Shanghai), "params"}. Several schedulers may run: one leads.
+JOB_SCHEDULES = {
+    "ckan-sync": {"job": "sync.scheduled", "cron": "5 * * * *"},
+    "ckan-sync-full": {"job": "sync.scheduled", "cron": "30 2 * * *", "params": {"full": True}},
+    "metrics-rollup": {"job": "metrics.rollup", "cron": "20 * * * *"},
+    "metrics-purge-events": {"job": "metrics.purge_events", "cron": "40 3 * * *"},
+}
+# Operations (portal/ops/): this node's name in /healthz, the logs and the metrics (default: the host
+# name); the client networks /metrics answers (others get 404); logs as JSON lines with a request id.
+NODE_NAME: str | None = None
+METRICS_ALLOWED_NETWORKS: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+LOG_JSON = True
 
 # Fetches of URLs that come from outside (resource mirrors, the sync health check, link checks) reach
 # public addresses only, CKAN_URL's host, and these: host names, ".domain" suffixes, IPs or CIDR networks

@@ -55,3 +55,15 @@ class AccountForm(FlaskForm):
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[InputRequired()])
     region_id = SelectField(_l("County"), coerce=int, validators=[Optional()])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[InputRequired(), VALID_EMAIL, Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    new = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=128)])
+    confirm = PasswordField(
+        _l("Repeat new password"),
+        validators=[InputRequired(), EqualTo("new", message=_l("The passwords differ."))],
+    )
