@@ -218,6 +218,37 @@ class CkanSource:
         fields = [f for f in result.get("fields", []) if f.get("id") != "_id"]
         return int(result.get("total") or 0), len(fields)
 
+    def datastore_fields(self, resource_id: str) -> list[dict] | None:
+        """Return a DataStore table's fields ({"id", "type"}, without `_id`), or None when absent."""
+        try:
+            result = self.call("datastore_search", resource_id=resource_id, limit=0)
+        except (ckanapi.NotFound, ckanapi.NotAuthorized, ckanapi.ValidationError):
+            return None
+        return [
+            {"id": str(f["id"]), "type": str(f.get("type") or "text")}
+            for f in result.get("fields", [])
+            if isinstance(f, dict) and f.get("id") not in (None, "_id")
+        ]
+
+    def datastore_records(self, resource_id: str, offset: int = 0, page: int = 10_000) -> Iterator[dict]:
+        """Yield a DataStore table's records in `_id` order from the `offset`-th, a page per call."""
+        while True:
+            result = self.call(
+                "datastore_search",
+                resource_id=resource_id,
+                offset=offset,
+                limit=page,
+                sort="_id",
+                include_total=False,
+            )
+            records = result.get("records") if isinstance(result, dict) else None
+            if not isinstance(records, list):
+                raise SourceUnavailable("datastore_search answered without a records list")
+            yield from records
+            if len(records) < page:
+                return
+            offset += len(records)
+
     def datastore_shapes(
         self, resource_ids: list[str], workers: int = 8
     ) -> dict[str, tuple[int, int] | None]:
@@ -302,6 +333,12 @@ class DumpSource:
 
     def datastore_shapes(self, resource_ids: list[str]) -> dict[str, tuple[int, int] | None]:
         return {}
+
+    def datastore_fields(self, resource_id: str) -> list[dict] | None:
+        return None
+
+    def datastore_records(self, resource_id: str, offset: int = 0, page: int = 10_000) -> Iterator[dict]:
+        return iter(())
 
     def local_file(self, url: str) -> Path | None:
         """Resolve a relative resource URL against the dump's folder, never outside it."""

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset
+from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset, Resource
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.rows import loader
 from portal.sync import identity, lock, mirror, outcome, volume
 from portal.sync.assess import Assessor, mark_duplicates
 from portal.sync.mapping import MalformedPackage, parse_package
@@ -41,6 +42,7 @@ class Settings:
     safety_margin: timedelta = timedelta(minutes=10)
     mirror_max_size: int = 200 * 1024 * 1024
     started_by_id: int | None = None
+    rows: bool = False  # load structured resources' rows into the row store (portal/rows)
 
 
 Progress = Callable[[int, int], None]
@@ -242,7 +244,32 @@ class _Job:
             self.bump(outcome)
         self.counts["relinked"] += identity.record(self.run.id, writer)
         db.session.commit()
+        if self.settings.rows:
+            problems += self._load_rows([values["ckan_id"] for values in resources])
         return problems
+
+    def _load_rows(self, resource_ids: list[str]) -> list[tuple[str, str, str]]:
+        """Bring the row store's copies of these resources up to date (each only when it changed)."""
+        problems = []
+        found = db.session.scalars(select(Resource).where(Resource.ckan_id.in_(resource_ids))).all()
+        for resource in found:
+            try:
+                loader.load(
+                    db.session,
+                    resource,
+                    source=self.source,
+                    open_stored=self.store.open if self.store is not None else None,
+                    commit=self._heartbeat_commit,
+                )
+            except (loader.LoadFailed, SourceUnavailable) as exc:
+                db.session.rollback()
+                problems.append((resource.ckan_id, "rows", str(exc)))
+        return problems
+
+    def _heartbeat_commit(self) -> None:
+        """Commit a batch of rows; beat the lock while a long table loads."""
+        db.session.commit()
+        self._heartbeat()
 
     def _catch_up(self, writer: Writer) -> None:
         """Read what a name's change of hands left behind: renamed packages the run did not meet,

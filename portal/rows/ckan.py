@@ -1,0 +1,95 @@
+"""`datastore_search` and `datastore_info` on the CKAN-compatible Action API (see api/ckan.py).
+
+Same parameters, answer shapes and errors as CKAN 2.12's DataStore: 404 "Not Found Error" for a resource
+without rows here, 403 "Authorization Error" for a conditional dataset the caller has no grant for,
+409 "Validation Error" naming the parameter for bad input (see rows/query.py). The `resource_id` is
+CKAN's, so ckanapi reads a table here exactly as from the city's CKAN.
+"""
+
+from __future__ import annotations
+
+from flask import g
+from flask_login import current_user
+
+from portal.api import auth, ckan_params
+from portal.extensions import db
+from portal.rows import query, tables
+
+SEARCH_PATH = "/api/3/action/datastore_search"
+
+
+def caller():
+    """The token's user, else the signed-in user, else the anonymous user."""
+    return auth.user() or current_user
+
+
+def _table(params: dict):
+    ref = ckan_params.string(params, "resource_id") or ckan_params.string(params, "id")
+    if not ref:
+        raise ckan_params.invalid({"resource_id": ["Missing value"]})
+    resource = tables.by_ckan_id(db.session, ref)
+    try:
+        row_table = tables.readable(db.session, resource, caller())
+    except tables.NotFound:
+        raise ckan_params.ActionError(
+            404, {"__type": "Not Found Error", "message": f'Not found: Resource "{ref[:100]}" was not found.'}
+        ) from None
+    except tables.Denied:
+        raise ckan_params.ActionError(
+            403,
+            {
+                "__type": "Authorization Error",
+                "message": f"Access denied: User not authorized to read resource {ref[:100]}",
+            },
+        ) from None
+    g.api_dataset_id = resource.dataset_id
+    return ref, row_table
+
+
+def datastore_search(params: dict) -> dict:
+    ref, row_table = _table(params)
+    fields = tables.fields(row_table)
+    try:
+        search = query.parse(params, fields)
+    except query.Invalid as exc:
+        raise ckan_params.invalid(exc.errors) from None
+    found = query.run(db.session.connection(), row_table.table_name, fields, search)
+    result = {
+        "include_next_page": False,
+        "include_total": search.include_total,
+        "limit": search.limit,
+        "records_format": search.records_format,
+        "resource_id": ref,
+        **search.echo,
+        "records": found["records"],
+        "fields": found["fields"],
+    }
+    if "total" in found:
+        result["total"] = found["total"]
+        result["total_was_estimated"] = False
+    if search.truncated:
+        result["records_truncated"] = True
+    start = f"{SEARCH_PATH}?resource_id={ref}"
+    result["_links"] = {"start": start, "next": f"{start}&offset={search.offset + search.limit}"}
+    return result
+
+
+def datastore_info(params: dict) -> dict:
+    ref, row_table = _table(params)
+    fields = tables.fields(row_table)
+    return {
+        "meta": {"id": ref, "count": row_table.records, "table_type": "BASE TABLE", "aliases": []},
+        "fields": [
+            {
+                "id": f.id,
+                "type": "text" if f.personal else f.type,
+                "schema": {
+                    "native_type": "text" if f.personal else f.type,
+                    "is_index": False,
+                    "notnull": False,
+                },
+                **({"info": {"personal": f.personal, "masked": True}} if f.personal else {}),
+            }
+            for f in fields
+        ],
+    }

@@ -1,0 +1,288 @@
+"""Search a row table as CKAN's `datastore_search` does: read its parameters, refuse bad ones, answer.
+
+`parse` reads CKAN's parameters (`filters`, `q`, `plain`, `distinct`, `fields`, `sort`, `limit`, `offset`,
+`include_total`, `records_format`) against the table's fields and raises `Invalid` with CKAN's
+validation-error dict (field -> messages) for what CKAN would refuse: unknown fields, malformed filters,
+values a field cannot hold, a bad sort, a negative or non-integer limit. `run` answers with records,
+fields and total. Personal fields are masked in every answer, and may not be filtered, searched or sorted
+on (each such query would tell the hidden value one guess at a time). Full-text `q` matches the row's
+non-personal text by the catalogue's terms (Chinese by bigrams); a `q` object matches per field.
+
+Rows are answered in `_id` order unless `sort` says otherwise (CKAN ranks full-text matches first; here
+the order stays the table's, so that paging with `offset` is stable).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from portal import inputs
+from portal.catalogue import masking, terms
+from portal.rows import store
+
+DEFAULT_LIMIT = 100  # CKAN's
+MAX_LIMIT = 32_000  # ckan.datastore.search.rows_max
+BIGGEST = 2**62
+MAX_FILTER_VALUES = 1000
+MAX_Q = 500
+RECORDS_FORMATS = ("objects", "lists", "csv", "tsv")
+ID = store.Field("_id", "int", "_id")
+_SORT_ITEM = re.compile(r'\s*(?:"((?:[^"]|"")+)"|([^\s,"]+))(?:\s+(asc|desc))?\s*$', re.IGNORECASE)
+
+
+class Invalid(Exception):
+    """A parameter CKAN would refuse: `errors` maps each parameter to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass
+class Search:
+    fields: list[store.Field]  # what the answer holds, `_id` included when asked for
+    filters: list[tuple[store.Field, list]] = field(default_factory=list)
+    q: str = ""
+    q_fields: list[tuple[store.Field, str]] = field(default_factory=list)
+    distinct: bool = False
+    sort: list[tuple[store.Field, bool]] = field(default_factory=list)  # (field, descending)
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    include_total: bool = True
+    records_format: str = "objects"
+    truncated: bool = False  # limit was over MAX_LIMIT
+    echo: dict = field(default_factory=dict)  # the parameters CKAN repeats in its answer
+
+
+def _not_in_table(name: object) -> str:
+    return f'field "{str(name)[:100]}" not in table'
+
+
+def _personal(name: str) -> str:
+    return f'field "{name[:100]}" holds personal data, masked: it cannot be filtered, searched or sorted on'
+
+
+def _json(value: object, key: str, kinds: tuple[type, ...]) -> object:
+    if isinstance(value, str):
+        try:
+            value = inputs.loads(value)
+        except (ValueError, RecursionError):
+            raise Invalid({key: ["Could not parse as valid JSON"]}) from None
+    if not isinstance(value, kinds):
+        raise Invalid({key: ["Not a json object" if dict in kinds else "Not a valid value"]})
+    return value
+
+
+def _natural(params: dict, key: str, default: int) -> int:
+    raw = params.get(key)
+    if isinstance(raw, bool) or isinstance(raw, dict | list):
+        raise Invalid({key: ["Invalid integer"]})
+    try:
+        number = inputs.optional_number(None if raw is None else str(raw), default)
+    except inputs.BadInput:
+        raise Invalid({key: ["Invalid integer"]}) from None
+    if number < 0:
+        raise Invalid({key: ["Must be a natural number"]})
+    return number
+
+
+def _boolean(params: dict, key: str, default: bool) -> bool:
+    value = params.get(key, default)
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in ("true", "yes", "on", "y", "t", "1"):
+        return True
+    if lowered in ("false", "no", "off", "n", "f", "0", ""):
+        return False
+    raise Invalid({key: [f"Not a boolean: {str(value)[:40]!r}"]})
+
+
+def _names(value: object, key: str) -> list[str]:
+    """Read a list of strings, or a comma-separated string, as CKAN's list_of_strings_or_string."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value]
+    raise Invalid({key: ["Not a list of strings"]})
+
+
+def parse(params: dict, table_fields: Sequence[store.Field]) -> Search:
+    """Read CKAN's datastore_search parameters against a table's fields; raise Invalid."""
+    by_name = {f.id: f for f in (ID, *table_fields)}
+
+    def known(name: object, key: str) -> store.Field:
+        found = by_name.get(name) if isinstance(name, str) else None
+        if found is None:
+            raise Invalid({key: [_not_in_table(name)]})
+        return found
+
+    def queryable(name: object, key: str) -> store.Field:
+        found = known(name, key)
+        if found.personal:
+            raise Invalid({key: [_personal(found.id)]})
+        return found
+
+    search = Search(fields=[ID, *table_fields])
+    if params.get("fields") not in (None, "", []):
+        search.fields = [known(n, "fields") for n in dict.fromkeys(_names(params["fields"], "fields"))]
+        search.echo["fields"] = params["fields"]
+    if params.get("filters") not in (None, ""):
+        filters = _json(params["filters"], "filters", (dict,))
+        for name, wanted in filters.items():
+            column = queryable(name, "filters")
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if len(values) > MAX_FILTER_VALUES or not values:
+                raise Invalid({"filters": [f"between 1 and {MAX_FILTER_VALUES} values for a field"]})
+            search.filters.append((column, [_filter_value(column, v) for v in values]))
+        search.echo["filters"] = filters
+    q = params.get("q")
+    if q not in (None, ""):
+        if isinstance(q, str) and q.lstrip().startswith("{"):
+            q = _json(q, "q", (dict,))
+        if isinstance(q, dict):
+            for name, text in q.items():
+                if not isinstance(text, str):
+                    raise Invalid({"q": [f'the query of field "{str(name)[:100]}" must be a string']})
+                search.q_fields.append((queryable(name, "q"), text[:MAX_Q]))
+        elif isinstance(q, str):
+            search.q = q[:MAX_Q]
+        else:
+            raise Invalid({"q": ["Must be a string or a json object"]})
+        search.echo["q"] = params["q"]
+    sort = params.get("sort")
+    if sort not in (None, "", []):
+        items = sort if isinstance(sort, list) else str(sort).split(",")
+        for item in items:
+            match = _SORT_ITEM.match(item) if isinstance(item, str) else None
+            if match is None:
+                raise Invalid({"sort": [f"Cannot sort by {str(item)[:100]!r}"]})
+            name = match[1].replace('""', '"') if match[1] is not None else match[2]
+            search.sort.append((queryable(name, "sort"), (match[3] or "asc").lower() == "desc"))
+        search.echo["sort"] = sort
+    search.limit = _natural(params, "limit", DEFAULT_LIMIT)
+    if search.limit > MAX_LIMIT:
+        search.limit, search.truncated = MAX_LIMIT, True
+    search.offset = min(_natural(params, "offset", 0), BIGGEST)
+    if "offset" in params:
+        search.echo["offset"] = search.offset
+    search.distinct = _boolean(params, "distinct", False)
+    search.include_total = _boolean(params, "include_total", True)
+    if "plain" in params:
+        search.echo["plain"] = _boolean(params, "plain", True)
+    if "distinct" in params:
+        search.echo["distinct"] = search.distinct
+    records_format = params.get("records_format", "objects")
+    if records_format not in RECORDS_FORMATS:
+        raise Invalid({"records_format": [f"Value must be one of {list(RECORDS_FORMATS)}"]})
+    search.records_format = records_format
+    return search
+
+
+def _filter_value(column: store.Field, value: object) -> object:
+    if isinstance(value, dict | list) and column.storage != store.JSON:
+        raise Invalid({"filters": [f'invalid value for field "{column.id[:100]}"']})
+    try:
+        converted = store.convert(value, column.storage)
+    except (ValueError, TypeError, OverflowError):
+        raise Invalid(
+            {"filters": [f'invalid value for field "{column.id[:100]}": {str(value)[:40]!r}']}
+        ) from None
+    if isinstance(converted, int) and not -(2**63) <= converted < 2**63:
+        raise Invalid({"filters": [f'invalid value for field "{column.id[:100]}": {str(value)[:40]!r}']})
+    return converted
+
+
+def _statement(described: sa.Table, search: Search, dialect: str, table_name: str) -> sa.Select:
+    columns = [described.c[f.column].label(f"v{i}") for i, f in enumerate(search.fields)]
+    statement = sa.select(*columns)
+    for column, values in search.filters:
+        target = described.c[column.column]
+        if any(v is None for v in values):
+            present = [v for v in values if v is not None]
+            statement = statement.where(sa.or_(target.is_(None), target.in_(present)))
+        else:
+            statement = statement.where(target == values[0] if len(values) == 1 else target.in_(values))
+    units = terms.query_units(search.q) if search.q else []
+    if units:
+        if dialect == "postgresql":
+            query = sa.cast(sa.literal(terms.tsquery(units)), postgresql.TSQUERY)
+            statement = statement.where(described.c._search.op("@@")(query))
+        else:
+            fts = sa.table(store.fts_name(table_name), sa.column("rowid"))
+            matching = sa.select(fts.c.rowid).where(
+                sa.literal_column(f'"{store.fts_name(table_name)}"').op("MATCH")(terms.fts5_query(units))
+            )
+            statement = statement.where(described.c._id.in_(matching))
+    for column, text in search.q_fields:
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+        statement = statement.where(sa.cast(described.c[column.column], sa.Text).like(pattern, escape="\\"))
+    if search.distinct:
+        statement = statement.distinct()
+    return statement
+
+
+def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field], search: Search) -> dict:
+    """Answer a parsed search: {"fields", "records", "total"} in CKAN's shapes, masked."""
+    dialect = conn.dialect.name
+    described = store.table(table_name, table_fields, dialect)
+    statement = _statement(described, search, dialect, table_name)
+    total = None
+    if search.include_total:
+        total = conn.execute(sa.select(sa.func.count()).select_from(statement.subquery())).scalar_one()
+    order = [
+        (described.c[f.column].desc() if desc else described.c[f.column].asc()) for f, desc in search.sort
+    ]
+    if search.distinct:
+        order += [described.c[f.column] for f in search.fields]  # only selected columns may order DISTINCT
+    else:
+        order.append(described.c._id)
+    page = statement.order_by(*order).limit(search.limit).offset(search.offset)
+    rows = conn.execute(page).all() if search.limit else []
+    kinds = [(f.personal, f.storage) for f in search.fields]
+    values = [
+        [_shown(v, personal, storage) for v, (personal, storage) in zip(row, kinds, strict=True)]
+        for row in rows
+    ]
+    result = {
+        "fields": [{"id": f.id, "type": "text" if f.personal else f.type} for f in search.fields],
+        "records": _records(values, search),
+    }
+    if total is not None:
+        result["total"] = total
+    return result
+
+
+def _shown(value: object, personal: str | None, storage: str) -> object:
+    value = store.restore(value, storage)
+    if isinstance(value, str):
+        return masking.mask_cell(value, personal)
+    if personal and value is not None:
+        return masking.mask_cell(str(value), personal)
+    return value
+
+
+def _records(values: list[list], search: Search) -> object:
+    names = [f.id for f in search.fields]
+    if search.records_format == "objects":
+        return [dict(zip(names, row, strict=True)) for row in values]
+    if search.records_format == "lists":
+        return values
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t" if search.records_format == "tsv" else ",", lineterminator="\n")
+    for row in values:
+        writer.writerow(
+            [
+                "" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                for v in row
+            ]
+        )
+    return out.getvalue()

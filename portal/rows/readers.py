@@ -1,0 +1,215 @@
+"""Read the rows of a mirrored CSV (UTF-8 or GB18030), XLSX or JSON-array file as a stream, and infer types.
+
+A file is read twice: once to learn its fields and their types (`scan`), once to load (`rows`), each time
+from a fresh stream, so that no file is ever held whole in memory (an XLSX is spooled to a temporary file
+because openpyxl must seek). Types are CKAN's names: `int` when every filled cell is a whole number that
+fits 64 bits with no leading zero (a 0571 area code stays text), `numeric` when every filled cell is a
+number, else `text`; JSON values that are objects or lists make a `json` field.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time
+from typing import BinaryIO
+
+from portal.catalogue import preview
+
+LOADABLE = frozenset({"CSV", "TSV", "XLSX", "JSON"})
+MAX_FIELDS = 1000
+MAX_NAME = 200
+_INTEGER = re.compile(r"[+-]?(?:0|[1-9]\d*)")
+_BIGGEST = 2**63 - 1
+
+Opener = Callable[[], BinaryIO]
+
+
+class Unreadable(ValueError):
+    """The file is not a table the store can load; the message says why."""
+
+
+def scan(opener: Opener, fmt: str) -> tuple[list[str], list[str]]:
+    """Return the field names and CKAN types of a file."""
+    fmt = fmt.upper()
+    if fmt == "JSON":
+        names: dict[str, None] = {}
+        for item in _json_objects(opener):
+            for key in item:
+                if key not in names:
+                    if len(names) >= MAX_FIELDS:
+                        raise Unreadable(f"more than {MAX_FIELDS} fields")
+                    names[key] = None
+        header = list(names)
+        guesses = _Guesses(len(header))
+        for item in _json_objects(opener):
+            guesses.see([item.get(k) for k in header])
+        return _field_names(header), guesses.types()
+    with _table(opener, fmt) as table:
+        header = next(table, None)
+        if header is None:
+            return [], []
+        if len(header) > MAX_FIELDS:
+            raise Unreadable(f"more than {MAX_FIELDS} fields")
+        guesses = _Guesses(len(header))
+        for row in table:
+            guesses.see(row)
+    return _field_names(header), guesses.types()
+
+
+def rows(opener: Opener, fmt: str, width: int) -> Iterator[list]:
+    """Yield each data row of a file as `width` raw values (strings, numbers, None)."""
+    fmt = fmt.upper()
+    if fmt == "JSON":
+        header: list[str] | None = None
+        for item in _json_objects(opener):
+            if header is None:  # the first pass fixed the order: keys in order of first appearance
+                header = []
+            for key in item:
+                if key not in header and len(header) < width:
+                    header.append(key)
+            yield [item.get(k) for k in header] + [None] * (width - len(header))
+        return
+    with _table(opener, fmt) as table:
+        next(table, None)
+        for row in table:
+            yield (row + [None] * width)[:width] if len(row) != width else row
+
+
+def _field_names(header: list) -> list[str]:
+    """Name every field: blanks get column_<n>, repeats a suffix, and `_id` is CKAN's own."""
+    names: list[str] = []
+    for number, cell in enumerate(header, start=1):
+        name = str(cell).strip()[:MAX_NAME] if cell is not None else ""
+        name = name or f"column_{number}"
+        base, suffix = name, 2
+        while name in names or name in ("_id", "_full_text"):
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        names.append(name)
+    return names
+
+
+class _Guesses:
+    def __init__(self, width: int) -> None:
+        self.integer = [True] * width
+        self.number = [True] * width
+        self.nested = [False] * width
+        self.width = width
+
+    def see(self, row: list) -> None:
+        for i, value in enumerate(row[: self.width]):
+            if value is None or value == "" or self.nested[i]:
+                continue
+            if isinstance(value, dict | list):
+                self.nested[i] = True
+                self.integer[i] = self.number[i] = False
+            elif self.number[i]:
+                integer, number = _kind(value)
+                self.integer[i] = self.integer[i] and integer
+                self.number[i] = number
+
+    def types(self) -> list[str]:
+        out = []
+        for integer, number, nested in zip(self.integer, self.number, self.nested, strict=True):
+            out.append("json" if nested else "int" if integer else "numeric" if number else "text")
+        return out
+
+
+def _kind(value: object) -> tuple[bool, bool]:
+    """Return (whole number, number) for one filled value."""
+    if isinstance(value, bool):
+        return False, False
+    if isinstance(value, int):
+        return abs(value) <= _BIGGEST, True
+    if isinstance(value, float):
+        return False, value == value and abs(value) != float("inf")
+    text = str(value).strip()
+    if _INTEGER.fullmatch(text):
+        return abs(int(text)) <= _BIGGEST, True
+    try:
+        number = float(text)
+    except ValueError:
+        return False, False
+    return False, number == number and abs(number) != float("inf") and not text.lower().endswith(
+        ("inf", "nan")
+    )
+
+
+@contextmanager
+def _table(opener: Opener, fmt: str) -> Iterator[Iterator[list]]:
+    """Open a CSV, TSV or XLSX file as an iterator of filled rows, the header first."""
+    if fmt in ("CSV", "TSV"):
+        with opener() as stream:
+            reader = csv.reader(_text(stream), delimiter="\t" if fmt == "TSV" else ",")
+            yield (row for row in reader if any(cell.strip() for cell in row))
+        return
+    if fmt != "XLSX":
+        raise Unreadable(f"format {fmt or '?'} is not loaded")
+    from openpyxl import load_workbook
+
+    with opener() as stream, tempfile.TemporaryFile() as spool:
+        shutil.copyfileobj(stream, spool, 1024 * 1024)
+        spool.seek(0)
+        try:
+            book = load_workbook(spool, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a broken file
+            raise Unreadable(f"not a readable XLSX file ({type(exc).__name__})") from exc
+        try:
+            cells = book.worksheets[0].iter_rows(values_only=True)
+            yield ([_cell(c) for c in row] for row in cells if any(c not in (None, "") for c in row))
+        finally:
+            book.close()
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return value
+
+
+def _text(stream: BinaryIO) -> io.TextIOBase:
+    """Decode a stream as UTF-8 (with or without a BOM), or as GB18030 when its start is not UTF-8."""
+    head = stream.read(64 * 1024)
+    encoding = "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=len(head) < 64 * 1024)
+    except UnicodeDecodeError:
+        encoding = "gb18030"
+    joined = io.BufferedReader(_Prefixed(head, stream))
+    return io.TextIOWrapper(joined, encoding=encoding, errors="replace", newline="")
+
+
+class _Prefixed(io.RawIOBase):
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _json_objects(opener: Opener) -> Iterator[dict]:
+    with opener() as stream:
+        try:
+            for item in preview._json_items(stream):  # the preview's streaming decoder of one array
+                if not isinstance(item, dict):
+                    raise Unreadable("the JSON array holds something other than objects")
+                yield item
+        except (ValueError, UnicodeDecodeError) as exc:
+            if isinstance(exc, Unreadable):
+                raise
+            raise Unreadable(f"not a JSON array of objects ({str(exc)[:100]})") from exc

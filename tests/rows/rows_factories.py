@@ -1,0 +1,73 @@
+"""The row store tests' CKAN: DataStore tables, records and packages (see conftest.py for the fixtures)."""
+
+from __future__ import annotations
+
+from portal.sync import remote, run
+
+ORG = {"id": "org-jx-jtj", "name": "jiaxing-jtj", "title": "嘉兴市交通运输局"}
+STOPS = "20000000-0000-4000-8000-000000000001"  # a DataStore table of 250 bus stops
+TOILETS = "20000000-0000-4000-8000-000000000002"  # a small one, with a personal column
+GB_CSV = "20000000-0000-4000-8000-000000000003"  # a mirrored GB18030 CSV, no DataStore
+CONDITIONAL_TABLE = "20000000-0000-4000-8000-000000000004"  # a table of a conditional dataset
+
+STOP_FIELDS = [
+    {"id": "站点名称", "type": "text"},
+    {"id": "线路", "type": "text"},
+    {"id": "座位数", "type": "int"},
+    {"id": "经度", "type": "numeric"},
+    {"id": "启用时间", "type": "timestamp"},
+]
+LINES = ["1路", "2路", "K3路", "快速公交"]
+
+
+def stop_records(count: int = 250) -> list[dict]:
+    return [
+        {
+            "站点名称": f"{'南湖' if n % 5 == 0 else '秀洲'}区站点{n}",
+            "线路": LINES[n % len(LINES)],
+            "座位数": n % 7,
+            "经度": round(120.7 + n / 10000, 4),
+            "启用时间": f"2024-01-{n % 28 + 1:02d}T08:00:00",
+        }
+        for n in range(1, count + 1)
+    ]
+
+
+TOILET_FIELDS = [{"id": "公厕名称", "type": "text"}, {"id": "管理员电话", "type": "text"}]
+TOILET_RECORDS = [
+    {"公厕名称": "南湖公厕", "管理员电话": "13812345678"},
+    {"公厕名称": "月河公厕", "管理员电话": "13987654321"},
+    {"公厕名称": "梅湾公厕", "管理员电话": None},
+]
+GB_CSV_BYTES = "名称,类别,数量\n嘉兴南湖,景区,12\n乌镇,古镇,0571\n".encode("gb18030")
+
+
+def resource(rid: str, name: str, **fields) -> dict:
+    return {
+        "id": rid,
+        "name": name,
+        "format": "CSV",
+        "url": f"http://ckan.example/{rid}.csv",
+        "last_modified": "2025-01-01T00:00:00",
+        **fields,
+    }
+
+
+def package(n: int, resources: list[dict], **fields) -> dict:
+    return {
+        "id": f"10000000-0000-4000-8000-{n:012d}",
+        "name": f"rows-dataset-{n}",
+        "title": f"公交站点数据{n}",
+        "notes": "站点",
+        "organization": ORG["name"],
+        "license_id": "cc-by",
+        "resources": resources,
+        "metadata_modified": f"2025-02-0{n}T00:00:00",
+        **fields,
+    }
+
+
+def sync_rows(url: str, store=None, **settings):
+    source = remote.CkanSource(url, timeout=5, retries=1, backoff=0)
+    options = {"full": True, "rows": True, **settings}
+    return run.sync(source, run.Settings(**options), store=store)
