@@ -7,36 +7,18 @@ import itertools
 import os
 from datetime import UTC, datetime
 
+from catalogue_factories import make_dataset
 from factories import make_user, region
 from PIL import Image
 
 from portal.accounts.models import ADMIN, COUNTY_MEMBER, User
 from portal.applications import registration, uploads, workflow
 from portal.applications.models import Application
-from portal.catalogue import search_index
-from portal.catalogue.models import PUBLISHED, Dataset
+from portal.catalogue.models import Dataset
 from portal.extensions import db
 from portal.storage import get_storage
 
 _seq = itertools.count(1)
-
-
-def make_dataset(
-    title: str = "嘉兴市公交线路", *, state: str = PUBLISHED, name: str | None = None
-) -> Dataset:
-    n = next(_seq)
-    dataset = Dataset(
-        ckan_id=f"ckan-{n}",
-        name=name or f"dataset-{n}",
-        title=title,
-        notes=f"{title}的说明",
-        metadata_modified=datetime(2020, 1, 1, tzinfo=UTC),
-        state=state,
-    )
-    db.session.add(dataset)
-    db.session.flush()
-    search_index.index_dataset(db.session.connection(), dataset.id)
-    return dataset
 
 
 def png(width: int = 64, height: int = 48, color: str = "red", fmt: str = "PNG") -> bytes:

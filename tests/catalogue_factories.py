@@ -1,16 +1,18 @@
 """Plain `make_*` factories for the catalogue: keyword defaults, add, flush, return.
 
-`make_dataset` also writes the dataset's search terms, as the sync does, so that the
-search finds it; pass `index=False` to leave it out of the index.
+`make_dataset` is the one dataset factory of the suite (the applications, contest and metrics factories
+use it too). It also writes the dataset's search terms, as the sync does, so that the search finds it;
+pass `index=False` to leave it out of the index.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import UTC, datetime, timedelta
 
 from factories import region
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.catalogue import search_index
 from portal.catalogue.models import (
@@ -24,9 +26,12 @@ from portal.catalogue.models import (
     Theme,
 )
 from portal.extensions import db
+from portal.metrics.models import ActivityEvent
+from portal.storage import get_storage
 
 _seq = itertools.count(1)
 BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
+CSV = "编号,站点名称,泊位数\n1,南湖区中山路停车场,120\n2,秀洲区洪兴路停车场,80\n".encode()
 
 
 def make_department(
@@ -85,8 +90,8 @@ def make_resource(dataset: Dataset, *, format: str = "CSV", state: str = "active
 
 
 def make_dataset(
-    *,
     title: str = "南湖区公共厕所分布",
+    *,
     notes: str = "本数据集每月更新，开放方式：无条件开放。",
     department: Department | None = None,
     themes: list[Theme | str] = (),
@@ -125,3 +130,33 @@ def make_dataset(
     if index:
         search_index.index_dataset(db.session.connection(), dataset.id)
     return dataset
+
+
+# Downloads: a resource whose file is in the app's storage, its address, and what a download counted.
+
+
+def mirrored(dataset: Dataset, data: bytes = CSV, *, filename: str = "parking.csv", **fields) -> Resource:
+    """Make a resource whose file is in the app's storage, and commit."""
+    resource = make_resource(dataset, name=fields.pop("name", "停车场泊位（CSV）"), **fields)
+    resource.storage_key = f"resources/{dataset.ckan_id}/{resource.ckan_id}/{filename}"
+    resource.content_type = fields.get("content_type", "text/csv")
+    get_storage().put(resource.storage_key, io.BytesIO(data))
+    db.session.commit()
+    return resource
+
+
+def download_url(dataset: Dataset, resource: Resource) -> str:
+    return f"/datasets/{dataset.name}/resources/{resource.ckan_id}/download"
+
+
+def counts(dataset: Dataset, resource: Resource) -> tuple[int, int, int]:
+    """Return the dataset's and the resource's download counts, and the number of download events."""
+    db.session.expire_all()
+    events = db.session.scalar(
+        select(func.count()).where(ActivityEvent.kind == "download", ActivityEvent.resource_id == resource.id)
+    )
+    return (
+        db.session.get(Dataset, dataset.id).download_count,
+        db.session.get(Resource, resource.id).download_count,
+        events,
+    )

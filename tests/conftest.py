@@ -1,34 +1,34 @@
-"""Fixtures: a migrated database shared by the session and emptied after each test.
+"""Fixtures for every area: a migrated database shared by the session and emptied after each test.
 
 The database is SQLite in a temporary folder, or the PostgreSQL database that
 DATABASE_URL names (as `.ci/run` sets it). The schema comes from the Alembic
-migrations, never from create_all.
+migrations, never from create_all. Each area's own fixtures live in tests/<area>/conftest.py;
+factories are plain functions in importable modules (tests/factories.py, tests/<area>_factories.py).
 """
 
 from __future__ import annotations
 
 import contextvars
 import os
-from pathlib import Path
+import uuid
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from testconfig import DATABASE_URL, ON_POSTGRES, app_config
 
 from portal import create_app
 from portal.catalogue import search_cache
 from portal.extensions import db
 from portal.seeding import load_regions
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-ON_POSTGRES = DATABASE_URL.startswith("postgres")
-
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     """Migrate an empty database to head once for the whole session."""
     url = _worker_database() if ON_POSTGRES else f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    app = create_app(_config(url, tmp_path_factory.mktemp("instance")))
+    app = create_app(app_config(url, tmp_path_factory.mktemp("instance")))
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -44,9 +44,6 @@ def _worker_database() -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return DATABASE_URL
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
     base = make_url(DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"{base.database}_{worker}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -56,20 +53,6 @@ def _worker_database() -> str:
     admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
 
-
-def _config(url: str, instance: Path) -> dict:
-    return {
-        "TESTING": True,
-        "DATABASE_URL": url,
-        "INSTANCE_PATH": str(instance),
-        "SECRET_KEY": "test-secret-key",
-        "STORAGE_URL": None,
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-        "SERVER_NAME": "localhost",
-        "CATALOGUE_INDEX_REUSE_SECONDS": 0.0,  # tests read the catalogue right after changing it
-        "DB_STATEMENT_TIMEOUT_MS": 0,  # a loaded CI machine must not fail tests; test_search_bounds sets its own
-    }
 
 
 def _reset_postgres_schema() -> None:
@@ -91,7 +74,7 @@ def make_app(database_url, tmp_path):
     apps = []
 
     def factory(**overrides):
-        app = create_app({**_config(database_url, tmp_path / "instance"), **overrides})
+        app = create_app({**app_config(database_url, tmp_path / "instance"), **overrides})
         app.test_client_class = IsolatedClient
         apps.append(app)
         return app
@@ -159,3 +142,20 @@ def s3_endpoint():
 
     with running_s3_server() as endpoint:
         yield endpoint
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """Yield the URL of a brand-new empty database, dropped afterwards."""
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    base = make_url(DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{base.database}_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,0 +1,29 @@
+"""Which database the suite runs on, and the settings every test app starts from.
+
+Importable from anywhere (tests/ is on pytest's `pythonpath`), also by a test that starts another Python
+process with tests/ on its path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = DATABASE_URL.startswith("postgres")
+
+
+def app_config(url: str, instance: Path) -> dict:
+    """The settings of a test app on database `url` with its instance folder at `instance`."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret-key",
+        "STORAGE_URL": None,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "localhost",
+        "CATALOGUE_INDEX_REUSE_SECONDS": 0.0,  # tests read the catalogue right after changing it
+        "DB_STATEMENT_TIMEOUT_MS": 0,  # a loaded CI machine must not fail tests; search bounds set their own
+    }
