@@ -15,10 +15,9 @@ from portal.catalogue import search_index
 from portal.catalogue.commands import catalogue
 from portal.extensions import db
 from portal.metrics.commands import metrics
+from portal.sync import jobs as sync_jobs
 from portal.sync import lock
-from portal.sync import run as sync_run
-from portal.sync.commands import ckan, settings_from_config, summary
-from portal.sync.commands import source_from_config as sync_run_source
+from portal.sync.commands import ckan, summary
 
 
 @click.command("init")
@@ -65,10 +64,9 @@ def _demo_activity() -> None:
 
 def _demo_catalogue() -> None:
     """Load the demo catalogue through the same sync the city's CKAN goes through."""
-    source = sync_run_source(str(seeding.DEMO_CATALOGUE))
-    settings = settings_from_config(full=False, mirror=True)
     try:
-        finished = sync_run.sync(source, settings, store=storage.get_storage())
+        started = sync_jobs.start(str(seeding.DEMO_CATALOGUE), full=False, mirror=True)
+        finished = sync_jobs.carry_out(started.id, started.source.location, full=False, mirror=True)
     except lock.SyncBusy as exc:
         raise click.ClickException("a sync is running; run init again when it has finished") from exc
     click.echo("Demo catalogue: " + summary(finished))

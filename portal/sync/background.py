@@ -1,9 +1,8 @@
-"""Carry out a started sync run away from the request that started it.
+"""Carry out a started sync run in a thread of this process: the in-process way of the job "sync.run".
 
-A thread in the web process is enough for one run at a time (the lock sees to that) and
-needs no task queue. The run is recorded in the database, so the admin pages follow it
-from any app server; a process that dies mid-run leaves a stale lock and a "running" run,
-which the next `run.start` takes over and marks interrupted.
+`portal/jobs/queue.py` starts such threads itself when no REDIS_URL is set; this module keeps the
+same for callers that hold a started run and want it carried out beside them. Either way the run
+goes through `portal/sync/jobs.py`, which also runs what follows every sync.
 """
 
 from __future__ import annotations
@@ -12,11 +11,10 @@ import threading
 
 from flask import Flask
 
-from portal import storage
-from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.sync import commands, lock, outcome, run
-from portal.sync.models import FAILED, SyncRun
+from portal.sync import jobs
+
+carry_out = jobs.carry_out
 
 
 def launch(app: Flask, run_id: int, location: str, full: bool, mirror: bool) -> threading.Thread:
@@ -31,36 +29,8 @@ def launch(app: Flask, run_id: int, location: str, full: bool, mirror: bool) -> 
 def _work(app: Flask, run_id: int, location: str, full: bool, mirror: bool) -> None:
     with app.app_context():
         try:
-            carry_out(run_id, location, full=full, mirror=mirror)
-        except Exception:  # nobody waits for this thread: the log is where a failure shows
-            app.logger.exception("sync run %s failed", run_id)
+            jobs.run_started(run_id, location, full, mirror)
+        except Exception:  # nobody waits for this thread: run_started logged it
+            pass
         finally:
             db.session.remove()
-
-
-def carry_out(run_id: int, location: str, *, full: bool, mirror: bool) -> SyncRun:
-    """Execute the started run `run_id` from `location` with collaborators built from the config.
-
-    Needs an app context. Commits per dataset and releases the lock (see `run.execute`).
-    When the source or the run cannot be loaded, marks the run failed, releases the lock
-    and raises; `run.execute` itself re-raises only unexpected errors, after recording them.
-    """
-    started = db.session.get(SyncRun, run_id)
-    try:
-        if started is None:
-            raise LookupError(f"no sync run #{run_id}")
-        source = commands.source_from_config(location)
-        settings = commands.settings_from_config(
-            full=full, mirror=mirror, started_by_id=started.started_by_id
-        )
-        store = storage.get_storage()
-        fetcher = commands.fetcher_from_config()
-    except Exception as exc:
-        db.session.rollback()
-        if started is not None:
-            started.status, started.finished_at = FAILED, utcnow()
-            started.message = f"{outcome.NOT_BEGUN}: {getattr(exc, 'message', None) or exc}"[:2000]
-            db.session.commit()
-        lock.release(run_id)
-        raise
-    return run.execute(started, source, settings, store=store, fetcher=fetcher)

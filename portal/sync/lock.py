@@ -69,5 +69,14 @@ def release(run_id: int | None) -> None:
     db.session.commit()
 
 
+def reclaim(run_id: int) -> None:
+    """Take the lock back for `run_id`, whose earlier attempt died holding it, and commit; take it
+    when nobody holds it; raise SyncBusy when another run holds it."""
+    held = db.session.execute(update(SyncLock).where(_owned_by(run_id)).values(heartbeat_at=utcnow()))
+    db.session.commit()
+    if held.rowcount != 1:
+        acquire(run_id)
+
+
 def holder() -> SyncLock | None:
     return db.session.get(SyncLock, NAME)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import click
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,7 +12,8 @@ from portal import outbound
 from portal.accounts.models import ADMIN
 from portal.accounts.permissions import role_required
 from portal.extensions import db
-from portal.sync import background, commands, health, lock, outcome, remote, run, sources
+from portal.sync import collaborators, health, lock, outcome, remote, run, sources
+from portal.sync import jobs as sync_jobs
 from portal.sync.models import SyncError, SyncIdentityChange, SyncRun
 
 bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
@@ -36,7 +36,7 @@ def start():
     full, mirror = bool(request.form.get("full")), bool(request.form.get("mirror"))
     try:
         source = _open_source(_chosen_location())
-        settings = commands.settings_from_config(full=full, mirror=mirror, started_by_id=current_user.id)
+        settings = collaborators.settings_from_config(full=full, mirror=mirror, started_by_id=current_user.id)
         started = run.start(source, settings)
     except remote.SourceUnavailable as exc:
         flash(str(exc), "error")
@@ -44,10 +44,8 @@ def start():
     except lock.SyncBusy:
         flash(_("Another sync is running; try again when it has finished."), "error")
         return _runs_page(), 409
-    if current_app.config.get("SYNC_IN_BACKGROUND", True):
-        background.launch(current_app._get_current_object(), started.id, source.location, full, mirror)
-    else:
-        background.carry_out(started.id, source.location, full=full, mirror=mirror)
+    in_background = current_app.config["SYNC_IN_BACKGROUND"]  # in-process only; a worker runs it with Redis
+    sync_jobs.enqueue(started, source.location, full=full, mirror=mirror, background=in_background)
     flash(_("Sync #%(id)d has started.", id=started.id), "success")
     return redirect(url_for("sync.run_detail", run_id=started.id))
 
@@ -161,12 +159,10 @@ def _open_source(location: str, **options):
         )
     if location.startswith(("http://", "https://")):
         try:  # a typed URL is refused early and clearly; the connections check again
-            commands.guard_from_config().check(location)
+            collaborators.guard_from_config().check(location)
         except outbound.Refused as exc:
             raise remote.SourceRefused(_("The source cannot be read: %(reason)s", reason=exc)) from exc
     try:
-        return commands.source_from_config(location, **options)
-    except click.ClickException as exc:
-        raise remote.SourceUnavailable(
-            _("The source cannot be read: %(reason)s", reason=exc.message)
-        ) from exc
+        return collaborators.source_from_config(location, **options)
+    except remote.SourceUnavailable as exc:
+        raise type(exc)(_("The source cannot be read: %(reason)s", reason=exc)) from exc
