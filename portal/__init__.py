@@ -43,7 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
     from portal import dbtimeout, errors, extensions, headers, inputs, mail, models, storage  # noqa: F401
     from portal.i18n import init_babel
     from portal.metrics import events
+    from portal.ops import logs, telemetry
 
+    logs.init_app(app)  # JSON log lines with the node's name and the request id
+    telemetry.init_app(app)  # request latency per endpoint, for /metrics
     extensions.db.init_app(app)
     dbtimeout.init_app(app)
     extensions.migrate.init_app(
@@ -144,13 +147,16 @@ def _register_blueprints(app: Flask) -> None:
     from portal.catalogue import views as catalogue
     from portal.contest import api as contest_api
     from portal.contest import views as contest
+    from portal.jobs import views as jobs
     from portal.metrics import admin_views as metrics_admin
     from portal.metrics import api as metrics_api
     from portal.metrics import views as metrics
+    from portal.ops import views as ops
     from portal.site import views as site
     from portal.sync import views as sync
 
     for module in (
+        ops,
         site,
         accounts,
         token_views,
@@ -165,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
         metrics_admin,
         metrics_api,
         sync,
+        jobs,
         api,
         docs_views,
         ckan,

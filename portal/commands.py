@@ -14,6 +14,7 @@ from portal.accounts.models import ADMIN
 from portal.catalogue import search_index
 from portal.catalogue.commands import catalogue
 from portal.extensions import db
+from portal.jobs.commands import scheduler_command, worker_command
 from portal.metrics.commands import metrics
 from portal.sync import jobs as sync_jobs
 from portal.sync import lock
@@ -93,4 +94,13 @@ def create_admin_command(email: str, name: str, password: str) -> None:
     click.echo(f"Admin {actions.normalise_email(email)} created.")
 
 
-COMMANDS = [init_command, create_admin_command, tokens_group, ckan, catalogue, metrics]
+COMMANDS = [
+    init_command,
+    create_admin_command,
+    tokens_group,
+    ckan,
+    catalogue,
+    metrics,
+    worker_command,
+    scheduler_command,
+]

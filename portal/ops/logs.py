@@ -1,0 +1,76 @@
+"""Logs as JSON lines, each with the node and the request id, and the request id on every answer.
+
+The id comes from the proxy (nginx sets X-Request-ID to its $request_id, see deploy/) or is made here,
+and goes back in the answer's X-Request-ID header, so one id follows a request through nginx's access
+log, the app's log lines and the client's report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask, g, has_request_context, request
+from flask.logging import default_handler
+
+HEADER = "X-Request-ID"
+_VALID = re.compile(r"[A-Za-z0-9._-]{8,64}\Z")
+
+
+class RequestContext(logging.Filter):
+    """Give every record the node's name and the current request's id ("-" outside a request)."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__()
+        self.node = node
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.node = self.node
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+class JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "node": getattr(record, "node", ""),
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def request_id() -> str:
+    """The request's id: the proxy's when it looks like one, else a new one."""
+    offered = request.headers.get(HEADER, "")
+    return offered if _VALID.match(offered) else uuid.uuid4().hex
+
+
+def init_app(app: Flask) -> None:
+    node = app.config.get("NODE_NAME") or socket.gethostname()
+    app.config["NODE_NAME"] = node
+    if not any(isinstance(f, RequestContext) for f in default_handler.filters):
+        default_handler.addFilter(RequestContext(node))
+    if app.config.get("LOG_JSON"):
+        default_handler.setFormatter(JsonLines())
+    if app.logger.level == logging.NOTSET:
+        app.logger.setLevel(logging.INFO)
+
+    @app.before_request
+    def _take_request_id() -> None:
+        g.request_id = request_id()
+
+    @app.after_request
+    def _give_request_id(response):
+        if "request_id" in g:
+            response.headers[HEADER] = g.request_id
+        return response
