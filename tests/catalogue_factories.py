@@ -75,7 +75,7 @@ def make_tag(name: str = "公交") -> Tag:
 def make_resource(dataset: Dataset, *, format: str = "CSV", state: str = "active", **fields) -> Resource:
     n = next(_seq)
     resource = Resource(
-        ckan_id=f"10000000-0000-4000-8000-{n:012d}",
+        ckan_id=f"eeeeeeee-0000-4000-8000-{n:012d}",  # apart from the ids the fake CKANs hand out
         dataset=dataset,
         name=fields.pop("name", f"资源{n}"),
         format=format.upper(),
@@ -108,7 +108,7 @@ def make_dataset(
     """Make a dataset; themes and tags may be given as objects or as titles / names."""
     n = next(_seq)
     dataset = Dataset(
-        ckan_id=f"00000000-0000-4000-8000-{n:012d}",
+        ckan_id=f"dddddddd-0000-4000-8000-{n:012d}",  # apart from the ids the fake CKANs hand out
         name=name or f"dataset-{n}",
         title=title,
         notes=notes,
