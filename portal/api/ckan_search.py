@@ -10,10 +10,8 @@ from sqlalchemy import Select, func, select
 from portal import inputs
 from portal.api import serializers, solr
 from portal.api.ckan_params import ActionError, integer, invalid, natural, search_error, string
-from portal.catalogue import rules
-from portal.catalogue.models import Dataset, Department, Resource, Tag, Theme
-from portal.catalogue.models import dataset_tags as dataset_tags_table
-from portal.catalogue.models import dataset_themes as dataset_themes_table
+from portal.catalogue import facet_counts, rules
+from portal.catalogue.models import Dataset, Department, Theme
 from portal.extensions import db
 
 ROWS_MAX = 1000  # ckan.search.rows_max
@@ -127,36 +125,15 @@ def _fields(package: dict, fl: Any) -> dict:
     return {n: package[n] for n in wanted if n in package}
 
 
-_FACETS: dict[str, Callable[[Any], Select]] = {
-    "organization": lambda ids: (
-        select(Department.name, func.count())
-        .join(Dataset, Dataset.department_id == Department.id)
-        .where(Dataset.id.in_(ids))
-        .group_by(Department.name)
-    ),
-    "groups": lambda ids: (
-        select(Theme.name, func.count())
-        .join(dataset_themes_table)
-        .where(dataset_themes_table.c.dataset_id.in_(ids))
-        .group_by(Theme.name)
-    ),
-    "tags": lambda ids: (
-        select(Tag.name, func.count())
-        .join(dataset_tags_table)
-        .where(dataset_tags_table.c.dataset_id.in_(ids))
-        .group_by(Tag.name)
-    ),
-    "res_format": lambda ids: (
-        select(Resource.format, func.count(Resource.dataset_id.distinct()))
-        .where(Resource.dataset_id.in_(ids), Resource.state == "active", Resource.format != "")
-        .group_by(Resource.format)
-    ),
+# Facets that are not the catalogue's (those come from its facet index, rules.BY_CKAN).
+_SQL_FACETS: dict[str, Callable[[Any], Select]] = {
     "license_id": lambda ids: (
         select(Dataset.licence_id, func.count())
         .where(Dataset.id.in_(ids), Dataset.licence_id.is_not(None))
         .group_by(Dataset.licence_id)
     ),
 }
+_FACETS = {*rules.BY_CKAN, *_SQL_FACETS}
 
 
 def _facets(matching: Select, params: dict) -> dict:
@@ -171,9 +148,16 @@ def _facets(matching: Select, params: dict) -> dict:
     limit = integer(params, "facet.limit", 50)  # negative: no limit
     mincount = natural(params, "facet.mincount", 1)
     ids = matching.with_only_columns(Dataset.id)
+    catalogued = None  # the matches as a bitset of the catalogue's facet index, read once
     facets = {}
     for name in fields:
-        counts = db.session.execute(_FACETS[name](ids)).all() if name in _FACETS else []
+        if name in rules.BY_CKAN:
+            if catalogued is None:
+                index = facet_counts.index()
+                catalogued = index.of_ids(db.session.scalars(ids))
+            counts = index.counts(rules.BY_CKAN[name].name, catalogued).items()
+        else:
+            counts = db.session.execute(_SQL_FACETS[name](ids)).all() if name in _SQL_FACETS else []
         items = sorted(((v, n) for v, n in counts if n >= mincount), key=lambda i: (-i[1], i[0]))
         facets[name] = dict(items if limit < 0 else items[:limit])
     return facets

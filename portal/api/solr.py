@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, true
+from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 
-from portal.catalogue import search, terms
-from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL, Dataset, Department, Resource, Tag, Theme
+from portal.catalogue import matching, rules, terms
+from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL, Dataset, Department, Resource
 
 DEFAULT_SORT = "score desc, metadata_modified desc"
 OPEN_CONDITIONS = {
@@ -105,7 +105,7 @@ def scores(terms_: list[str], dialect: str = "sqlite"):
     by the full-text index (title above tags above the rest, see catalogue/search.py); None when
     no term has a letter or digit to look up."""
     alternatives = [units for units in map(terms.query_units, terms_) if units]
-    return search.text_scores(alternatives, dialect) if alternatives else None
+    return matching.text_scores(alternatives, dialect) if alternatives else None
 
 
 def parse_sort(text: str) -> list[tuple[str, bool]]:
@@ -247,23 +247,24 @@ def _unescape(value: str) -> str:
 
 
 def _text(term: str, dialect: str, within: str = "") -> ColumnElement[bool]:
-    """Return "the dataset's text holds `term`" through the full-text index (catalogue/search.py);
+    """Return "the dataset's text holds `term`" through the full-text index (catalogue/matching.py);
     a term without letters or digits matches everything, as Solr's analyser drops it."""
     units = terms.query_units(term)
-    return search.text_condition(units, dialect, within) if units else true()
+    return matching.text_condition(units, dialect, within) if units else true()
 
 
 def _resource(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    return Dataset.resources.any(and_(Resource.state == "active", condition))
+    return Dataset.resources.any(and_(rules.active_resource(), condition))
 
 
 # field -> (value -> condition); a value of "*" means "has any value".
 _FIELDS = {
-    "organization": lambda v: Dataset.department.has(Department.name == v),
+    # the catalogue's facets, as its rules filter them (values as CKAN names them)
+    "organization": lambda v: rules.FACET["department"].condition([v]),
     "owner_org": lambda v: Dataset.department.has(Department.ckan_id == v),
-    "groups": lambda v: Dataset.themes.any(Theme.name == v),
-    "tags": lambda v: Dataset.tags.any(Tag.name == v),
-    "res_format": lambda v: _resource(func.upper(Resource.format) == v.upper()),
+    "groups": lambda v: rules.FACET["theme"].condition([v]),
+    "tags": lambda v: rules.FACET["tag"].condition([v]),
+    "res_format": lambda v: rules.FACET["format"].condition([v.upper()]),  # the sync stores it upper-case
     "res_name": lambda v: _resource(Resource.name.icontains(v, autoescape=True)),
     "id": lambda v: Dataset.ckan_id == v,
     "name": lambda v: Dataset.name == v,

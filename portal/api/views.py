@@ -1,92 +1,59 @@
-"""The JSON API under /api/v1: the published catalogue, its departments, themes and counties.
+"""The catalogue's JSON API, nested under /api/v1 (`v1`): the published catalogue, its departments,
+themes and counties; each route declares its OpenAPI operation beside it.
 
-Anonymous callers may read at a lower rate than callers with a token (see `auth`). Query
-parameters are checked strictly and refused with 400, except `per_page`, which is clamped to
-100 (the answer's `per_page` says what was used). A withdrawn dataset answers 410 Gone, so a
+Tokens, budgets (anonymous callers read at a lower rate than token holders), NUL refusal and metering
+are the surface's. Query parameters are checked strictly and refused with 400, except `per_page`, which is
+clamped to 100 (the answer's `per_page` says what was used). A withdrawn dataset answers 410 Gone, so a
 client can tell it from a name that never existed (404). Messages are in English.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from portal import inputs
-from portal.api import auth, costs, serializers
+from portal.api import costs, openapi, serializers, v1
+from portal.api.openapi import PAGE, TEXT, per_page_parameter, query_parameter, responses
+from portal.api.schemas import SCHEMAS
+from portal.api.v1 import ApiError
 from portal.catalogue import rules, search
 from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL, Dataset, Department, Theme
 from portal.catalogue.models import dataset_themes as dataset_themes_table
-from portal.extensions import csrf, db
-from portal.metrics import events
+from portal.extensions import db
 from portal.regions import population
 from portal.regions.models import Region
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
+bp = Blueprint("catalogue", __name__)  # at /api/v1 itself: v1.nest puts it there
 
-MAX_PER_PAGE = 100
+MAX_PER_PAGE, MAX_PAGE = openapi.MAX_PER_PAGE, openapi.MAX_PAGE
 DATASETS_PER_PAGE = 20
-MAX_PAGE = 100_000  # deeper than any client needs, and keeps OFFSET far from integer overflow
 SORTS = ("relevance", "updated", "downloads", "name")
 CONDITIONS = (UNCONDITIONAL, CONDITIONAL)
-LIST_FILTERS = {  # query parameter -> SearchQuery field
-    "department": "departments",
-    "region": "regions",
-    "theme": "themes",
-    "format": "formats",
-    "condition": "open_conditions",
-    "tag": "tags",
-}
+LIST_FILTERS = {facet.param: facet.field for facet in rules.FACETS}  # query parameter -> SearchQuery field
 
 
 def _rows_asked() -> int:
-    """Return the datasets this request asks for, charged to the caller's budget (see `costs`)."""
-    return costs.v1_rows(request.endpoint, request.args.get("per_page"), DATASETS_PER_PAGE, MAX_PER_PAGE)
+    """Return the datasets a list asks for, charged to the caller's row budget (see `costs`)."""
+    return costs.page_rows(request.args.get("per_page"), DATASETS_PER_PAGE, MAX_PER_PAGE)
 
 
-auth.rate_limit(bp, rows=_rows_asked)
+openapi.schemas(SCHEMAS)
+LIMIT = search.MAX_FILTER_VALUES
 
 
-class ApiError(Exception):
-    """An answer other than 200: its HTTP status and a message for the client."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-def error(status: int, message: str):
-    return {"error": {"code": status, "message": message}}, status
+def _repeatable(name: str, description: str, items: dict | None = None) -> dict:
+    parameter = query_parameter(
+        name,
+        f"{description}；可重复（至多 {LIMIT} 次）或以逗号分隔，取前 {LIMIT} 个值",
+        {"type": "array", "items": items or TEXT, "maxItems": LIMIT},
+    )
+    return {**parameter, "style": "form", "explode": True}
 
 
-@bp.errorhandler(ApiError)
-def api_error(exc: ApiError):
-    return error(exc.status, exc.message)
-
-
-@bp.before_request
-def check_caller_and_parameters():
-    if auth.has_invalid_token():
-        body, status = error(401, "The API token is unknown, revoked, or its account is deactivated.")
-        return body, status, {"WWW-Authenticate": 'Bearer realm="api"'}
-    values = [v for _, v in request.args.items(multi=True)] + list((request.view_args or {}).values())
-    if any("\x00" in str(v) for v in values):
-        raise ApiError(400, "Parameters must not contain NUL characters.")
-    return None
-
-
-@bp.after_request
-def record_call(response):
-    """Record one api_call event per answered request (not for refusals by the rate limiter)."""
-    if response.status_code < 500 and response.status_code != 429:
-        try:
-            events.record("api_call", dataset_id=g.get("api_dataset_id"), user=auth.user())
-            db.session.commit()
-        except Exception:  # counting must never break an answer
-            db.session.rollback()
-            current_app.logger.exception("could not record an api_call event")
-    return response
+_NAME = openapi.path_parameter("name", {**TEXT, "minLength": 1}, "数据集名称（CKAN name）")
+_GONE = ("404", "410")
 
 
 def _int(name: str, default: int, *, maximum: int | None = None) -> int:
@@ -140,6 +107,26 @@ def _page(items: list, page: int, per_page: int, total: int) -> dict:
 
 
 @bp.get("/datasets")
+@v1.charges_rows(_rows_asked)
+@openapi.operation(
+    "listDatasets",
+    "检索已发布的数据集（支持中文分词检索与分面）",
+    parameters=[
+        query_parameter("q", f"检索词，至多 {search.MAX_Q} 个字符", {**TEXT, "maxLength": search.MAX_Q}),
+        _repeatable("department", "部门名称（Department.name）"),
+        _repeatable("region", "区县或市的行政区划代码"),
+        _repeatable("theme", "主题名称（Theme.name）"),
+        _repeatable("format", "资源格式，如 CSV"),
+        _repeatable("condition", "开放条件", {"type": "string", "enum": list(CONDITIONS)}),
+        _repeatable("tag", "标签"),
+        query_parameter(
+            "sort", "排序：相关度、最近更新、下载量、名称", {"type": "string", "enum": list(SORTS)}
+        ),
+        PAGE,
+        per_page_parameter(DATASETS_PER_PAGE),
+    ],
+    responses=responses("DatasetList"),
+)
 def datasets():
     result = search.search_datasets(_search_query())
     _preload(result.items)
@@ -168,11 +155,20 @@ def _published(name: str) -> Dataset:
 
 
 @bp.get("/datasets/<name>")
+@openapi.operation(
+    "getDataset", "数据集详情（含资源及下载链接）", parameters=[_NAME], responses=responses("Dataset", *_GONE)
+)
 def dataset(name: str):
     return serializers.dataset_json(_published(name))
 
 
 @bp.get("/datasets/<name>/resources")
+@openapi.operation(
+    "listResources",
+    "数据集的资源",
+    parameters=[_NAME, PAGE, per_page_parameter(MAX_PER_PAGE)],
+    responses=responses("ResourceList", *_GONE),
+)
 def resources(name: str):
     page, per_page = _paging(MAX_PER_PAGE)
     found = serializers.active_resources(_published(name))
@@ -192,6 +188,12 @@ def _datasets_per_theme() -> dict[int, int]:
 
 
 @bp.get("/departments")
+@openapi.operation(
+    "listDepartments",
+    "部门及其所属区县和已发布数据集数",
+    parameters=[_repeatable("region", "只列此行政区划代码的部门"), PAGE, per_page_parameter(MAX_PER_PAGE)],
+    responses=responses("DepartmentList"),
+)
 def departments():
     page, per_page = _paging(MAX_PER_PAGE)
     query = select(Department).join(Region)
@@ -211,6 +213,12 @@ def departments():
 
 
 @bp.get("/themes")
+@openapi.operation(
+    "listThemes",
+    "主题及其已发布数据集数",
+    parameters=[PAGE, per_page_parameter(MAX_PER_PAGE)],
+    responses=responses("ThemeList"),
+)
 def themes():
     page, per_page = _paging(MAX_PER_PAGE)
     total = db.session.scalar(select(func.count()).select_from(Theme))
@@ -222,13 +230,7 @@ def themes():
 
 
 @bp.get("/counties")
+@openapi.operation("listCounties", "全市及各县（市、区）的代码和最新人口", responses=responses("CountyList"))
 def counties():
     regions = population.regions()  # the city first, then its counties
     return _page([serializers.county_json(r) for r in regions], 1, MAX_PER_PAGE, len(regions))
-
-
-@bp.get("/openapi.json")
-def openapi_document():
-    from portal.api import openapi  # it reads this module's limits
-
-    return openapi.document()

@@ -17,7 +17,7 @@ from portal import clock, storage
 from portal.accounts.permissions import role_required
 from portal.api import auth as api_auth
 from portal.applications import showcase
-from portal.catalogue import access, downloads, permissions, rendering, rules, search_cache
+from portal.catalogue import access, changes, downloads, permissions, rendering, rules, search_cache
 from portal.catalogue import preview as previews
 from portal.catalogue.models import Dataset, Resource
 from portal.catalogue.views import bp
@@ -113,8 +113,8 @@ def dataset(name: str):
 def _body(dataset: Dataset) -> Markup:
     """Render what the page shows everyone alike, or take it from the cache.
 
-    The stamp is the dataset's version: the sync moves `last_synced_at` whenever it
-    writes the dataset, its resources, themes or tags; downloads move `download_count`.
+    The stamp is the dataset's version (catalogue/changes.py: every write of the dataset, its
+    resources, themes or tags moves its change time; a download its count) and its state.
     What the user may do and see (downloads, original addresses, history) is part of the key.
     """
     downloadable = permissions.can_download_dataset(current_user, dataset)
@@ -133,7 +133,7 @@ def _body(dataset: Dataset) -> Markup:
         )
         return Markup(page)
 
-    stamp = (dataset.last_synced_at, dataset.download_count, dataset.state)
+    stamp = (*changes.version_of(dataset), dataset.state)
     return search_cache.fragments.get(key, render, stamp)
 
 

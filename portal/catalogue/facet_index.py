@@ -25,7 +25,7 @@ FACETS = rules.NAMES
 
 @dataclass(frozen=True)
 class FacetIndex:
-    generation: tuple  # of the catalogue it was built from (search_cache.generation)
+    generation: tuple  # of the catalogue it was built from (changes.generation)
     everything: int  # the published datasets; bit i is the dataset of id i
     bitsets: dict[str, dict[str, int]]  # facet -> value -> the datasets carrying it
     labels: dict[str, dict[str, str]]  # facet -> value -> label

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -107,7 +107,7 @@ OPEN_CONDITIONS = (UNCONDITIONAL, CONDITIONAL)
 
 
 @dataclass(frozen=True)
-class Facet:
+class FacetRule:
     """One facet of the catalogue, declared once.
 
     `pairs` selects (key, dataset id) for every dataset carrying a value; `values` maps a key
@@ -120,37 +120,42 @@ class Facet:
     param: str  # URL parameter on the pages and /api/v1
     field: str  # SearchQuery field
     label: Any  # lazy, translated when shown
-    condition: Callable[[Sequence[str]], ColumnElement[bool]]  # "carries one of these values"
+    condition: Callable[[Sequence[str]], ColumnElement[bool]]  # "carries one of these values" (never unknown)
     pairs: Select
     values: Select | None = None
     ckan: str | None = None  # the field of CKAN's package_search carrying the same values
 
 
+def _department_in(departments: Select) -> ColumnElement[bool]:
+    # false, not unknown, for a dataset without a department: a Solr NOT must keep it
+    return and_(Dataset.department_id.is_not(None), Dataset.department_id.in_(departments))
+
+
 _BY_DEPARTMENT = select(Dataset.department_id, Dataset.id).where(Dataset.department_id.is_not(None))
 
-FACETS: tuple[Facet, ...] = (
-    Facet(
+FACETS: tuple[FacetRule, ...] = (
+    FacetRule(
         "department",
         "department",
         "departments",
         _l("Department"),
-        lambda values: Dataset.department_id.in_(select(Department.id).where(Department.name.in_(values))),
+        lambda values: _department_in(select(Department.id).where(Department.name.in_(values))),
         _BY_DEPARTMENT,
         select(Department.id, Department.name, Department.title),
         ckan="organization",
     ),
-    Facet(
+    FacetRule(
         "region",
         "region",
         "regions",
         _l("County"),
-        lambda values: Dataset.department_id.in_(
+        lambda values: _department_in(
             select(Department.id).join(Department.region).where(Region.code.in_(values))
         ),
         _BY_DEPARTMENT,
         select(Department.id, Region.code, Region.name).join(Department.region),
     ),
-    Facet(
+    FacetRule(
         "theme",
         "theme",
         "themes",
@@ -162,7 +167,7 @@ FACETS: tuple[Facet, ...] = (
         select(Theme.id, Theme.name, Theme.title),
         ckan="groups",
     ),
-    Facet(
+    FacetRule(
         "format",
         "format",
         "formats",
@@ -173,7 +178,7 @@ FACETS: tuple[Facet, ...] = (
         select(Resource.format, Resource.dataset_id).where(shaped_resource()),
         ckan="res_format",
     ),
-    Facet(
+    FacetRule(
         "open_condition",
         "condition",
         "open_conditions",
@@ -181,7 +186,7 @@ FACETS: tuple[Facet, ...] = (
         lambda values: Dataset.open_condition.in_(values),
         select(Dataset.open_condition, Dataset.id),
     ),
-    Facet(
+    FacetRule(
         "tag",
         "tag",
         "tags",

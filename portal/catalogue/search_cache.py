@@ -1,12 +1,12 @@
 """Small per-process caches for the expensive parts of the catalogue's pages.
 
 Facet counts and full-text matches over a large catalogue cost far more than the
-page itself, and stay the same until the sync changes the catalogue. Entries are
-keyed by what they depend on and stamped with the version of the data they were made
-from (the catalogue's generation, or one dataset's), so a change makes them stale at
-once; a short time-to-live bounds what a stamp cannot see (a department renamed, say).
-Rendered fragments have a cache of their own, so pages walked by a crawler never push
-out the searches.
+page itself, and stay the same until the catalogue changes. Entries are keyed by what
+they depend on and stamped with the version of the data they were made from (the
+catalogue's generation, or one dataset's: the contract is catalogue/changes.py), so a
+change makes them stale at once; a short time-to-live bounds what a stamp cannot see
+(a department renamed, say). Rendered fragments have a cache of their own, so pages
+walked by a crawler never push out the searches.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
-
-from portal.extensions import db
 
 TTL = 30.0  # seconds
 
@@ -85,18 +83,6 @@ class StampedCache:
 searches = StampedCache(512)  # facets, ranked matches, totals, and the facets' HTML
 fragments = StampedCache(512)  # rendered parts of dataset pages
 cards = StampedCache(4096)  # rendered result cards of the catalogue page
-
-
-def generation() -> tuple:
-    """Return what changes whenever the catalogue changes: every write of a dataset, its
-    resources, themes or tags (and its withdrawal) moves `last_synced_at`. Two index lookups,
-    in one constant statement run on every catalogue request; the values are compared, never shown."""
-    row = db.session.connection().exec_driver_sql(_GENERATION).one()
-    return (str(db.engine.url), *row)
-
-
-# Two subqueries: SQLite answers a lone max() from its index, but scans for two in one select.
-_GENERATION = "SELECT (SELECT max(id) FROM datasets), (SELECT max(last_synced_at) FROM datasets)"
 
 
 def cached(key: Hashable, compute: Callable[[], Any], stamp: tuple) -> Any:

@@ -12,36 +12,21 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
 
 from portal import inputs
-from portal.catalogue import search, search_cache, terms
+from portal.catalogue import changes, highlights, loading, rules, search, search_cache, terms
 from portal.extensions import db
 from portal.metrics import events
 
 bp = Blueprint("catalogue", __name__, url_prefix="/datasets")
 
-# URL parameter of each facet; every part of a search lives in the URL, so it can be shared.
-FACET_PARAMS = {
-    "department": "department",
-    "region": "region",
-    "theme": "theme",
-    "format": "format",
-    "open_condition": "condition",
-    "tag": "tag",
-}
-_QUERY_FIELDS = {
-    "department": "departments",
-    "region": "regions",
-    "theme": "themes",
-    "format": "formats",
-    "open_condition": "open_conditions",
-    "tag": "tags",
-}
+# URL parameter of each facet (rules.FACETS); every part of a search lives in the URL, so it can be shared.
+FACET_PARAMS = {facet.name: facet.param for facet in rules.FACETS}
 
 
 @bp.get("/")
 def index():
     """Search the catalogue: every part of the search comes from the URL."""
     query = search.normalise(_search_query(request.args))
-    result = search.search_datasets(query, load=search.load_versions, highlight=False)
+    result = search.search_datasets(query, load=loading.load_versions, highlight=False)
     if query.q:
         events.record("search")
         db.session.commit()
@@ -59,13 +44,13 @@ def index():
     )
 
 
-def _cards(versions: list[search.Version], q: str, names: dict) -> list[Markup]:
+def _cards(versions: list[loading.Version], q: str, names: dict) -> list[Markup]:
     """Return the page's result cards, rendering only those not cached for their dataset's
-    version: the sync moves `last_synced_at` on each write, a download `download_count`."""
+    version (catalogue/changes.py): every write moves its change time, a download its count."""
     locale, units = str(get_locale()), tuple(terms.query_units(q))
     cards = {}
     for version in versions:
-        cards[version.id] = search_cache.cards.peek(("card", locale, version.id, units), version[1:])
+        cards[version.id] = search_cache.cards.peek(("card", locale, version.id, units), version.version)
     missing = [version.id for version in versions if cards[version.id] is None]
     if missing:
         render = get_template_attribute("catalogue/_dataset_card.html", "card")
@@ -75,11 +60,10 @@ def _cards(versions: list[search.Version], q: str, names: dict) -> list[Markup]:
             "downloads": download_count,
             "conditions": names["conditions"],
         }
-        for card in search.load_cards(missing):
-            html = render(card, search.highlight_of(card, units), url(card), labels)
+        for card in loading.load_cards(missing):
+            html = render(card, highlights.highlight_of(card, units), url(card), labels)
             cards[card.id] = html
-            stamp = (card.last_synced_at, card.download_count)
-            search_cache.cards.put(("card", locale, card.id, units), stamp, html)
+            search_cache.cards.put(("card", locale, card.id, units), changes.version_of(card), html)
     return [cards[version.id] for version in versions if cards[version.id] is not None]
 
 
@@ -93,14 +77,7 @@ def _names(locale: str) -> dict[str, dict[str, str]]:
     """The page's labels in `locale`, the request's language: of the facets, the sorts and the
     open conditions. Translated once per language and process."""
     return {
-        "facets": {
-            "department": gettext("Department"),
-            "region": gettext("County"),
-            "theme": gettext("Theme"),
-            "format": gettext("Format"),
-            "open_condition": gettext("Open condition"),
-            "tag": gettext("Tag"),
-        },
+        "facets": {facet.name: str(facet.label) for facet in rules.FACETS},
         "sorts": {
             "relevance": gettext("Relevance"),
             "updated": gettext("Recently updated"),
@@ -134,7 +111,7 @@ def _facets_html(result: search.SearchResult, links: _Links, names: dict) -> Mar
 
 def _search_query(args: MultiDict) -> search.SearchQuery:
     """Read a search from the URL; anything malformed falls back to its default."""
-    filters = {field: tuple(args.getlist(FACET_PARAMS[facet])) for facet, field in _QUERY_FIELDS.items()}
+    filters = {facet.field: tuple(args.getlist(facet.param)) for facet in rules.FACETS}
     return search.SearchQuery(
         q=args.get("q", "")[: search.MAX_Q],
         sort=args.get("sort", "relevance"),
@@ -180,8 +157,8 @@ class _Links:
         self.base = url_for("catalogue.index")
         # the current search without its page: the pager adds that
         self.params: dict[str, list[str]] = {"q": [query.q] if query.q else []}
-        for facet, field in _QUERY_FIELDS.items():
-            self.params[FACET_PARAMS[facet]] = list(getattr(query, field))
+        for facet in rules.FACETS:
+            self.params[facet.param] = list(getattr(query, facet.field))
         self.params["sort"] = [query.sort] if query.sort != "relevance" else []
         self._encoded = {param: self._encode(param, values) for param, values in self.params.items()}
 

@@ -312,7 +312,7 @@ class _Job:
                 except PackageGone:
                     self._error(name, "read", "listed by package_list, but package_show says it is gone")
                 continue
-            # each its own time: max(last_synced_at) must move with every change (search_cache.generation)
+            # each its own time: the catalogue's generation must move with every change (catalogue/changes.py)
             withdraw(db.session.get(Dataset, dataset_id), self._why_gone(name), utcnow())
             self.bump("withdrawn")
             self.commit()

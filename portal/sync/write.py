@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
-from portal.catalogue import search_index
+from portal.catalogue import changes, search_index
 from portal.catalogue.models import (
     PUBLISHED,
     WITHDRAWN,
@@ -50,9 +50,6 @@ _UPDATE_DATASET = update(_DATASETS).where(_DATASETS.c.id == bindparam("b_id"))
 _UPDATE_RESOURCE = update(_RESOURCES).where(_RESOURCES.c.id == bindparam("b_id"))
 _UNLINK_THEMES = delete(dataset_themes).where(dataset_themes.c.dataset_id == bindparam("b_id"))
 _UNLINK_TAGS = delete(dataset_tags).where(dataset_tags.c.dataset_id == bindparam("b_id"))
-_TOUCH_DATASET = (
-    update(_DATASETS).where(_DATASETS.c.id == bindparam("b_id")).values(last_synced_at=bindparam("now"))
-)
 _CHECKED_AT = {"volume_computed_at", "mirrored_at"}  # when the portal last looked: not what a page shows
 
 # What the portal learns about a resource itself; the rest comes from CKAN each time.
@@ -130,8 +127,8 @@ class Writer:
             "state": PUBLISHED,
             "withdrawn_reason": None,
             "withdrawn_at": None,
-            "last_synced_at": now,
         }
+        values = changes.touched(values, now)  # the catalogue changed: cached pages must see it
         if old is None:
             outcome = CREATED
             values.update(ckan_id=rec.ckan_id, first_synced_at=now, download_count=0)
@@ -189,8 +186,8 @@ class Writer:
         return bool(fresh or gone or shown)
 
     def touch(self, dataset_id: int, now: datetime) -> None:
-        """Mark the dataset as written now, for caches stamped with `last_synced_at`."""
-        db.session.connection().execute(_TOUCH_DATASET, {"b_id": dataset_id, "now": now})
+        """Record that the dataset changed now (catalogue/changes.py)."""
+        changes.touch(db.session.connection(), [dataset_id], now)
 
     def name_holder(self, rec: PackageRecord):
         """Return the dataset row (id, name, ckan_id, state) holding rec's name under another id."""
@@ -205,25 +202,22 @@ class Writer:
 
     def park(self, holder, now: datetime, *, withdraw_as: str | None) -> None:
         """Move a dataset row off a name another id now holds; withdraw it when given a reason."""
-        changes = {"name": _parking_name(holder.name, holder.ckan_id), "b_id": holder.id}
+        values = {"name": _parking_name(holder.name, holder.ckan_id), "b_id": holder.id}
         if withdraw_as and holder.state == PUBLISHED:
-            changes.update(
-                state=WITHDRAWN, withdrawn_reason=withdraw_as, withdrawn_at=now, last_synced_at=now
+            values = changes.touched(
+                {**values, "state": WITHDRAWN, "withdrawn_reason": withdraw_as, "withdrawn_at": now}, now
             )
-        db.session.connection().execute(_UPDATE_DATASET, changes)
+        db.session.connection().execute(_UPDATE_DATASET, values)
 
     def withdraw_row(self, holder, reason: str, now: datetime) -> None:
         """Withdraw a dataset row (it keeps its name)."""
         if holder.state == PUBLISHED:
             db.session.connection().execute(
                 _UPDATE_DATASET,
-                {
-                    "b_id": holder.id,
-                    "state": WITHDRAWN,
-                    "withdrawn_reason": reason,
-                    "withdrawn_at": now,
-                    "last_synced_at": now,
-                },
+                changes.touched(
+                    {"b_id": holder.id, "state": WITHDRAWN, "withdrawn_reason": reason, "withdrawn_at": now},
+                    now,
+                ),
             )
 
     def _department(self, org: OrganizationRecord | None) -> int | None:
@@ -350,4 +344,4 @@ def _parking_name(name: str, ckan_id: str) -> str:
 def withdraw(dataset: Dataset, reason: str, now: datetime) -> None:
     """Take a dataset out of the public catalogue, keeping it and its history."""
     dataset.state, dataset.withdrawn_reason, dataset.withdrawn_at = WITHDRAWN, reason, now
-    dataset.last_synced_at = now  # the catalogue changed: cached searches must see it
+    changes.mark(dataset, now)  # the catalogue changed: cached searches must see it
