@@ -16,7 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from testconfig import DATABASE_URL, ON_POSTGRES, app_config
+from testconfig import DATABASE_URL, ON_POSTGRES, app_config, empty_tables
 
 from portal import create_app
 from portal.catalogue import search_cache
@@ -61,13 +61,6 @@ def _reset_postgres_schema() -> None:
         conn.execute(text("CREATE SCHEMA public"))
 
 
-def _empty_tables() -> None:
-    # DELETE, not TRUNCATE: on PostgreSQL, truncating fifty small tables costs far more per test.
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
-    db.session.commit()
-
-
 @pytest.fixture
 def make_app(database_url, tmp_path):
     """Build apps on the shared database; extra settings override the test defaults."""
@@ -94,7 +87,7 @@ def app(make_app):
         db.session.commit()
         yield app
         db.session.rollback()
-        _empty_tables()
+        empty_tables()
         search_cache.clear()
 
 

@@ -13,7 +13,7 @@ from catalogue_factories import CSV, counts, download_url, make_dataset, make_re
 from factories import make_user
 from s3server import ACCESS_KEY, SECRET_KEY, running_s3_server
 from sqlalchemy import select
-from testconfig import ON_POSTGRES
+from testconfig import ON_POSTGRES, empty_tables
 
 from portal.catalogue import access, downloads, permissions
 from portal.catalogue.models import (
@@ -283,9 +283,7 @@ def test_minio_download_is_a_short_lived_presigned_redirect(make_app, s3_endpoin
             assert counts(dataset, resource) == (1, 1, 1)
         finally:
             db.session.rollback()
-            from conftest import _empty_tables
-
-            _empty_tables()
+            empty_tables()
 
 
 # --- access requests -------------------------------------------------------------------------------------
