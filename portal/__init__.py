@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     _settle_config(app)
     app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are 404, not 500
 
-    from portal import dbtimeout, errors, extensions, headers, inputs, mail, models, storage  # noqa: F401
+    from portal import dbtimeout, errors, extensions, headers, inputs, mail, models, searchslots, storage  # noqa: F401
     from portal.i18n import init_babel
     from portal.metrics import events
     from portal.ops import logs, telemetry
@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     telemetry.init_app(app)  # request latency per endpoint, for /metrics
     extensions.db.init_app(app)
     dbtimeout.init_app(app)
+    searchslots.init_app(app)  # a cap on expensive searches running at once, across processes
     extensions.migrate.init_app(
         app, extensions.db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
@@ -138,7 +139,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.accounts import reset_views, token_views  # noqa: F401 (reset_views adds to accounts.bp)
     from portal.accounts import views as accounts
     from portal.admin import views as admin
-    from portal.api import ckan, dcat, docs_views
+    from portal.api import ckan, dcat, docs_views, v1
     from portal.api import views as api
     from portal.applications import api as applications_api
     from portal.applications import review_views, team_views  # noqa: F401 (they add to applications.bp)
@@ -152,9 +153,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.metrics import api as metrics_api
     from portal.metrics import views as metrics
     from portal.ops import views as ops
+    from portal.rows import api as rows_api
     from portal.site import views as site
     from portal.sync import views as sync
 
+    v1.nest(api.bp, applications_api.bp, metrics_api.bp, contest_api.bp, rows_api.bp)  # JSON APIs at /api/v1
     for module in (
         ops,
         site,
@@ -164,15 +167,12 @@ def _register_blueprints(app: Flask) -> None:
         access_views,
         catalogue,
         applications,
-        applications_api,
         contest,
-        contest_api,
         metrics,
         metrics_admin,
-        metrics_api,
         sync,
         jobs,
-        api,
+        v1,
         docs_views,
         ckan,
         dcat,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -28,6 +28,13 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
+def json_error(code: int, message: str, headers: dict | list | None = None) -> tuple:
+    """Return the site's one JSON error answer, `{"error": {"code", "message"}}` with status `code`:
+    every JSON route answers its refusals through here (the /api/v1 surface, its areas, these handlers)."""
+    body = {"error": {"code": code, "message": message}}
+    return (body, code, headers) if headers else (body, code)
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -35,7 +42,7 @@ def _wants_json() -> bool:
 def _render(code: int, detail: str | None = None):
     title, message = _messages().get(code, (str(code), detail or ""))
     if _wants_json():
-        return jsonify(error={"code": code, "message": detail or message}), code
+        return json_error(code, detail or message)
     if request_ctx.url_adapter is None:  # a Host outside TRUSTED_HOSTS: the layout cannot build its links
         page = f"<!doctype html><meta charset=utf-8><title>{escape(title)}</title><p>{escape(message)}</p>"
         return page, code

@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
 from portal import dbtimeout, errors, inputs
-from portal.api import auth, ckan_params, ckan_search, costs, serializers, views
+from portal.api import auth, ckan_params, ckan_search, costs, serializers, v1
 from portal.catalogue import rules
 from portal.catalogue.models import Dataset, Department, Theme
 from portal.catalogue.models import dataset_themes as dataset_themes_table
@@ -29,7 +29,7 @@ from portal.rows import ckan as rows_ckan
 
 bp = Blueprint("ckan", __name__, url_prefix="/api")
 csrf.exempt(bp)
-bp.after_request(views.record_call)
+bp.after_request(v1.record_call)  # metered as /api/v1 is
 
 CKAN_VERSION = "2.12.0"  # the API whose shapes these answers copy
 GROUP_LIST_MAX = 1000  # ckan.group_and_organization_list_max

@@ -27,6 +27,9 @@ from limits import parse_many
 CKAN_ROWS_DEFAULT = 10  # CKAN's package_search default
 CKAN_ROWS_MAX = 1000  # ckan.search.rows_max
 NAMES_PER_ROW = 1000  # a name costs far less than a dataset
+RECORDS_PER_ROW = 100  # rows of a table (datastore_search, /api/v1/…/rows) cost a row per hundred
+DATASTORE_LIMIT_DEFAULT = 100  # CKAN's datastore_search default
+DATASTORE_LIMIT_MAX = 32_000  # ckan.datastore.search.rows_max
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,21 @@ def ckan_action_rows(action: str, params: dict, published: Callable[[], int]) ->
         limit = _natural(params.get("limit"), 0)
         total = published()
         return names_rows(min(limit, total) if limit else total)  # CKAN reads 0 as no limit
+    if action == "datastore_search":
+        limit = min(_natural(params.get("limit"), DATASTORE_LIMIT_DEFAULT), DATASTORE_LIMIT_MAX)
+        return records_rows(limit)
     return 1
 
 
-def v1_rows(endpoint: str | None, per_page: object, default: int, maximum: int) -> int:
-    """Return the rows a /api/v1 call asks for: a dataset list its page size, anything else one."""
-    if endpoint == "api.datasets":
-        return max(1, min(_natural(per_page, default), maximum))
-    return 1
+def records_rows(records: int) -> int:
+    """Return the rows asking for `records` rows of a table costs: one per hundred, at least one."""
+    return max(1, math.ceil(records / RECORDS_PER_ROW))
+
+
+def page_rows(per_page: object, default: int, maximum: int) -> int:
+    """Return the rows a /api/v1 dataset list asks for: its page size (a view marked with
+    `v1.charges_rows`; any other /api/v1 call costs one row)."""
+    return max(1, min(_natural(per_page, default), maximum))
 
 
 def package_search_pages(datasets: int, rows: int = CKAN_ROWS_MAX) -> Cost:

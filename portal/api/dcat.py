@@ -17,13 +17,13 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, SKOS, XSD
 from sqlalchemy import func, select
 
-from portal.api import auth, serializers, views
+from portal.api import auth, serializers, v1
 from portal.catalogue import rules
 from portal.catalogue.models import Dataset, Department
 from portal.extensions import db
 
 bp = Blueprint("dcat", __name__)
-bp.after_request(views.record_call)
+bp.after_request(v1.record_call)  # metered as /api/v1 is
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 PAGE_SIZE = 200

@@ -7,11 +7,26 @@ under /api/ answer in the API's envelope (portal/errors.py).
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 
 from portal.api import docs, openapi
+from portal.api.openapi import STRING, URL, obj, ref
 
 bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
+
+openapi.schemas(
+    {
+        "ApiIndex": obj(
+            {
+                "title": STRING,
+                "version": STRING,
+                "documentation": {**URL, "description": "本页（HTML）"},
+                "openapi": URL,
+                "links": {"type": "object", "additionalProperties": URL, "description": "operationId → 地址"},
+            }
+        )
+    }
+)
 
 
 @bp.app_template_global("api_base_url")
@@ -27,8 +42,19 @@ def search_example() -> str:
 
 
 @bp.get("/")
+@openapi.operation(
+    "getApiIndex",
+    "接口文档（HTML）；请求头 Accept 优先 application/json 时返回各接口地址",
+    tags=["catalogue"],
+    responses={
+        "200": {
+            "description": "接口文档或地址索引",
+            "content": {"text/html": {"schema": STRING}, "application/json": {"schema": ref("ApiIndex")}},
+        }
+    },
+)
 def index():
-    document, base = openapi.document(), base_url()
+    document, base = openapi.document(current_app), base_url()
     if _prefers_json():
         body = {
             "title": document["info"]["title"],

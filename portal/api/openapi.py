@@ -1,12 +1,31 @@
-"""The OpenAPI 3 document of /api/v1, written by hand to match `views` (a test holds them together)."""
+"""The OpenAPI 3 document of /api/v1, collected from the routes themselves.
+
+Each area's JSON views declare their operation beside their route with `operation(...)`, and the shapes
+they answer with with `schemas({...})`; `document(app)` walks the app's /api/v1 rules, turns each rule
+into the document's path (`<int:id>` -> `{id}`, so a path cannot drift from its route), tags it with
+the area (the nested blueprint's name) unless it says otherwise, adds what the surface's hooks may
+answer on every nested route (`SURFACE_ERRORS`, see `portal/api/v1.py`), and keeps the schemas the
+operations refer to. tests/api/test_openapi.py holds routes and document together and fuzzes each area.
+
+This module imports no area: areas import it.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
 from copy import deepcopy
+from typing import TypeVar
+
+from flask import Flask
 
 from portal import inputs
-from portal.api import views
-from portal.catalogue import search
+
+View = TypeVar("View", bound=Callable)
+
+SURFACE = "api"  # the name of the /api/v1 parent blueprint (portal/api/v1.py)
+MAX_PER_PAGE = 100  # every /api/v1 list answers at most so many items a page
+MAX_PAGE = 100_000  # deeper than any client needs, and keeps OFFSET far from integer overflow
 
 
 def nullable(schema: dict) -> dict:
@@ -28,116 +47,16 @@ def ref(name: str) -> dict:
 
 
 def list_of(item: str, extra: dict | None = None) -> dict:
+    """A page of `item`s, as every /api/v1 list answers: items, page, per_page, total."""
     properties = {
         "items": {"type": "array", "items": ref(item)},
         "page": {"type": "integer", "minimum": 1},
-        "per_page": {"type": "integer", "minimum": 1, "maximum": views.MAX_PER_PAGE},
+        "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
         "total": {"type": "integer", "minimum": 0},
         **(extra or {}),
     }
     return obj(properties)
 
-
-SCHEMAS = {
-    "Error": obj(
-        {"error": obj({"code": {"type": "integer", "description": "HTTP 状态码"}, "message": STRING})}
-    ),
-    "Region": obj(
-        {
-            "code": {**STRING, "description": "行政区划代码（GB/T 2260）"},
-            "name": STRING,
-            "level": {"type": "string", "enum": ["city", "county"]},
-        }
-    ),  # fmt: skip
-    "Department": obj(
-        {
-            "name": STRING,
-            "title": STRING,
-            "description": STRING,
-            "region": nullable(ref("Region")),
-            "dataset_count": {"type": "integer", "minimum": 0, "description": "已发布数据集数"},
-        },
-        ["name", "title", "description", "region"],
-    ),
-    "Theme": obj(
-        {"name": STRING, "title": STRING, "dataset_count": {"type": "integer", "minimum": 0}},
-        ["name", "title"],
-    ),
-    "County": obj(
-        {
-            "code": STRING,
-            "name": STRING,
-            "name_en": STRING,
-            "level": {"type": "string", "enum": ["city", "county"]},
-            "population": nullable({"type": "integer", "minimum": 1, "description": "最新年末常住人口"}),
-            "population_year": nullable(INTEGER),
-        }
-    ),
-    "Licence": obj({"id": STRING, "title": STRING, "url": nullable(STRING)}),
-    "Facet": obj(
-        {
-            "value": STRING,
-            "label": STRING,
-            "count": {"type": "integer", "minimum": 0},
-            "selected": {"type": "boolean"},
-        }
-    ),  # fmt: skip
-    "Resource": obj(
-        {
-            "id": {**STRING, "description": "CKAN 资源 id"},
-            "name": STRING,
-            "description": STRING,
-            "format": STRING,
-            "mimetype": nullable(STRING),
-            "size": nullable({"type": "integer", "minimum": 0, "description": "字节数（CKAN 所述）"}),
-            "position": INTEGER,
-            "records": nullable({"type": "integer", "minimum": 0}),
-            "fields": nullable({"type": "integer", "minimum": 0}),
-            "volume": nullable({"type": "integer", "minimum": 0, "description": "数据容量：记录数 × 字段数"}),
-            "last_modified": nullable(TIME),
-            "download_count": {"type": "integer", "minimum": 0},
-            "download_url": {**URL, "description": "经平台下载（计入下载量）"},
-        }
-    ),
-}
-_SUMMARY = {
-    "id": {**STRING, "description": "CKAN 数据集 id"},
-    "name": STRING,
-    "title": STRING,
-    "notes": {**STRING, "description": "Markdown 说明"},
-    "department": nullable(ref("Department")),
-    "region": nullable(ref("Region")),
-    "themes": {"type": "array", "items": ref("Theme")},
-    "tags": {"type": "array", "items": STRING},
-    "licence": nullable(ref("Licence")),
-    "open_condition": {"type": "string", "enum": ["unconditional", "conditional"],
-                       "description": "开放条件：无条件开放 / 有条件开放"},
-    "formats": {"type": "array", "items": STRING},
-    "num_resources": {"type": "integer", "minimum": 0},
-    "volume": nullable({"type": "integer", "minimum": 0, "description": "数据容量；未测得时为 null"}),
-    "metadata_created": nullable(TIME),
-    "metadata_modified": TIME,
-    "download_count": {"type": "integer", "minimum": 0},
-    "url": {**URL, "description": "数据集页面"},
-    "api_url": URL,
-}  # fmt: skip
-SCHEMAS["DatasetSummary"] = obj(_SUMMARY)
-SCHEMAS["Dataset"] = obj(
-    {
-        **_SUMMARY,
-        "author": STRING,
-        "maintainer": STRING,
-        "extras": {"type": "object", "additionalProperties": {"type": "string"}},
-        "resources": {"type": "array", "items": ref("Resource")},
-    }
-)
-SCHEMAS["DatasetList"] = list_of(
-    "DatasetSummary",
-    {"facets": {"type": "object", "additionalProperties": {"type": "array", "items": ref("Facet")},
-                "description": "分面：department, region, theme, format, open_condition, tag"}},
-)  # fmt: skip
-for _name in ("Resource", "Department", "Theme", "County"):
-    SCHEMAS[f"{_name}List"] = list_of(_name)
 
 ERRORS = {
     "400": "参数错误（如 page=abc、未知的 sort）",
@@ -146,200 +65,142 @@ ERRORS = {
     "410": "数据集已撤下",
     "429": "超过调用频率限制",
 }
+# What the surface's hooks may answer on any nested route: a NUL in a parameter, a bad token, a spent budget.
+SURFACE_ERRORS = ("400", "401", "429")
+
+
+def error_response(code: str) -> dict:
+    return {"description": ERRORS[code], "content": {"application/json": {"schema": ref("Error")}}}
 
 
 def responses(schema: str, *codes: str) -> dict:
     out = {"200": {"description": "成功", "content": {"application/json": {"schema": ref(schema)}}}}
     for code in codes:
-        out[code] = {"description": ERRORS[code], "content": {"application/json": {"schema": ref("Error")}}}
+        out[code] = error_response(code)
     return out
-
-
-CATALOGUE_ERRORS = ("400", "401", "429")
 
 
 def query_parameter(name: str, description: str, schema: dict) -> dict:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
-LIMIT = search.MAX_FILTER_VALUES
+def path_parameter(name: str, schema: dict, description: str = "") -> dict:
+    parameter = {"name": name, "in": "path", "required": True, "schema": schema}
+    return {**parameter, "description": description} if description else parameter
 
 
-def repeatable(name: str, description: str, items: dict | None = None) -> dict:
-    parameter = query_parameter(
-        name,
-        f"{description}；可重复（至多 {LIMIT} 次）或以逗号分隔，取前 {LIMIT} 个值",
-        {"type": "array", "items": items or TEXT, "maxItems": LIMIT},
-    )
-    return {**parameter, "style": "form", "explode": True}
-
-
-PAGE = query_parameter(
-    "page", "页码，从 1 开始", {"type": "integer", "minimum": 1, "maximum": views.MAX_PAGE}
-)
+ID = {"type": "integer", "minimum": 1}  # a row's id in a path: `<int:…>` takes at most 2**31 - 1
+PAGE = query_parameter("page", "页码，从 1 开始", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE})
 
 
 def per_page_parameter(default: int) -> dict:
     return query_parameter(
         "per_page",
-        f"每页条数，默认 {default}；大于 {views.MAX_PER_PAGE} 时按 {views.MAX_PER_PAGE} 处理",
+        f"每页条数，默认 {default}；大于 {MAX_PER_PAGE} 时按 {MAX_PER_PAGE} 处理",
         {"type": "integer", "minimum": 1, "maximum": inputs.BIGGEST, "default": default},
     )
 
 
-_NAME = {"name": "name", "in": "path", "required": True, "description": "数据集名称（CKAN name）",
-         "schema": {**TEXT, "minLength": 1}}  # fmt: skip
+def operation(operation_id: str, summary: str, *, responses: dict, **rest) -> Callable[[View], View]:
+    """Declare the OpenAPI operation of the view below (parameters, responses, and tags when they are
+    not the area's); put it under the route decorator, so the route registers the marked function."""
+    spec = {"operationId": operation_id, "summary": summary, **rest, "responses": responses}
 
-PATHS = {
-    "/api/v1/datasets": {
-        "get": {
-            "operationId": "listDatasets",
-            "summary": "检索已发布的数据集（支持中文分词检索与分面）",
-            "parameters": [
-                query_parameter(
-                    "q", f"检索词，至多 {search.MAX_Q} 个字符", {**TEXT, "maxLength": search.MAX_Q}
-                ),
-                repeatable("department", "部门名称（Department.name）"),
-                repeatable("region", "区县或市的行政区划代码"),
-                repeatable("theme", "主题名称（Theme.name）"),
-                repeatable("format", "资源格式，如 CSV"),
-                repeatable("condition", "开放条件", {"type": "string", "enum": list(views.CONDITIONS)}),
-                repeatable("tag", "标签"),
-                query_parameter(
-                    "sort",
-                    "排序：相关度、最近更新、下载量、名称",
-                    {"type": "string", "enum": list(views.SORTS)},
-                ),
-                PAGE,
-                per_page_parameter(20),
-            ],
-            "responses": responses("DatasetList", *CATALOGUE_ERRORS),
-        }
-    },
-    "/api/v1/datasets/{name}": {
-        "get": {
-            "operationId": "getDataset",
-            "summary": "数据集详情（含资源及下载链接）",
-            "parameters": [_NAME],
-            "responses": responses("Dataset", *CATALOGUE_ERRORS, "404", "410"),
-        }
-    },
-    "/api/v1/datasets/{name}/resources": {
-        "get": {
-            "operationId": "listResources",
-            "summary": "数据集的资源",
-            "parameters": [_NAME, PAGE, per_page_parameter(100)],
-            "responses": responses("ResourceList", *CATALOGUE_ERRORS, "404", "410"),
-        }
-    },
-    "/api/v1/departments": {
-        "get": {
-            "operationId": "listDepartments",
-            "summary": "部门及其所属区县和已发布数据集数",
-            "parameters": [repeatable("region", "只列此行政区划代码的部门"), PAGE, per_page_parameter(100)],
-            "responses": responses("DepartmentList", *CATALOGUE_ERRORS),
-        }
-    },
-    "/api/v1/themes": {
-        "get": {
-            "operationId": "listThemes",
-            "summary": "主题及其已发布数据集数",
-            "parameters": [PAGE, per_page_parameter(100)],
-            "responses": responses("ThemeList", *CATALOGUE_ERRORS),
-        }
-    },
-    "/api/v1/counties": {
-        "get": {
-            "operationId": "listCounties",
-            "summary": "全市及各县（市、区）的代码和最新人口",
-            "responses": responses("CountyList", *CATALOGUE_ERRORS),
-        }
-    },
-    "/api/v1/openapi.json": {
-        "get": {
-            "operationId": "getOpenApi",
-            "summary": "本文档",
-            "responses": {
-                "200": {
-                    "description": "OpenAPI 3 文档",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                "429": {
-                    "description": ERRORS["429"],
-                    "content": {"application/json": {"schema": ref("Error")}},
-                },
-            },
-        }
-    },
+    def mark(view: View) -> View:
+        view.openapi_operation = spec  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+_SCHEMAS: dict[str, dict] = {
+    "Error": obj(
+        {"error": obj({"code": {"type": "integer", "description": "HTTP 状态码"}, "message": STRING})}
+    ),
 }
 
-for _operations in PATHS.values():
-    for _operation in _operations.values():
-        _operation["tags"] = ["catalogue"]
 
-SCHEMAS["ApiIndex"] = obj(
-    {
-        "title": STRING,
-        "version": STRING,
-        "documentation": {**URL, "description": "本页（HTML）"},
-        "openapi": URL,
-        "links": {"type": "object", "additionalProperties": URL, "description": "operationId → 地址"},
+def schemas(declared: dict[str, dict]) -> None:
+    """Declare named response shapes (components) that operations refer to with `ref(name)`."""
+    for name, schema in declared.items():
+        if _SCHEMAS.setdefault(name, schema) != schema:
+            raise ValueError(f"two different OpenAPI schemas are named {name}")
+
+
+INFO = {
+    "title": "嘉兴市公共数据开放平台 API",
+    "version": "1.0.0",
+    "description": (
+        "开放数据目录的只读 JSON 接口。默认限额：匿名调用每个 IP 每分钟 60 次请求、6000 条数据集；"
+        "带 API 令牌（`Authorization: Bearer <令牌>` 或 `X-API-Key`）每个用户（其全部令牌合计）"
+        "每分钟 20000 次请求、30000 条数据集。数据集条数按请求所要的计（列表按 per_page，"
+        "CKAN 兼容接口的 package_search 按 rows），两个接口共用限额；超限返回 429 与 Retry-After。"
+        "无效或已撤销的令牌返回 401，不会按匿名处理。错误均为 "
+        '`{"error": {"code": …, "message": …}}`（message 为英文）。'
+        "另有 CKAN 兼容接口 /api/3/action/ 与 DCAT 目录 /catalog.jsonld、/catalog.ttl。"
+    ),
+}
+SECURITY_SCHEMES = {
+    "bearerToken": {"type": "http", "scheme": "bearer", "description": "开发者在账号页创建的 API 令牌"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+_RULE_ARGUMENT = re.compile(r"<(?:\w+:)?(\w+)>")
+_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def document(app: Flask) -> dict:
+    """Return (a copy of) the whole OpenAPI document of `app`'s /api/v1 routes, built once per app."""
+    if "openapi" not in app.extensions:
+        app.extensions["openapi"] = _build(app)
+    return deepcopy(app.extensions["openapi"])
+
+
+def _build(app: Flask) -> dict:
+    paths: dict[str, dict] = {}
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")]
+    for rule in sorted(rules, key=lambda rule: rule.endpoint.count(".") < 2):  # the areas' routes first
+        view = app.view_functions[rule.endpoint]
+        spec = getattr(view, "openapi_operation", None)
+        if spec is None:  # tests/api/test_openapi.py fails for it; the other routes are still documented
+            continue
+        blueprints = rule.endpoint.split(".")[:-1]  # "api.contest.round_results" -> api, contest
+        nested = len(blueprints) > 1 and blueprints[0] == SURFACE
+        spec = deepcopy(spec)
+        spec.setdefault("tags", [blueprints[-1]] if nested else [])
+        if nested or blueprints == [SURFACE]:
+            for code in SURFACE_ERRORS:
+                spec["responses"].setdefault(code, error_response(code))
+        operations = paths.setdefault(_RULE_ARGUMENT.sub(r"{\1}", rule.rule), {})
+        for method in sorted(m.lower() for m in rule.methods if m.lower() in _METHODS):
+            operations[method] = spec
+    return {
+        "openapi": "3.0.3",
+        "info": INFO,
+        "servers": [{"url": "/"}],
+        "components": {"schemas": _referred(paths), "securitySchemes": SECURITY_SCHEMES},
+        "security": [{}, {"bearerToken": []}, {"apiKey": []}],
+        "paths": paths,
     }
-)
-PATHS["/api/v1/"] = {
-    "get": {
-        "operationId": "getApiIndex",
-        "tags": ["catalogue"],
-        "summary": "接口文档（HTML）；请求头 Accept 优先 application/json 时返回各接口地址",
-        "responses": {
-            "200": {
-                "description": "接口文档或地址索引",
-                "content": {
-                    "text/html": {"schema": STRING},
-                    "application/json": {"schema": ref("ApiIndex")},
-                },
-            }
-        },
-    }
-}
-
-DOCUMENT = {
-    "openapi": "3.0.3",
-    "info": {
-        "title": "嘉兴市公共数据开放平台 API",
-        "version": "1.0.0",
-        "description": (
-            "开放数据目录的只读 JSON 接口。默认限额：匿名调用每个 IP 每分钟 60 次请求、6000 条数据集；"
-            "带 API 令牌（`Authorization: Bearer <令牌>` 或 `X-API-Key`）每个用户（其全部令牌合计）"
-            "每分钟 20000 次请求、30000 条数据集。数据集条数按请求所要的计（列表按 per_page，"
-            "CKAN 兼容接口的 package_search 按 rows），两个接口共用限额；超限返回 429 与 Retry-After。"
-            "无效或已撤销的令牌返回 401，不会按匿名处理。错误均为 "
-            '`{"error": {"code": …, "message": …}}`（message 为英文）。'
-            "另有 CKAN 兼容接口 /api/3/action/ 与 DCAT 目录 /catalog.jsonld、/catalog.ttl。"
-        ),
-    },
-    "servers": [{"url": "/"}],
-    "components": {
-        "schemas": SCHEMAS,
-        "securitySchemes": {
-            "bearerToken": {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "开发者在账号页创建的 API 令牌",
-            },
-            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-        },
-    },
-    "security": [{}, {"bearerToken": []}, {"apiKey": []}],
-    "paths": PATHS,
-}
 
 
-def document() -> dict:
-    """Return a copy of the whole OpenAPI document, the other areas' routes included."""
-    from portal.api import openapi_areas  # it builds on this module's helpers
+def _referred(paths: dict) -> dict[str, dict]:
+    """Return the declared schemas that the operations refer to, directly or through other schemas."""
+    found: dict[str, dict] = {}
+    waiting = list(_references(paths))
+    while waiting:
+        name = waiting.pop()
+        if name not in found:
+            found[name] = _SCHEMAS[name]
+            waiting.extend(_references(found[name]))
+    return dict(sorted(found.items()))
 
-    whole = deepcopy(DOCUMENT)
-    whole["paths"].update(deepcopy(openapi_areas.PATHS))
-    whole["components"]["schemas"].update(deepcopy(openapi_areas.SCHEMAS))
-    return whole
+
+def _references(value: object) -> Iterable[str]:
+    if isinstance(value, dict):
+        if isinstance(value.get("$ref"), str):
+            yield value["$ref"].rsplit("/", 1)[-1]
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)

@@ -138,7 +138,7 @@ def dataset_summary_json(d: Dataset) -> dict:
         "metadata_modified": iso(d.metadata_modified),
         "download_count": d.download_count,
         "url": dataset_page_url(d),
-        "api_url": url_for("api.dataset", name=d.name, _external=True),
+        "api_url": url_for("api.catalogue.dataset", name=d.name, _external=True),
     }
 
 

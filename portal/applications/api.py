@@ -1,6 +1,7 @@
 """`/api/v1/applications`: the approved applications as JSON, for anyone.
 
-Errors come out as {"error": {"code", "message"}} through portal/errors.py, as for every /api/ path.
+Nested under /api/v1 (portal/api/v1.py): its hooks limit, check and count the calls. Errors come out as
+{"error": {"code", "message"}} through portal/errors.py, as for every /api/ path.
 """
 
 from __future__ import annotations
@@ -9,18 +10,79 @@ from flask import Blueprint, abort, request, url_for
 from sqlalchemy.orm import selectinload
 
 from portal import inputs
+from portal.api import openapi
+from portal.api.openapi import (
+    ID,
+    INTEGER,
+    PAGE,
+    STRING,
+    TIME,
+    URL,
+    list_of,
+    nullable,
+    obj,
+    path_parameter,
+    per_page_parameter,
+    query_parameter,
+    responses,
+)
 from portal.applications import domains, showcase
 from portal.applications.models import APPROVED, Application
-from portal.extensions import csrf, db
+from portal.extensions import db
 
-bp = Blueprint("applications_api", __name__, url_prefix="/api/v1/applications")
-csrf.exempt(bp)
+bp = Blueprint("applications", __name__, url_prefix="/applications")  # nested under /api/v1
 
-DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 20, 100, 100_000
+DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 20, openapi.MAX_PER_PAGE, openapi.MAX_PAGE
 MAX_ID = 2_147_483_647  # a larger id cannot exist, and SQLite cannot even compare it
+
+openapi.schemas(
+    {
+        "Application": obj(
+            {
+                "id": INTEGER,
+                "name": STRING,
+                "county": obj({"code": STRING, "name": STRING}),
+                "quarter": {
+                    "type": "string",
+                    "pattern": "^[0-9]{4}Q[1-4]$",
+                    "description": "上线季度，如 2020Q1",
+                },
+                "domain": {**STRING, "description": "应用领域（重点领域主题名称或 other）"},
+                "description": STRING,
+                "exemplary": {"type": "boolean", "description": "是否为示范成果"},
+                "approved_at": nullable(TIME),
+                "links": obj(
+                    {"web": nullable(STRING), "mini_program": nullable(STRING), "zlb": nullable(STRING)}
+                ),
+                "datasets": {"type": "array", "items": obj({"id": INTEGER, "name": STRING, "title": STRING})},
+                "screenshots": {"type": "array", "items": URL},
+                "url": URL,
+            }
+        ),
+        "ApplicationList": list_of("Application"),
+    }
+)
 
 
 @bp.get("")
+@openapi.operation(
+    "listApplications",
+    "已通过审核的数据开放创新应用，示范成果在前",
+    parameters=[
+        query_parameter("county", "县（市、区）代码，如 330402", {"type": "string", "pattern": "^[0-9]*$"}),
+        query_parameter(
+            "domain", "应用领域", {"type": "string", "enum": ["", *(d.name for d in domains.domains())]}
+        ),
+        query_parameter("quarter", "季度，如 2020Q1", {"type": "string", "pattern": "^([0-9]{4}Q[1-4])?$"}),
+        query_parameter("dataset", "所用数据集的 id", {**ID, "maximum": MAX_ID}),
+        query_parameter(
+            "exemplary", "只列示范成果", {"type": "string", "enum": ["", "1", "0", "true", "false", "on"]}
+        ),
+        PAGE,
+        per_page_parameter(DEFAULT_PER_PAGE),
+    ],
+    responses=responses("ApplicationList"),
+)
 def index():
     page = _positive("page", 1)
     if page > MAX_PAGE:
@@ -38,6 +100,12 @@ def index():
 
 
 @bp.get("/<int:application_id>")
+@openapi.operation(
+    "getApplication",
+    "一个已通过审核的应用",
+    parameters=[path_parameter("application_id", ID)],
+    responses=responses("Application", "404"),
+)
 def show(application_id: int):
     application = db.session.get(Application, application_id) if application_id <= MAX_ID else None
     if application is None or application.status != APPROVED:

@@ -1,53 +1,78 @@
 """The statistics in the JSON API: `/api/v1/metrics/counties?year=YYYY`.
 
 The figures are the statistics page's (`indicators.report`), for the city first and then each
-county. Missing figures are null, never 0. Callers are limited and counted as on the rest of the
-API (anonymous by IP address, developers by token). Messages are in English.
+county. Missing figures are null, never 0. Nested under /api/v1 (portal/api/v1.py), whose hooks limit
+and count callers as on the rest of the API. Messages are in English.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, request, url_for
 
 from portal import clock, inputs
-from portal.api import auth
+from portal.api import openapi
+from portal.api.openapi import INTEGER, STRING, TIME, URL, nullable, obj, query_parameter, ref, responses
+from portal.api.v1 import ApiError
 from portal.dbtypes import utcnow
-from portal.extensions import csrf, db
-from portal.metrics import events, indicators
+from portal.metrics import indicators
 
-bp = Blueprint("metrics_api", __name__, url_prefix="/api/v1/metrics")
-csrf.exempt(bp)
-auth.rate_limit(bp)
+bp = Blueprint("metrics", __name__, url_prefix="/metrics")  # nested under /api/v1
 
 FIRST_YEAR, LAST_YEAR = 2000, 2200
 
 
-def error(status: int, message: str):
-    return {"error": {"code": status, "message": message}}, status
-
-
-@bp.before_request
-def refuse_invalid_token():
-    if auth.has_invalid_token():
-        body, status = error(401, "The API token is unknown, revoked, or its account is deactivated.")
-        return body, status, {"WWW-Authenticate": 'Bearer realm="api"'}
-    return None
-
-
-@bp.after_request
-def record_call(response):
-    """Count the call as an API call, as the rest of the API does."""
-    if response.status_code < 500 and response.status_code != 429:
-        try:
-            events.record("api_call", user=auth.user())
-            db.session.commit()
-        except Exception:  # counting must never break an answer
-            db.session.rollback()
-            current_app.logger.exception("could not record an api_call event")
-    return response
+_COUNT = nullable({"type": "integer", "minimum": 0})
+_RATE = nullable({"type": "number", "minimum": 0})
+openapi.schemas(
+    {
+        "RegionFigures": obj(
+            {
+                "code": STRING,
+                "name": STRING,
+                "name_en": STRING,
+                "level": {"type": "string", "enum": ["city", "county"]},
+                "datasets": _COUNT,
+                "volume": {**_COUNT, "description": "数据容量（记录数 × 字段数）"},
+                "population": _COUNT,
+                "population_year": {
+                    **nullable({"type": "integer"}),
+                    "description": "所用人口数的年份：当年无数据时取此前最近一年",
+                },
+                "per_capita_volume": {**_RATE, "description": "人均开放数据容量"},
+                "downloads": _COUNT,
+                "api_calls": _COUNT,
+                "dau": {**_RATE, "description": "日均活跃用户"},
+                "mau": {**_RATE, "description": "月均活跃用户"},
+                "applications_approved": _COUNT,
+            }
+        ),
+        "RegionFiguresList": obj(
+            {
+                "year": INTEGER,
+                "catalogue_as_of": nullable(TIME),
+                "activity_days": {"type": "integer", "minimum": 0},
+                "methodology": URL,
+                "items": {"type": "array", "items": ref("RegionFigures")},
+                "page": INTEGER,
+                "per_page": INTEGER,
+                "total": INTEGER,
+            }
+        ),
+    }
+)
 
 
 @bp.get("/counties")
+@openapi.operation(
+    "listRegionFigures",
+    "全市及各县（市、区）的年度指标：数据集、数据容量、人均容量、下载、调用、活跃用户、应用",
+    parameters=[
+        query_parameter(
+            "year", "年份，默认今年", {"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR}
+        )
+    ],
+    responses=responses("RegionFiguresList"),
+)
 def counties():
     raw = request.args.get("year")
     try:  # the shared reader, strict as the document's integer: no blank, spaces or other digits
@@ -55,9 +80,8 @@ def counties():
             raw, clock.day_of(utcnow()).year, strict=True, minimum=FIRST_YEAR, maximum=LAST_YEAR
         )
     except inputs.BadInput:
-        return error(
-            400, f"year must be a year from {FIRST_YEAR} to {LAST_YEAR}, such as 2026; not {raw[:20]!r}."
-        )
+        message = f"year must be a year from {FIRST_YEAR} to {LAST_YEAR}, such as 2026; not {raw[:20]!r}."
+        raise ApiError(400, message) from None
     report = indicators.report(year, now=utcnow())
     items = [figures_json(f) for f in report.regions]
     return {

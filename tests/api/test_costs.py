@@ -89,16 +89,8 @@ def test_the_catalogue_is_counted_only_for_package_list():
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "per_page", "rows"),
-    [
-        ("api.datasets", None, 20),
-        ("api.datasets", "100", 100),
-        ("api.datasets", "5000", 100),
-        ("api.datasets", "abc", 20),
-        ("api.dataset", "100", 1),
-        ("api.themes", "100", 1),
-        (None, None, 1),
-    ],
+    ("per_page", "rows"),
+    [(None, 20), ("100", 100), ("5000", 100), ("abc", 20), ("0", 1), ("-3", 20), ("1", 1)],
 )
-def test_v1_dataset_lists_cost_their_page_size(endpoint, per_page, rows):
-    assert costs.v1_rows(endpoint, per_page, 20, 100) == rows
+def test_v1_dataset_lists_cost_their_page_size(per_page, rows):
+    assert costs.page_rows(per_page, 20, 100) == rows

@@ -29,7 +29,7 @@ CHECKS = [
     negative_data_rejection,
     positive_data_acceptance,
 ]
-AREAS = ("catalogue", "applications", "metrics", "contest")
+AREAS = ("catalogue", "applications", "metrics", "contest", "rows")
 # Per operation and kind of data (valid, invalid): enough to find crashes, small enough for a quick run.
 EXAMPLES = 25
 
@@ -45,29 +45,29 @@ def _routes(app) -> set[tuple[str, str]]:
 
 def test_document_names_every_api_v1_route_and_no_other(app):
     documented = {
-        (path, method) for path, operations in openapi.document()["paths"].items() for method in operations
+        (path, method) for path, operations in openapi.document(app)["paths"].items() for method in operations
     }
     assert documented == _routes(app)
 
 
-def test_document_path_parameters_are_the_rules_parameters():
-    for path, operations in openapi.document()["paths"].items():
+def test_document_path_parameters_are_the_rules_parameters(app):
+    for path, operations in openapi.document(app)["paths"].items():
         for operation in operations.values():
             in_path = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
             assert in_path == set(re.findall(r"{(\w+)}", path)), path
 
 
-def test_document_is_served_as_json(client):
+def test_document_is_served_as_json(app, client):
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
-    assert response.get_json() == openapi.document()
+    assert response.get_json() == openapi.document(app)
     assert "数据集".encode() in response.data
 
 
-def test_every_operation_loads_in_schemathesis():
-    schema = schemathesis.openapi.from_dict(openapi.document())
+def test_every_operation_loads_in_schemathesis(app):
+    schema = schemathesis.openapi.from_dict(openapi.document(app))
     operations = [result.ok() for result in schema.get_all_operations()]  # ok() raises for an invalid one
-    assert len(operations) == len(_routes_of(openapi.document()))
+    assert len(operations) == len(_routes_of(openapi.document(app)))
 
 
 def _routes_of(document: dict) -> list[tuple[str, str]]:
@@ -101,8 +101,8 @@ def _fuzz_both(operation, app, client) -> None:
         raise
 
 
-def _operations(tag: str):
-    schema = schemathesis.openapi.from_dict(openapi.document())
+def _operations(app, tag: str):
+    schema = schemathesis.openapi.from_dict(openapi.document(app))
     operations = [result.ok() for result in schema.get_all_operations()]
     return [o for o in operations if tag in o.definition.raw.get("tags", [])]
 
@@ -116,21 +116,21 @@ def test_fuzzed_catalogue_requests_get_documented_answers(app, client, tmp_path)
             package(3, org="nh-wjj", groups=("ylws",), condition="有条件开放", formats=()),
         ],
     )
-    for operation in _operations("catalogue"):
+    for operation in _operations(app, "catalogue"):
         _fuzz_both(operation, app, client)
         if "{name}" in operation.path:  # also a name that exists, so that 200 answers are checked
             _fuzz(operation.as_strategy(path_parameters={"name": "api-dataset-001"}), app, client)
 
 
-def test_every_operation_is_fuzzed_by_its_area():
-    for path, operations in openapi.document()["paths"].items():
+def test_every_operation_is_fuzzed_by_its_area(app):
+    for path, operations in openapi.document(app)["paths"].items():
         for method, operation in operations.items():
             assert set(operation.get("tags", [])) & set(AREAS), f"{method} {path} has no fuzzed area"
 
 
 @pytest.mark.parametrize("area", AREAS[1:])
 def test_fuzzed_requests_of_other_areas_get_documented_answers(app, client, area):
-    operations = _operations(area)
+    operations = _operations(app, area)
     assert operations, f"no operation tagged {area}"
     for operation in operations:
         _fuzz_both(operation, app, client)

@@ -1,0 +1,121 @@
+"""/api/v1 as one surface: the parent blueprint every area's JSON API is nested under.
+
+Its hooks apply the API's policy once, to every nested area alike:
+- callers: a token that is presented must be valid, else 401 (`auth`); the shared budgets per address or
+  token holder, in requests and in rows (`auth.rate_limit`, `costs`; a view says what it asks for with
+  `charges_rows`), refused with 429;
+- input hygiene: a NUL in a query or path parameter is a 400 (no database stores it);
+- metering: one `api_call` activity event per answered call, with the dataset it named (`g.api_dataset_id`).
+Refusals answer in the site's one JSON envelope (`errors.json_error`); a view raises `ApiError` for its own.
+
+An area nests its API with one line in `portal/__init__.py` (`v1.nest(<area>.api.bp)`); its blueprint's
+name is its OpenAPI tag, and its views declare their operations with `openapi.operation`
+(docs/adding-an-area.md). The documentation page at /api/v1/ is no API call and stays outside (`docs_views`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Blueprint, current_app, g, request
+
+from portal.api import auth, openapi
+from portal.errors import json_error
+from portal.extensions import csrf, db
+from portal.metrics import events
+
+View = TypeVar("View", bound=Callable)
+
+bp = Blueprint(openapi.SURFACE, __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+_nested: dict[str, Blueprint] = {}
+
+
+class ApiError(Exception):
+    """An answer other than 200: its HTTP status and a message for the client (in English)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def nest(*areas: Blueprint) -> Blueprint:
+    """Nest each area's API blueprint under /api/v1 and return the parent to register on the app.
+
+    Flask freezes a blueprint once an app registered it, so an area is nested once per process; the
+    next app (tests build many) registers the same parent with the same areas."""
+    for area in areas:
+        known = _nested.get(area.name)
+        if known is area:
+            continue
+        if known is not None:
+            raise ValueError(f"another API is already nested under /api/v1 as {area.name!r}")
+        csrf.exempt(area)  # Flask-WTF looks at the request's own blueprint, not its parents'
+        bp.register_blueprint(area)
+        _nested[area.name] = area
+    return bp
+
+
+def charges_rows(count: Callable[[], int]) -> Callable[[View], View]:
+    """Mark the view below as asking for `count()` rows of the caller's row budget (default one);
+    put it under the route decorator."""
+
+    def mark(view: View) -> View:
+        view.api_rows = count  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _rows_asked() -> int:
+    count = getattr(current_app.view_functions.get(request.endpoint or ""), "api_rows", None)
+    return count() if count else 1
+
+
+auth.rate_limit(bp, rows=_rows_asked)
+
+
+@bp.errorhandler(ApiError)
+def api_error(exc: ApiError):
+    return json_error(exc.status, exc.message)
+
+
+@bp.before_request
+def check_caller_and_parameters():
+    if auth.has_invalid_token():
+        message = "The API token is unknown, revoked, or its account is deactivated."
+        return json_error(401, message, {"WWW-Authenticate": 'Bearer realm="api"'})
+    values = [v for _, v in request.args.items(multi=True)] + list((request.view_args or {}).values())
+    if any("\x00" in str(v) for v in values):
+        raise ApiError(400, "Parameters must not contain NUL characters.")
+    return None
+
+
+@bp.after_request
+def record_call(response):
+    """Record one api_call event per answered request (not for refusals by the rate limiter)."""
+    if response.status_code < 500 and response.status_code != 429:
+        try:
+            events.record("api_call", dataset_id=g.get("api_dataset_id"), user=auth.user())
+            db.session.commit()
+        except Exception:  # counting must never break an answer
+            db.session.rollback()
+            current_app.logger.exception("could not record an api_call event")
+    return response
+
+
+@bp.get("/openapi.json")
+@openapi.operation(
+    "getOpenApi",
+    "本文档",
+    tags=["catalogue"],
+    responses={
+        "200": {
+            "description": "OpenAPI 3 文档",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def openapi_document():
+    return openapi.document(current_app)
