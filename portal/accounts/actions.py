@@ -17,10 +17,11 @@ from portal.accounts.models import COUNTY_MEMBER, DEVELOPER, ROLES, User
 from portal.accounts.passwords import generate_password, password_problem  # noqa: F401 (callers use both)
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.refusals import Refusal
 from portal.regions.models import Region
 
 
-class AccountError(Exception):
+class AccountError(Refusal):
     """A rule about accounts was broken; the message is shown to the user."""
 
 

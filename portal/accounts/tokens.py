@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, select
 from portal.accounts.models import ApiToken, User
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.refusals import Refusal
 
 TOKEN_PREFIX = "jxod_"
 PREFIX_LENGTH = 12  # the shown part, enough to tell a user's tokens apart
@@ -25,7 +26,7 @@ MAX_ACTIVE = 10  # default of API_TOKENS_PER_USER: active tokens a user may hold
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
-class TokenError(Exception):
+class TokenError(Refusal):
     """A rule about tokens was broken; the message is shown to the user."""
 
 

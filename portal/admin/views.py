@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from portal import names
+from portal import names, refusals
 from portal.accounts import actions
 from portal.accounts.forms import AccountForm, RoleForm
 from portal.accounts.models import ADMIN, ROLES, User, role_labels
@@ -80,14 +80,11 @@ def set_role(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     region = db.session.get(Region, form.region_id.data) if form.region_id.data else None
-    try:
-        actions.set_role(user, form.role.data, region, by=current_user)
-    except actions.AccountError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The role of %(email)s is saved.", email=user.email), "success")
-    return redirect(url_for("admin.users", q=user.email))
+    return refusals.act(
+        lambda: actions.set_role(user, form.role.data, region, by=current_user),
+        then=url_for("admin.users", q=user.email),
+        done=_("The role of %(email)s is saved.", email=user.email),
+    )
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -95,15 +92,12 @@ def set_role(user_id: int):
 def set_active(user_id: int):
     user = db.get_or_404(User, user_id)
     active = request.form.get("active") == "1"
-    try:
-        actions.set_active(user, active, by=current_user)
-    except actions.AccountError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        message = _("%(email)s can sign in again.") if active else _("%(email)s is deactivated.")
-        flash(message % {"email": user.email}, "success")
-    return redirect(url_for("admin.users", q=user.email))
+    message = _("%(email)s can sign in again.") if active else _("%(email)s is deactivated.")
+    return refusals.act(
+        lambda: actions.set_active(user, active, by=current_user),
+        then=url_for("admin.users", q=user.email),
+        done=message % {"email": user.email},
+    )
 
 
 @bp.post("/users/<int:user_id>/reset-password")

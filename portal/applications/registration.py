@@ -31,14 +31,6 @@ MAX_NAME, MAX_DESCRIPTION, MAX_URL, MAX_MINI_PROGRAM = 120, 5000, 500, 200
 class DetailsInvalid(workflow.WorkflowError):
     """Details the rules refuse; `fields` maps each refused detail's name to why (one message shown first)."""
 
-    def __init__(self, message: object, fields: dict[str, object] | None = None) -> None:
-        super().__init__(message)
-        self.fields = fields or {}
-
-
-# What a registration or revision may raise; each message is meant for the user.
-REFUSED = (workflow.WorkflowError, uploads.UploadError)
-
 
 @dataclass
 class Details:

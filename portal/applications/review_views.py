@@ -11,7 +11,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import clock
+from portal import clock, refusals
 from portal.accounts.models import ADMIN, COUNTY_MEMBER
 from portal.accounts.permissions import role_required
 from portal.applications import board, exports, workflow
@@ -93,15 +93,8 @@ def export_board(fmt: str):
 
 def _review(application: Application, action: Callable[[], bool], *, done: str, already: str):
     """Run a review action, commit, and tell the reviewer what happened on the application's page."""
-    try:
-        changed = action()
-    except workflow.WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(done if changed else already, "success" if changed else "info")
-    return redirect(url_for("applications.detail", application_id=application.id))
+    then = url_for("applications.detail", application_id=application.id)
+    return refusals.act(action, then=then, done=done, already=already)
 
 
 def _year(now) -> int:

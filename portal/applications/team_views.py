@@ -11,7 +11,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import clock, formerrors, storage
+from portal import clock, formerrors, refusals, storage
 from portal.accounts.models import ADMIN, COUNTY_MEMBER
 from portal.accounts.permissions import role_required
 from portal.applications import (
@@ -70,7 +70,7 @@ def new():
                 submit=bool(form.submit_for_review.data),
                 grace_days=current_app.config["APPLICATION_LATE_GRACE_DAYS"],
             )
-        except registration.REFUSED as exc:
+        except refusals.Refusal as exc:
             db.session.rollback()
             formerrors.refuse(form, exc)
         else:
@@ -99,7 +99,7 @@ def edit(application_id: int):
                 submit=bool(form.submit_for_review.data),
                 grace_days=current_app.config["APPLICATION_LATE_GRACE_DAYS"],
             )
-        except registration.REFUSED as exc:
+        except refusals.Refusal as exc:
             db.session.rollback()
             formerrors.refuse(form, exc)
         else:
@@ -115,20 +115,13 @@ def submit(application_id: int):
     application = viewable_or_deny(application_id)
     if not permissions.can_follow_application(current_user, application):
         abort(403)
-    try:
-        changed = workflow.submit(
-            application, by=current_user, grace_days=current_app.config["APPLICATION_LATE_GRACE_DAYS"]
-        )
-    except workflow.WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        if changed:
-            flash(_("The application is submitted for review."), "success")
-        else:
-            flash(_("This application was already submitted."), "info")
-    return redirect(url_for("applications.detail", application_id=application.id))
+    grace_days = current_app.config["APPLICATION_LATE_GRACE_DAYS"]
+    return refusals.act(
+        lambda: workflow.submit(application, by=current_user, grace_days=grace_days),
+        then=url_for("applications.detail", application_id=application.id),
+        done=_("The application is submitted for review."),
+        already=_("This application was already submitted."),
+    )
 
 
 @bp.post(f"/<{ID}:application_id>/files/<{ID}:file_id>/delete")
@@ -138,15 +131,11 @@ def remove_file(application_id: int, file_id: int):
     stored = db.get_or_404(ApplicationFile, file_id)
     if not permissions.can_edit_application(current_user, application):
         abort(403)
-    try:
-        registration.remove_file(application, stored, by=current_user, store=storage.get_storage())
-    except registration.REFUSED as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("%(name)s is removed.", name=stored.filename), "success")
-    return redirect(url_for("applications.edit", application_id=application.id))
+    return refusals.act(
+        lambda: registration.remove_file(application, stored, by=current_user, store=storage.get_storage()),
+        then=url_for("applications.edit", application_id=application.id),
+        done=_("%(name)s is removed.", name=stored.filename),
+    )
 
 
 @bp.get("/dataset-choices")

@@ -20,6 +20,7 @@ from portal import filetypes
 from portal.accounts.models import User
 from portal.applications.models import PDF, SCREENSHOT, Application, ApplicationFile
 from portal.extensions import db
+from portal.refusals import Refusal
 from portal.storage import Storage, StorageError
 
 MB = 1024 * 1024
@@ -30,7 +31,7 @@ THUMBNAIL_SIZE = (480, 480)
 log = logging.getLogger(__name__)
 
 
-class UploadError(Exception):
+class UploadError(Refusal):
     """An upload was refused or could not be kept; the message is shown to the user."""
 
 

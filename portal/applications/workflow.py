@@ -25,11 +25,12 @@ from portal.applications.models import (
 )
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.refusals import Refusal
 
 MAX_REASON = 2000
 
 
-class WorkflowError(Exception):
+class WorkflowError(Refusal):
     """A rule of the workflow was broken; the message is shown to the user."""
 
 

@@ -16,6 +16,7 @@ from portal.applications import notifications
 from portal.catalogue.models import APPROVED, CONDITIONAL, PENDING, REJECTED, AccessRequest, Dataset
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.refusals import Refusal
 
 MIN_PURPOSE = 10
 MAX_PURPOSE = 1000
@@ -23,7 +24,7 @@ MAX_REASON = 1000
 STATUSES = (PENDING, APPROVED, REJECTED)
 
 
-class AccessError(Exception):
+class AccessError(Refusal):
     """An access request broke a rule; the message is shown to the user."""
 
 

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import refusals
 from portal.accounts.models import ADMIN
 from portal.accounts.permissions import role_required
 from portal.catalogue import access, downloads, permissions
@@ -36,22 +37,12 @@ def decide(request_id: int):
     if not permissions.can_decide_access_request(current_user, access_request):
         flash(_("This request has already been decided."), "error")
         return redirect(url_for("access.review"))
-    try:
-        access.decide(
-            access_request,
-            approve=decision == "approve",
-            reason=request.form.get("reason", ""),
-            by=current_user,
-        )
-    except access.AccessError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(
-            _("The request is approved.") if decision == "approve" else _("The request is rejected."),
-            "success",
-        )
-    return redirect(url_for("access.review", status=request.args.get("status") or None))
+    reason = request.form.get("reason", "")
+    return refusals.act(
+        lambda: access.decide(access_request, approve=decision == "approve", reason=reason, by=current_user),
+        then=url_for("access.review", status=request.args.get("status") or None),
+        done=_("The request is approved.") if decision == "approve" else _("The request is rejected."),
+    )
 
 
 @bp.get("/account/access-requests")

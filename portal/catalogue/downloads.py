@@ -24,6 +24,7 @@ from portal.catalogue import rendering
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
 from portal.metrics.models import ActivityEvent, DownloadMark
+from portal.refusals import Refusal
 from portal.storage import OCTET_STREAM, Storage, StorageError
 
 PRESIGNED_EXPIRY = timedelta(minutes=5)
@@ -38,7 +39,7 @@ _ACTIVE_TYPES = {
 }
 
 
-class NotDownloadable(Exception):
+class NotDownloadable(Refusal):
     """The resource has no mirrored copy and no http(s) URL."""
 
     def __init__(self) -> None:

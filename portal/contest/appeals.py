@@ -15,9 +15,10 @@ from portal.accounts.models import User
 from portal.contest import permissions, windows
 from portal.contest.models import DISMISSED, OPEN, UPHELD, Appeal, Entry, Round
 from portal.extensions import db
+from portal.refusals import Refusal
 
 
-class AppealError(Exception):
+class AppealError(Refusal):
     """An appeal or its answer was refused; the message says why."""
 
 

@@ -18,12 +18,13 @@ from portal.accounts.models import User
 from portal.contest import windows
 from portal.contest.models import ACTIVE, ENTERED, SUBMITTED, Assignment, Entry, Round
 from portal.extensions import db
+from portal.refusals import Refusal
 
 SUBMISSION, JUDGING = "submission", "judging"
 WHATS = (SUBMISSION, JUDGING)
 
 
-class ClosingError(Exception):
+class ClosingError(Refusal):
     """The window cannot be closed now; the message says why."""
 
 

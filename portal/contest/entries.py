@@ -22,6 +22,7 @@ from portal.catalogue.models import Dataset
 from portal.contest import permissions, results, setup, windows
 from portal.contest.models import Entry, EntryFile, Round, Team, Track
 from portal.extensions import db
+from portal.refusals import Refusal
 from portal.storage import ObjectTooLarge, Storage
 
 MB = 1024 * 1024
@@ -55,12 +56,11 @@ _CHUNK = 1024 * 1024
 _SPOOL_IN_MEMORY = 4 * MB  # larger uploads are checked from a temporary file
 
 
-class SubmissionError(Exception):
+class SubmissionError(Refusal):
     """An entry or attachment was refused; the message is shown to the team, beside `field` when named."""
 
     def __init__(self, message: object, field: str | None = None) -> None:
-        super().__init__(message)
-        self.fields = {field: message} if field else {}
+        super().__init__(message, {field: message} if field else None)
 
 
 @dataclass(frozen=True)

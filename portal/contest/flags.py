@@ -25,9 +25,10 @@ from portal.contest.models import (
     Round,
 )
 from portal.extensions import db
+from portal.refusals import Refusal
 
 
-class FlagError(Exception):
+class FlagError(Refusal):
     """A flag or its decision was refused; the message says why."""
 
 

@@ -31,13 +31,14 @@ from portal.contest.models import (
     TeamMember,
 )
 from portal.extensions import db
+from portal.refusals import Refusal
 
 WRONG_ACCOUNT = _l("This invitation was sent to another address. Sign in with the account of that address.")
 TOKEN_BYTES = 32  # token_urlsafe(32) gives 43 characters
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-class InvitationError(Exception):
+class InvitationError(Refusal):
     """An invitation could not be sent, answered or withdrawn; the message is shown."""
 
 

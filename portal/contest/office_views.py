@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import names
+from portal import names, refusals
 from portal.accounts.models import ADMIN, JUDGE, User
 from portal.accounts.permissions import role_required
 from portal.contest import closing, forms, panels
@@ -37,14 +37,11 @@ def set_judge_county(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     region = db.session.get(Region, form.region_id.data) if form.region_id.data else None
-    try:
-        panels.set_county(judge, region)
-    except panels.PanelError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The county of %(name)s is saved.", name=judge.display_name), "success")
-    return redirect(url_for("contest.office.judge_counties"))
+    return refusals.act(
+        lambda: panels.set_county(judge, region),
+        then=url_for("contest.office.judge_counties"),
+        done=_("The county of %(name)s is saved.", name=judge.display_name),
+    )
 
 
 @bp.route("/rounds/<int:round_id>/close/<what>", methods=["GET", "POST"])

@@ -36,10 +36,11 @@ from portal.contest.models import (
     Track,
 )
 from portal.extensions import db
+from portal.refusals import Refusal
 from portal.regions.models import Region
 
 
-class PanelError(Exception):
+class PanelError(Refusal):
     """A panel or assignment rule was broken; the message is shown."""
 
 

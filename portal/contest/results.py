@@ -35,9 +35,10 @@ from portal.contest.models import (
     Track,
 )
 from portal.extensions import db
+from portal.refusals import Refusal
 
 
-class PublicationError(Exception):
+class PublicationError(Refusal):
     """The round cannot be published or finalised now; the message says why."""
 
 

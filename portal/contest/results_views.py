@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import refusals
 from portal.accounts.models import ADMIN
 from portal.accounts.permissions import role_required
 from portal.contest import appeals, exports, flags, forms, panels, results, scoring
@@ -130,11 +131,4 @@ def entry_audit(entry_id: int):
 
 def _act(action, round_id: int, done: str):
     """Run one publication action, commit or show its refusal, and go back to the results page."""
-    try:
-        action()
-    except (results.PublicationError, appeals.AppealError, flags.FlagError) as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(done, "success")
-    return redirect(url_for("contest.results.round_results", round_id=round_id))
+    return refusals.act(action, then=url_for("contest.results.round_results", round_id=round_id), done=done)

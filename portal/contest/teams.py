@@ -18,12 +18,13 @@ from portal.contest import invitations
 from portal.contest.models import ACCEPTED, Contest, Entry, Team, TeamMember
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.refusals import Refusal
 from portal.regions.models import Region
 
 MAX_MEMBERS = 10
 
 
-class TeamError(Exception):
+class TeamError(Refusal):
     """A team rule was broken; the message is shown to the user."""
 
 

@@ -7,10 +7,11 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import User
 from portal.extensions import db
+from portal.refusals import Refusal
 from portal.regions.models import Population, Region
 
 
-class PopulationError(Exception):
+class PopulationError(Refusal):
     """A population figure was refused; the message is shown to the user."""
 
 
