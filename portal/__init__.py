@@ -41,8 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are 404, not 500
 
     from portal import dbtimeout, errors, extensions, headers, inputs, mail, models, searchslots, storage  # noqa: F401
+    from portal.activity import events
     from portal.i18n import init_babel
-    from portal.metrics import events
     from portal.ops import logs, telemetry
 
     logs.init_app(app)  # JSON log lines with the node's name and the request id

@@ -85,6 +85,11 @@ SYNC_MIRROR_MAX_SIZE = 200 * 1024 * 1024
 SYNC_WEB_DUMP_FOLDER = str(Path(__file__).resolve().parent.parent / "seeds")  # dumps the web may sync
 SYNC_IN_BACKGROUND = True  # a sync started from the web runs in a thread; False runs it in the request
 SYNC_HEALTH_TIMEOUT = 5.0  # seconds per call of the admin's sync health check (no retries)
+# The row store (portal/rows/): a sync loads the rows of structured resources (DataStore tables, mirrored
+# CSV, XLSX, JSON) so that datastore_search and /api/v1/…/rows answer from them; an export streams at most
+# ROWS_EXPORT_MAX_RECORDS rows.
+ROWS_LOAD_AT_SYNC = True
+ROWS_EXPORT_MAX_RECORDS = 100_000
 
 # Background jobs (portal/jobs/): with REDIS_URL set they run in `flask --app wsgi worker` processes, else
 # in-process. A failed attempt is tried again after each of these delays in seconds, then fails for good.
@@ -111,6 +116,15 @@ OUTBOUND_ALLOWED_HOSTS: tuple[str, ...] = ()
 # The longest one SQL statement may run while serving a web request (0: unbounded); past it the
 # request answers 503. The CLI, the sync and background jobs are not bounded. See portal/dbtimeout.py.
 DB_STATEMENT_TIMEOUT_MS = 2000
+# All the SQL of one web request together, counted from its start (0: unbounded): each statement may
+# run the smaller of DB_STATEMENT_TIMEOUT_MS and what is left of this.
+DB_REQUEST_BUDGET_MS = 4000
+# Expensive searches (a catalogue search whose text match is not cached, CKAN's package_search with a
+# query) running at once across all the app's processes; one more is answered 503 with Retry-After
+# (0: no cap). Shared through Redis with REDIS_URL (a slot expires after SEARCH_SLOT_SECONDS if its
+# process dies), else through lock files in the instance folder. See portal/searchslots.py.
+SEARCH_CONCURRENCY = 2
+SEARCH_SLOT_SECONDS = 30
 
 SITE_TITLE = "嘉兴市公共数据开放平台"  # the catalogue's title in the CKAN and DCAT APIs
 DCAT_PAGE_SIZE = 200  # datasets per page of /catalog.jsonld and /catalog.ttl

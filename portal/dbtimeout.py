@@ -1,11 +1,15 @@
-"""Bound the time one SQL statement may take while it serves a web request.
+"""Bound the time the SQL statements of a web request may take, one by one and together.
 
-DB_STATEMENT_TIMEOUT_MS (0: no bound) applies to statements run in a request, never to the
-CLI, the sync or background jobs, which may legitimately run long. PostgreSQL enforces it
-itself (`statement_timeout`, set on each pooled connection as it is checked out for a
-request, and reset for other work); SQLite has no such setting, so a progress handler
-aborts a statement past its deadline. Either way the statement fails with an
-OperationalError that `is_timeout` recognises, and the error handlers answer 503 with
+DB_STATEMENT_TIMEOUT_MS (0: no bound) bounds each statement run in a request, and
+DB_REQUEST_BUDGET_MS (0: no bound) all of them together: a request's deadline is its start
+plus the budget, and each statement may run for the smaller of the statement bound and what
+is left of the budget. A search runs several statements; without the budget each could take
+the whole statement bound. Neither applies to the CLI, the sync or background jobs, which may
+legitimately run long. PostgreSQL enforces the bound itself (`statement_timeout`, set on each
+pooled connection as it is checked out for a request and reset for other work, and lowered
+for the rest of the transaction once the budget left is shorter); SQLite has no such setting,
+so a progress handler aborts a statement past its deadline. Either way the statement fails
+with an OperationalError that `is_timeout` recognises, and the error handlers answer 503 with
 a clear message instead of a worker hanging on one query.
 """
 
@@ -17,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import Flask, current_app, has_request_context
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import OperationalError
 
@@ -54,7 +58,7 @@ _unbounded: ContextVar[bool] = ContextVar("statements_unbounded", default=False)
 def unbounded(connection: Connection) -> Iterator[None]:
     """Run the block's statements on `connection` without the bound: work a request happens to
     start for the whole process (the catalogue's facet index), which every later request reuses."""
-    token = _unbounded.set(True)
+    token, began = _unbounded.set(True), time.monotonic()
     postgres = connection.dialect.name == "postgresql"
     if postgres:  # in the transaction: a rollback restores the bound as well
         connection.exec_driver_sql("SELECT set_config('statement_timeout', '0', false)")
@@ -62,6 +66,9 @@ def unbounded(connection: Connection) -> Iterator[None]:
         yield
     finally:
         _unbounded.reset(token)
+        deadline = _request_deadline()
+        if deadline is not None:  # what ran unbounded is not charged to the request's budget
+            setattr(g, _DEADLINE, deadline + time.monotonic() - began)
     if postgres:
         bound = str(_request_bound())
         connection.exec_driver_sql(
@@ -76,6 +83,29 @@ def _request_bound() -> int:
     return max(0, int(current_app.config.get("DB_STATEMENT_TIMEOUT_MS") or 0))
 
 
+_DEADLINE = "_db_deadline"  # on flask.g: when the request's budget runs out (monotonic seconds)
+
+
+def _start_request() -> None:
+    budget = current_app.config.get("DB_REQUEST_BUDGET_MS") or 0
+    setattr(g, _DEADLINE, time.monotonic() + budget / 1000 if budget else None)
+
+
+def _request_deadline() -> float | None:
+    """When the current request's budget runs out (monotonic seconds), or None."""
+    if not has_request_context() or _unbounded.get():
+        return None
+    return g.get(_DEADLINE)
+
+
+def remaining_ms() -> int | None:
+    """Return the milliseconds left of the current request's budget (at least 1), or None without one."""
+    deadline = _request_deadline()
+    if deadline is None:
+        return None
+    return max(1, int((deadline - time.monotonic()) * 1000))
+
+
 @event.listens_for(Engine, "connect")
 def _watch_sqlite(dbapi_connection, connection_record) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
@@ -88,8 +118,15 @@ def _watch_sqlite(dbapi_connection, connection_record) -> None:
 def _start_clock(conn, cursor, statement, parameters, context, executemany) -> None:
     deadline = conn.info.get("deadline")
     if deadline is not None:
+        bound, end = _request_bound(), _request_deadline()
+        at = time.monotonic() + bound / 1000 if bound else None
+        deadline.at = end if at is None else (at if end is None else min(at, end))
+        return
+    left = remaining_ms()
+    if left is not None:
         bound = _request_bound()
-        deadline.at = time.monotonic() + bound / 1000 if bound else None
+        if not bound or left < bound:  # for the rest of the transaction: the budget only shrinks
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", (str(left),))
 
 
 @event.listens_for(Engine, "checkout")
@@ -107,6 +144,8 @@ def _set_postgres_timeout(dbapi_connection, connection_record, connection_proxy)
 
 def init_app(app: Flask) -> None:
     """Check the setting once, at start-up."""
-    bound = app.config.get("DB_STATEMENT_TIMEOUT_MS")
-    if not isinstance(bound, int) or bound < 0:
-        raise ValueError("DB_STATEMENT_TIMEOUT_MS must be a whole number of milliseconds, 0 for none")
+    for name in ("DB_STATEMENT_TIMEOUT_MS", "DB_REQUEST_BUDGET_MS"):
+        bound = app.config.get(name)
+        if not isinstance(bound, int) or isinstance(bound, bool) or bound < 0:
+            raise ValueError(f"{name} must be a whole number of milliseconds, 0 for none")
+    app.before_request(_start_request)

@@ -10,7 +10,7 @@ from markupsafe import escape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from portal import dbtimeout
+from portal import dbtimeout, searchslots
 from portal.extensions import db
 
 
@@ -39,8 +39,9 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _render(code: int, detail: str | None = None):
-    title, message = _messages().get(code, (str(code), detail or ""))
+def _render(code: int, detail: str | None = None, message: str | None = None):
+    title, usual = _messages().get(code, (str(code), detail or ""))
+    message = message or usual
     if _wants_json():
         return json_error(code, detail or message)
     if request_ctx.url_adapter is None:  # a Host outside TRUSTED_HOSTS: the layout cannot build its links
@@ -52,7 +53,9 @@ def _render(code: int, detail: str | None = None):
 def handle_http(exc: HTTPException):
     code = exc.code or 500
     detail = exc.description if code in (400, 429) and _wants_json() else None
-    body, status = _render(code, detail)
+    # a refusal that says why in its own words (too many searches at once) says it in every format
+    message = str(exc.description) if isinstance(exc, searchslots.Busy) else None
+    body, status = _render(code, detail, message)
     return body, status, exception_headers(exc)
 
 

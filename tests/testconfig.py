@@ -28,6 +28,7 @@ def app_config(url: str, instance: Path) -> dict:
         "SERVER_NAME": "localhost",
         "CATALOGUE_INDEX_REUSE_SECONDS": 0.0,  # tests read the catalogue right after changing it
         "DB_STATEMENT_TIMEOUT_MS": 0,  # a loaded CI machine must not fail tests; search bounds set their own
+        "DB_REQUEST_BUDGET_MS": 0,  # likewise
     }
 
 

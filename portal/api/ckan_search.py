@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from portal import inputs
+from portal import inputs, searchslots
 from portal.api import serializers, solr
 from portal.api.ckan_params import ActionError, integer, invalid, natural, search_error, string
 from portal.catalogue import facet_counts, rules
@@ -59,6 +60,16 @@ def package_search(params: dict) -> dict:
         raise ActionError(400, {"__type": "Search Query Error", "message": message}) from None
     except solr.QueryError as exc:
         raise search_error({**texts, "start": start}, str(exc)) from None
+    # a query reads the full-text index or scans: one of the few such searches run at once
+    costly = texts["q"].strip() != "*:*" or bool(texts["fq"].strip()) or bool(fq_list)
+    with searchslots.held() if costly else nullcontext():
+        return _answer(params, q, filters, order, sort, start, rows, dialect)
+
+
+def _answer(
+    params: dict, q, filters: list, order: list, sort: str, start: int, rows: int, dialect: str
+) -> dict:
+    """Run the parsed search: its count, one page of package dicts, and the facets asked for."""
     matching = published().where(q.where, *filters)
     count = db.session.scalar(
         select(func.count()).select_from(matching.with_only_columns(Dataset.id).subquery())

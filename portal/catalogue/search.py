@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 
+from portal import searchslots
 from portal.catalogue import (
     changes,
     facet_counts,
@@ -125,11 +127,16 @@ def search_datasets(
     query = normalise(query)
     units = terms.query_units(query.q)
     stamp = changes.generation()
+    # a text match not made yet reads the full-text index: one of the few such searches run at once
+    costly = bool(units) and search_cache.searches.peek(("match", query.q), stamp) is None
+    with searchslots.held() if costly else nullcontext():
+        return _search(query, units, stamp, load, highlight)
+
+
+def _search(query: SearchQuery, units: list[terms.Unit], stamp: tuple, load, highlight: bool) -> SearchResult:
     filters = replace(query, page=1, sort="", per_page=0)  # what the match and the facets depend on
     match = search_cache.cached(("match", query.q), lambda: matching.match(units), stamp) if units else None
-    counted = facet_counts.index(
-        stamp
-    )  # counts come from it, so they are stamped with what it was built from
+    counted = facet_counts.index(stamp)  # counts come from it: stamped with what it was built from
     ids, total, versions = _page(query, match, stamp, counted)
     items = versions if load is load_versions and versions is not None else (load or load_datasets)(ids)
     facets = search_cache.cached(

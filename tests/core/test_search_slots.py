@@ -1,0 +1,161 @@
+"""At most SEARCH_CONCURRENCY expensive searches run at once across the site's processes; one
+more is refused at once with 503 and Retry-After, in the page's, /api/v1's or CKAN's format
+(issue 13, item 1). Slots through lock files, or through a real Redis with REDIS_URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+import pytest
+import redis
+
+from portal import searchslots
+from portal.catalogue import search_cache
+
+REDIS = "redis://127.0.0.1:6379/15"  # this file's database
+
+
+@pytest.fixture
+def redis_key():
+    key = f"test:search-slots:{uuid.uuid4().hex}"
+    yield key
+    redis.Redis.from_url(REDIS).delete(key)
+
+
+def test_file_slots_give_out_so_many_then_none_until_one_is_released(tmp_path):
+    slots = searchslots.FileSlots(str(tmp_path), 2)
+    first, second = slots.acquire(), slots.acquire()
+    assert first is not None and second is not None
+    assert slots.acquire() is None
+    slots.release(first)
+    third = slots.acquire()
+    assert third is not None and slots.acquire() is None
+    slots.release(second)
+    slots.release(third)
+
+
+def test_file_slots_are_shared_between_processes_and_freed_when_a_holder_dies(tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, time
+                from portal.searchslots import FileSlots
+                slots = FileSlots({str(tmp_path)!r}, 2)
+                assert slots.acquire() is not None
+                print("held", flush=True)
+                time.sleep(60)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        slots = searchslots.FileSlots(str(tmp_path), 2)
+        mine = slots.acquire()
+        assert mine is not None and slots.acquire() is None  # the other process holds the second
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(10)
+        freed = slots.acquire()  # the operating system let go of the dead holder's lock
+        assert freed is not None
+        slots.release(mine)
+        slots.release(freed)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+
+
+def test_redis_slots_are_shared_and_a_dead_holders_slot_expires(redis_key):
+    one = searchslots.RedisSlots(REDIS, 2, 1.0, redis_key)  # as two processes would build them
+    two = searchslots.RedisSlots(REDIS, 2, 1.0, redis_key)
+    a, b = one.acquire(), two.acquire()
+    assert a and b and one.acquire() is None and two.acquire() is None
+    two.release(b)
+    c = one.acquire()
+    assert c is not None
+    time.sleep(1.2)  # nobody released a or c: their holders "died"
+    assert two.acquire() is not None and two.acquire() is not None
+    assert one.acquire() is None
+
+
+QUERIES = {
+    "page": ("GET", "/datasets/?q=交通", None),
+    "api": ("GET", "/api/v1/datasets?q=交通", None),
+    "ckan": ("POST", "/api/3/action/package_search", {"q": "交通 OR 公交"}),
+}
+
+
+def _send(client, name: str):
+    method, path, body = QUERIES[name]
+    if body is None:
+        return client.open(path, method=method)
+    return client.open(path, method=method, data=json.dumps(body), content_type="application/json")
+
+
+def _check_refused(client) -> None:
+    page = _send(client, "page")
+    assert page.status_code == 503 and page.mimetype == "text/html"
+    assert page.headers["Retry-After"] == str(searchslots.RETRY_AFTER)
+    assert "Too many searches" in page.get_data(as_text=True)
+    api = _send(client, "api")
+    assert api.status_code == 503 and api.headers["Retry-After"]
+    assert api.get_json()["error"]["code"] == 503
+    assert "Too many searches" in api.get_json()["error"]["message"]
+    ckan = _send(client, "ckan")
+    assert ckan.status_code == 503 and ckan.headers["Retry-After"]
+    assert ckan.get_json()["success"] is False and "Too many searches" in ckan.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("shared", ["files", "redis"])
+def test_a_search_past_the_cap_is_refused_in_its_own_format_and_cheap_pages_still_answer(make_app, shared):
+    settings = {"SEARCH_CONCURRENCY": 1, "BABEL_DEFAULT_LOCALE": "en"}
+    if shared == "redis":
+        settings["REDIS_URL"] = REDIS
+    app = make_app(**settings)
+    other = make_app(**settings)  # another process of the same site
+    client = app.test_client()
+    for name in QUERIES:
+        assert _send(client, name).status_code == 200, name
+    slots = other.extensions["search_slots"]
+    held = slots.acquire()  # a search running in the other process
+    try:
+        assert client.get("/datasets/?q=交通").status_code == 200  # a match made before needs no slot
+        search_cache.clear()
+        _check_refused(client)
+        assert client.get("/datasets/").status_code == 200  # no text: no slot needed
+        assert client.get("/api/v1/datasets").status_code == 200
+        listing = client.post("/api/3/action/package_search", json={"rows": 5})
+        assert listing.status_code == 200
+    finally:
+        slots.release(held)
+    search_cache.clear()
+    for name in QUERIES:
+        assert _send(client, name).status_code == 200, name
+    if shared == "redis":
+        redis.Redis.from_url(REDIS).delete(slots.key)
+
+
+def test_without_a_cap_nothing_is_refused(make_app):
+    app = make_app(SEARCH_CONCURRENCY=0)
+    assert app.extensions["search_slots"] is None
+    client = app.test_client()
+    for name in QUERIES:
+        assert _send(client, name).status_code == 200, name
+
+
+def test_a_malformed_cap_is_refused_at_start_up(make_app):
+    for bad in (-1, "2", True):
+        with pytest.raises(ValueError, match="SEARCH_CONCURRENCY"):
+            make_app(SEARCH_CONCURRENCY=bad)
