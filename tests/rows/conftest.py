@@ -3,15 +3,10 @@ loaded, and the portal served over HTTP for ckanapi."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import ckanapi
 import pytest
 from ckanserver import FakeCkan, serve
-
-sys.path.insert(0, str(Path(__file__).parent))  # rows_factories, until it moves beside the others
-from rows_factories import (  # noqa: E402
+from rows_factories import (
     CONDITIONAL_TABLE,
     ORG,
     STOP_FIELDS,
@@ -24,8 +19,12 @@ from rows_factories import (  # noqa: E402
     stop_records,
     sync_rows,
 )
+from sqlalchemy import select
 
 from portal import storage
+from portal.extensions import db
+from portal.rows import store as row_store
+from portal.rows.models import RowTable
 
 
 @pytest.fixture
@@ -60,8 +59,12 @@ def store(tmp_path):
 
 @pytest.fixture
 def synced(app, ckan_url):
-    """The fake CKAN's catalogue synced into the portal with its rows loaded."""
-    return sync_rows(ckan_url)
+    """The fake CKAN's catalogue synced into the portal with its rows loaded; its tables dropped after."""
+    yield sync_rows(ckan_url)
+    db.session.rollback()
+    for row_table in db.session.scalars(select(RowTable)):
+        row_store.drop(db.session.connection(), row_table.table_name)
+    db.session.commit()
 
 
 @pytest.fixture

@@ -1,0 +1,148 @@
+"""datastore_search's parameters on the portal: filters, q, distinct, fields, sort, paging, formats, and
+CKAN's validation errors for bad input (never a 5xx)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rows_factories import STOPS, TOILETS, stop_records
+
+RECORDS = [{"_id": n, **r} for n, r in enumerate(stop_records(), start=1)]
+
+
+def search(client, **params):
+    response = client.post(
+        "/api/3/action/datastore_search",
+        data=json.dumps({"resource_id": STOPS, **params}),
+        content_type="application/json",
+    )
+    return response.status_code, response.get_json()
+
+
+def test_filters_take_a_value_or_a_list(client, synced):
+    status, body = search(client, filters={"线路": "K3路"}, limit=1000)
+    assert status == 200 and body["success"]
+    assert (
+        body["result"]["total"] == len(body["result"]["records"]) == sum(r["线路"] == "K3路" for r in RECORDS)
+    )
+    assert {r["线路"] for r in body["result"]["records"]} == {"K3路"}
+    _, body = search(client, filters={"线路": ["1路", "2路"], "座位数": 3}, limit=1000)
+    records = body["result"]["records"]
+    assert records and all(r["线路"] in ("1路", "2路") and r["座位数"] == 3 for r in records)
+
+
+def test_filters_as_a_json_string_in_a_get(client, synced):
+    filters = json.dumps({"座位数": "0"}, ensure_ascii=False)
+    body = client.get(
+        "/api/3/action/datastore_search", query_string={"resource_id": STOPS, "filters": filters}
+    ).get_json()
+    assert body["result"]["total"] == sum(r["座位数"] == 0 for r in RECORDS)
+    assert all(r["座位数"] == 0 for r in body["result"]["records"])
+
+
+def test_full_text_q_finds_chinese_by_bigrams(client, synced):
+    _, body = search(client, q="南湖", limit=1000)
+    names = [r["站点名称"] for r in body["result"]["records"]]
+    assert body["result"]["total"] == sum("南湖" in r["站点名称"] for r in RECORDS) and all(
+        "南湖" in n for n in names
+    )
+    _, body = search(client, q="快速公交 南湖")
+    assert all("南湖" in r["站点名称"] and r["线路"] == "快速公交" for r in body["result"]["records"])
+
+
+def test_q_as_an_object_matches_per_field(client, synced):
+    _, body = search(client, q={"站点名称": "站点12"}, limit=1000)
+    assert sorted(r["_id"] for r in body["result"]["records"]) == [12] + list(range(120, 130))
+
+
+def test_fields_sort_offset_and_distinct(client, synced):
+    _, body = search(client, fields="线路", distinct=True, sort="线路 desc")
+    assert body["result"]["records"] == [
+        {"线路": x} for x in sorted(set(["1路", "2路", "K3路", "快速公交"]), reverse=True)
+    ]
+    assert body["result"]["fields"] == [{"id": "线路", "type": "text"}]
+    _, body = search(client, fields=["_id", "座位数"], sort="座位数 desc, _id asc", limit=2, offset=1)
+    expected = sorted(RECORDS, key=lambda r: (-r["座位数"], r["_id"]))[1:3]
+    assert body["result"]["records"] == [{"_id": r["_id"], "座位数": r["座位数"]} for r in expected]
+
+
+@pytest.mark.parametrize(
+    ("records_format", "expected"),
+    [
+        ("lists", [[1, "秀洲区站点1", "2路"]]),
+        ("csv", "1,秀洲区站点1,2路\n"),
+        ("tsv", "1\t秀洲区站点1\t2路\n"),
+    ],
+)
+def test_records_formats(client, synced, records_format, expected):
+    _, body = search(client, fields="_id,站点名称,线路", limit=1, records_format=records_format)
+    assert body["result"]["records"] == expected
+
+
+def test_limit_defaults_to_100_and_is_capped_at_32000(client, synced):
+    _, body = search(client)
+    assert body["result"]["limit"] == 100 and len(body["result"]["records"]) == 100
+    _, body = search(client, limit=50000)
+    assert body["result"]["limit"] == 32000 and body["result"]["records_truncated"] is True
+    assert len(body["result"]["records"]) == 250
+    _, body = search(client, include_total=False, limit=1)
+    assert "total" not in body["result"]
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [
+        ({"filters": {"没有": "x"}}, "filters"),
+        ({"filters": "[1]"}, "filters"),
+        ({"filters": "{not json"}, "filters"),
+        ({"filters": {"座位数": "很多"}}, "filters"),
+        ({"filters": {"座位数": "1" * 30}}, "filters"),
+        ({"filters": {"座位数": []}}, "filters"),
+        ({"filters": {"线路": {"a": 1}}}, "filters"),
+        ({"fields": "没有"}, "fields"),
+        ({"fields": [1, 2]}, "fields"),
+        ({"sort": "没有 asc"}, "sort"),
+        ({"sort": "线路 sideways"}, "sort"),
+        ({"sort": '"'}, "sort"),
+        ({"limit": -1}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"limit": "1" * 30}, "limit"),
+        ({"offset": -5}, "offset"),
+        ({"records_format": "xml"}, "records_format"),
+        ({"q": {"没有": "x"}}, "q"),
+        ({"q": {"线路": 5}}, "q"),
+        ({"q": ["a"]}, "q"),
+        ({"distinct": "maybe"}, "distinct"),
+    ],
+)
+def test_bad_input_is_a_ckan_validation_error(client, synced, params, key):
+    status, body = search(client, **params)
+    assert status == 409, body
+    assert body["success"] is False and body["error"]["__type"] == "Validation Error"
+    assert key in body["error"]
+
+
+def test_a_missing_resource_id_is_a_validation_error(client, synced):
+    response = client.post("/api/3/action/datastore_search", json={})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["resource_id"] == ["Missing value"]
+
+
+def test_personal_columns_cannot_be_filtered_searched_or_sorted(client, synced):
+    for params in (
+        {"filters": {"管理员电话": "13812345678"}},
+        {"q": {"管理员电话": "138"}},
+        {"sort": "管理员电话"},
+    ):
+        status, body = search(client, resource_id=TOILETS, **params)
+        assert status == 409 and "personal" in json.dumps(body["error"], ensure_ascii=False)
+    status, body = search(client, resource_id=TOILETS, q="13812345678")
+    assert status == 200 and body["result"]["total"] == 0  # full text skips personal columns
+
+
+def test_datastore_info_describes_the_table(client, synced):
+    body = client.get("/api/3/action/datastore_info", query_string={"id": STOPS}).get_json()
+    assert body["result"]["meta"]["count"] == 250
+    assert [f["id"] for f in body["result"]["fields"]] == ["站点名称", "线路", "座位数", "经度", "启用时间"]
+    assert body["result"]["fields"][2]["type"] == "int"
