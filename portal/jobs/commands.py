@@ -46,12 +46,26 @@ def worker_command(burst: bool, queues: str) -> None:
 
 
 @click.command("scheduler")
+@click.option(
+    "--lease",
+    type=click.IntRange(1, 3600),
+    default=schedules.LEASE,
+    show_default=True,
+    help="Seconds a silent leader stays leader.",
+)
+@click.option(
+    "--tick",
+    type=click.FloatRange(0.05, 60),
+    default=schedules.TICK,
+    show_default=True,
+    help="Seconds between looks at the schedules.",
+)
 @with_appcontext
-def scheduler_command() -> None:
+def scheduler_command(lease: int, tick: float) -> None:
     """Enqueue the jobs of JOB_SCHEDULES on time; safe to run on several machines (one leads)."""
     conn = _redis()
     try:
-        scheduler = schedules.from_config(current_app._get_current_object(), conn)
+        scheduler = schedules.from_config(current_app._get_current_object(), conn, lease=lease, tick=tick)
     except schedules.BadSchedule as exc:
         raise click.ClickException(str(exc)) from exc
     scheduler.start()
