@@ -78,24 +78,27 @@ def load(
     checksum = checksum_of(resource, origin)
     if found is not None and found.checksum == checksum and found.status == READY:
         return found
-    conn = session.connection()
-    if found is None or found.checksum != checksum or found.status != LOADING:
-        fields = _fields(resource, origin, source, open_stored)
-        if found is None:
-            found = RowTable(resource_id=resource.id, table_name=table_name_of(resource))
-            session.add(found)
-        found.origin, found.checksum, found.status = origin, checksum, LOADING
-        found.columns = [f.as_dict() for f in fields]
-        found.records, found.error, found.loaded_at, found.started_at = 0, None, None, utcnow()
-        found.expected = resource.records if origin == DATASTORE else None
-        store.create(conn, found.table_name, fields)
-        session.flush()
-        commit()
+    if found is None:
+        found = RowTable(resource_id=resource.id, table_name=table_name_of(resource), columns=[])
+        session.add(found)
     try:
+        if found.checksum != checksum or found.status != LOADING:
+            fields = _fields(resource, origin, source, open_stored)
+            found.origin, found.checksum, found.status = origin, checksum, LOADING
+            found.columns = [f.as_dict() for f in fields]
+            found.records, found.error, found.loaded_at, found.started_at = 0, None, None, utcnow()
+            found.expected = resource.records if origin == DATASTORE else None
+            store.create(session.connection(), found.table_name, fields)
+            session.flush()
+            commit()
         _fill(session, found, resource, source, open_stored, commit, batch)
-    except (readers.Unreadable, ValueError, OSError) as exc:
+    except (LoadFailed, readers.Unreadable, ValueError, OSError) as exc:
         session.rollback()
-        found = session.get(RowTable, found.id)
+        found = session.scalar(select(RowTable).where(RowTable.resource_id == resource.id))
+        if found is None:
+            found = RowTable(resource_id=resource.id, table_name=table_name_of(resource), columns=[])
+            session.add(found)
+        found.origin, found.checksum = origin, checksum
         found.status, found.error = FAILED, f"{type(exc).__name__}: {exc}"[:500]
         commit()
         raise LoadFailed(found.error) from exc

@@ -26,6 +26,7 @@ LOADABLE = frozenset({"CSV", "TSV", "XLSX", "JSON"})
 MAX_FIELDS = 1000
 MAX_NAME = 200
 _INTEGER = re.compile(r"[+-]?(?:0|[1-9]\d*)")
+_LEADING_ZERO = re.compile(r"[+-]?0\d")
 _BIGGEST = 2**63 - 1
 
 Opener = Callable[[], BinaryIO]
@@ -130,6 +131,8 @@ def _kind(value: object) -> tuple[bool, bool]:
     if isinstance(value, float):
         return False, value == value and abs(value) != float("inf")
     text = str(value).strip()
+    if _LEADING_ZERO.match(text):  # a code (0573, 007), not a number
+        return False, False
     if _INTEGER.fullmatch(text):
         return abs(int(text)) <= _BIGGEST, True
     try:

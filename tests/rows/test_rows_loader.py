@@ -1,0 +1,165 @@
+"""Loading rows from mirrored files (GB18030 and UTF-8 CSV, XLSX, JSON arrays), only when they changed,
+and resuming a load cut short."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import pytest
+from catalogue_factories import make_dataset, mirrored
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from portal.dbtypes import utcnow
+from portal.extensions import db
+from portal.rows import loader, query, store, tables
+from portal.rows.models import FAILED, READY, RowTable
+from portal.storage import get_storage
+
+
+@pytest.fixture
+def loaded_tables(app):
+    """Drop the row tables the test made."""
+    yield
+    db.session.rollback()
+    for row_table in db.session.scalars(select(RowTable)):
+        store.drop(db.session.connection(), row_table.table_name)
+    db.session.commit()
+
+
+def file_resource(data: bytes, fmt: str):
+    resource = mirrored(make_dataset(), data, filename=f"data.{fmt.lower()}", format=fmt)
+    resource.sha256, resource.mirrored_at = hashlib.sha256(data).hexdigest(), utcnow()
+    db.session.commit()
+    return resource
+
+
+def load(resource, **options):
+    return loader.load(
+        db.session, resource, source=None, open_stored=get_storage().open, commit=db.session.commit, **options
+    )
+
+
+def read(row_table, **params):
+    fields = tables.fields(row_table)
+    return query.run(db.session.connection(), row_table.table_name, fields, query.parse(params, fields))
+
+
+def xlsx(rows: list[list]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_gb18030_csv_loads_with_inferred_types(loaded_tables):
+    data = "名称,类别,数量,面积,区号\n南湖,景区,12,1.5,0573\n乌镇,古镇,-3,2,0571\n,,,,\n".encode("gb18030")
+    row_table = load(file_resource(data, "CSV"))
+    assert (row_table.status, row_table.records) == (READY, 2)
+    answer = read(row_table)
+    assert answer["fields"] == [
+        {"id": "_id", "type": "int"},
+        {"id": "名称", "type": "text"},
+        {"id": "类别", "type": "text"},
+        {"id": "数量", "type": "int"},
+        {"id": "面积", "type": "numeric"},
+        {"id": "区号", "type": "text"},  # a leading zero keeps a code as text
+    ]
+    assert answer["records"][1] == {
+        "_id": 2,
+        "名称": "乌镇",
+        "类别": "古镇",
+        "数量": -3,
+        "面积": 2.0,
+        "区号": "0571",
+    }
+    assert row_table.resource.records == 2 and row_table.resource.fields == 5  # the volume, from the store
+
+
+def test_an_xlsx_and_a_json_array_load(loaded_tables):
+    row_table = load(
+        file_resource(xlsx([["站点", "泊位"], ["东站", 30], ["西站", None], [None, None]]), "XLSX")
+    )
+    assert read(row_table)["records"] == [
+        {"_id": 1, "站点": "东站", "泊位": 30},
+        {"_id": 2, "站点": "西站", "泊位": None},
+    ]
+    items = [{"名称": "甲", "数量": 1}, {"名称": "乙", "标签": ["a", "b"]}]
+    row_table = load(file_resource(json.dumps(items, ensure_ascii=False).encode(), "JSON"))
+    assert read(row_table)["records"] == [
+        {"_id": 1, "名称": "甲", "数量": 1, "标签": None},
+        {"_id": 2, "名称": "乙", "数量": None, "标签": ["a", "b"]},
+    ]
+    assert [f["type"] for f in read(row_table)["fields"]] == ["int", "text", "int", "json"]
+
+
+def test_headers_are_named_and_hostile_names_never_reach_sql(loaded_tables):
+    data = b'a,,a,_id,"x""; DROP TABLE users; --"\n1,2,3,4,5\n'
+    row_table = load(file_resource(data, "CSV"))
+    names = [f["id"] for f in read(row_table)["fields"]]
+    assert names == ["_id", "a", "column_2", "a_2", "_id_2", 'x"; DROP TABLE users; --']
+    filters = {'x"; DROP TABLE users; --': 5}
+    assert read(row_table, filters=filters)["total"] == 1
+
+
+def test_an_unchanged_file_is_not_loaded_again_and_a_changed_one_is(loaded_tables):
+    resource = file_resource(b"a,b\n1,2\n", "CSV")
+    first = load(resource)
+    loaded_at = first.loaded_at
+    assert load(resource).loaded_at == loaded_at
+    get_storage().put(resource.storage_key, io.BytesIO(b"a,b\n1,2\n3,4\n"))
+    resource.sha256 = "changed"
+    db.session.commit()
+    again = load(resource)
+    assert again.records == 2 and again.loaded_at > loaded_at
+
+
+def test_a_load_cut_short_resumes_where_it_stopped(loaded_tables):
+    data = "n,name\n" + "".join(f"{n},第{n}行\n" for n in range(1, 1001))
+    resource = file_resource(data.encode(), "CSV")
+    commits = []
+
+    def dying_commit():
+        db.session.commit()
+        commits.append(1)
+        if len(commits) == 4:  # the table, then three batches of 100
+            raise KeyboardInterrupt  # a killed sync
+
+    with pytest.raises(KeyboardInterrupt):
+        loader.load(
+            db.session, resource, source=None, open_stored=get_storage().open, commit=dying_commit, batch=100
+        )
+    row_table = db.session.scalar(select(RowTable).where(RowTable.resource_id == resource.id))
+    assert (row_table.status, row_table.records) == ("loading", 300)
+    row_table = load(resource, batch=100)
+    assert (row_table.status, row_table.records) == (READY, 1000)
+    records = read(row_table, limit=1000)["records"]
+    assert [r["n"] for r in records] == list(range(1, 1001)) and [r["_id"] for r in records] == list(
+        range(1, 1001)
+    )
+
+
+def test_an_unreadable_file_fails_and_says_why(loaded_tables):
+    resource = file_resource(b"\x00not a workbook", "XLSX")
+    with pytest.raises(loader.LoadFailed):
+        load(resource)
+    row_table = db.session.scalar(select(RowTable).where(RowTable.resource_id == resource.id))
+    assert row_table.status == FAILED and "XLSX" in row_table.error
+
+
+def test_a_removed_resource_leaves_the_store(loaded_tables):
+    resource = file_resource(b"a\n1\n", "CSV")
+    name = load(resource).table_name
+    resource.state = "removed"
+    db.session.commit()
+    assert load(resource) is None
+    assert db.session.scalar(select(RowTable).where(RowTable.resource_id == resource.id)) is None
+    inspector = db.inspect(db.session.connection())
+    schema = store.SCHEMA if db.session.connection().dialect.name == "postgresql" else None
+    assert store.physical_name(name, db.session.connection().dialect.name) not in inspector.get_table_names(
+        schema
+    )
