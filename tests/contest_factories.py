@@ -45,10 +45,13 @@ def windows_for(phase: str, now: datetime | None = None) -> dict:
     }
 
 
-def make_contest(*, tracks: tuple[str, ...] = ("智慧交通", "民生服务")) -> Contest:
+def make_contest(*, tracks: tuple[str, ...] = ("智慧交通", "民生服务"), public: bool = True) -> Contest:
+    """A contest with `tracks`; public (published) unless `public=False` keeps it a draft."""
     contest = setup.create_contest(year=2026, name=f"数据开放创新应用大赛{next(_seq)}", by=None)
     for name in tracks:
         setup.add_track(contest, name=name)
+    if public:
+        contest.published_at = utcnow()  # publish_contest wants a round too; the tests add rounds after
     return contest
 
 

@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal import clock
+from portal import clock, refusals
 from portal.accounts.models import ADMIN, JUDGE, User
 from portal.accounts.permissions import role_required
-from portal.contest import forms, panels, results, setup
+from portal.contest import forms, panels, results, rubrics, setup
 from portal.contest.models import Assignment, Conflict, Contest, Entry, Round, RoundJudge, Track
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -47,9 +47,32 @@ def contests():
             form.form_errors.append(str(exc))
         else:
             db.session.commit()
+            flash(_("The contest is created as a draft: add tracks and a round, then publish it."), "success")
             return redirect(url_for("contest.admin.contest", contest_id=contest.id))
     status = 400 if form.is_submitted() else 200
     return render_template("contest/admin/contests.html", contests=setup.contests(), form=form), status
+
+
+@bp.post("/<int:contest_id>/publish")
+@role_required(ADMIN)
+def publish_contest(contest_id: int):
+    contest = db.get_or_404(Contest, contest_id)
+    return refusals.act(
+        lambda: setup.publish_contest(contest, by=current_user, now=utcnow()),
+        then=url_for("contest.admin.contest", contest_id=contest.id),
+        done=_("The contest is public: its page and the API show it, and teams can form."),
+    )
+
+
+@bp.post("/<int:contest_id>/unpublish")
+@role_required(ADMIN)
+def unpublish_contest(contest_id: int):
+    contest = db.get_or_404(Contest, contest_id)
+    return refusals.act(
+        lambda: setup.unpublish_contest(contest),
+        then=url_for("contest.admin.contest", contest_id=contest.id),
+        done=_("The contest is a draft again; only the office sees it."),
+    )
 
 
 @bp.route("/<int:contest_id>", methods=["GET", "POST"])
@@ -84,13 +107,11 @@ def add_track(contest_id: int):
     form = forms.TrackForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        setup.add_track(contest, name=form.name.data, description=form.description.data or "")
-    except setup.SetupError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-    return redirect(url_for("contest.admin.contest", contest_id=contest.id))
+    return refusals.act(
+        lambda: setup.add_track(contest, name=form.name.data, description=form.description.data or ""),
+        then=url_for("contest.admin.contest", contest_id=contest.id),
+        done=_("The track %(name)s is added.", name=form.name.data.strip()),
+    )
 
 
 @bp.route("/<int:contest_id>/rounds/new", methods=["GET", "POST"])
@@ -117,7 +138,9 @@ def round_settings(contest_id: int | None, round_id: int | None = None):
 @role_required(ADMIN)
 def rubric(round_id: int):
     round_ = db.get_or_404(Round, round_id)
-    form = forms.RubricForm(data=None if request.method == "POST" else {"criteria": _rubric_rows(round_)})
+    start = rubrics.starting_point(request.args.get("start", "")[:20], round_) if not request.form else None
+    rows = [vars(spec) for spec in start[1]] if start else _rubric_rows(round_)
+    form = forms.RubricForm(data=None if request.method == "POST" else {"criteria": rows})
     if form.validate_on_submit():
         try:
             setup.set_rubric(round_, forms.criterion_specs(form))
@@ -127,9 +150,11 @@ def rubric(round_id: int):
             db.session.commit()
             flash(_("The rubric is saved."), "success")
             return redirect(url_for("contest.admin.rubric", round_id=round_.id))
-    return render_template(
-        "contest/admin/rubric.html", round=round_, form=form
-    ), 400 if form.is_submitted() else 200
+    page = render_template(
+        "contest/admin/rubric.html", round=round_, form=form, started_from=start[0] if start else None,
+        templates=rubrics.TEMPLATES, last_round=rubrics.last_rubric_round(round_),
+    )  # fmt: skip
+    return page, 400 if form.is_submitted() else 200
 
 
 @bp.get("/rounds/<int:round_id>/judges")
@@ -158,15 +183,9 @@ def add_judge(round_id: int):
     form = _judge_form(round_)
     if not form.validate_on_submit():
         abort(400)
-    try:
-        panels.add_judge(
-            round_, db.get_or_404(Track, form.track_id.data), db.get_or_404(User, form.judge_id.data)
-        )
-    except panels.PanelError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-    return redirect(url_for("contest.admin.judges", round_id=round_id))
+    track, judge = db.get_or_404(Track, form.track_id.data), db.get_or_404(User, form.judge_id.data)
+    back = url_for("contest.admin.judges", round_id=round_id)
+    return refusals.act(lambda: panels.add_judge(round_, track, judge), then=back)
 
 
 @bp.post("/panel/<int:membership_id>/delete")
@@ -242,14 +261,7 @@ def progress(round_id: int):
 
 def _act(action, round_id: int):
     """Run one panel action, commit or show its refusal, and go back to the panel page."""
-    try:
-        action()
-    except panels.PanelError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Done."), "success")
-    return redirect(url_for("contest.admin.judges", round_id=round_id))
+    return refusals.act(action, then=url_for("contest.admin.judges", round_id=round_id), done=_("Done."))
 
 
 def _judge_accounts() -> list[User]:

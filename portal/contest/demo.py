@@ -75,6 +75,7 @@ def seed_demo_contest() -> None:
     )
     tracks = [setup.add_track(contest, name=name, description=text) for name, text, _ in TRACKS]
     first = _first_round(contest, tracks, now)
+    setup.publish_contest(contest, by=admin, now=now)  # public, as the office would have it
     _judge_first_round(first, admin)
     _settle_first_round(first, admin)
     _open_second_round(contest, tracks, now)

@@ -24,7 +24,7 @@ from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional
 
 from portal.contest.entries import EntryDraft
 from portal.contest.models import MEAN, TRIMMED_MEAN, Criterion
-from portal.contest.scoring import Mark
+from portal.contest.scoring import OVERALL_COMMENT_MAX, Mark
 from portal.contest.setup import CriterionSpec
 
 RUBRIC_ROWS = 8
@@ -164,12 +164,15 @@ def score_form(criteria: list[Criterion], data: dict | None = None) -> FlaskForm
         setattr(
             ScoreForm, f"comment_{criterion.id}", TextAreaField(_l("Comment"), validators=[Length(max=2000)])
         )
+    ScoreForm.overall_comment = TextAreaField(
+        _l("Overall comment on the entry"), validators=[Length(max=OVERALL_COMMENT_MAX)]
+    )
     return ScoreForm(data=data)
 
 
-def score_data(scores: dict) -> dict:
-    """Return the form data that shows saved scores (criterion id → Score)."""
-    data = {}
+def score_data(scores: dict, overall_comment: str = "") -> dict:
+    """Return the form data that shows saved scores (criterion id → Score) and the overall comment."""
+    data = {"overall_comment": overall_comment}
     for criterion_id, score in scores.items():
         data[f"score_{criterion_id}"] = score.value
         data[f"comment_{criterion_id}"] = score.comment

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import refusals
 from portal.accounts.models import JUDGE
 from portal.accounts.permissions import role_required
 from portal.contest import flags, forms, panels, permissions, scoring, windows
@@ -36,12 +37,16 @@ def index():
 def score(assignment_id: int):
     assigned = _assignment(assignment_id)
     criteria = list(assigned.round.criteria)
-    form = forms.score_form(criteria, data=forms.score_data(scoring.scores_of(assigned)))
+    saved = forms.score_data(scoring.scores_of(assigned), assigned.overall_comment)
+    form = forms.score_form(criteria, data=saved)
     if form.validate_on_submit():
         submit = request.form.get("action") == "submit"
         marks = forms.marks(form, criteria)
         try:
-            scoring.save_scores(assigned, marks, by=current_user, now=utcnow(), submit=submit)
+            scoring.save_scores(
+                assigned, marks, by=current_user, now=utcnow(), submit=submit,
+                overall_comment=form.overall_comment.data or "",
+            )  # fmt: skip
         except scoring.ScoringError as exc:
             form.form_errors.append(str(exc))
         else:
@@ -52,6 +57,7 @@ def score(assignment_id: int):
         "contest/score.html", assigned=assigned, entry=assigned.entry, criteria=criteria, form=form,
         conflict_form=forms.ReasonForm(prefix="conflict"), flag_form=forms.ReasonForm(prefix="flag"),
         open=windows.judging_open(assigned.round, utcnow()),
+        total=scoring.running_total(criteria, {c.id: form[f"score_{c.id}"].data for c in criteria}),
     )  # fmt: skip
     return page, 400 if form.is_submitted() else 200
 
@@ -63,14 +69,12 @@ def conflict(assignment_id: int):
     form = forms.ReasonForm(prefix="conflict")
     if not form.validate_on_submit():
         abort(400)
-    try:
-        panels.declare_conflict(assigned, reason=form.reason.data, by=current_user, now=utcnow())
-    except panels.PanelError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("contest.judging.score", assignment_id=assigned.id))
-    db.session.commit()
-    flash(_("The entry is taken off your list; the office will reassign it."), "success")
-    return redirect(url_for("contest.judging.index"))
+    return refusals.act(
+        lambda: panels.declare_conflict(assigned, reason=form.reason.data, by=current_user, now=utcnow()),
+        then=url_for("contest.judging.index"),
+        done=_("The entry is taken off your list; the office will reassign it."),
+        refused=url_for("contest.judging.score", assignment_id=assigned.id),
+    )
 
 
 @bp.post("/assignments/<int:assignment_id>/flag")
@@ -80,14 +84,11 @@ def flag(assignment_id: int):
     form = forms.ReasonForm(prefix="flag")
     if not form.validate_on_submit():
         abort(400)
-    try:
-        flags.flag_entry(assigned, reason=form.reason.data, by=current_user, now=utcnow())
-    except flags.FlagError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The office will decide on the entry; you may go on scoring it."), "success")
-    return redirect(url_for("contest.judging.score", assignment_id=assigned.id))
+    return refusals.act(
+        lambda: flags.flag_entry(assigned, reason=form.reason.data, by=current_user, now=utcnow()),
+        then=url_for("contest.judging.score", assignment_id=assigned.id),
+        done=_("The office will decide on the entry; you may go on scoring it."),
+    )
 
 
 def _assignment(assignment_id: int) -> Assignment:

@@ -60,6 +60,9 @@ class Contest(db.Model):
     rules: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A draft (None) is seen by the office only: no public page, API answer or showcase shows it.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     tracks: Mapped[list[Track]] = relationship(
         back_populates="contest", order_by="Track.position, Track.id", cascade="all, delete-orphan"
@@ -67,6 +70,10 @@ class Contest(db.Model):
     rounds: Mapped[list[Round]] = relationship(
         back_populates="contest", order_by="Round.position, Round.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_draft(self) -> bool:
+        return self.published_at is None
 
 
 class Track(db.Model):
@@ -334,6 +341,7 @@ class Assignment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    overall_comment: Mapped[str] = mapped_column(Text, default="", server_default="")  # on the whole entry
 
     round: Mapped[Round] = relationship()
     entry: Mapped[Entry] = relationship()

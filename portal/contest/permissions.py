@@ -9,12 +9,17 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 
 from portal.accounts.models import ADMIN, JUDGE, User
-from portal.contest.models import ACTIVE, Assignment, Entry, EntryFile, Round, Team, TeamMember
+from portal.contest.models import ACTIVE, Assignment, Contest, Entry, EntryFile, Round, Team, TeamMember
 from portal.extensions import db
 
 
 def can_manage_contest(user: User) -> bool:
     return user.is_authenticated and user.role == ADMIN
+
+
+def can_view_contest(user: User, contest: Contest) -> bool:
+    """A draft contest is the office's alone; a published one is everyone's."""
+    return can_manage_contest(user) or not contest.is_draft
 
 
 def can_form_team(user: User) -> bool:
@@ -93,7 +98,7 @@ def can_see_identity(user: User, round_: Round) -> bool:
 
 def can_view_results(user: User, round_: Round) -> bool:
     """The office sees results as they form; everyone else only once they are published."""
-    return can_manage_contest(user) or round_.is_published
+    return can_manage_contest(user) or (round_.is_published and not round_.contest.is_draft)
 
 
 def can_view_entry_result(user: User, entry: Entry) -> bool:

@@ -21,12 +21,14 @@ from portal.accounts.models import User
 from portal.contest import windows
 from portal.contest.models import ASSIGNED, SUBMITTED, Assignment, Criterion, Score, ScoreChange
 from portal.extensions import db
+from portal.refusals import Refusal
 
 STEP = Decimal("0.5")  # half points allowed
+OVERALL_COMMENT_MAX = 4000
 PLACES = Decimal("0.1")
 
 
-class ScoringError(Exception):
+class ScoringError(Refusal):
     """A score was refused; the message is shown to the judge."""
 
 
@@ -54,9 +56,16 @@ def score_problem(value: Decimal, criterion: Criterion) -> str | None:
 
 
 def save_scores(
-    assigned: Assignment, marks: Mapping[int, Mark], *, by: User, now: datetime, submit: bool = False
+    assigned: Assignment,
+    marks: Mapping[int, Mark],
+    *,
+    by: User,
+    now: datetime,
+    submit: bool = False,
+    overall_comment: str | None = None,
 ) -> int:
-    """Save the judge's marks (blank ones are skipped) and, with `submit`, submit the sheet.
+    """Save the judge's marks (blank ones are skipped), the overall comment when given, and, with `submit`,
+    submit the sheet.
 
     Return how many scores changed. Raise ScoringError when the judge is not the assignee, the window is
     closed, a value is invalid, or a submitted sheet lacks a criterion; nothing is written then.
@@ -74,6 +83,12 @@ def save_scores(
     changed = 0
     for criterion_id, mark in given.items():
         changed += _record(assigned, criterion_id, mark, current.get(criterion_id), by=by, now=now)
+    if overall_comment is not None and overall_comment.strip() != assigned.overall_comment:
+        db.session.execute(
+            update(Assignment)
+            .where(Assignment.id == assigned.id)
+            .values(overall_comment=overall_comment.strip()[:OVERALL_COMMENT_MAX])
+        )
     if submit:
         db.session.execute(
             update(Assignment)
@@ -123,6 +138,20 @@ def _record(assigned: Assignment, criterion_id: int, mark: Mark, old: Score | No
         )
     )
     return 1
+
+
+def running_total(criteria: list[Criterion], values: Mapping[int, Decimal | None]) -> tuple[Decimal, int]:
+    """Return the weighted total so far (Σ weight × score / maximum over the criteria scored, out of 100,
+    to two places) and how many criteria have a valid score. Blank and out-of-range values count as unscored.
+    """
+    total, scored = Decimal(0), 0
+    for criterion in criteria:
+        value = values.get(criterion.id)
+        if value is None or score_problem(value, criterion) is not None:
+            continue
+        total += Decimal(criterion.weight) * value / Decimal(criterion.max_score)
+        scored += 1
+    return total.quantize(Decimal("0.01")), scored
 
 
 def scores_of(assigned: Assignment) -> dict[int, Score]:

@@ -14,13 +14,24 @@ from sqlalchemy import exists, select
 
 from portal.accounts.models import User
 from portal.contest import windows
-from portal.contest.models import MEAN, TRIMMED_MEAN, Assignment, Contest, Criterion, Round, Score, Track
+from portal.contest.models import (
+    MEAN,
+    TRIMMED_MEAN,
+    Assignment,
+    Contest,
+    Criterion,
+    Round,
+    Score,
+    Team,
+    Track,
+)
 from portal.extensions import db
+from portal.refusals import Refusal
 
 WEIGHT_TOTAL = 100
 
 
-class SetupError(Exception):
+class SetupError(Refusal):
     """A set-up rule was broken; the message is shown to the admin."""
 
 
@@ -67,6 +78,26 @@ def update_contest(contest: Contest, *, year: int, name: str, description: str, 
         raise SetupError(_l("The year %(year)d already has a contest of this name.", year=year))
     contest.year, contest.name = year, name
     contest.description, contest.rules = description.strip(), rules.strip()
+
+
+def publish_contest(contest: Contest, *, by: User, now: datetime) -> None:
+    """Make a draft contest public: its page, the API and team sign-up; it needs a track and a round."""
+    if not contest.is_draft:
+        raise SetupError(_l("The contest is already public."))
+    if not contest.tracks or not contest.rounds:
+        raise SetupError(_l("Add at least one track and one round before publishing the contest."))
+    contest.published_at, contest.published_by_id = now, by.id
+    db.session.flush()
+
+
+def unpublish_contest(contest: Contest) -> None:
+    """Take a public contest back to draft, as long as no team has formed for it."""
+    if contest.is_draft:
+        raise SetupError(_l("The contest is a draft already."))
+    if db.session.scalar(select(exists().where(Team.contest_id == contest.id))):
+        raise SetupError(_l("Teams have formed for this contest; it stays public."))
+    contest.published_at = contest.published_by_id = None
+    db.session.flush()
 
 
 def add_track(contest: Contest, *, name: str, description: str = "") -> Track:
@@ -143,8 +174,13 @@ def previous_round(round_: Round) -> Round | None:
     return earlier[-1] if earlier else None
 
 
-def contests() -> list[Contest]:
-    return list(db.session.scalars(select(Contest).order_by(Contest.year.desc(), Contest.id.desc())))
+def contests(*, public: bool = False) -> list[Contest]:
+    """Return the contests, newest first; with `public`, only those published (drafts are the office's)."""
+    query = select(Contest).order_by(Contest.year.desc(), Contest.id.desc())
+    return list(db.session.scalars(query.where(PUBLISHED) if public else query))
+
+
+PUBLISHED = Contest.published_at.is_not(None)  # the SQL rule for a public contest, for every public list
 
 
 def _check_round_rules(contest: Contest, rules: RoundRules, round_: Round | None) -> None:

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import formerrors, names
+from portal import formerrors, names, refusals
 from portal.accounts.permissions import role_required
 from portal.contest import appeals, entries, forms, permissions, results, teams, windows
 from portal.contest.models import Contest, Entry, EntryFile, Round, Team, Track
@@ -29,6 +29,8 @@ def my_teams():
 @role_required()
 def new_team(contest_id: int):
     contest = db.get_or_404(Contest, contest_id)
+    if contest.is_draft:
+        abort(404)  # teams form once the office has published the contest
     form = _with_counties(forms.TeamForm())
     if form.validate_on_submit():
         try:
@@ -113,6 +115,7 @@ def entry_form(team_id: int, round_id: int, track_id: int):
     searching = request.form.get("action") == "search"
     # one pass: the form's checks and the draft's own rules together, each error beside its field
     if not searching and form.validate_on_submit() & _draft_fits(form):
+        first = entry is None
         try:
             entry = entries.submit_entry(
                 team, round_, track, forms.entry_draft(form), by=current_user, now=utcnow()
@@ -121,7 +124,13 @@ def entry_form(team_id: int, round_id: int, track_id: int):
             formerrors.refuse(form, exc)
         else:
             db.session.commit()
-            flash(_("The entry is saved. You can change it until the submission window closes."), "success")
+            done = (
+                _("The entry is submitted to %(round)s: it takes part in the round. You can change it, and "
+                  "add attachments, until the submission window closes.", round=round_.name)
+                if first
+                else _("The changes to the entry are saved; they count as submitted.")
+            )  # fmt: skip
+            flash(done, "success")
             return redirect(url_for("contest.teams.entry", entry_id=entry.id))
     page = render_template(
         "contest/entry_form.html", form=form, team=team, round=round_, track=track, entry=entry,
@@ -155,8 +164,8 @@ def upload(entry_id: int):
         abort(400)
     limits = current_app.config.get("CONTEST_ATTACHMENT_MAX_SIZES", entries.DEFAULT_MAX_SIZES)
     upload = form.file.data
-    try:
-        entries.add_attachment(
+    return refusals.act(
+        lambda: entries.add_attachment(
             entry,
             filename=upload.filename or "",
             stream=upload.stream,
@@ -164,13 +173,10 @@ def upload(entry_id: int):
             now=utcnow(),
             store=get_storage(),
             max_sizes=limits,
-        )
-    except entries.SubmissionError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The attachment is stored."), "success")
-    return redirect(url_for("contest.teams.entry", entry_id=entry.id))
+        ),
+        then=url_for("contest.teams.entry", entry_id=entry.id),
+        done=_("The attachment is stored."),
+    )
 
 
 @bp.post("/entries/<int:entry_id>/files/<int:file_id>/delete")
@@ -179,13 +185,10 @@ def delete_file(entry_id: int, file_id: int):
     attachment = db.get_or_404(EntryFile, file_id)
     if attachment.entry_id != entry_id or not permissions.can_edit_entry(current_user, attachment.entry.team):
         abort(403)
-    try:
-        entries.remove_attachment(attachment, by=current_user, now=utcnow(), store=get_storage())
-    except entries.SubmissionError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-    return redirect(url_for("contest.teams.entry", entry_id=entry_id))
+    return refusals.act(
+        lambda: entries.remove_attachment(attachment, by=current_user, now=utcnow(), store=get_storage()),
+        then=url_for("contest.teams.entry", entry_id=entry_id),
+    )
 
 
 @bp.get("/entries/<int:entry_id>/files/<int:file_id>")
@@ -217,14 +220,11 @@ def appeal(entry_id: int):
     form = forms.ReasonForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        appeals.file_appeal(entry, reason=form.reason.data, by=current_user, now=utcnow())
-    except appeals.AppealError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The appeal is filed; the office will answer it."), "success")
-    return redirect(url_for("contest.teams.team", team_id=entry.team_id))
+    return refusals.act(
+        lambda: appeals.file_appeal(entry, reason=form.reason.data, by=current_user, now=utcnow()),
+        then=url_for("contest.teams.team", team_id=entry.team_id),
+        done=_("The appeal is filed; the office will answer it."),
+    )
 
 
 def _team(team_id: int, *, edit: bool = False) -> Team:

@@ -48,12 +48,15 @@ def contest_phase(round_: Round) -> str:
 
 @bp.get("/")
 def index():
-    return render_template("contest/index.html", contests=setup.contests())
+    return render_template("contest/index.html", contests=setup.contests(public=True))
 
 
 @bp.get("/<int:contest_id>")
 def contest(contest_id: int):
-    return render_template("contest/contest.html", contest=db.get_or_404(Contest, contest_id))
+    contest = db.get_or_404(Contest, contest_id)
+    if not permissions.can_view_contest(current_user, contest):
+        abort(404)  # a draft is not there for the public
+    return render_template("contest/contest.html", contest=contest)
 
 
 @bp.get("/<int:contest_id>/rounds/<int:round_id>/ranking")

@@ -24,6 +24,7 @@ def contests(app):
     """A 2026 contest with a published first round and an open second round; an older 2025 contest."""
     older = setup.create_contest(year=2025, name="2025年数据开放创新应用大赛", by=None)
     setup.add_track(older, name="文化旅游")
+    older.published_at = utcnow()  # public; a draft would be left out of the list
     contest = make_contest(tracks=("智慧交通", "民生服务"))
     first = make_round(contest, "closed")
     entry = make_entry(make_team(contest), first)
