@@ -152,3 +152,33 @@ def empty_database_url(tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+# -- Redis: a database of the jobs and ops tests' own per pytest-xdist worker -------------------------
+REDIS_HOST = "redis://127.0.0.1:6379"
+
+
+def _redis_database() -> int:
+    """9 for a lone run; one database per pytest-xdist worker above it, so their queues stay apart."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return 9 + int(worker.removeprefix("gw") or 0) % 6
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis database for this test (jobs, queues, leases), emptied before and after it."""
+    import redis
+
+    url = f"{REDIS_HOST}/{_redis_database()}"
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    yield url
+    conn.flushdb()
+    conn.close()
+
+
+@pytest.fixture
+def redis_conn(redis_url):
+    from portal.jobs import queue
+
+    return queue.connection(redis_url)
