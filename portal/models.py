@@ -1,6 +1,7 @@
 """Every area's models, imported in one place so that Alembic sees the whole schema."""
 
 from portal.accounts.models import ApiToken, User  # noqa: F401
+from portal.activity.models import ActivityEvent, DownloadMark  # noqa: F401
 from portal.applications.models import Application, ApplicationFile, ApplicationTransition, Notification  # noqa: F401
 from portal.catalogue.models import (  # noqa: F401
     AccessRequest,
@@ -14,7 +15,7 @@ from portal.catalogue.models import (  # noqa: F401
 )
 from portal.contest.models import Appeal, Assignment, Contest, Criterion, Entry, Round, Score, Team  # noqa: F401
 from portal.jobs.models import JobRecord  # noqa: F401
-from portal.metrics.models import ActivityEvent  # noqa: F401
+from portal.metrics.models import DailyActivity  # noqa: F401
 from portal.regions.models import Population, Region  # noqa: F401
 from portal.rows.models import RowTable  # noqa: F401
 from portal.sync.models import SyncError, SyncLock, SyncRun, SyncSource  # noqa: F401

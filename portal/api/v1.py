@@ -20,10 +20,10 @@ from typing import TypeVar
 
 from flask import Blueprint, current_app, g, request
 
+from portal.activity import events
 from portal.api import auth, openapi
 from portal.errors import json_error
 from portal.extensions import csrf, db
-from portal.metrics import events
 
 View = TypeVar("View", bound=Callable)
 

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from portal.activity.models import ActivityEvent
 from portal.applications.models import Application
 from portal.catalogue.models import Dataset
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
 
 KINDS = ("download", "api_call")
 

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select
 
 from portal import clock, storage
 from portal.accounts.permissions import role_required
+from portal.activity import events
 from portal.api import auth as api_auth
 from portal.applications import showcase
 from portal.catalogue import access, changes, downloads, permissions, rendering, rules, search_cache
@@ -23,7 +24,6 @@ from portal.catalogue.models import Dataset, Resource
 from portal.catalogue.views import bp
 from portal.dbtypes import utcnow
 from portal.extensions import db, login_manager
-from portal.metrics import events
 
 WITHDRAWN = 410
 

@@ -20,10 +20,10 @@ from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.accounts.models import User
+from portal.activity.models import ActivityEvent, DownloadMark
 from portal.catalogue import rendering
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent, DownloadMark
 from portal.refusals import Refusal
 from portal.storage import OCTET_STREAM, Storage, StorageError
 

@@ -12,9 +12,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
 
 from portal import inputs
+from portal.activity import events
 from portal.catalogue import changes, highlights, loading, rules, search, search_cache, terms
 from portal.extensions import db
-from portal.metrics import events
 
 bp = Blueprint("catalogue", __name__, url_prefix="/datasets")
 

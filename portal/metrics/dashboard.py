@@ -12,9 +12,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal import clock
+from portal.activity.models import ActivityEvent
 from portal.extensions import db
 from portal.metrics import charts, indicators, scorecard, trends
-from portal.metrics.models import ActivityEvent, DailyTotal
+from portal.metrics.models import DailyTotal
 from portal.regions import population
 from portal.regions.models import Population, Region
 

@@ -17,12 +17,12 @@ from sqlalchemy import insert, select
 
 from portal import clock
 from portal.accounts.models import User
+from portal.activity.models import ActivityEvent, DownloadMark
 from portal.catalogue import downloads, rules
 from portal.catalogue.models import Dataset, Resource
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.metrics import rollup
-from portal.metrics.models import ActivityEvent, DownloadMark
 from portal.seeding import DEMO_DOMAIN
 
 MARKER = hashlib.sha256(b"portal demo activity").hexdigest()  # the ip_hash of every demo event

@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, select
 
 from portal import clock
+from portal.activity.models import ActivityEvent
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent, DailyTotal
+from portal.metrics.models import DailyTotal
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Date, String, and_, case, delete, func, insert, literal, literal_column, or_, select
 
 from portal import clock
+from portal.activity.models import ActivityEvent
 from portal.catalogue.models import Dataset, Department
 from portal.extensions import db
 from portal.metrics import snapshots
-from portal.metrics.models import ActiveUserCount, ActivityEvent, DailyActiveUser, DailyActivity, DailyTotal
+from portal.metrics.models import ActiveUserCount, DailyActiveUser, DailyActivity, DailyTotal
 from portal.regions.models import Region
 
 
