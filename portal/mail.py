@@ -141,6 +141,22 @@ def render(template: str, context: dict, locale: str | None) -> tuple[str, str]:
     return subject, body.strip() + "\n"
 
 
+def send_later(to: str, template: str, context: dict, locale: str | None = None) -> None:
+    """Have the message sent by a background job (a worker with REDIS_URL, else in this process now).
+
+    The job record keeps `context`: put no secret in it (build links with tokens in a job of your own).
+    """
+    from portal.jobs import queue  # the jobs layer sits above this module
+
+    queue.enqueue("mail.send", to=to, template=template, context=context, locale=locale)
+
+
+def send_job(to: str, template: str, context: dict, locale: str | None = None) -> str:
+    """The job "mail.send"; a delivery failure raises, so the job is retried."""
+    send(to, template, context, locale)
+    return "sent"
+
+
 def send(to: str, template: str, context: dict, locale: str | None = None) -> EmailMessage:
     """Render `template` for `to` and deliver it now through the app's transport; raise MailError.
 

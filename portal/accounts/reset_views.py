@@ -1,8 +1,8 @@
 """Forgot password: ask for a reset link by email, then set a new password through it.
 
-The request page answers alike whether or not the email belongs to an account, and the message goes
-out after the answer (`call_on_close`), so neither the text nor the time of the answer tells who is
-registered. Requests are throttled per client address and per email address.
+The request page answers alike whether or not the email belongs to an account, and the message is
+queued only after the answer has gone out (`call_on_close`), so neither the text nor the time of the answer
+tells who is registered. Requests are throttled per client address and per email address.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from flask import after_this_request, current_app, flash, redirect, render_templ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from portal import mail
 from portal.accounts import actions, forms, resets
 from portal.accounts.views import bp
 from portal.extensions import db, limiter
+from portal.jobs import queue
 
 
 def _requested_account() -> str:
@@ -82,25 +82,21 @@ def _link_minutes() -> int:
 
 
 def _send_link_after_answer(user) -> None:
-    """Make the link now; render and deliver the message once the answer has gone out."""
-    token = resets.make_token(user, secret=current_app.config["SECRET_KEY"])
-    link = url_for("accounts.reset_password", token=token, _external=True)
-    context = {
-        "name": user.display_name,
-        "email": user.email,
-        "link": link,
-        "minutes": _link_minutes(),
+    """Once the answer has gone out, hand the message to a background job (a worker with REDIS_URL, else
+    this process); the job makes the token, so the link is never stored with the job."""
+    params = {
+        "user_id": user.id,
+        "locale": "zh_CN" if get_locale().language == "zh" else "en",
+        "base_url": url_for("site.home", _external=True),  # PUBLIC_BASE_URL when set (required for SMTP)
     }
-    locale = "zh_CN" if get_locale().language == "zh" else "en"
-    app, user_id, to = current_app._get_current_object(), user.id, user.email  # the session ends first
+    app = current_app._get_current_object()
 
     @_after_answer
     def deliver() -> None:
         with app.app_context():
-            try:
-                mail.send(to, "password_reset", context, locale)
-            except mail.MailError:
-                app.logger.exception("password reset mail for user %s not delivered", user_id)
+            record = queue.enqueue("accounts.reset_mail", **params)
+            if record.error:
+                app.logger.warning("password reset mail for user %s: %s", params["user_id"], record.error)
 
 
 def _after_answer(function):

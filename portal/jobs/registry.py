@@ -30,6 +30,8 @@ KINDS: dict[str, Kind] = {
     "sync.scheduled": Kind("portal.sync.jobs:run_scheduled", queue="sync", timeout=6 * 3600),
     "metrics.rollup": Kind("portal.metrics.jobs:roll_up"),
     "metrics.purge_events": Kind("portal.metrics.jobs:purge_events"),
+    "mail.send": Kind("portal.mail:send_job", timeout=120),
+    "accounts.reset_mail": Kind("portal.accounts.jobs:send_reset_link", timeout=120),
 }
 
 

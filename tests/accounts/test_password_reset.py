@@ -235,3 +235,29 @@ def test_requests_are_throttled_per_client(make_app):
         codes = [_ask(client, f"n{n}@example.cn", **here).status_code for n in range(4)]
         assert codes == [302, 302, 302, 429]
         assert _ask(client, "n9@example.cn", environ_base={"REMOTE_ADDR": "203.0.113.6"}).status_code == 302
+
+
+def test_with_redis_a_worker_sends_the_link_and_no_token_is_stored_with_the_job(make_app):
+    import redis
+    from rq import Queue, SimpleWorker
+    from sqlalchemy import select
+
+    from portal.jobs import registry
+    from portal.jobs.models import JobRecord
+
+    url = "redis://127.0.0.1:6379/11"
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    app = make_app(REDIS_URL=url)
+    with app.app_context():
+        make_user(email="queued@example.cn")
+        db.session.commit()
+        client = app.test_client()
+        assert _ask(client, "queued@example.cn").status_code == 302
+        assert _mails(app) == []  # queued for a worker, not sent by the web process
+        (record,) = db.session.scalars(select(JobRecord).where(JobRecord.name == "accounts.reset_mail"))
+        assert set(record.params) == {"user_id", "locale", "base_url"}
+        SimpleWorker([Queue(q, connection=conn) for q in registry.QUEUES], connection=conn).work(burst=True)
+        (message,) = _mails(app)
+        assert _set(client, _link(message)).status_code == 302
+    conn.flushdb()

@@ -194,3 +194,23 @@ def test_password_reset_link_arrives_by_smtp_and_works(make_app, smtp_server):
         assert check_password_hash(db.session.get(User, user.id).password_hash, "南湖-harbour-47x")
         client.post("/account/forgot-password", data={"email": "nobody@example.cn"}, buffered=True)
         assert len(inbox.envelopes) == 1  # nothing goes to an unknown address
+
+
+def test_send_later_goes_through_a_job_and_a_failed_delivery_is_on_its_record(make_app, smtp_server):
+    from sqlalchemy import select
+
+    from portal.jobs.models import FAILED, FINISHED, JobRecord
+
+    controller, inbox = smtp_server
+    app = _smtp_app(make_app, controller)
+    context = {"name": "丙", "email": "c", "link": "l", "minutes": 3}
+    with app.app_context():
+        mail.send_later("c@example.cn", "password_reset", context, "zh_CN")  # no Redis: runs at once
+        assert [m["To"] for m in inbox.messages()] == ["c@example.cn"]
+        app.config["MAIL_USERNAME"], app.config["MAIL_PASSWORD"] = "portal", "wrong"
+        app.extensions["mail"] = mail.transport_from(app.config, app.instance_path)
+        mail.send_later("d@example.cn", "password_reset", context, "zh_CN")
+        db.session.expire_all()
+        states = [r.state for r in db.session.scalars(select(JobRecord).order_by(JobRecord.id))]
+        assert states == [FINISHED, FAILED]
+    assert len(inbox.envelopes) == 1
