@@ -16,6 +16,7 @@ from portal.catalogue.commands import catalogue
 from portal.extensions import db
 from portal.jobs.commands import scheduler_command, worker_command
 from portal.metrics.commands import metrics
+from portal.ops.commands import backup_command, restore_command
 from portal.sync import jobs as sync_jobs
 from portal.sync import lock
 from portal.sync.commands import ckan, summary
@@ -103,4 +104,6 @@ COMMANDS = [
     metrics,
     worker_command,
     scheduler_command,
+    backup_command,
+    restore_command,
 ]

@@ -203,6 +203,16 @@ class LocalStorage:
             digest = hashlib.file_digest(f, "sha256").hexdigest()
         return StoredObject(key, os.path.getsize(path), digest, OCTET_STREAM)
 
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Yield the key of every stored object under `prefix`, in no particular order (for backups)."""
+        for folder, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name.startswith(".upload-"):  # a put still streaming, or one that died
+                    continue
+                key = os.path.relpath(os.path.join(folder, name), self.root).replace(os.sep, "/")
+                if key.startswith(prefix):
+                    yield key
+
 
 class _ResponseReader(io.RawIOBase):
     """Read an urllib3 response as a stream; closing it releases the connection."""
@@ -312,6 +322,13 @@ class MinioStorage:
         except ObjectNotFound:
             return None
         return StoredObject(key, info.size or 0, "", info.content_type or OCTET_STREAM)
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Yield the key of every object in the bucket under `prefix` (for backups)."""
+        with self._errors(prefix or self.bucket):
+            for item in self.client.list_objects(self.bucket, prefix=prefix or None, recursive=True):
+                if not item.is_dir:
+                    yield item.object_name
 
 
 Storage = LocalStorage | MinioStorage
