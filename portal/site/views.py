@@ -1,12 +1,10 @@
-"""The home page, the language switch and the health check."""
+"""The home page and the language switch (the health checks are in portal/ops)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, has_request_context, redirect, render_template, request
-from sqlalchemy import text
 
 from portal.accounts.views import _safe_next
-from portal.extensions import db
 from portal.site import headline
 
 bp = Blueprint("site", __name__)
@@ -26,12 +24,6 @@ def set_language():
     if lang in current_app.config["LANGUAGES"]:
         response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
-
-
-@bp.get("/healthz")
-def health():
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
 
 
 def select_locale() -> str:

@@ -83,7 +83,7 @@ def test_security_headers(client):
 
 
 def test_health_check(client):
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/healthz").get_json() == {"status": "ok", "node": client.application.config["NODE_NAME"]}
 
 
 def test_every_form_posts_a_csrf_token(make_app, login):
