@@ -83,7 +83,8 @@ def test_security_headers(client):
 
 
 def test_health_check(client):
-    assert client.get("/healthz").get_json() == {"status": "ok", "node": client.application.config["NODE_NAME"]}
+    node = client.application.config["NODE_NAME"]
+    assert client.get("/healthz").get_json() == {"status": "ok", "node": node}
 
 
 def test_every_form_posts_a_csrf_token(make_app, login):
