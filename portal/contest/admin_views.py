@@ -120,7 +120,8 @@ def add_track(contest_id: int):
 def round_settings(contest_id: int | None, round_id: int | None = None):
     round_ = db.get_or_404(Round, round_id) if round_id else None
     contest = round_.contest if round_ else db.get_or_404(Contest, contest_id)
-    form = forms.RoundForm(data=_round_data(round_))
+    suggested = setup.next_round_rules(contest) if round_ is None else None  # fewer fields to type
+    form = forms.RoundForm(data=_round_data(round_ or suggested))
     if form.validate_on_submit():
         try:
             round_ = setup.save_round(contest, _round_rules(form), round_)
@@ -131,7 +132,10 @@ def round_settings(contest_id: int | None, round_id: int | None = None):
             flash(_("The round is saved."), "success")
             return redirect(url_for("contest.admin.round_settings", round_id=round_.id))
     status = 400 if form.is_submitted() else 200
-    return render_template("contest/admin/round_form.html", contest=contest, round=round_, form=form), status
+    page = render_template(
+        "contest/admin/round_form.html", contest=contest, round=round_, form=form, suggested=suggested
+    )
+    return page, status
 
 
 @bp.route("/rounds/<int:round_id>/rubric", methods=["GET", "POST"])
@@ -276,8 +280,8 @@ def _judge_form(round_: Round) -> forms.JudgeForm:
     return form
 
 
-def _round_data(round_: Round | None) -> dict | None:
-    """Return the round's settings for its form, windows in the city's wall-clock time."""
+def _round_data(round_: Round | setup.RoundRules | None) -> dict | None:
+    """Return a round's settings (or suggested rules) for its form, windows in the city's wall-clock time."""
     if round_ is None:
         return None
     data = {name: getattr(round_, name) for name in ROUND_FIELDS}

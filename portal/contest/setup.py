@@ -6,7 +6,7 @@ These functions add and flush; the caller commits. They raise SetupError with a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -166,6 +166,22 @@ def set_rubric(round_: Round, specs: list[CriterionSpec]) -> list[Criterion]:
         )
     db.session.flush()
     return list(round_.criteria)
+
+
+def next_round_rules(contest: Contest) -> RoundRules | None:
+    """Suggest the rules of a new round: the last round's, its windows moved to start a day after its
+    judging (or notice period) ends, the name left for the office; None for a contest without rounds."""
+    if not contest.rounds:
+        return None
+    last = contest.rounds[-1]
+    shift = (last.notice_ends_at or last.judging_closes_at) + timedelta(days=1) - last.submission_opens_at
+    moved = {name: getattr(last, name) + shift for name in WINDOWS}
+    kept = {name: getattr(last, name) for name in KEPT_RULES}
+    return RoundRules(name="", **moved, **kept)
+
+
+WINDOWS = ("submission_opens_at", "submission_closes_at", "judging_opens_at", "judging_closes_at")
+KEPT_RULES = ("judges_per_entry", "aggregation", "normalise", "blind", "notice_days")
 
 
 def previous_round(round_: Round) -> Round | None:

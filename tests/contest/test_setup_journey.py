@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from application_factories import png
@@ -312,3 +313,35 @@ def test_last_rubric_round_prefers_the_same_contest_then_the_newest_contest(app)
     third = make_round(contest, rubric=False)
     assert rubrics.last_rubric_round(third) == second
     assert rubrics.last_rubric_round(first) == old_round  # a later round of its contest does not count
+
+
+def test_the_office_reads_the_overall_comment_beside_the_scores(app, sheet):
+    scoring.save_scores(sheet, {}, by=sheet.judge, now=utcnow(), overall_comment="完成度高，创新一般。")
+    db.session.commit()
+    office = app.test_client()
+    _as(office, make_user("admin"))
+    db.session.commit()
+    page = office.get(f"/contest/admin/entries/{sheet.entry_id}").text
+    assert "完成度高，创新一般。" in page and 'data-testid="overall-comment"' in page
+
+
+def test_a_new_round_is_filled_in_from_the_last_one(client, login):
+    contest = make_contest()
+    first = make_round(contest, "closed", judges_per_entry=4, notice_days=5)
+    login("admin")
+    page = client.get(f"/contest/admin/{contest.id}/rounds/new").text
+    assert 'data-testid="round-suggested"' in page and first.name in page
+    assert re.search(r'name="judges_per_entry"[^>]*value="4"', page)
+    assert re.search(r'name="notice_days"[^>]*value="5"', page)
+    opens = re.search(r'name="submission_opens_at"[^>]*value="([^"]+)"', page).group(1)
+    assert opens.replace(" ", "T").startswith(_local(first.judging_closes_at + timedelta(days=1)))
+    assert re.search(r'name="name"[^>]*value=""', page) or 'value="' not in re.search(
+        r'<input[^>]*name="name"[^>]*>', page
+    ).group(0)
+
+
+def test_the_first_round_of_a_contest_starts_empty(client, login):
+    contest = make_contest()
+    login("admin")
+    page = client.get(f"/contest/admin/{contest.id}/rounds/new").text
+    assert 'data-testid="round-suggested"' not in page
