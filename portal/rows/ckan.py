@@ -11,7 +11,8 @@ from __future__ import annotations
 from flask import g
 from flask_login import current_user
 
-from portal.api import auth, ckan_params
+from portal.accounts import callers
+from portal.api import ckan_params
 from portal.extensions import db
 from portal.rows import query, tables
 
@@ -20,7 +21,7 @@ SEARCH_PATH = "/api/3/action/datastore_search"
 
 def caller():
     """The token's user, else the signed-in user, else the anonymous user."""
-    return auth.user() or current_user
+    return callers.user() or current_user
 
 
 def _table(params: dict):
@@ -93,3 +94,6 @@ def datastore_info(params: dict) -> dict:
             for f in fields
         ],
     }
+
+
+ACTIONS = {"datastore_search": datastore_search, "datastore_info": datastore_info}  # offered by api/ckan.py

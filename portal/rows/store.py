@@ -12,6 +12,7 @@ Every function takes the SQLAlchemy connection it works on; none commits.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -95,9 +96,18 @@ def fts_name(table_name: str) -> str:
 
 
 def table(table_name: str, fields: Sequence[Field], dialect: str) -> sa.Table:
-    """Return the SQLAlchemy description of a row table."""
+    """Return the SQLAlchemy description of a row table (the same object for the same shape, so that
+    SQLAlchemy's statement cache serves the searches of one table)."""
+    return _table(table_name, tuple(fields), dialect)
+
+
+@functools.lru_cache(maxsize=256)
+def _table(table_name: str, fields: tuple[Field, ...], dialect: str) -> sa.Table:
     columns = [
-        sa.Column("_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        # SQLite: INTEGER PRIMARY KEY, the rowid itself (64 bits), so `_id` order is the table's own
+        sa.Column(
+            "_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False
+        ),
         sa.Column("_terms", sa.Text, nullable=False, default=""),
     ]
     columns += [sa.Column(f.column, _SQL_TYPES[f.storage]()) for f in fields]
