@@ -155,7 +155,8 @@ def _applications() -> None:
 
 def _contest(captain) -> None:
     """南湖区's team enters track X in two rounds and track Y once (two works); a team with no county, one."""
-    contest = Contest(year=2025, name="2025年数据开放创新应用大赛")
+    published = datetime(2025, 4, 1, tzinfo=UTC)
+    contest = Contest(year=2025, name="2025年数据开放创新应用大赛", published_at=published)
     x, y = Track(contest=contest, name="智慧交通"), Track(contest=contest, name="民生服务")
     first, second = (
         Round(

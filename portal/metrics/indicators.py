@@ -158,7 +158,10 @@ def report(year: int, *, now: datetime) -> Report:
         catalogue_taken_at=catalogue.taken_at if catalogue else None,
         activity_days=activity.days,
         rolled_through=rollup.watermark(),
-        contests=db.session.scalar(select(func.count()).where(Contest.year == year)) or 0,
+        contests=db.session.scalar(
+            select(func.count()).where(Contest.year == year, Contest.published_at.is_not(None))  # not drafts
+        )
+        or 0,
         latest_population_year=db.session.scalar(select(func.max(Population.year))),
     )
 
