@@ -154,10 +154,12 @@ def _register_blueprints(app: Flask) -> None:
     from portal.metrics import views as metrics
     from portal.ops import views as ops
     from portal.rows import api as rows_api
+    from portal.rows import ckan as rows_ckan
     from portal.site import views as site
     from portal.sync import views as sync
 
     v1.nest(api.bp, applications_api.bp, metrics_api.bp, contest_api.bp, rows_api.bp)  # JSON APIs at /api/v1
+    ckan.offer(rows_ckan.ACTIONS)  # the row store answers datastore_* on the CKAN-compatible API
     for module in (
         ops,
         site,

@@ -1,8 +1,7 @@
-"""Who calls the API: a developer's token, or nobody; and how fast each may call.
+"""How fast each API caller may call: by address, or by the user whose token it presents.
 
-A token comes in `Authorization: Bearer <token>` or `X-API-Key: <token>`; on the CKAN-compatible
-routes also as CKAN clients send it (`Authorization: <token>`, `X-CKAN-API-Key`). A token that is
-presented but unknown, revoked or of a deactivated user is refused, never taken as anonymous.
+Who the caller is (the token read from the request, refused when unknown, revoked or of a deactivated user)
+is `portal/accounts/callers.py`.
 
 Rate limits are shared by both APIs: anonymous callers by IP address, token callers by their user
 (however many tokens the user holds, one budget). Each caller has two budgets: requests, and rows,
@@ -14,11 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app
 from flask_limiter.util import get_remote_address
 
-from portal.accounts import tokens
-from portal.accounts.models import User
+from portal.accounts import callers
 from portal.extensions import limiter
 
 # Defaults of the settings of the same names in portal.config (API_RATELIMIT_*), for apps built
@@ -33,51 +31,8 @@ _DEFAULTS = {
     "API_RATELIMIT_TOKEN": TOKEN_LIMIT,
     "API_RATELIMIT_TOKEN_ROWS": TOKEN_ROWS_LIMIT,
 }
-_INVALID = object()  # a token was presented but refused
-
-
-def presented_token() -> str | None:
-    """Return the token the request carries, or None."""
-    scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    if request.blueprint == "ckan":  # ckanapi sends the bare token in both headers
-        if scheme and not value:
-            return scheme
-        if request.headers.get("X-CKAN-API-Key", "").strip():
-            return request.headers["X-CKAN-API-Key"].strip()
-    return request.headers.get("X-API-Key", "").strip() or None
-
-
-def _identify() -> tuple[User | object | None, str | None]:
-    """Return (user or None or _INVALID, rate-limit key of the user), once per request."""
-    if "api_caller" not in g:
-        plain = presented_token()
-        if plain is None:
-            g.api_caller = (None, None)
-        else:
-            user = tokens.authenticate(plain)
-            # One budget per user, not per token: more tokens must not mean more calls.
-            g.api_caller = (user, f"user:{user.id}") if user is not None else (_INVALID, None)
-    return g.api_caller
-
-
-def user() -> User | None:
-    """Return the user whose valid token the request carries, or None."""
-    found, _ = _identify()
-    return found if isinstance(found, User) else None
-
-
-def has_invalid_token() -> bool:
-    return _identify()[0] is _INVALID
-
-
 def _has_valid_token() -> bool:
-    return user() is not None
-
-
-def _user_key() -> str:
-    return _identify()[1] or ""
+    return callers.user() is not None
 
 
 def limit(name: str) -> str:
@@ -95,8 +50,8 @@ def rate_limit(bp: Blueprint, rows: Callable[[], int] | int = 1) -> None:
     budgets = (  # scope, limit setting, key, whom it applies to, cost
         ("api-anonymous", "API_RATELIMIT_ANONYMOUS", anonymous, False, 1),
         ("api-anonymous-rows", "API_RATELIMIT_ANONYMOUS_ROWS", anonymous, False, rows),
-        ("api-token", "API_RATELIMIT_TOKEN", _user_key, True, 1),
-        ("api-token-rows", "API_RATELIMIT_TOKEN_ROWS", _user_key, True, rows),
+        ("api-token", "API_RATELIMIT_TOKEN", callers.key, True, 1),
+        ("api-token-rows", "API_RATELIMIT_TOKEN_ROWS", callers.key, True, rows),
     )
     for scope, setting, key, with_token, cost in budgets:
         limiter.shared_limit(

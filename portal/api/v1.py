@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from flask import Blueprint, current_app, g, request
 
+from portal.accounts import callers
 from portal.activity import events
 from portal.api import auth, openapi
 from portal.errors import json_error
@@ -83,7 +84,7 @@ def api_error(exc: ApiError):
 
 @bp.before_request
 def check_caller_and_parameters():
-    if auth.has_invalid_token():
+    if callers.has_invalid_token():
         message = "The API token is unknown, revoked, or its account is deactivated."
         return json_error(401, message, {"WWW-Authenticate": 'Bearer realm="api"'})
     values = [v for _, v in request.args.items(multi=True)] + list((request.view_args or {}).values())
@@ -97,7 +98,7 @@ def record_call(response):
     """Record one api_call event per answered request (not for refusals by the rate limiter)."""
     if response.status_code < 500 and response.status_code != 429:
         try:
-            events.record("api_call", dataset_id=g.get("api_dataset_id"), user=auth.user())
+            events.record("api_call", dataset_id=g.get("api_dataset_id"), user=callers.user())
             db.session.commit()
         except Exception:  # counting must never break an answer
             db.session.rollback()

@@ -14,9 +14,9 @@ from markupsafe import Markup
 from sqlalchemy import bindparam, select
 
 from portal import clock, storage
+from portal.accounts import callers
 from portal.accounts.permissions import role_required
 from portal.activity import events
-from portal.api import auth as api_auth
 from portal.applications import showcase
 from portal.catalogue import access, changes, downloads, permissions, rendering, rules, search_cache
 from portal.catalogue import preview as previews
@@ -185,7 +185,7 @@ def download(name: str, resource_id: str):
     A request with a token is answered in the API's JSON envelope when refused, never with the
     sign-in page: a script cannot follow it.
     """
-    if api_auth.presented_token() is not None:
+    if callers.presented_token() is not None:
         return _download_with_token(name, resource_id)
     dataset = _dataset_or_404(name)
     resource = _resource_or_404(dataset, resource_id)
@@ -199,7 +199,7 @@ def download(name: str, resource_id: str):
 
 
 def _download_with_token(name: str, resource_id: str):
-    user = api_auth.user()
+    user = callers.user()
     if user is None:
         return _json_refusal(401, "The API token is unknown, revoked, or its account is deactivated.")
     dataset = db.session.scalar(_BY_NAME, {"name": name})

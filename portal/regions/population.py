@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from portal.accounts.models import User
 from portal.extensions import db
 from portal.refusals import Refusal
 from portal.regions.models import Population, Region
+
+if TYPE_CHECKING:  # regions lie below accounts: a user names the county they belong to
+    from portal.accounts.models import User
 
 
 class PopulationError(Refusal):

@@ -1,0 +1,57 @@
+"""Who calls by token: the user whose API token the request carries, or nobody, or a refused token.
+
+A token comes in `Authorization: Bearer <token>` or `X-API-Key: <token>`; on the CKAN-compatible
+routes also as CKAN clients send it (`Authorization: <token>`, `X-CKAN-API-Key`). A token that is
+presented but unknown, revoked or of a deactivated user is refused, never taken as anonymous. The API's
+hooks and budgets (`portal/api/auth.py`) and token downloads of the catalogue read the caller here.
+"""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from portal.accounts import tokens
+from portal.accounts.models import User
+
+_INVALID = object()  # a token was presented but refused
+
+
+def presented_token() -> str | None:
+    """Return the token the request carries, or None."""
+    scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if request.blueprint == "ckan":  # ckanapi sends the bare token in both headers
+        if scheme and not value:
+            return scheme
+        if request.headers.get("X-CKAN-API-Key", "").strip():
+            return request.headers["X-CKAN-API-Key"].strip()
+    return request.headers.get("X-API-Key", "").strip() or None
+
+
+def _identify() -> tuple[User | object | None, str | None]:
+    """Return (user or None or _INVALID, rate-limit key of the user), once per request."""
+    if "api_caller" not in g:
+        plain = presented_token()
+        if plain is None:
+            g.api_caller = (None, None)
+        else:
+            user = tokens.authenticate(plain)
+            # One budget per user, not per token: more tokens must not mean more calls.
+            g.api_caller = (user, f"user:{user.id}") if user is not None else (_INVALID, None)
+    return g.api_caller
+
+
+def user() -> User | None:
+    """Return the user whose valid token the request carries, or None."""
+    found, _ = _identify()
+    return found if isinstance(found, User) else None
+
+
+def has_invalid_token() -> bool:
+    return _identify()[0] is _INVALID
+
+
+def key() -> str:
+    """Return the rate-limit key of the token's user ("user:<id>"), or "" without a valid token."""
+    return _identify()[1] or ""
