@@ -19,7 +19,7 @@ def _count_to(n: int) -> str:
     return numbers + " SELECT count(*) FROM c"
 
 
-STEP = _count_to(200_000)  # tens of milliseconds on either database: well within a statement's bound
+STEP = _count_to(100_000)  # milliseconds to tens of them on either database: far within a statement's bound
 
 
 def _many_statements(app, times: int) -> None:
@@ -33,23 +33,23 @@ def _many_statements(app, times: int) -> None:
 
 
 def test_statements_within_their_bound_are_stopped_when_together_they_pass_the_budget(make_app):
-    app = make_app(DB_STATEMENT_TIMEOUT_MS=5000, DB_REQUEST_BUDGET_MS=300)
-    _many_statements(app, 400)  # some seconds in all, each statement far below 5 s
+    app = make_app(DB_STATEMENT_TIMEOUT_MS=5000, DB_REQUEST_BUDGET_MS=500)
+    _many_statements(app, 1000)  # ten seconds or more in all, each statement far below 5 s
     client = app.test_client()
     began = time.monotonic()
     page = client.get("/many")
     took = time.monotonic() - began
     assert page.status_code == 503 and page.mimetype == "text/html" and page.headers["Retry-After"]
-    assert took < 2.5  # the budget (0.3 s) and some slack for a loaded machine, not the statements' sum
+    assert took < 4  # the budget (0.5 s) and slack for a loaded machine, not the statements' sum
     api = client.get("/api/v1/many")
     assert api.status_code == 503 and api.get_json()["error"]["code"] == 503
 
 
 def test_each_request_has_a_budget_of_its_own(make_app):
-    app = make_app(DB_STATEMENT_TIMEOUT_MS=5000, DB_REQUEST_BUDGET_MS=300)
+    app = make_app(DB_STATEMENT_TIMEOUT_MS=5000, DB_REQUEST_BUDGET_MS=1500)
     _many_statements(app, 1)
     client = app.test_client()
-    assert client.get("/many?n=400").status_code == 503
+    assert client.get("/many?n=3000").status_code == 503
     for _ in range(3):  # neither the stopped request's budget nor a lowered bound stays behind
         assert client.get("/many").get_data(as_text=True) == "done"
     assert client.get("/healthz").status_code == 200
