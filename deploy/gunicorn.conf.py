@@ -1,0 +1,42 @@
+"""gunicorn settings of an app node (deploy/systemd/portal-app@.service, deploy/local-cluster.sh).
+
+    PORTAL_BIND=0.0.0.0:8000 PORTAL_WORKERS=4 gunicorn -c deploy/gunicorn.conf.py wsgi:app
+
+Threads let a page go on while a worker's other thread waits on a slow API call. With
+PROMETHEUS_MULTIPROC_DIR set (an empty folder per start; the unit's RuntimeDirectory), /metrics adds
+up every worker's figures. nginx writes the access log (JSON, with the request id), so gunicorn
+writes none.
+"""
+
+import os
+import shutil
+
+bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("PORTAL_WORKERS", "4"))
+worker_class = "gthread"
+threads = int(os.environ.get("PORTAL_THREADS", "4"))
+keepalive = 75  # longer than nginx keeps an idle upstream connection, so nginx closes first
+timeout = 60
+graceful_timeout = 30
+max_requests = 5000  # a worker restarts now and then; rate limits live in Redis, so nothing is forgotten
+max_requests_jitter = 500
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+
+
+def on_starting(server):
+    """Start with an empty metrics folder: files of a previous run's workers would be counted again."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A worker that ended keeps its counters, but its gauges must go (prometheus-client's rule)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
