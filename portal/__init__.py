@@ -155,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.ops import views as ops
     from portal.rows import api as rows_api
     from portal.rows import ckan as rows_ckan
+    from portal.rows import views as rows_pages
     from portal.site import views as site
     from portal.sync import views as sync
 
@@ -168,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         access_views,
         catalogue,
+        rows_pages,
         applications,
         contest,
         metrics,
