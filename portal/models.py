@@ -2,7 +2,7 @@
 
 from portal.accounts.models import ApiToken, User  # noqa: F401
 from portal.activity.models import ActivityEvent, DownloadMark  # noqa: F401
-from portal.applications.models import Application, ApplicationFile, ApplicationTransition, Notification  # noqa: F401
+from portal.applications.models import Application, ApplicationFile, ApplicationTransition  # noqa: F401
 from portal.catalogue.models import (  # noqa: F401
     AccessRequest,
     Dataset,
@@ -16,6 +16,7 @@ from portal.catalogue.models import (  # noqa: F401
 from portal.contest.models import Appeal, Assignment, Contest, Criterion, Entry, Round, Score, Team  # noqa: F401
 from portal.jobs.models import JobRecord  # noqa: F401
 from portal.metrics.models import DailyActivity  # noqa: F401
+from portal.notices.models import Notification  # noqa: F401
 from portal.regions.models import Population, Region  # noqa: F401
 from portal.rows.models import RowTable  # noqa: F401
 from portal.sync.models import SyncError, SyncLock, SyncRun, SyncSource  # noqa: F401

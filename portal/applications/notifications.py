@@ -2,7 +2,8 @@
 
 A notification is about one subject, an application or an access request; `kind` says what happened.
 County teams hear of their applications' reviews, the data office of submitted applications, and a
-developer of the decision on their access request.
+developer of the decision on their access request (`catalogue/access.py` tells them). The table and the
+delivery are `portal/notices/`; the reader's list and its read state are here.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import ADMIN, COUNTY_MEMBER, User
-from portal.applications.models import Application, Notification
+from portal.applications.models import Application
+from portal.catalogue.access import ACCESS_APPROVED, ACCESS_REJECTED
 from portal.catalogue.models import AccessRequest
 from portal.extensions import db
+from portal.notices import inbox
+from portal.notices.models import Notification
 
 APPROVED = "application_approved"
 RETURNED = "application_returned"
 MARKED = "application_marked_exemplary"
 UNMARKED = "application_unmarked_exemplary"
 SUBMITTED = "application_submitted"  # to the data office
-ACCESS_APPROVED = "access_approved"
-ACCESS_REJECTED = "access_rejected"
 TEAM_KINDS = (APPROVED, RETURNED, MARKED, UNMARKED)
 ACCESS_KINDS = (ACCESS_APPROVED, ACCESS_REJECTED)
 KINDS = (*TEAM_KINDS, SUBMITTED, *ACCESS_KINDS)
@@ -37,37 +39,13 @@ def notify_team(application: Application, kind: str, *, reason: str = "", now: d
     members = select(User.id).where(
         User.role == COUNTY_MEMBER, User.region_id == application.region_id, User.active.is_(True)
     )
-    return _deliver(db.session.scalars(members), kind, now=now, application=application, reason=reason)
+    return inbox.deliver(db.session.scalars(members), kind, now=now, application=application, reason=reason)
 
 
 def notify_office(application: Application, *, now: datetime) -> int:
     """Tell every active admin that a team submitted (or resubmitted) the application; return how many."""
     admins = select(User.id).where(User.role == ADMIN, User.active.is_(True))
-    return _deliver(db.session.scalars(admins), SUBMITTED, now=now, application=application)
-
-
-def notify_requester(access_request: AccessRequest, *, now: datetime) -> int:
-    """Tell the developer the decision on their access request, with the office's reason; return 1."""
-    kind = {"approved": ACCESS_APPROVED, "rejected": ACCESS_REJECTED}.get(access_request.status)
-    if kind is None:
-        raise ValueError(f"access request {access_request.id} is not decided")
-    return _deliver(
-        [access_request.user_id],
-        kind,
-        now=now,
-        access_request=access_request,
-        reason=access_request.decision_reason,
-    )
-
-
-def _deliver(user_ids: Iterable[int], kind: str, *, now: datetime, reason: str = "", **subject) -> int:
-    """Add one notification of `kind` about `subject` (application= or access_request=) per user."""
-    count = 0
-    for user_id in user_ids:
-        db.session.add(Notification(user_id=user_id, kind=kind, reason=reason, created_at=now, **subject))
-        count += 1
-    db.session.flush()
-    return count
+    return inbox.deliver(db.session.scalars(admins), SUBMITTED, now=now, application=application)
 
 
 def unread_count(user: User) -> int:

@@ -32,6 +32,7 @@ def _template_helpers(state) -> None:
         application_status_labels=status_labels,
         domain_label=lambda name: domains.label(name, english=is_english()),
         unread_notifications=_unread_notifications,
+        dataset_reuses=showcase.reuses_of,  # for the dataset page: the catalogue imports no area above it
         can_register_application=permissions.can_register_application,
         can_follow_application=permissions.can_follow_application,
         can_edit_application=permissions.can_edit_application,

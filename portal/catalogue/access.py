@@ -12,16 +12,17 @@ from sqlalchemy import Select, case, exists, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import DEVELOPER, User
-from portal.applications import notifications
 from portal.catalogue.models import APPROVED, CONDITIONAL, PENDING, REJECTED, AccessRequest, Dataset
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.notices import inbox
 from portal.refusals import Refusal
 
 MIN_PURPOSE = 10
 MAX_PURPOSE = 1000
 MAX_REASON = 1000
 STATUSES = (PENDING, APPROVED, REJECTED)
+ACCESS_APPROVED, ACCESS_REJECTED = "access_approved", "access_rejected"  # notification kinds
 
 
 class AccessError(Refusal):
@@ -115,7 +116,19 @@ def decide(access_request: AccessRequest, *, approve: bool, reason: str, by: Use
     db.session.refresh(access_request)
     if changed != 1:
         raise AlreadyDecided(_l("This request has already been decided."))
-    notifications.notify_requester(access_request, now=access_request.decided_at)
+    _tell_requester(access_request)
+
+
+def _tell_requester(access_request: AccessRequest) -> None:
+    """Tell the developer the decision on their access request, with the office's reason."""
+    kind = ACCESS_APPROVED if access_request.status == APPROVED else ACCESS_REJECTED
+    inbox.deliver(
+        [access_request.user_id],
+        kind,
+        now=access_request.decided_at,
+        access_request=access_request,
+        reason=access_request.decision_reason,
+    )
 
 
 def review_queue(status: str | None = None) -> Select:

@@ -17,7 +17,6 @@ from portal import clock, storage
 from portal.accounts import callers
 from portal.accounts.permissions import role_required
 from portal.activity import events
-from portal.applications import showcase
 from portal.catalogue import access, changes, downloads, permissions, rendering, rules, search_cache
 from portal.catalogue import preview as previews
 from portal.catalogue.models import Dataset, Resource
@@ -105,7 +104,6 @@ def dataset(name: str):
         dataset=dataset,
         body=_body(dataset),
         my_request=_my_request(dataset),
-        reuses=showcase.reuses_of(dataset.id),
     )
     return page, 200 if dataset.is_published else WITHDRAWN
 
