@@ -22,6 +22,7 @@ from portal.catalogue import preview as previews
 from portal.catalogue.models import Dataset, Resource
 from portal.catalogue.views import bp
 from portal.dbtypes import utcnow
+from portal.errors import json_error
 from portal.extensions import db, login_manager
 
 WITHDRAWN = 410
@@ -216,8 +217,7 @@ def _download_with_token(name: str, resource_id: str):
 
 
 def _json_refusal(status: int, message: str):
-    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else {}
-    return {"error": {"code": status, "message": message}}, status, headers
+    return json_error(status, message, {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None)
 
 
 def _deliver(dataset: Dataset, resource: Resource, delivery: downloads.Delivery, user):
