@@ -138,6 +138,7 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts import reset_views, token_views  # noqa: F401 (reset_views adds to accounts.bp)
     from portal.accounts import views as accounts
+    from portal.admin import jobs_views as jobs
     from portal.admin import views as admin
     from portal.api import ckan, dcat, docs_views, v1
     from portal.api import views as api
@@ -148,7 +149,6 @@ def _register_blueprints(app: Flask) -> None:
     from portal.catalogue import views as catalogue
     from portal.contest import api as contest_api
     from portal.contest import views as contest
-    from portal.jobs import views as jobs
     from portal.metrics import admin_views as metrics_admin
     from portal.metrics import api as metrics_api
     from portal.metrics import views as metrics

@@ -1,4 +1,8 @@
-"""The office's jobs page: every recorded job with its state, attempts and last error, and the queues."""
+"""The office's jobs page: every recorded job with its state, attempts and last error, and the queues.
+
+The page lives with the office's other pages, above the areas; the jobs layer itself (`portal/jobs/`) lies
+below them, so that mail, accounts and the sync can queue work without importing an area above them.
+"""
 
 from __future__ import annotations
 
