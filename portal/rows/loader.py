@@ -26,7 +26,7 @@ from portal.dbtypes import utcnow
 from portal.rows import readers, store
 from portal.rows.models import DATASTORE, FAILED, FILE, LOADING, READY, RowTable
 
-BATCH = 5000
+BATCH = 20_000
 
 
 class LoadFailed(Exception):
@@ -136,12 +136,12 @@ def _source_rows(resource: Resource, row_table: RowTable, source, open_stored) -
 
 def _fill(session, row_table, resource, source, open_stored, commit, batch) -> None:
     fields = [store.Field.from_dict(c) for c in row_table.columns]
-    storages = [f.storage for f in fields]
+    converters = [_converter(f.storage) for f in fields]
     conn = session.connection()
     described = store.table(row_table.table_name, fields, conn.dialect.name)
     raw = _source_rows(resource, row_table, source, open_stored)
     while chunk := list(itertools.islice(raw, batch)):
-        converted = [[_value(v, s) for v, s in zip(row, storages, strict=True)] for row in chunk]
+        converted = [[convert(v) for convert, v in zip(converters, row, strict=True)] for row in chunk]
         row_table.records += store.insert(
             session.connection(), described, fields, row_table.records + 1, converted
         )
@@ -158,12 +158,18 @@ def _fill(session, row_table, resource, source, open_stored, commit, batch) -> N
     commit()
 
 
-def _value(value: object, storage: str) -> object:
-    try:
-        return store.convert(value, storage)
-    except (ValueError, TypeError, OverflowError):
-        # a value the inferred type does not hold (a DataStore says int, a cell says otherwise)
-        return None if storage != store.TEXT else str(value)
+def _converter(storage: str) -> Callable[[object], object]:
+    """Return the function turning a source value into what the store keeps for a field of `storage`."""
+    if storage == store.TEXT:
+        return lambda v: None if v is None or v == "" else v if isinstance(v, str) else str(v)
+
+    def convert(value: object) -> object:
+        try:
+            return store.convert(value, storage)
+        except (ValueError, TypeError, OverflowError):
+            return None  # a value the type does not hold (a DataStore says int, a cell says otherwise)
+
+    return convert
 
 
 def remove(session: Session, row_table: RowTable) -> None:

@@ -215,7 +215,8 @@ def _statement(described: sa.Table, search: Search, dialect: str, table_name: st
     if units:
         if dialect == "postgresql":
             query = sa.cast(sa.literal(terms.tsquery(units)), postgresql.TSQUERY)
-            statement = statement.where(described.c._search.op("@@")(query))
+            vector = sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), described.c._terms)
+            statement = statement.where(vector.op("@@")(query))
         else:
             fts = sa.table(store.fts_name(table_name), sa.column("rowid"))
             matching = sa.select(fts.c.rowid).where(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -25,8 +24,6 @@ from portal.catalogue import preview
 LOADABLE = frozenset({"CSV", "TSV", "XLSX", "JSON"})
 MAX_FIELDS = 1000
 MAX_NAME = 200
-_INTEGER = re.compile(r"[+-]?(?:0|[1-9]\d*)")
-_LEADING_ZERO = re.compile(r"[+-]?0\d")
 _BIGGEST = 2**63 - 1
 
 Opener = Callable[[], BinaryIO]
@@ -130,14 +127,20 @@ def _kind(value: object) -> tuple[bool, bool]:
         return abs(value) <= _BIGGEST, True
     if isinstance(value, float):
         return False, value == value and abs(value) != float("inf")
-    text = str(value).strip()
-    if _LEADING_ZERO.match(text):  # a code (0573, 007), not a number
-        return False, False
-    if _INTEGER.fullmatch(text):
-        return abs(int(text)) <= _BIGGEST, True
+    text = value.strip() if isinstance(value, str) else str(value).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        pass
+    else:  # a code with a leading zero (0573, 007) or digits that are not ASCII stay text
+        head = text[1:] if text[:1] in "+-" else text
+        whole = head.isascii() and (head == "0" or head[:1] != "0")
+        return whole and abs(number) <= _BIGGEST, whole
     try:
         number = float(text)
     except ValueError:
+        return False, False
+    if text[:1] == "0" and text[1:2].isdigit():
         return False, False
     return False, number == number and abs(number) != float("inf") and not text.lower().endswith(
         ("inf", "nan")

@@ -4,7 +4,7 @@ One table per resource, named from the resource's database id: `rows.r_<id>` on 
 its own, created by revision 0017), `rows_r_<id>` in the embedded SQLite database. Its columns are
 `_id` (1, 2, … in the source's order, as CKAN's DataStore numbers rows), `_terms` (the search terms of
 the row's non-personal text, see catalogue/terms.py) and one column `c<n>` per field, so that no field
-name, however hostile, ever reaches SQL. Full text: a generated tsvector with a GIN index on PostgreSQL,
+name, however hostile, ever reaches SQL. Full text: a GIN index on the terms' tsvector on PostgreSQL,
 a contentless FTS5 table `rows_r_<id>_fts` on SQLite. Indexes for equality filters are made after a load.
 
 Every function takes the SQLAlchemy connection it works on; none commits.
@@ -19,11 +19,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from portal.catalogue import terms
 
 SCHEMA = "rows"  # PostgreSQL
+VECTOR = "to_tsvector('simple'::regconfig, _terms)"  # PostgreSQL: the full-text index's expression
 INT, FLOAT, BOOL, TEXT, JSON = "int", "float", "bool", "text", "json"  # how a field is stored
 MAX_INDEXED = 24  # fields given an index for filtering; wider tables filter the rest by scan
 MAX_TERMS_TEXT = 4000  # characters of a row's text that go into its search terms
@@ -112,13 +112,6 @@ def _table(table_name: str, fields: tuple[Field, ...], dialect: str) -> sa.Table
     ]
     columns += [sa.Column(f.column, _SQL_TYPES[f.storage]()) for f in fields]
     if dialect == "postgresql":
-        columns.append(
-            sa.Column(
-                "_search",
-                postgresql.TSVECTOR,
-                sa.Computed("to_tsvector('simple'::regconfig, _terms)", persisted=True),
-            )
-        )
         return sa.Table(table_name, sa.MetaData(), *columns, schema=SCHEMA)
     return sa.Table(physical_name(table_name, dialect), sa.MetaData(), *columns)
 
@@ -186,6 +179,8 @@ def index(conn: sa.Connection, table_name: str, fields: Sequence[Field]) -> None
     dialect = conn.dialect.name
     name = physical_name(table_name, dialect)
     qualified = f'{SCHEMA}."{name}"' if dialect == "postgresql" else f'"{name}"'
+    if dialect == "postgresql":  # room to build the full-text index in memory (the transaction's only)
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
     for number, field in enumerate(f for f in fields if f.personal is None):
         if number >= MAX_INDEXED:
             break
@@ -202,7 +197,7 @@ def index(conn: sa.Connection, table_name: str, fields: Sequence[Field]) -> None
             )
     if dialect == "postgresql":
         conn.exec_driver_sql(
-            f'CREATE INDEX IF NOT EXISTS "{name}_search_idx" ON {qualified} USING gin (_search)'
+            f'CREATE INDEX IF NOT EXISTS "{name}_search_idx" ON {qualified} USING gin ({VECTOR})'
         )
     conn.exec_driver_sql(f"ANALYZE {qualified}")
 
