@@ -10,14 +10,20 @@ from flask_login import current_user, login_user, logout_user
 
 from portal.accounts import actions, forms, passwords, sessions
 from portal.accounts.permissions import role_required
+from portal.activity import events
 from portal.extensions import db, limiter
-from portal.metrics import events
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
 def _safe_next(target: str | None) -> str:
-    """Return `target` when it is a path on this site, else the home page."""
+    """Return `target` when it is a path on this site, else the home page.
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so `/\\evil.example` or
+    `/\\t/evil.example` would leave the site as `//evil.example` does: such targets are refused too.
+    """
+    if target and any(c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return url_for("site.home")
     if target and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:

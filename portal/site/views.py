@@ -1,4 +1,4 @@
-"""The home page and the language switch (the health checks are in portal/ops)."""
+"""The home page and the language and text-size switches (the health checks are in portal/ops)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from portal.site import headline
 bp = Blueprint("site", __name__)
 
 LANGUAGE_COOKIE = "lang"
+TEXT_SIZE_COOKIE = "text_size"
+TEXT_LARGE = "large"
+YEAR = 365 * 24 * 3600  # seconds the switches' cookies are kept
 
 
 @bp.get("/")
@@ -24,6 +27,27 @@ def set_language():
     if lang in current_app.config["LANGUAGES"]:
         response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
+
+
+@bp.post("/text-size")
+def set_text_size():
+    """Switch larger text (适老化) on or off for this browser, then go back to the page it was asked from."""
+    response = redirect(_safe_next(request.form.get("next")))
+    if request.form.get("size") == TEXT_LARGE:
+        response.set_cookie(TEXT_SIZE_COOKIE, TEXT_LARGE, max_age=YEAR, samesite="Lax", httponly=True)
+    else:
+        response.delete_cookie(TEXT_SIZE_COOKIE, samesite="Lax", httponly=True)
+    return response
+
+
+def large_text() -> bool:
+    """Whether this browser asked for larger text (read by base.html for the class on <html>)."""
+    return has_request_context() and request.cookies.get(TEXT_SIZE_COOKIE) == TEXT_LARGE
+
+
+@bp.record_once
+def _template_helpers(state) -> None:
+    state.app.jinja_env.globals.update(large_text=large_text)
 
 
 def select_locale() -> str:
