@@ -8,7 +8,7 @@ and developers with an approved request for a conditional one.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from portal.catalogue import permissions
 from portal.catalogue.models import Dataset, Resource
@@ -48,3 +48,9 @@ def in_dataset(session: Session, dataset: Dataset, ckan_id: str) -> Resource | N
 
 def fields(row_table: RowTable) -> list[store.Field]:
     return [store.Field.from_dict(c) for c in row_table.columns]
+
+
+def loads_since(session: Session, started_at, limit: int = 20) -> list[RowTable]:
+    """Return the loads started at or after `started_at`, newest first: a sync run's progress."""
+    query = select(RowTable).where(RowTable.started_at >= started_at).order_by(RowTable.started_at.desc())
+    return list(session.scalars(query.options(joinedload(RowTable.resource)).limit(limit)))

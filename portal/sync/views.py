@@ -12,6 +12,7 @@ from portal import outbound
 from portal.accounts.models import ADMIN
 from portal.accounts.permissions import role_required
 from portal.extensions import db
+from portal.rows import tables as row_tables
 from portal.sync import collaborators, health, lock, outcome, remote, run, sources
 from portal.sync import jobs as sync_jobs
 from portal.sync.models import SyncError, SyncIdentityChange, SyncRun
@@ -63,7 +64,10 @@ def run_detail(run_id: int):
         .limit(CHANGES_SHOWN)
     ).all()
     told = outcome.describe(sync_run, errors=errors.total or 0)
-    return render_template("sync/run.html", run=sync_run, errors=errors, changes=changes, outcome=told)
+    loads = row_tables.loads_since(db.session, sync_run.started_at)  # the row store's progress
+    return render_template(
+        "sync/run.html", run=sync_run, errors=errors, changes=changes, outcome=told, row_loads=loads
+    )
 
 
 @bp.get("/health")

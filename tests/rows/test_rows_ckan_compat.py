@@ -61,3 +61,10 @@ def test_an_unknown_resource_is_not_found(synced, portal):
 def test_a_conditional_table_is_refused_without_a_grant(synced, portal):
     with pytest.raises(ckanapi.NotAuthorized):
         portal.action.datastore_search(resource_id=CONDITIONAL_TABLE)
+
+
+def test_the_sync_run_page_shows_the_loads(client, login, synced):
+    login("admin")
+    html = client.get(f"/admin/sync/runs/{synced.id}").get_data(as_text=True)
+    assert 'data-testid="row-loads"' in html
+    assert "公交站点" in html and "250 / 250" in html
