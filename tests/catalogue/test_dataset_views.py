@@ -152,7 +152,7 @@ def test_dataset_page_shows_metadata_volume_resources_and_counts(client):
 
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert '<h1 data-testid="dataset-title">秀洲区养老机构</h1>' in html
+    assert '<h1 data-testid="dataset-title" lang="zh-CN">秀洲区养老机构</h1>' in html
     assert "<strong>养老机构</strong>" in html
     assert 'href="https://mzj.example.cn/" rel="nofollow noopener"' in html
     for field, text in [
