@@ -94,3 +94,11 @@ def test_the_catalogue_is_counted_only_for_package_list():
 )
 def test_v1_dataset_lists_cost_their_page_size(per_page, rows):
     assert costs.page_rows(per_page, 20, 100) == rows
+
+
+def test_rows_of_a_table_cost_a_row_per_hundred_records():
+    assert costs.ckan_action_rows("datastore_search", {}, lambda: 0) == 1  # CKAN's default limit, 100
+    assert costs.ckan_action_rows("datastore_search", {"limit": "1000"}, lambda: 0) == 10
+    assert costs.ckan_action_rows("datastore_search", {"limit": 10**9}, lambda: 0) == 320  # capped at 32,000
+    assert costs.ckan_action_rows("datastore_search", {"limit": "-5"}, lambda: 0) == 1
+    assert [costs.records_rows(n) for n in (0, 1, 100, 101, 100_000)] == [1, 1, 1, 2, 1000]
