@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from factories import make_user, region
-from metrics_factories import FIRST_DAY, LAST_DAY, NOW, build_city, event, shanghai
+from metrics_factories import FIRST_DAY, LAST_DAY, NOW, event, shanghai
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -52,11 +52,6 @@ def everything() -> dict[str, list[tuple]]:
         columns = [c for c in model.__table__.columns if c.name not in ("rolled_up_at", "taken_at")]
         found[model.__tablename__] = sorted(tuple(r) for r in db.session.execute(select(*columns)))
     return found
-
-
-@pytest.fixture
-def city(app):
-    return build_city()
 
 
 def test_an_event_at_23_59_59_in_shanghai_belongs_to_that_day(city):

@@ -8,7 +8,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from metrics_factories import build_city
 from openpyxl import load_workbook
 
 from portal.dbtypes import utcnow
@@ -25,11 +24,6 @@ API_FIELDS = (
     "mau",
     "applications_approved",
 )
-
-
-@pytest.fixture
-def city(app):
-    return build_city()
 
 
 def page_figures(html: str) -> dict[str, dict[str, str]]:

@@ -13,7 +13,6 @@ from connections import record as record_connections
 from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
-from portal import storage
 from portal.catalogue.models import Resource
 from portal.extensions import db
 from portal.sync import commands, remote, run
@@ -53,11 +52,6 @@ def fake() -> FakeCkan:
     fake = FakeCkan()
     fake.add_organization(ORG)
     return fake
-
-
-@pytest.fixture
-def store(tmp_path):
-    return storage.LocalStorage(str(tmp_path / "mirror"))
 
 
 @pytest.fixture

@@ -256,11 +256,6 @@ def files(app):
         yield server
 
 
-@pytest.fixture
-def store(tmp_path):
-    return storage.LocalStorage(str(tmp_path / "mirror"))
-
-
 def csv_resource(rid: str, url: str, **fields) -> dict:
     return {
         "id": rid,
