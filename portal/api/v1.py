@@ -6,7 +6,8 @@ Its hooks apply the API's policy once, to every nested area alike:
   `charges_rows`), refused with 429;
 - input hygiene: a NUL in a query or path parameter is a 400 (no database stores it);
 - metering: one `api_call` activity event per answered call, with the dataset it named (`g.api_dataset_id`).
-Refusals answer in the site's one JSON envelope (`errors.json_error`); a view raises `ApiError` for its own.
+Refusals answer in the site's one JSON envelope (`errors.json_error`): a view raises `ApiError` with its
+status, and a domain module's `Refusal` that reaches the surface is a 400.
 
 An area nests its API with one line in `portal/__init__.py` (`v1.nest(<area>.api.bp)`); its blueprint's
 name is its OpenAPI tag, and its views declare their operations with `openapi.operation`
@@ -25,6 +26,7 @@ from portal.activity import events
 from portal.api import auth, openapi
 from portal.errors import json_error
 from portal.extensions import csrf, db
+from portal.refusals import Refusal
 
 View = TypeVar("View", bound=Callable)
 
@@ -33,8 +35,8 @@ csrf.exempt(bp)
 _nested: dict[str, Blueprint] = {}
 
 
-class ApiError(Exception):
-    """An answer other than 200: its HTTP status and a message for the client (in English)."""
+class ApiError(Refusal):
+    """A view's refusal with its HTTP status and a message for the client (in English)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -77,9 +79,11 @@ def _rows_asked() -> int:
 auth.rate_limit(bp, rows=_rows_asked)
 
 
-@bp.errorhandler(ApiError)
-def api_error(exc: ApiError):
-    return json_error(exc.status, exc.message)
+@bp.errorhandler(Refusal)
+def refused(exc: Refusal):
+    """Answer a refusal from any nested view in the envelope: an ApiError with its status, a domain
+    module's refusal (a rule said no to what the client sent) as 400."""
+    return json_error(getattr(exc, "status", 400), str(exc))
 
 
 @bp.before_request

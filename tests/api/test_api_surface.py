@@ -10,10 +10,11 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from portal.accounts import tokens
+from portal.activity.models import ActivityEvent
 from portal.api import openapi, v1
 from portal.errors import json_error
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
+from portal.refusals import Refusal
 
 # One GET route of each area nested under /api/v1 (catalogue, applications, metrics, contest).
 AREA_ROUTES = {
@@ -169,3 +170,20 @@ def test_each_area_declares_its_operations_and_gets_the_surfaces_refusals_docume
 def test_two_areas_cannot_declare_different_schemas_under_one_name():
     with pytest.raises(ValueError, match="Application"):
         openapi.schemas({"Application": openapi.obj({"id": openapi.STRING})})
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status", "message"),
+    [
+        (v1.ApiError(410, "The dataset has been withdrawn."), 410, "The dataset has been withdrawn."),
+        (Refusal("The quarter is closed."), 400, "The quarter is closed."),  # a domain rule's no
+    ],
+)
+def test_a_refusal_from_a_nested_view_is_answered_in_the_envelope(app, refusal, status, message):
+    with app.test_request_context("/api/v1/themes"):
+        body, code = v1.refused(refusal)
+    assert (body, code) == ({"error": {"code": status, "message": message}}, status)
+
+
+def test_the_api_error_is_a_refusal_like_every_other():
+    assert issubclass(v1.ApiError, Refusal)
