@@ -12,7 +12,7 @@ them; the database given is flushed first), makes an API token with `flask token
 
 both with the same token, one right after the other, and prints for each the time taken, the datasets read
 and whether a 429 came; then what the budgets have left (`X-RateLimit-*`). The arithmetic is in
-portal/api/costs.py; tests/test_api_costs.py checks it at 10,000 datasets.
+portal/api/costs.py; tests/api/test_costs.py checks it at 10,000 datasets.
 """
 
 from __future__ import annotations
