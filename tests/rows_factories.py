@@ -39,6 +39,24 @@ TOILET_RECORDS = [
     {"公厕名称": "月河公厕", "管理员电话": "13987654321"},
     {"公厕名称": "梅湾公厕", "管理员电话": None},
 ]
+TYPED = "20000000-0000-4000-8000-000000000005"  # CKAN's other types: bool, timestamp, json, numeric
+TYPED_FIELDS = [
+    {"id": "名称", "type": "text"},
+    {"id": "开放", "type": "bool"},
+    {"id": "更新时间", "type": "timestamp"},
+    {"id": "标签", "type": "_text"},
+    {"id": "属性", "type": "json"},
+    {"id": "金额", "type": "numeric"},
+    {"id": "大数", "type": "int8"},
+]
+TYPED_RECORDS = [
+    {"名称": "甲", "开放": True, "更新时间": "2025-03-01T08:00:00", "标签": ["交通", "公交"],
+     "属性": {"层": 2, "备注": None}, "金额": 12.5, "大数": 9007199254740993},
+    {"名称": "乙", "开放": False, "更新时间": None, "标签": [], "属性": None, "金额": 7, "大数": -1},
+    {"名称": None, "开放": None, "更新时间": "2025-12-31T23:59:59", "标签": None, "属性": [1, "二"],
+     "金额": None, "大数": None},
+]  # fmt: skip
+PUBLIC_TABLES = (STOPS, TOILETS, TYPED)  # every public DataStore table of the fake CKAN
 GB_CSV_BYTES = "名称,类别,数量\n嘉兴南湖,景区,12\n乌镇,古镇,0571\n".encode("gb18030")
 
 

@@ -14,6 +14,9 @@ from rows_factories import (
     TOILET_FIELDS,
     TOILET_RECORDS,
     TOILETS,
+    TYPED,
+    TYPED_FIELDS,
+    TYPED_RECORDS,
     package,
     resource,
     stop_records,
@@ -42,6 +45,8 @@ def fake() -> FakeCkan:
     )
     fake.set_datastore(STOPS, STOP_FIELDS, 250, stop_records())
     fake.set_datastore(TOILETS, TOILET_FIELDS, 3, TOILET_RECORDS)
+    fake.add_package(package(4, [resource(TYPED, "类型")]))
+    fake.set_datastore(TYPED, TYPED_FIELDS, 3, TYPED_RECORDS)
     fake.set_datastore(CONDITIONAL_TABLE, ["项目"], 2, [{"项目": "甲"}, {"项目": "乙"}])
     return fake
 

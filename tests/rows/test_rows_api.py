@@ -21,7 +21,7 @@ from portal.accounts import tokens
 from portal.api import openapi
 from portal.catalogue.models import APPROVED, AccessRequest, Dataset
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
+from portal.activity.models import ActivityEvent
 
 ROWS = f"/api/v1/datasets/rows-dataset-1/resources/{STOPS}/rows"
 RECORDS = [{"_id": n, **r} for n, r in enumerate(stop_records(), start=1)]
