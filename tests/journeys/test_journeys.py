@@ -1,6 +1,6 @@
 """Key journeys in headless Chromium against the portal served on 127.0.0.1.
 
-Uses Debian's chromium (/usr/bin/chromium); Playwright never downloads a browser here.
+Uses Debian's chromium (/usr/bin/chromium), started once per session by conftest.py.
 """
 
 from __future__ import annotations
@@ -11,22 +11,10 @@ from pathlib import Path
 import pytest
 from ckanserver import serve
 from factories import PASSWORD, make_user
-from playwright.sync_api import sync_playwright
 
 from portal import storage
 from portal.extensions import db
 from portal.sync import remote, run
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _dump(folder: Path) -> Path:
@@ -88,14 +76,11 @@ def site(app, tmp_path):
 
 
 @pytest.fixture
-def page():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        context = browser.new_context(accept_downloads=True, locale="zh-CN")
-        yield context.new_page()
-        browser.close()
+def page(browser):
+    """A fresh context of the session's browser (conftest.py)."""
+    context = browser.new_context(accept_downloads=True, locale="zh-CN")
+    yield context.new_page()
+    context.close()
 
 
 def test_search_then_dataset_then_preview_then_download(site, page):
