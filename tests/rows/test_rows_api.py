@@ -18,10 +18,10 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from sqlalchemy import func, select
 
 from portal.accounts import tokens
+from portal.activity.models import ActivityEvent
 from portal.api import openapi
 from portal.catalogue.models import APPROVED, AccessRequest, Dataset
 from portal.extensions import db
-from portal.activity.models import ActivityEvent
 
 ROWS = f"/api/v1/datasets/rows-dataset-1/resources/{STOPS}/rows"
 RECORDS = [{"_id": n, **r} for n, r in enumerate(stop_records(), start=1)]

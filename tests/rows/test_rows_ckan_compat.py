@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import ckanapi
 import pytest
-from rows_factories import CONDITIONAL_TABLE, PUBLIC_TABLES, STOPS, TOILETS
+from rows_factories import (
+    CONDITIONAL_TABLE,
+    PUBLIC_TABLES,
+    STOP_FIELDS,
+    STOPS,
+    TOILETS,
+    stop_records,
+    sync_rows,
+)
 from sqlalchemy import select
 
 from portal.catalogue import masking
 from portal.catalogue.models import Resource
 from portal.extensions import db
+from portal.rows import loader
 from portal.rows.models import READY, RowTable
+from portal.sync import remote
 
 
 def every_record(ckan, resource_id: str, page: int) -> tuple[list, list, int]:
@@ -85,3 +95,34 @@ def test_the_sync_run_page_shows_the_loads(client, login, synced):
     html = client.get(f"/admin/sync/runs/{synced.id}").get_data(as_text=True)
     assert 'data-testid="row-loads"' in html
     assert "公交站点" in html and "250 / 250" in html
+
+
+def test_a_datastore_load_cut_short_resumes_from_the_rows_it_has(synced, fake, ckan_url, portal, city_ckan):
+    stops = db.session.scalar(select(Resource).where(Resource.ckan_id == STOPS))
+    row_table = db.session.scalar(select(RowTable).where(RowTable.resource_id == stops.id))
+    row_table.checksum = "an older table"  # as if CKAN's table changed since
+    db.session.commit()
+    commits = []
+
+    def dying_commit():
+        db.session.commit()
+        commits.append(1)
+        if len(commits) == 3:  # the new table, then two batches of 60
+            raise KeyboardInterrupt
+
+    source = remote.CkanSource(ckan_url, timeout=5, retries=1, backoff=0)
+    with pytest.raises(KeyboardInterrupt):
+        loader.load(db.session, stops, source=source, open_stored=None, commit=dying_commit, batch=60)
+    assert (row_table.status, row_table.records) == ("loading", 120)
+    reads = len(fake.calls_to("datastore_search"))
+    loader.load(db.session, stops, source=source, open_stored=None, commit=db.session.commit, batch=60)
+    assert (row_table.status, row_table.records) == (READY, 250)
+    offsets = [params.get("offset") for params in fake.calls_to("datastore_search")[reads:]]
+    assert offsets and str(offsets[0]) == "120"  # it read on from the rows it had
+    assert every_record(portal, STOPS, 100) == every_record(city_ckan, STOPS, 100)
+
+
+def test_a_changed_datastore_table_is_loaded_again_on_the_next_full_sync(synced, fake, ckan_url, portal):
+    fake.set_datastore(STOPS, STOP_FIELDS, 260, stop_records(260))
+    sync_rows(ckan_url)
+    assert portal.action.datastore_search(resource_id=STOPS, limit=0)["total"] == 260
