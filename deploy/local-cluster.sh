@@ -11,7 +11,8 @@
 # was already running stays running, and only the cluster's database and Redis database are removed.
 # Settings (environment): PORTAL_CLUSTER_DIR (default /tmp/portal-cluster), CLUSTER_FRONT_PORT (8080),
 # CLUSTER_NODE_PORTS ("8101 8102"), CLUSTER_S3_PORT (9101), CLUSTER_REDIS_DB (13),
-# CLUSTER_DATABASE (portal_cluster), CLUSTER_WORKERS (4 gunicorn workers per node).
+# CLUSTER_DATABASE (portal_cluster), CLUSTER_WORKERS (4 gunicorn workers per node), CLUSTER_APP (the
+# nodes' WSGI app, wsgi:app) and CLUSTER_PYTHONPATH (where else it may be found; bench/cluster_bench.py).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +24,7 @@ REDIS_DB=${CLUSTER_REDIS_DB:-13}
 OWN_REDIS_PORT=6391  # used only when no Redis answers on 6379
 DATABASE=${CLUSTER_DATABASE:-portal_cluster}
 WORKERS=${CLUSTER_WORKERS:-4}
+APP=${CLUSTER_APP:-wsgi:app}
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 
@@ -168,8 +170,8 @@ up() {
   for port in $NODE_PORTS; do
     n=$((n + 1))
     NODE_NAME=node$n PORTAL_BIND=127.0.0.1:$port PORTAL_WORKERS=$WORKERS \
-      PROMETHEUS_MULTIPROC_DIR="$STATE/metrics-node$n" \
-      background "node$n" "$VENV/bin/gunicorn" -c "$ROOT/deploy/gunicorn.conf.py" wsgi:app
+      PROMETHEUS_MULTIPROC_DIR="$STATE/metrics-node$n" PYTHONPATH="${CLUSTER_PYTHONPATH:+$CLUSTER_PYTHONPATH:}$ROOT" \
+      background "node$n" "$VENV/bin/gunicorn" -c "$ROOT/deploy/gunicorn.conf.py" "$APP"
   done
   NODE_NAME=worker background worker "$VENV/bin/flask" --app wsgi worker
   NODE_NAME=scheduler background scheduler "$VENV/bin/flask" --app wsgi scheduler

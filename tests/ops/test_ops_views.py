@@ -128,3 +128,17 @@ def test_log_lines_are_json_with_the_node_and_the_request_id(app):
     line = json.loads(logs.JsonLines().format(record))
     assert line["message"] == "同步 失败"
     assert (line["level"], line["node"], line["request_id"]) == ("WARNING", "node-1", "req-12345678")
+
+
+def test_with_redis_down_the_api_and_sign_in_still_answer_counting_in_memory(make_app):
+    app = make_app(
+        REDIS_URL="redis://127.0.0.1:1/0", RATELIMIT_ENABLED=True, RATELIMIT_SIGN_IN="2 per minute"
+    )
+    client = app.test_client()
+    assert client.get("/api/v1/datasets").status_code == 200
+    assert client.get("/api/3/action/package_list").status_code == 200
+    tries = [
+        client.post("/account/sign-in", data={"email": "无@example.cn", "password": "x"}).status_code
+        for _ in range(3)
+    ]
+    assert tries == [400, 400, 429]  # refused, then limited: never a 500
