@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import Select
+
 from portal.catalogue import rules
 from portal.extensions import db
 
@@ -48,20 +50,28 @@ class FacetIndex:
 
 
 def build(generation: tuple = ()) -> FacetIndex:
-    """Read the published catalogue's facet values: a pass over the published datasets and, for
-    each facet, over its source of (key, dataset id) pairs (rules.FACETS), reading ids only, and
-    the (small) tables naming the keys. Facets with the same source share one read of it."""
+    """Read the published catalogue's facet values: one pass over the published datasets for the
+    facets kept in their columns, one over each link table for the others (rules.FACETS), reading
+    ids only, and the (small) tables naming the keys. Facets with the same source share its read."""
     conn = db.session.connection()
-    everything = _bitset(conn.execute(rules.published_datasets(rules.Dataset.id)).scalars())
-    grouped: dict[int, dict] = {}  # id of a source statement -> key -> bitset
+    columns = list(
+        {f.source.key: f.source for f in rules.FACETS if not isinstance(f.source, Select)}.values()
+    )
+    rows = conn.execute(rules.published_datasets(rules.Dataset.id, *columns)).all()
+    everything = _bitset(row[0] for row in rows)
+    grouped: dict[str, dict] = {  # source -> key -> bitset
+        column.key: _grouped((row[n], row[0]) for row in rows if row[n] is not None)
+        for n, column in enumerate(columns, start=1)
+    }
     bitsets: dict[str, dict[str, int]] = {}
     labels: dict[str, dict[str, str]] = {}
     for facet in rules.FACETS:
-        if id(facet.pairs) not in grouped:
-            grouped[id(facet.pairs)] = _grouped(conn.execute(facet.pairs))
+        source = facet.source if isinstance(facet.source, Select) else facet.source.key
+        if source not in grouped:
+            grouped[source] = _grouped(conn.execute(facet.source))
         names = {row[0]: row[1:] for row in conn.execute(facet.values)} if facet.values is not None else {}
         bitsets[facet.name], labels[facet.name] = {}, {}
-        for key, bits in grouped[id(facet.pairs)].items():
+        for key, bits in grouped[source].items():
             if facet.values is None:
                 value, label = key, key
             elif key in names:

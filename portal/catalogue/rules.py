@@ -110,10 +110,11 @@ OPEN_CONDITIONS = (UNCONDITIONAL, CONDITIONAL)
 class FacetRule:
     """One facet of the catalogue, declared once.
 
-    `pairs` selects (key, dataset id) for every dataset carrying a value; `values` maps a key
-    to (value, label), or is None when the key is the value and its own label. The facet index
-    builds its bitsets from these; `condition` is the same facet as SQL, for listings and the
-    CKAN-compatible `fq`.
+    `source` is where a dataset's keys for the facet are: a column of `Dataset` (read in the facet
+    index's one pass over the published datasets), or a statement selecting (key, dataset id)
+    pairs from a link table. `values` maps a key to (value, label), or is None when the key is
+    the value and its own label. The facet index builds its bitsets from these; `condition` is
+    the same facet as SQL, for listings and the CKAN-compatible `fq`.
     """
 
     name: str  # as the code and the API's `facets` name it
@@ -121,7 +122,7 @@ class FacetRule:
     field: str  # SearchQuery field
     label: Any  # lazy, translated when shown
     condition: Callable[[Sequence[str]], ColumnElement[bool]]  # "carries one of these values" (never unknown)
-    pairs: Select
+    source: Any  # a Dataset column, or a Select of (key, dataset id)
     values: Select | None = None
     ckan: str | None = None  # the field of CKAN's package_search carrying the same values
 
@@ -131,8 +132,6 @@ def _department_in(departments: Select) -> ColumnElement[bool]:
     return and_(Dataset.department_id.is_not(None), Dataset.department_id.in_(departments))
 
 
-_BY_DEPARTMENT = select(Dataset.department_id, Dataset.id).where(Dataset.department_id.is_not(None))
-
 FACETS: tuple[FacetRule, ...] = (
     FacetRule(
         "department",
@@ -140,7 +139,7 @@ FACETS: tuple[FacetRule, ...] = (
         "departments",
         _l("Department"),
         lambda values: _department_in(select(Department.id).where(Department.name.in_(values))),
-        _BY_DEPARTMENT,
+        Dataset.department_id,
         select(Department.id, Department.name, Department.title),
         ckan="organization",
     ),
@@ -152,7 +151,7 @@ FACETS: tuple[FacetRule, ...] = (
         lambda values: _department_in(
             select(Department.id).join(Department.region).where(Region.code.in_(values))
         ),
-        _BY_DEPARTMENT,
+        Dataset.department_id,
         select(Department.id, Region.code, Region.name).join(Department.region),
     ),
     FacetRule(
@@ -184,7 +183,7 @@ FACETS: tuple[FacetRule, ...] = (
         "open_conditions",
         _l("Open condition"),
         lambda values: Dataset.open_condition.in_(values),
-        select(Dataset.open_condition, Dataset.id),
+        Dataset.open_condition,
     ),
     FacetRule(
         "tag",
