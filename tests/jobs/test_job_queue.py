@@ -1,4 +1,4 @@
-"""Jobs: recorded, run in-process without Redis, through RQ with it, retried after failures, visible to admins."""
+"""Jobs: recorded, run in-process without Redis or through RQ with it, retried, visible to admins."""
 
 from __future__ import annotations
 
