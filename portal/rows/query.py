@@ -235,6 +235,13 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
     """Answer a parsed search: {"fields", "records", "total"} in CKAN's shapes, masked."""
     dialect = conn.dialect.name
     described = store.table(table_name, table_fields, dialect)
+    units = terms.query_units(search.q) if search.q else []
+    if (
+        dialect == "sqlite"
+        and units
+        and not (search.filters or search.q_fields or search.sort or search.distinct)
+    ):
+        return _answer(search, *_text_only(conn, described, search, table_name, units))
     statement = _statement(described, search, dialect, table_name)
     total = None
     if search.include_total:
@@ -250,6 +257,27 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
         order.append(described.c._id + 0 if search.q else described.c._id)
     page = statement.order_by(*order).limit(search.limit).offset(search.offset)
     rows = conn.execute(page).all() if search.limit else []
+    return _answer(search, rows, total)
+
+
+def _text_only(conn, described: sa.Table, search: Search, table_name: str, units) -> tuple[list, int | None]:
+    """SQLite, full text alone: FTS5 gives its matches in rowid order, so the page is read from the index
+    (the page's ids, then their rows) and the total is the index's count, never every matching row."""
+    name = store.fts_name(table_name)
+    fts = sa.table(name, sa.column("rowid"))
+    match = sa.literal_column(f'"{name}"').op("MATCH")(terms.fts5_query(units))
+    total = None
+    if search.include_total:
+        total = conn.execute(sa.select(sa.func.count()).select_from(fts).where(match)).scalar_one()
+    if not search.limit:
+        return [], total
+    ids = sa.select(fts.c.rowid).where(match).order_by(fts.c.rowid).limit(search.limit).offset(search.offset)
+    columns = [described.c[f.column].label(f"v{i}") for i, f in enumerate(search.fields)]
+    rows = conn.execute(sa.select(*columns).where(described.c._id.in_(ids)).order_by(described.c._id)).all()
+    return rows, total
+
+
+def _answer(search: Search, rows: list, total: int | None) -> dict:
     kinds = [(f.personal, f.storage) for f in search.fields]
     values = [
         [_shown(v, personal, storage) for v, (personal, storage) in zip(row, kinds, strict=True)]
