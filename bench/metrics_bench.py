@@ -29,6 +29,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from portal import clock
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -89,9 +91,8 @@ def run(url: str, tmp: str, args) -> None:
         print(f"catalogue and users generated in {time.perf_counter() - began:.0f} s", flush=True)
         now = datetime.now(UTC)
         history_days = max(1, args.events // args.per_day)
-        from portal.metrics import periods
 
-        new_day = periods.day_of(now) - timedelta(days=1)
+        new_day = clock.day_of(now) - timedelta(days=1)
         first_day = new_day - timedelta(days=history_days)
         began = time.perf_counter()
         with without_event_indexes(db, on_postgres):
@@ -188,9 +189,8 @@ def make_users(rng: random.Random, count: int) -> list[tuple[int, int | None]]:
 
 def event_rows(rng, catalogue, users, day, count: int):
     """Yield `count` event tuples of a Shanghai `day` in EVENT_COLUMNS order, occurred_at naive UTC."""
-    from portal.metrics import periods
 
-    start = periods.day_start(day).replace(tzinfo=None)
+    start = clock.day_start(day).replace(tzinfo=None)
     datasets = catalogue["datasets"]
     visitors = [hashlib.sha256(f"v{n}".encode()).hexdigest() for n in range(5_000)]
     active = rng.sample(users, min(len(users), 3_000))  # the day's registered users
@@ -250,7 +250,7 @@ class without_event_indexes:
 
     def __init__(self, db, on_postgres: bool) -> None:
         self.db, self.on_postgres = db, on_postgres
-        from portal.metrics.models import ActivityEvent
+        from portal.activity.models import ActivityEvent
 
         self.indexes = list(ActivityEvent.__table__.indexes)
 

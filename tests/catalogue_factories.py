@@ -26,7 +26,7 @@ from portal.catalogue.models import (
     Theme,
 )
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
+from portal.activity.models import ActivityEvent
 from portal.storage import get_storage
 
 _seq = itertools.count(1)

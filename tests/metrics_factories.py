@@ -25,11 +25,11 @@ from catalogue_factories import make_dataset, make_department
 from factories import make_user, region
 from sqlalchemy import delete, insert
 
+from portal.activity.models import ActivityEvent
 from portal.applications.models import Application
 from portal.contest.models import Contest, Entry, Round, Team, Track
 from portal.extensions import db
 from portal.metrics import rollup
-from portal.metrics.models import ActivityEvent
 from portal.regions.models import Population
 
 NOW = datetime(2025, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai

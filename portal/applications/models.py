@@ -132,7 +132,3 @@ class ApplicationTransition(db.Model):
 
     application: Mapped[Application] = relationship(back_populates="transitions")
     actor: Mapped[User | None] = relationship()
-
-
-# Until the tests that import it from here move to portal.notices.models:
-from portal.notices.models import Notification  # noqa: E402, F401, I001

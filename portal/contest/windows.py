@@ -106,6 +106,3 @@ def order_problem(
     if not judging_opens_at < judging_closes_at:
         return _l("The judging window must close after it opens.")
     return None
-
-
-from portal.clock import from_local, to_local  # noqa: E402, F401  (until the tests move to portal.clock)

@@ -115,7 +115,3 @@ class ThemeSnapshot(db.Model):
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), primary_key=True)
     theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True)
     datasets: Mapped[int]
-
-
-# Until the tests that import them from here move to portal.activity.models:
-from portal.activity.models import KINDS, ActivityEvent, DownloadMark  # noqa: E402, F401, I001

@@ -15,7 +15,7 @@ from factories import make_user
 from portal.accounts.models import ADMIN
 from portal.admin import queue
 from portal.applications import notifications, workflow
-from portal.applications.models import Notification
+from portal.notices.models import Notification
 from portal.catalogue import access
 from portal.catalogue.models import CONDITIONAL
 from portal.contest import panels, results

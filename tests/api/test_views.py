@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.accounts import tokens
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
+from portal.activity.models import ActivityEvent
 from portal.regions import population
 
 

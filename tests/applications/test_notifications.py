@@ -9,10 +9,10 @@ from factories import make_user
 
 from portal.accounts.models import ADMIN
 from portal.applications import notifications
-from portal.applications.models import Notification
 from portal.catalogue import access
 from portal.catalogue.models import CONDITIONAL
 from portal.extensions import db
+from portal.notices.models import Notification
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import re
 import pytest
 from application_factories import admin, make_application
 
-from portal.applications.models import Notification
 from portal.extensions import db
+from portal.notices.models import Notification
 
 
 def review_forms(page: str) -> dict[str, str]:

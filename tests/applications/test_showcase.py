@@ -10,11 +10,11 @@ from catalogue_factories import make_dataset
 from flask import render_template
 from sqlalchemy import func, select
 
-from portal import seeding
-from portal.applications import demo, evidence, quarters, showcase
+from portal import clock, seeding
+from portal.activity.models import ActivityEvent
+from portal.applications import demo, evidence, showcase
 from portal.applications.models import Application
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
 
 
 def gallery_ids(client, query: str = "") -> list[int]:
@@ -183,7 +183,7 @@ def test_demo_applications_cover_every_county_in_mixed_states_and_are_made_once(
     assert {a.quarter for a in applications} == {"2020Q1", "2020Q2", "2020Q3"}
     assert {a.status for a in applications} == {"draft", "submitted", "approved", "returned"}
     assert any(a.is_exemplary for a in applications)
-    assert all(quarters.quarter_of(a.created_at) == a.quarter for a in applications)
+    assert all(clock.quarter_of(a.created_at) == a.quarter for a in applications)
     assert all(a.screenshots for a in applications if a.status != "draft") and stored_files(app)
     assert demo.seed_demo_applications(now=now) == 0
     assert db.session.scalar(select(func.count()).select_from(Application)) == made

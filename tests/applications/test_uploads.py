@@ -10,8 +10,8 @@ from catalogue_factories import make_dataset
 from PIL import Image
 from sqlalchemy import func, select
 
-from portal import filetypes
-from portal.applications import quarters, uploads
+from portal import clock, filetypes
+from portal.applications import uploads
 from portal.applications.models import Application, ApplicationFile
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -23,7 +23,7 @@ def post_new(client, dataset, files: list[tuple[bytes, str]], **extra):
     data = {
         "form_token": "t",
         "name": "桐乡智慧养老",
-        "quarter": quarters.quarter_of(utcnow()),
+        "quarter": clock.quarter_of(utcnow()),
         "domain": "sqfw",
         "dataset_ids": [str(dataset.id)],
         "web_url": "https://yl.example.cn/",

@@ -10,17 +10,18 @@ from catalogue_factories import make_dataset
 from factories import make_user
 from sqlalchemy import func, select
 
-from portal.applications import quarters
-from portal.applications.models import Application, ApplicationFile, Notification
+from portal import clock
+from portal.applications.models import Application, ApplicationFile
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.notices.models import Notification
 
 
 def form(datasets, **overrides) -> dict:
     data = {
         "form_token": "token-1",
         "name": "海宁智慧停车",
-        "quarter": quarters.quarter_of(utcnow()),
+        "quarter": clock.quarter_of(utcnow()),
         "domain": "jtcx",
         "description": "帮助市民找到空闲停车位。",
         "dataset_ids": [str(d.id) for d in datasets],

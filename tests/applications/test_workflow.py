@@ -20,9 +20,10 @@ from factories import make_user, region
 from sqlalchemy import func, select
 
 from portal.applications import notifications, registration, uploads, workflow
-from portal.applications.models import Application, ApplicationTransition, Notification
+from portal.applications.models import Application, ApplicationTransition
 from portal.catalogue.models import WITHDRAWN
 from portal.extensions import db
+from portal.notices.models import Notification
 from portal.storage import get_storage
 
 MAY = datetime(2020, 5, 15, 4, 0, tzinfo=UTC)

@@ -24,7 +24,7 @@ from portal.catalogue.models import (
     Resource,
 )
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
+from portal.activity.models import ActivityEvent
 from portal.storage import get_storage
 
 PEOPLE_CSV = (

@@ -14,13 +14,14 @@ from catalogue_factories import make_dataset, make_department
 from factories import make_user
 from sqlalchemy import func, select
 
+from portal import clock
 from portal import seeding
 from portal.catalogue import downloads
 from portal.catalogue.models import Dataset
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.metrics import demo, periods, rollup
-from portal.metrics.models import ActivityEvent
+from portal.metrics import demo, rollup
+from portal.activity.models import ActivityEvent
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"}
 CRAWLER = {"User-Agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}
@@ -82,7 +83,7 @@ def test_demo_counts_a_download_once_per_user_or_visitor_dataset_and_day(app):
             ActivityEvent.dataset_id,
         ).where(ActivityEvent.kind == "download", ActivityEvent.is_bot.is_(False))
     ).all()
-    keys = [(periods.day_of(at), user or visitor, dataset) for at, user, visitor, dataset in rows]
+    keys = [(clock.day_of(at), user or visitor, dataset) for at, user, visitor, dataset in rows]
     assert len(keys) == len(set(keys)) > 10
 
 
@@ -106,7 +107,7 @@ def test_live_downloads_agree_on_cards_page_api_and_stats(app, client, login):
     assert (bus.download_count, toilets.download_count) == (2, 1)
     assert counted_events() == 3
     counts = {bus.name: 2, toilets.name: 1}
-    year = periods.day_of(utcnow()).year
+    year = clock.day_of(utcnow()).year
     assert shown_counts(app.test_client(), [bus, toilets], year) == {
         "cards": counts,
         "pages": counts,

@@ -14,11 +14,12 @@ from catalogue_factories import counts, download_url, make_dataset, mirrored
 from factories import make_user
 from sqlalchemy import func, select
 
+from portal.activity.models import DownloadMark
 from portal.catalogue import downloads
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
 from portal.metrics import rollup
-from portal.metrics.models import DailyActivity, DownloadMark
+from portal.metrics.models import DailyActivity
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36"}
 

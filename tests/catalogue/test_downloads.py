@@ -27,7 +27,7 @@ from portal.catalogue.models import (
     Dataset,
 )
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
+from portal.activity.models import ActivityEvent
 
 PURPOSE = "开发嘉兴停车导航小程序，需要泊位数据"
 ROLES = [None, "developer", "county_member", "judge", "admin"]

@@ -16,7 +16,7 @@ from portal.accounts import tokens
 from portal.catalogue import access
 from portal.catalogue.models import CONDITIONAL, Dataset
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
+from portal.activity.models import ActivityEvent
 
 ORIGIN = "https://ckan.example.cn/files/嘉兴公交线路.csv"
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from portal.catalogue.models import CONDITIONAL, WITHDRAWN
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
+from portal.activity.models import ActivityEvent
 
 FACET = re.compile(
     r'data-facet="(\w+)" data-value="([^"]*)"[^>]*>\s*<span class="facet-label">[^<]*</span>\s*'

@@ -19,6 +19,7 @@ from contest_factories import (
     score_sheet,
 )
 
+from portal import clock
 from portal.contest import entries, scoring, windows
 from portal.extensions import db
 from portal.storage import get_storage
@@ -67,8 +68,8 @@ def test_windows_are_half_open():
 
 
 def test_local_times_are_beijing_time():
-    assert windows.from_local(datetime(2026, 6, 30, 17, 0)) == datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
-    assert windows.to_local(datetime(2026, 6, 30, 16, 0, tzinfo=UTC)) == datetime(2026, 7, 1, 0, 0)
+    assert clock.from_local(datetime(2026, 6, 30, 17, 0)) == datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
+    assert clock.to_local(datetime(2026, 6, 30, 16, 0, tzinfo=UTC)) == datetime(2026, 7, 1, 0, 0)
 
 
 @pytest.mark.usefixtures("english")

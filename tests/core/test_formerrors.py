@@ -9,8 +9,8 @@ from catalogue_factories import make_dataset
 from contest_factories import make_contest, make_round, make_team
 from sqlalchemy import func, select
 
+from portal import clock
 from portal.accounts.models import User
-from portal.applications import quarters
 from portal.applications.models import Application
 from portal.contest.models import Entry
 from portal.dbtypes import utcnow
@@ -73,7 +73,7 @@ def test_application_submitted_with_several_problems_shows_each_beside_its_field
     data = {
         "form_token": "token-1",
         "name": "",
-        "quarter": quarters.quarter_of(utcnow()),
+        "quarter": clock.quarter_of(utcnow()),
         "domain": "jtcx",
         "description": "",
         "web_url": "ftp://停车.example.cn",
@@ -96,7 +96,7 @@ def test_application_refusal_of_a_detail_sits_beside_that_field(app, client, mem
     data = {
         "form_token": "token-2",
         "name": "南湖停车",
-        "quarter": quarters.quarter_of(utcnow()),
+        "quarter": clock.quarter_of(utcnow()),
         "domain": "jtcx",
         "dataset_ids": [str(dataset.id), "999999"],
         "mini_program": "停" * 201,

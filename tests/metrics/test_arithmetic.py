@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from portal.metrics import charts, per_capita, periods, scorecard, themes
+from portal import clock
+from portal.metrics import charts, per_capita, scorecard, themes
 
 
 @pytest.mark.parametrize(
@@ -66,17 +67,17 @@ def test_a_region_without_a_measured_dataset_has_no_volume():
     ],
 )
 def test_days_are_shanghai_days(moment, day):
-    assert periods.day_of(moment) == day
+    assert clock.day_of(moment) == day
 
 
 def test_a_shanghai_day_runs_from_16_00_utc_the_day_before():
-    start, end = periods.day_bounds(date(2025, 3, 1))
+    start, end = clock.day_bounds(date(2025, 3, 1))
     assert (start, end) == (datetime(2025, 2, 28, 16, tzinfo=UTC), datetime(2025, 3, 1, 16, tzinfo=UTC))
 
 
 def test_naive_moments_are_refused():
     with pytest.raises(ValueError):
-        periods.day_of(datetime(2025, 3, 1))
+        clock.day_of(datetime(2025, 3, 1))
 
 
 @pytest.mark.parametrize(
@@ -141,7 +142,7 @@ def test_at_least_compares_with_the_target(value, target, status):
     ],
 )
 def test_one_approved_application_is_due_every_quarter(approved, current, status, met, due):
-    cell = scorecard.applications_cell(approved, periods.quarters_of(2025), current)
+    cell = scorecard.applications_cell(approved, clock.quarters_of(2025), current)
     assert (cell.status, cell.value, cell.due) == (status, met, due)
 
 

@@ -8,11 +8,12 @@ from catalogue_factories import make_dataset, make_department
 from metrics_factories import event
 from sqlalchemy import func, select
 
-from portal import seeding
+from portal import clock, seeding
+from portal.activity.models import ActivityEvent
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.metrics import demo, periods, rollup
-from portal.metrics.models import ActivityEvent, CatalogueSnapshot, DailyActivity, DailyTotal
+from portal.metrics import demo, rollup
+from portal.metrics.models import CatalogueSnapshot, DailyActivity, DailyTotal
 
 
 def count(model) -> int:
@@ -25,7 +26,7 @@ def test_rollup_command_rolls_up_to_today_and_says_what_it_did(runner):
     result = runner.invoke(args=["metrics", "rollup"])
     assert result.exit_code == 0, result.output
     assert "Rolled up 3 day(s)" in result.output and "1 bot event(s) left out" in result.output
-    assert rollup.watermark() == periods.day_of(utcnow())
+    assert rollup.watermark() == clock.day_of(utcnow())
     assert count(CatalogueSnapshot) >= 0 and count(DailyTotal) == 3
 
 
@@ -36,7 +37,7 @@ def test_rollup_command_run_twice_changes_nothing(runner):
     runner.invoke(args=["metrics", "rollup"])
     first = sorted(tuple(r) for r in db.session.execute(select(DailyActivity.__table__)))
     result = runner.invoke(
-        args=["metrics", "rollup", "--since", str(periods.day_of(utcnow()) - timedelta(days=1))]
+        args=["metrics", "rollup", "--since", str(clock.day_of(utcnow()) - timedelta(days=1))]
     )
     assert result.exit_code == 0
     assert sorted(tuple(r) for r in db.session.execute(select(DailyActivity.__table__))) == first
@@ -80,7 +81,7 @@ def test_demo_activity_is_added_once_and_rolled_up(app):
     db.session.commit()
     assert added == count(ActivityEvent) > 100
     assert demo.seed_demo_activity(days=14) == 0
-    assert count(DailyTotal) == 15 and rollup.watermark() == periods.day_of(utcnow())
+    assert count(DailyTotal) == 15 and rollup.watermark() == clock.day_of(utcnow())
     kinds = set(db.session.scalars(select(ActivityEvent.kind).distinct()))
     assert {"page_view", "dataset_view", "download", "api_call", "sign_in"} <= kinds
     assert db.session.scalar(select(func.sum(DailyTotal.bot_events))) > 0

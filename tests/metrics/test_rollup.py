@@ -9,11 +9,11 @@ from factories import make_user, region
 from metrics_factories import FIRST_DAY, LAST_DAY, NOW, event, shanghai
 from sqlalchemy import func, select
 
+from portal.activity.models import ActivityEvent
 from portal.extensions import db
 from portal.metrics import retention, rollup
 from portal.metrics.models import (
     ActiveUserCount,
-    ActivityEvent,
     CatalogueSnapshot,
     DailyActiveUser,
     DailyActivity,

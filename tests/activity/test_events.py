@@ -7,7 +7,7 @@ from factories import PASSWORD, make_user
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.metrics.models import ActivityEvent
+from portal.activity.models import ActivityEvent
 
 
 def events(kind: str | None = None) -> list[ActivityEvent]:

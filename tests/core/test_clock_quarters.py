@@ -1,4 +1,4 @@
-"""Quarters are calendar quarters in Asia/Shanghai time, whatever zone a moment is given in."""
+"""Quarters of the city's clock (portal/clock.py): reckoned in Shanghai time, written YYYYQn."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.applications import quarters
+from portal import clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -25,24 +25,24 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
     ],
 )
 def test_quarter_of_reckons_in_shanghai_time(moment, expected):
-    assert quarters.quarter_of(moment) == expected
+    assert clock.quarter_of(moment) == expected
 
 
 def test_quarter_of_refuses_a_naive_datetime():
     with pytest.raises(ValueError):
-        quarters.quarter_of(datetime(2020, 4, 1))
+        clock.quarter_of(datetime(2020, 4, 1))
 
 
 def test_quarter_bounds_are_shanghai_midnights_in_utc():
-    start, end = quarters.quarter_bounds("2020Q2")
+    start, end = clock.quarter_bounds("2020Q2")
     assert start == datetime(2020, 3, 31, 16, 0, tzinfo=UTC)
     assert end == datetime(2020, 6, 30, 16, 0, tzinfo=UTC)
-    assert quarters.quarter_of(start) == "2020Q2"
-    assert quarters.quarter_of(end) == "2020Q3"
+    assert clock.quarter_of(start) == "2020Q2"
+    assert clock.quarter_of(end) == "2020Q3"
 
 
 def test_fourth_quarter_ends_at_the_next_new_year():
-    assert quarters.quarter_bounds("2020Q4")[1] == datetime(2020, 12, 31, 16, 0, tzinfo=UTC)
+    assert clock.quarter_bounds("2020Q4")[1] == datetime(2020, 12, 31, 16, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -56,26 +56,26 @@ def test_fourth_quarter_ends_at_the_next_new_year():
     ],
 )
 def test_days_left_counts_calendar_days_in_shanghai(moment, quarter, left):
-    assert quarters.days_left(quarter, moment) == left
+    assert clock.days_left(quarter, moment) == left
 
 
 @pytest.mark.parametrize("text", ["2020Q0", "2020Q5", "20Q1", "2020q1", "2020Q1 ", "", "Q12020"])
 def test_parse_refuses_what_is_not_a_quarter(text):
-    assert not quarters.is_quarter(text)
-    with pytest.raises(quarters.BadQuarter):
-        quarters.parse(text)
+    assert not clock.is_quarter(text)
+    with pytest.raises(clock.BadQuarter):
+        clock.parse_quarter(text)
 
 
 def test_neighbours_cross_years():
-    assert quarters.following("2020Q4") == "2021Q1"
-    assert quarters.preceding("2021Q1") == "2020Q4"
+    assert clock.following("2020Q4") == "2021Q1"
+    assert clock.preceding("2021Q1") == "2020Q4"
 
 
 def test_recent_lists_the_current_quarter_first():
     now = datetime(2021, 2, 1, tzinfo=SHANGHAI)
-    assert quarters.recent(now, 5) == ["2021Q1", "2020Q4", "2020Q3", "2020Q2", "2020Q1"]
+    assert clock.recent_quarters(now, 5) == ["2021Q1", "2020Q4", "2020Q3", "2020Q2", "2020Q1"]
 
 
 def test_middle_of_lies_inside_the_quarter():
-    for quarter in quarters.quarters_of_year(2020):
-        assert quarters.quarter_of(quarters.middle_of(quarter)) == quarter
+    for quarter in clock.quarters_of(2020):
+        assert clock.quarter_of(clock.middle_of(quarter)) == quarter
