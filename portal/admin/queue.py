@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from portal.applications.models import SUBMITTED, Application
 from portal.catalogue.models import PENDING, AccessRequest
-from portal.contest.models import ACTIVE, ENTERED, OPEN, Assignment, Conflict, Entry, Round
+from portal.contest.models import ACTIVE, ENTERED, OPEN, Assignment, Conflict, Contest, Entry, Round
 from portal.extensions import db
 from portal.sync.models import FAILED, SUCCEEDED, SyncRun
 
@@ -19,6 +19,7 @@ from portal.sync.models import FAILED, SUCCEEDED, SyncRun
 class WorkQueue:
     applications: int  # submitted, awaiting review
     access_requests: int  # pending a decision
+    draft_contests: int  # set up but not yet published
     unassigned_entries: int  # fewer active judges than their round asks, while judges can still score
     unpublished_rounds: int  # judging closed, results not published
     open_conflicts: int  # judges' declared conflicts not yet resolved
@@ -34,6 +35,7 @@ def work_queue(now: datetime) -> WorkQueue:
     return WorkQueue(
         applications=_count(select(Application.id).where(Application.status == SUBMITTED)),
         access_requests=_count(select(AccessRequest.id).where(AccessRequest.status == PENDING)),
+        draft_contests=_count(select(Contest.id).where(Contest.published_at.is_(None))),
         unassigned_entries=_count(_unassigned_entries(now)),
         unpublished_rounds=_count(
             select(Round.id).where(Round.judging_closes_at <= now, Round.published_at.is_(None))

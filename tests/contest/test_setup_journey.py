@@ -345,3 +345,16 @@ def test_the_first_round_of_a_contest_starts_empty(client, login):
     login("admin")
     page = client.get(f"/contest/admin/{contest.id}/rounds/new").text
     assert 'data-testid="round-suggested"' not in page
+
+
+def test_a_draft_contest_waits_in_the_office_s_queue_until_published(client, login):
+    contest = make_contest(public=False)
+    make_round(contest)
+    login("admin")
+    assert re.search(
+        r'data-task="draft_contests">\s*<a [^>]*><span class="queue-count" data-count="1"',
+        client.get("/admin/").text,
+    )
+    client.post(f"/contest/admin/{contest.id}/publish")
+    assert 'data-task="draft_contests">' in (page := client.get("/admin/").text)
+    assert re.search(r'data-task="draft_contests">\s*<a [^>]*><span class="queue-count" data-count="0"', page)
