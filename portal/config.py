@@ -122,8 +122,9 @@ DB_REQUEST_BUDGET_MS = 4000
 # Expensive searches (a catalogue search whose text match is not cached, CKAN's package_search with a
 # query) running at once across all the app's processes; one more is answered 503 with Retry-After
 # (0: no cap). Shared through Redis with REDIS_URL (a slot expires after SEARCH_SLOT_SECONDS if its
-# process dies), else through lock files in the instance folder. See portal/searchslots.py.
-SEARCH_CONCURRENCY = 2
+# process dies), else through lock files in the instance folder. See portal/searchslots.py. One keeps
+# a core for the pages on a small host; raise it with the cores.
+SEARCH_CONCURRENCY = 1
 SEARCH_SLOT_SECONDS = 30
 
 SITE_TITLE = "嘉兴市公共数据开放平台"  # the catalogue's title in the CKAN and DCAT APIs
