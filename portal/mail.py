@@ -20,7 +20,6 @@ import smtplib
 import ssl
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -30,6 +29,7 @@ from flask import Flask, current_app
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 
+from portal import clock
 from portal.environment import ConfigError
 
 LOCALES = ("zh_CN", "en")
@@ -82,7 +82,7 @@ class FolderTransport:
 
     def deliver(self, message: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")  # files sort by when they were written
+        stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")  # files sort by when they were written
         final = self.folder / f"{stamp}-{uuid.uuid4().hex[:12]}.eml"
         partial = final.with_suffix(".part")
         partial.write_bytes(bytes(message))

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 
+from portal import clock
 from portal.catalogue import matching, rules, terms
 from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL, Dataset, Department, Resource
 
@@ -366,7 +367,7 @@ def solr_date(value: str, now: datetime | None = None) -> datetime:
     if match is None:
         raise QueryError(f"Invalid Date String:'{value}'")
     if match[1] == "NOW":
-        moment = now or datetime.now(UTC)
+        moment = now or clock.now()
     else:
         whole, _, fraction = match[1][:-1].partition(".")
         try:
