@@ -6,8 +6,8 @@ import pytest
 from factories import PASSWORD, make_user
 from sqlalchemy import func, select
 
-from portal.extensions import db
 from portal.activity.models import ActivityEvent
+from portal.extensions import db
 
 
 def events(kind: str | None = None) -> list[ActivityEvent]:
