@@ -152,6 +152,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.catalogue import views as catalogue
     from portal.contest import api as contest_api
     from portal.contest import views as contest
+    from portal.feedback import api as feedback_api
+    from portal.feedback import views as feedback
     from portal.metrics import admin_views as metrics_admin
     from portal.metrics import api as metrics_api
     from portal.metrics import views as metrics
@@ -162,7 +164,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.site import views as site
     from portal.sync import views as sync
 
-    v1.nest(api.bp, applications_api.bp, metrics_api.bp, contest_api.bp, rows_api.bp)  # JSON APIs at /api/v1
+    v1.nest(api.bp, applications_api.bp, metrics_api.bp, contest_api.bp, rows_api.bp, feedback_api.bp)  # JSON APIs at /api/v1
     ckan.offer(rows_ckan.ACTIONS)  # the row store answers datastore_* on the CKAN-compatible API
     for module in (
         ops,
@@ -175,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
         rows_pages,
         applications,
         contest,
+        feedback,
         metrics,
         metrics_admin,
         sync,

@@ -85,6 +85,9 @@ SYNC_MIRROR_MAX_SIZE = 200 * 1024 * 1024
 SYNC_WEB_DUMP_FOLDER = str(Path(__file__).resolve().parent.parent / "seeds")  # dumps the web may sync
 SYNC_IN_BACKGROUND = True  # a sync started from the web runs in a thread; False runs it in the request
 SYNC_HEALTH_TIMEOUT = 5.0  # seconds per call of the admin's sync health check (no retries)
+# Datasets CKAN has not graded (no data_level extra, 未分级): "open" (published as their open condition
+# says), "conditional" (only as conditional open, like level 2) or "withheld" (never published).
+UNGRADED_DATASETS = "open"
 # The row store (portal/rows/): a sync loads the rows of structured resources (DataStore tables, mirrored
 # CSV, XLSX, JSON) so that datastore_search and /api/v1/…/rows answer from them; an export streams at most
 # ROWS_EXPORT_MAX_RECORDS rows.
@@ -138,6 +141,9 @@ APPLICATION_IMAGE_MAX_PIXELS = 25_000_000  # decoding a thumbnail holds the whol
 # Days after a quarter ends during which a team may still file an application for it. Unset: late filings
 # (补报) are always accepted, marked late and counted apart from the quarter's quota; 0 refuses any late filing.
 APPLICATION_LATE_GRACE_DAYS: int | None = None
+# Error reports (数据纠错): a reply is due within this many working days; a screenshot is at most this big.
+REPORT_REPLY_WORKING_DAYS = 5
+REPORT_SCREENSHOT_MAX_BYTES = 2 * 1024**2
 CONTEST_ATTACHMENT_MAX_SIZES = {
     "pdf": 20 * 1024**2,
     "pptx": 50 * 1024**2,

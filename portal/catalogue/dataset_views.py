@@ -18,6 +18,7 @@ from portal.accounts import callers
 from portal.accounts.permissions import role_required
 from portal.activity import events
 from portal.catalogue import access, changes, downloads, permissions, rendering, rules, search_cache
+from portal.catalogue import holds
 from portal.catalogue import preview as previews
 from portal.catalogue.models import Dataset, Resource
 from portal.catalogue.views import bp
@@ -73,6 +74,8 @@ def _my_request(dataset: Dataset):
 
 
 def _withdrawn(dataset: Dataset):
+    if dataset.withdrawn_reason in rules.WITHHELD_REASONS:  # graded 3-4: not even its title is public
+        abort(404)
     return render_template("catalogue/withdrawn.html", dataset=dataset), WITHDRAWN
 
 
@@ -136,6 +139,9 @@ def _body(dataset: Dataset) -> Markup:
     return search_cache.fragments.get(key, render, stamp)
 
 
+HELD = "held"  # previews withheld: catalogue/holds.py
+
+
 @bp.get("/<name>/resources/<resource_id>/preview")
 def preview(name: str, resource_id: str):
     dataset = _dataset_or_404(name)
@@ -143,10 +149,13 @@ def preview(name: str, resource_id: str):
     if not permissions.can_preview_dataset(current_user, dataset):
         return _refused(dataset)
     table, problem = None, None
-    try:
-        table = previews.preview(resource, storage.get_storage().open)
-    except previews.PreviewUnavailable as exc:
-        problem = exc.reason
+    if holds.is_held(dataset.id):  # a report of exposed personal data stands (feedback area)
+        problem = HELD
+    else:
+        try:
+            table = previews.preview(resource, storage.get_storage().open)
+        except previews.PreviewUnavailable as exc:
+            problem = exc.reason
     if request.args.get("format") == "json":
         return _preview_json(table, problem)
     page = render_template(
@@ -174,6 +183,7 @@ def _preview_problems() -> dict[str, str]:
             "The portal's copy of this file is missing; the data office has to sync it again."
         ),
         previews.UNREADABLE: _("This file cannot be read as a table, so there is no preview."),
+        HELD: _("Previews of this dataset are withheld while a report of exposed personal data is handled."),
     }
 
 
