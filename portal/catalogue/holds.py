@@ -40,4 +40,7 @@ def release(dataset_id: int) -> None:
 
 
 def is_held(dataset_id: int) -> bool:
-    return db.session.scalar(select(PreviewHold.dataset_id).where(PreviewHold.dataset_id == dataset_id)) is not None
+    return (
+        db.session.scalar(select(PreviewHold.dataset_id).where(PreviewHold.dataset_id == dataset_id))
+        is not None
+    )

@@ -29,7 +29,10 @@ _FIGURES = {
         **nullable({"type": "number", "minimum": 0, "maximum": 1}),
         "description": "整改率 = 已整改 ÷ (纠错数 − 未采纳)；分母为 0 时为 null",
     },
-    "median_reply_hours": {**nullable({"type": "number", "minimum": 0}), "description": "首次答复用时中位数（小时）"},
+    "median_reply_hours": {
+        **nullable({"type": "number", "minimum": 0}),
+        "description": "首次答复用时中位数（小时）",
+    },
 }
 openapi.schemas(
     {
@@ -54,7 +57,9 @@ openapi.schemas(
     "数据纠错统计：各部门、各县（市、区）的纠错数、已整改、未采纳、逾期、整改率、答复用时中位数",
     parameters=[
         query_parameter(
-            "year", "按纠错提交年份统计；缺省为全部", {"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR}
+            "year",
+            "按纠错提交年份统计；缺省为全部",
+            {"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR},
         )
     ],
     responses=responses("FeedbackSummary"),

@@ -55,13 +55,16 @@ def figures(rows: list[ErrorReport], now: datetime) -> Figures:
 def summary(*, now: datetime, year: int | None = None) -> dict:
     """Return {"year", "total", "departments": [...], "counties": [...]}: one row per department and county
     that has a dataset, each with its Figures (departments with `organization`, the CKAN name)."""
-    query = select(ErrorReport, Department.id, Department.region_id).join(
-        Dataset, Dataset.id == ErrorReport.dataset_id
-    ).outerjoin(Department, Department.id == Dataset.department_id)
+    query = (
+        select(ErrorReport, Department.id, Department.region_id)
+        .join(Dataset, Dataset.id == ErrorReport.dataset_id)
+        .outerjoin(Department, Department.id == Dataset.department_id)
+    )
     if year is not None:
         first, last = clock.year_bounds(year)
         query = query.where(
-            ErrorReport.created_at >= clock.day_start(first), ErrorReport.created_at < clock.day_start(last + timedelta(days=1))
+            ErrorReport.created_at >= clock.day_start(first),
+            ErrorReport.created_at < clock.day_start(last + timedelta(days=1)),
         )
     by_department: dict[int, list[ErrorReport]] = {}
     by_region: dict[int, list[ErrorReport]] = {}
@@ -75,7 +78,9 @@ def summary(*, now: datetime, year: int | None = None) -> dict:
         select(Department).where(Department.id.in_(select(Dataset.department_id))).order_by(Department.name)
     )
     regions = db.session.scalars(
-        select(Region).where(Region.id.in_(select(Department.region_id))).order_by(Region.position, Region.code)
+        select(Region)
+        .where(Region.id.in_(select(Department.region_id)))
+        .order_by(Region.position, Region.code)
     )
     return {
         "year": year,
@@ -85,7 +90,12 @@ def summary(*, now: datetime, year: int | None = None) -> dict:
             for d in departments
         ],
         "counties": [
-            {"code": r.code, "name": r.name, "name_en": r.name_en, **asdict(figures(by_region.get(r.id, []), now))}
+            {
+                "code": r.code,
+                "name": r.name,
+                "name_en": r.name_en,
+                **asdict(figures(by_region.get(r.id, []), now)),
+            }
             for r in regions
         ],
     }

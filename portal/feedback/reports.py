@@ -88,8 +88,15 @@ def file_report(
     if not dataset.is_published:
         raise ReportError(_l("This dataset is not published."))
     report = ErrorReport(
-        dataset=dataset, resource=resource, reporter_id=by.id, kind=kind, text=text, state=NEW,
-        created_at=now, due_at=due_moment(now, working_days), reply="",
+        dataset=dataset,
+        resource=resource,
+        reporter_id=by.id,
+        kind=kind,
+        text=text,
+        state=NEW,
+        created_at=now,
+        due_at=due_moment(now, working_days),
+        reply="",
     )
     db.session.add(report)
     db.session.flush()
@@ -104,10 +111,14 @@ def file_report(
 def _store_screenshot(report: ErrorReport, screenshot: BinaryIO, limit: int, storage) -> str:
     data = screenshot.read(limit + 1)
     if len(data) > limit:
-        raise ReportError(_l("The screenshot is too large."), fields={"screenshot": _l("The screenshot is too large.")})
+        raise ReportError(
+            _l("The screenshot is too large."), fields={"screenshot": _l("The screenshot is too large.")}
+        )
     content_type = screenshot_type(data[:8])
     if content_type is None:
-        raise ReportError(_l("A screenshot must be a PNG or JPEG image."), fields={"screenshot": _l("PNG or JPEG only.")})
+        raise ReportError(
+            _l("A screenshot must be a PNG or JPEG image."), fields={"screenshot": _l("PNG or JPEG only.")}
+        )
     key = f"reports/{report.id}/screenshot.{'png' if content_type == 'image/png' else 'jpg'}"
     import io
 
@@ -164,12 +175,14 @@ def _open_personal_reports(dataset_id: int, *, besides: int) -> bool:
 
     return (
         db.session.scalar(
-            select(ErrorReport.id).where(
+            select(ErrorReport.id)
+            .where(
                 ErrorReport.dataset_id == dataset_id,
                 ErrorReport.kind == PERSONAL_DATA,
                 ErrorReport.state.in_((NEW, ACKNOWLEDGED)),
                 ErrorReport.id != besides,
-            ).limit(1)
+            )
+            .limit(1)
         )
         is not None
     )

@@ -30,7 +30,9 @@ def _published(name: str) -> Dataset:
 def dataset_reports(name: str):
     dataset = _published(name)
     items = db.session.scalars(
-        select(ErrorReport).where(ErrorReport.dataset_id == dataset.id).order_by(ErrorReport.created_at.desc())
+        select(ErrorReport)
+        .where(ErrorReport.dataset_id == dataset.id)
+        .order_by(ErrorReport.created_at.desc())
     ).all()
     return render_template("feedback/dataset_reports.html", dataset=dataset, items=items, now=clock.now())
 
@@ -44,15 +46,21 @@ def new_report(name: str):
         resource = None
         if request.form.get("resource"):
             resource = db.session.scalar(
-                select(Resource).where(Resource.ckan_id == request.form["resource"], Resource.dataset_id == dataset.id)
+                select(Resource).where(
+                    Resource.ckan_id == request.form["resource"], Resource.dataset_id == dataset.id
+                )
             )
             if resource is None:
                 abort(400)
         upload = request.files.get("screenshot")
         try:
             report = reports.file_report(
-                dataset, by=current_user, kind=request.form.get("kind", ""), text=request.form.get("text", ""),
-                resource=resource, now=clock.now(),
+                dataset,
+                by=current_user,
+                kind=request.form.get("kind", ""),
+                text=request.form.get("text", ""),
+                resource=resource,
+                now=clock.now(),
                 working_days=current_app.config["REPORT_REPLY_WORKING_DAYS"],
                 screenshot=upload.stream if upload and upload.filename else None,
                 screenshot_max=current_app.config["REPORT_SCREENSHOT_MAX_BYTES"],
@@ -65,11 +73,17 @@ def new_report(name: str):
                 "feedback/new_report.html", dataset=dataset, kinds=KINDS, values=values, problems=problems
             ), 400
         db.session.commit()
-        notify.notify(permissions.answerers(report), notify.REPORT_FILED, report=report,
-                      link=url_for("feedback.desk", _external=True))
+        notify.notify(
+            permissions.answerers(report),
+            notify.REPORT_FILED,
+            report=report,
+            link=url_for("feedback.desk", _external=True),
+        )
         flash(_("Thank you: your report was sent to the data office."), "success")
         return redirect(url_for("feedback.dataset_reports", name=dataset.name))
-    return render_template("feedback/new_report.html", dataset=dataset, kinds=KINDS, values=values, problems=problems)
+    return render_template(
+        "feedback/new_report.html", dataset=dataset, kinds=KINDS, values=values, problems=problems
+    )
 
 
 @bp.get("/admin/reports")
@@ -104,4 +118,3 @@ def answer(report_id: int):
         notify.notify([report.reporter], notify.REPORT_ANSWERED, report=report, link=link)
 
     return refusals.act(run, then=url_for("feedback.desk"), done=_("The report is answered."))
-
