@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -113,6 +114,8 @@ class Dataset(db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     licence_id: Mapped[str | None] = mapped_column(ForeignKey("licences.id"))
     open_condition: Mapped[str] = mapped_column(String(15), default=UNCONDITIONAL)
+    # the grade (分级) from CKAN's data_level extra: 1-4, None when ungraded (catalogue/rules.py, grade)
+    data_level: Mapped[int | None] = mapped_column(SmallInteger)
     author: Mapped[str] = mapped_column(String(200), default="")
     maintainer: Mapped[str] = mapped_column(String(200), default="")
     source_url: Mapped[str] = mapped_column(String(1000), default="")
@@ -120,7 +123,8 @@ class Dataset(db.Model):
     metadata_created: Mapped[datetime | None] = mapped_column(UTCDateTime())
     metadata_modified: Mapped[datetime] = mapped_column(UTCDateTime())
     state: Mapped[str] = mapped_column(String(10), default=PUBLISHED)
-    withdrawn_reason: Mapped[str | None] = mapped_column(String(20))  # deleted | deleted_or_private
+    # deleted | deleted_or_private, or data_level | ungraded (withheld by its grade: catalogue/rules.py)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(20))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

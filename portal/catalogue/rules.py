@@ -42,6 +42,8 @@ def published() -> ColumnElement[bool]:
     The one definition: every public list, count, search, facet, feed and picker filters
     with it, and `is_published` says the same of one loaded dataset. A rule that gates
     publication (a data level, a hold) is added here and in `is_published`, nowhere else.
+    Data levels (`grade` below) are held through the state: the sync never leaves a dataset
+    graded 3, 4 or unknown in the state `PUBLISHED`, and a level-2 one only as conditional.
     """
     return Dataset.state == PUBLISHED
 
@@ -54,6 +56,53 @@ def is_published(dataset: Any) -> bool:
 def published_datasets(*columns: Any) -> Select:
     """Select the published datasets (or the given columns of them)."""
     return select(*(columns or (Dataset,))).where(published())
+
+
+# -- Data levels (分级) ------------------------------------------------------------------
+#
+# CKAN's `data_level` extra grades a dataset "1" to "4". Level 1 may be open without
+# conditions; level 2 only as conditional open (有条件开放), whatever its open condition
+# says; levels 3 and 4 are never published. A value that is neither empty nor 1-4 counts
+# as the strictest level. Ungraded datasets (未分级) follow the UNGRADED_DATASETS setting:
+# `open` (as their open condition says), `conditional` (as level 2) or `withheld` (never
+# published). The sync grades each package with `grade` and writes the dataset's state
+# from it, so `published` above holds the levels for every reader.
+
+UNGRADED_OPEN, UNGRADED_CONDITIONAL, UNGRADED_WITHHELD = "open", "conditional", "withheld"
+UNGRADED_CHOICES = (UNGRADED_OPEN, UNGRADED_CONDITIONAL, UNGRADED_WITHHELD)
+STRICTEST_LEVEL = 4
+PUBLISHABLE_LEVELS = (1, 2)
+WITHHELD_BY_LEVEL, WITHHELD_UNGRADED = "data_level", "ungraded"  # a withdrawal's reason
+WITHHELD_REASONS = (WITHHELD_BY_LEVEL, WITHHELD_UNGRADED)
+
+
+@dataclass(frozen=True)
+class Grade:
+    """What a data level allows: the level kept (None when ungraded), whether the dataset may be
+    published, with which open condition, and why not (a withdrawal's reason)."""
+
+    level: int | None
+    publishable: bool
+    open_condition: str
+    withheld_as: str | None = None
+    unknown: bool = False  # the extra held something other than 1-4: graded as the strictest
+
+
+def grade(raw: str | None, open_condition: str, *, ungraded: str = UNGRADED_OPEN) -> Grade:
+    """Grade a dataset from its `data_level` extra (as CKAN sent it) and its open condition."""
+    text = (raw or "").strip()
+    if not text:  # a setting other than the three choices counts as the strictest, `withheld`
+        if ungraded == UNGRADED_OPEN:
+            return Grade(None, True, open_condition)
+        if ungraded == UNGRADED_CONDITIONAL:
+            return Grade(None, True, CONDITIONAL)
+        return Grade(None, False, open_condition, WITHHELD_UNGRADED)
+    level = int(text) if text in {"1", "2", "3", "4"} else None
+    if level is None:
+        return Grade(STRICTEST_LEVEL, False, open_condition, WITHHELD_BY_LEVEL, unknown=True)
+    if level not in PUBLISHABLE_LEVELS:
+        return Grade(level, False, open_condition, WITHHELD_BY_LEVEL)
+    return Grade(level, True, CONDITIONAL if level == 2 else open_condition)
 
 
 # -- Relations shown with a dataset ------------------------------------------------------

@@ -24,6 +24,7 @@ def settings_from_config(*, full: bool, mirror: bool, started_by_id: int | None 
         safety_margin=config["SYNC_SAFETY_MARGIN"],
         started_by_id=started_by_id,
         rows=config["ROWS_LOAD_AT_SYNC"],
+        ungraded=config["UNGRADED_DATASETS"],
     )
 
 

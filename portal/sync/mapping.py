@@ -13,7 +13,7 @@ from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL
 
 CONDITIONAL_VALUES = {"有条件开放", "conditional", "有条件"}
 UNCONDITIONAL_VALUES = {"无条件开放", "unconditional", "无条件", ""}
-CORE_EXTRA_KEYS = {"open_condition"}
+CORE_EXTRA_KEYS = {"open_condition", "data_level"}
 
 
 class MalformedPackage(ValueError):
@@ -67,6 +67,7 @@ class PackageRecord:
     maintainer: str
     source_url: str
     extras: dict[str, str] = field(default_factory=dict)
+    data_level: str | None = None  # CKAN's data_level extra as sent; catalogue/rules.py grades it
     groups: tuple[GroupRecord, ...] = ()
     tags: tuple[str, ...] = ()
     resources: tuple[ResourceRecord, ...] = ()
@@ -116,6 +117,7 @@ def parse_package(pkg: object) -> PackageRecord:
         maintainer=_str(pkg.get("maintainer"))[:200],
         source_url=_str(pkg.get("url"))[:1000],
         extras={k: v for k, v in extras.items() if k not in CORE_EXTRA_KEYS},
+        data_level=extras.get("data_level", "")[:50] or None,
         groups=tuple(_group(g) for g in _list(pkg.get("groups"), "groups")),
         tags=tuple(sorted({_tag(t) for t in _list(pkg.get("tags"), "tags")} - {""})),
         resources=tuple(_resource(r, i) for i, r in enumerate(resources)),

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from portal import storage
+from portal.catalogue import rules
 from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset, Resource
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -27,7 +29,7 @@ from portal.sync.assess import Assessor, mark_duplicates
 from portal.sync.mapping import MalformedPackage, parse_package
 from portal.sync.models import FAILED, PARTIAL, RUNNING, SUCCEEDED, SyncError, SyncRun, SyncSource
 from portal.sync.remote import BrokenEntry, PackageGone, SourceUnavailable
-from portal.sync.write import UNCHANGED, Writer, resource_values, withdraw
+from portal.sync.write import UNCHANGED, WITHDRAWN_NOW, Writer, resource_values, withdraw
 
 SEED_DEPARTMENTS = Path(__file__).resolve().parents[2] / "seeds" / "departments.json"
 HEARTBEAT_EVERY = 5.0  # seconds
@@ -43,6 +45,7 @@ class Settings:
     mirror_max_size: int = 200 * 1024 * 1024
     started_by_id: int | None = None
     rows: bool = False  # load structured resources' rows into the row store (portal/rows)
+    ungraded: str = rules.UNGRADED_OPEN  # what becomes of datasets without a data level (catalogue/rules.py)
 
 
 Progress = Callable[[int, int], None]
@@ -122,6 +125,8 @@ class _Job:
         self.newest: datetime | None = None
         self.seen_ids: set[str] = set()
         self.counts = dict.fromkeys(COUNTERS, 0)  # kept here: a rollback must not lose them
+        self.withdrawals: list[tuple[int, str, rules.Grade]] = []  # published datasets withheld by level
+        self.deleted_files: list[tuple[int, str]] = []  # (dataset id, storage key) deleted as withheld
         self.assessor = Assessor(
             source=source,
             store=store,
@@ -157,6 +162,7 @@ class _Job:
         self._catch_up(writer)
         if self.settings.full:
             self._reconcile(writer)
+        self._purge_withheld()
         status = SUCCEEDED if self.counts["failed"] == 0 else PARTIAL
         if status == SUCCEEDED:
             source = self.run.source
@@ -209,10 +215,20 @@ class _Job:
     def _write(self, writer: Writer, rec) -> list[tuple[str, str, str]]:
         """Assess the resources (downloads happen here), then write the dataset in one transaction."""
         old, old_resources = writer.existing(rec)
+        grade = rules.grade(rec.data_level, rec.open_condition, ungraded=self.settings.ungraded)
+        if grade.unknown:
+            self._error(
+                rec.name,
+                "level",
+                f"unknown data_level {rec.data_level!r}: graded {grade.level} (the strictest), not published",
+                fault=False,
+            )
         unchanged = (
             old is not None
             and old["state"] == PUBLISHED
+            and grade.publishable
             and old["metadata_modified"] == rec.metadata_modified
+            and (old["data_level"], old["open_condition"]) == (grade.level, grade.open_condition)
         )
         if unchanged and not self.settings.full:
             self.bump(UNCHANGED)
@@ -222,7 +238,7 @@ class _Job:
             old, old_resources = writer.existing(rec)
         problems = []
         resources = [resource_values(r, old_resources.get(r.ckan_id)) for r in rec.resources]
-        for values in resources:
+        for values in resources if grade.publishable else ():  # a withheld dataset's files are not fetched
             stage = "mirror"
             try:
                 problem = self.assessor.assess(rec.ckan_id, values)
@@ -240,8 +256,10 @@ class _Job:
                 writer.touch(old["id"], utcnow())  # its files changed: its pages must show it
             self.bump(UNCHANGED)
         else:
-            outcome, _ = writer.write(rec, old, resources, old_resources, utcnow())
+            outcome, dataset_id = writer.write(rec, old, resources, old_resources, utcnow(), grade)
             self.bump(outcome)
+            if outcome == WITHDRAWN_NOW:
+                self.withdrawals.append((dataset_id, rec.name, grade))
         self.counts["relinked"] += identity.record(self.run.id, writer)
         db.session.commit()
         if self.settings.rows:
@@ -318,6 +336,50 @@ class _Job:
             self.commit()
             self._heartbeat()
 
+    def _purge_withheld(self) -> None:
+        """Delete from storage the mirrored files of datasets withheld by their data level.
+
+        Their state is committed first, so a file that cannot be deleted never leaves its dataset
+        public: it keeps its storage key, is noted on the run, and every later run tries again."""
+        held = db.session.scalars(
+            select(Resource)
+            .join(Resource.dataset)
+            .where(
+                Dataset.state == WITHDRAWN,
+                Dataset.withdrawn_reason.in_(rules.WITHHELD_REASONS),
+                Resource.storage_key.is_not(None),
+            )
+            .order_by(Resource.id)
+        ).all()
+        for resource in held:
+            if self.store is None:
+                self._error(
+                    resource.dataset.name,
+                    "withdraw",
+                    "no storage to delete the file from",
+                    fault=False,
+                    resource=resource.ckan_id,
+                )
+                continue
+            try:
+                self.store.delete(resource.storage_key)
+            except storage.ObjectNotFound:
+                pass
+            except Exception as exc:  # kept for the next run
+                db.session.rollback()
+                self._error(
+                    resource.dataset.name,
+                    "withdraw",
+                    f"file not deleted, retried next run: {type(exc).__name__}: {exc}",
+                    fault=False,
+                    resource=resource.ckan_id,
+                )
+                continue
+            self.deleted_files.append((resource.dataset_id, resource.storage_key))
+            resource.storage_key, resource.mirrored_at = None, None
+            self.commit()
+            self._heartbeat()
+
     def _why_gone(self, name: str) -> str:
         """CKAN answers 404 for a purged dataset, and 403 alike for deleted and private ones."""
         try:
@@ -326,10 +388,13 @@ class _Job:
             return "deleted_or_private" if exc.hidden else "deleted"
         return "deleted"
 
-    def _error(self, package: str, stage: str, message: str, *, resource: str = "") -> None:
-        """Record a fault. A failed dataset keeps the watermark; a failed resource is only noted
-        (its dataset was written, and the next --full run tries the file again)."""
-        if not resource:
+    def _error(
+        self, package: str, stage: str, message: str, *, resource: str = "", fault: bool = True
+    ) -> None:
+        """Record a fault. A failed dataset keeps the watermark; a failed resource, or what is not
+        a `fault` (an unknown data level), is only noted (its dataset was written, and the next
+        --full run tries the file again)."""
+        if not resource and fault:
             self.bump("failed")
         db.session.add(
             SyncError(

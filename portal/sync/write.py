@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
-from portal.catalogue import changes, search_index
+from portal.catalogue import changes, rules, search_index
 from portal.catalogue.models import (
     PUBLISHED,
     WITHDRAWN,
@@ -30,12 +30,18 @@ from portal.sync.identity import NameClash
 from portal.sync.mapping import OrganizationRecord, PackageRecord, parse_organization, resolve_region
 
 CREATED, UPDATED, UNCHANGED, RESTORED = "created", "updated", "unchanged", "restored"
+WITHDRAWN_NOW = "withdrawn"  # a published dataset regraded beyond publication (a run counter too)
 
 # Statements built once: building them anew for each package cost more than running them.
 _DATASETS, _RESOURCES = Dataset.__table__, Resource.__table__
-_DATASET_BY_CKAN_ID = select(_DATASETS.c.id, _DATASETS.c.state, _DATASETS.c.metadata_modified).where(
-    _DATASETS.c.ckan_id == bindparam("ckan_id")
-)
+_DATASET_BY_CKAN_ID = select(
+    _DATASETS.c.id,
+    _DATASETS.c.state,
+    _DATASETS.c.metadata_modified,
+    _DATASETS.c.open_condition,
+    _DATASETS.c.data_level,
+    _DATASETS.c.withdrawn_reason,
+).where(_DATASETS.c.ckan_id == bindparam("ckan_id"))
 _NAME_HOLDER = select(_DATASETS.c.id, _DATASETS.c.name, _DATASETS.c.ckan_id, _DATASETS.c.state).where(
     _DATASETS.c.name == bindparam("name"), _DATASETS.c.ckan_id != bindparam("ckan_id")
 )
@@ -108,16 +114,23 @@ class Writer:
         resources: list[dict],
         old_resources: dict[str, dict],
         now: datetime,
+        grade: rules.Grade | None = None,
     ) -> tuple[str, int]:
-        """Create or update the dataset and its resources; return what happened and its id."""
+        """Create or update the dataset and its resources; return what happened and its id.
+
+        `grade` (catalogue/rules.py) decides whether it is published and with which open
+        condition; a dataset it withholds is written withdrawn, and a published one so
+        withheld counts as WITHDRAWN."""
         conn = db.session.connection()
+        grade = grade or rules.grade(rec.data_level, rec.open_condition)
         values = {
             "name": rec.name,
             "title": rec.title[:500],
             "notes": rec.notes,
             "metadata_created": rec.metadata_created,
             "metadata_modified": rec.metadata_modified,
-            "open_condition": rec.open_condition,
+            "open_condition": grade.open_condition,
+            "data_level": grade.level,
             "author": rec.author,
             "maintainer": rec.maintainer,
             "source_url": rec.source_url,
@@ -128,13 +141,25 @@ class Writer:
             "withdrawn_reason": None,
             "withdrawn_at": None,
         }
+        if not grade.publishable:
+            kept = (
+                old is not None and old["state"] == WITHDRAWN and old["withdrawn_reason"] == grade.withheld_as
+            )
+            values.update(
+                state=WITHDRAWN,
+                withdrawn_reason=grade.withheld_as,
+                withdrawn_at=old_withdrawn_at(conn, old["id"]) if kept else now,
+            )
         values = changes.touched(values, now)  # the catalogue changed: cached pages must see it
         if old is None:
             outcome = CREATED
             values.update(ckan_id=rec.ckan_id, first_synced_at=now, download_count=0)
             dataset_id = conn.execute(_INSERT_DATASET, values).scalar_one()
         else:
-            outcome = RESTORED if old["state"] == WITHDRAWN else UPDATED
+            if not grade.publishable:
+                outcome = WITHDRAWN_NOW if old["state"] == PUBLISHED else UPDATED
+            else:
+                outcome = RESTORED if old["state"] == WITHDRAWN else UPDATED
             dataset_id = old["id"]
             conn.execute(_UPDATE_DATASET, {**values, "b_id": dataset_id})
             conn.execute(_UNLINK_THEMES, {"b_id": dataset_id})
@@ -334,6 +359,10 @@ def resource_values(record, old: dict | None) -> dict:
     if not same_file:
         values["is_valid"] = False
     return values
+
+
+def old_withdrawn_at(conn, dataset_id: int):
+    return conn.execute(select(_DATASETS.c.withdrawn_at).where(_DATASETS.c.id == dataset_id)).scalar()
 
 
 def _parking_name(name: str, ckan_id: str) -> str:

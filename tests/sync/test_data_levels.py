@@ -1,0 +1,197 @@
+"""Data levels gate publication (issue 15 item 1).
+
+CKAN's `data_level` extra: level 1 publishes as its open condition says, level 2 only as
+conditional, levels 3-4 and unknown values never; a published dataset regraded to 3 or 4 is
+withdrawn at the next sync (incremental or full), its mirrored files deleted from storage (the S3
+server), the reason recorded. Every reader (pages, both APIs, DCAT, downloads) follows, since the
+sync writes the state that `rules.published` reads.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from ckanserver import FakeCkan, serve
+from minio import Minio
+from s3server import ACCESS_KEY, SECRET_KEY
+from sqlalchemy import select
+from sync_factories import ORGS, package, published, source, sync
+from werkzeug.wrappers import Response
+
+from portal.catalogue import rules
+from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL, WITHDRAWN, Dataset, Resource
+from portal.extensions import db
+from portal.storage import MinioStorage
+from portal.sync.models import SyncError
+
+CSV = "站点,线路\n南湖站,1路\n".encode()
+
+
+@pytest.fixture
+def files():
+    def app(environ, start_response):
+        return Response(CSV, mimetype="text/csv")(environ, start_response)
+
+    with serve(app) as url:
+        yield url
+
+
+@pytest.fixture
+def s3(s3_endpoint) -> MinioStorage:
+    client = Minio(s3_endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False)
+    return MinioStorage(client, f"levels-{uuid.uuid4().hex}")
+
+
+def graded(n: int, level: str | None, files: str, condition: str = "无条件开放") -> dict:
+    extras = [{"key": "open_condition", "value": condition}]
+    if level is not None:
+        extras.append({"key": "data_level", "value": level})
+    resources = [{"id": f"r-{n}", "name": "站点表", "format": "CSV", "url": f"{files}/d{n}.csv"}]
+    return package(n, org=ORGS[0]["name"], resources=resources, extras=extras)
+
+
+@pytest.fixture
+def fake(files) -> FakeCkan:
+    fake = FakeCkan()
+    for org in ORGS:
+        fake.add_organization(org)
+    for n, level in enumerate(["1", "2", "3", "4", "五", None], start=1):
+        fake.add_package(graded(n, level, files))
+    return fake
+
+
+@pytest.fixture
+def ckan_url(app, fake):
+    with serve(fake) as url:
+        app.config["CKAN_URL"] = url  # the files share its host (127.0.0.1): mirrored
+        yield url
+
+
+def dataset(n: int) -> Dataset:
+    db.session.expire_all()
+    return db.session.scalar(select(Dataset).where(Dataset.name == f"dataset-{n:03d}"))
+
+
+def stored_keys(store: MinioStorage) -> set[str]:
+    return set(store.keys())
+
+
+def test_grade_rule():
+    g = rules.grade
+    assert g("1", UNCONDITIONAL) == rules.Grade(1, True, UNCONDITIONAL)
+    assert g(" 2 ", UNCONDITIONAL) == rules.Grade(2, True, CONDITIONAL)
+    assert g("3", CONDITIONAL).publishable is False and g("4", UNCONDITIONAL).withheld_as == "data_level"
+    for bad in ("5", "0", "abc", "1.0", "二"):
+        assert g(bad, UNCONDITIONAL) == rules.Grade(4, False, UNCONDITIONAL, "data_level", unknown=True)
+    assert g(None, UNCONDITIONAL) == rules.Grade(None, True, UNCONDITIONAL)
+    assert g("", UNCONDITIONAL, ungraded="conditional") == rules.Grade(None, True, CONDITIONAL)
+    assert g(None, UNCONDITIONAL, ungraded="withheld").withheld_as == "ungraded"
+    assert g(None, UNCONDITIONAL, ungraded="typo").publishable is False  # a bad setting is strictest
+
+
+def test_a_full_sync_publishes_levels_1_and_2_only_and_reports_unknown_levels(app, client, ckan_url, s3):
+    run = sync(ckan_url, full=True, mirror=True, store=s3)
+    assert published() == {"dataset-001", "dataset-002", "dataset-006"}
+    assert (dataset(1).open_condition, dataset(1).data_level) == (UNCONDITIONAL, 1)
+    assert (dataset(2).open_condition, dataset(2).data_level) == (CONDITIONAL, 2)  # whatever CKAN says
+    assert dataset(6).data_level is None  # 未分级, open by the default setting
+    for n, level in ((3, 3), (4, 4), (5, 4)):
+        assert (dataset(n).state, dataset(n).withdrawn_reason, dataset(n).data_level) == (
+            WITHDRAWN,
+            "data_level",
+            level,
+        )
+    # files of withheld datasets are never fetched
+    assert stored_keys(s3) == {r.storage_key for r in db.session.scalars(select(Resource)) if r.storage_key}
+    assert len(stored_keys(s3)) == 3
+    errors = db.session.scalars(select(SyncError).where(SyncError.run_id == run.id)).all()
+    assert [(e.package, e.stage) for e in errors] == [("dataset-005", "level")]
+    assert "'五'" in errors[0].message and run.failed == 0 and run.status == "succeeded"
+    for n in (3, 4, 5):
+        name = f"dataset-{n:03d}"
+        assert client.get(f"/datasets/{name}").status_code == 404
+        assert client.get(f"/api/3/action/package_show?id={name}").status_code == 404
+        assert client.get(f"/datasets/{name}/resources/r-{n}/download").status_code == 404
+    names = {p["name"] for p in client.get("/api/3/action/package_search?rows=100").json["result"]["results"]}
+    assert names == published()
+    assert "dataset-003" not in client.get("/catalog.ttl").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
+def test_a_published_dataset_regraded_to_3_is_withdrawn_and_its_files_deleted(
+    app, client, fake, ckan_url, s3, files, full
+):
+    sync(ckan_url, full=True, mirror=True, store=s3)
+    key = db.session.scalar(select(Resource.storage_key).where(Resource.ckan_id == "r-1"))
+    assert key in stored_keys(s3)
+    fake.update_package("dataset-001", extras=graded(1, "3", files)["extras"])
+    run = sync(ckan_url, full=full, mirror=True, store=s3)
+    withdrawn = dataset(1)
+    assert (withdrawn.state, withdrawn.withdrawn_reason, withdrawn.data_level) == (WITHDRAWN, "data_level", 3)
+    assert run.withdrawn == 1
+    assert key not in stored_keys(s3)
+    assert withdrawn.resources[0].storage_key is None
+    assert client.get("/datasets/dataset-001").status_code == 404
+    # regraded back to 1: published again
+    fake.update_package("dataset-001", extras=graded(1, "1", files)["extras"])
+    sync(ckan_url, full=full, mirror=True, store=s3)
+    assert dataset(1).state == "published" and "dataset-001" in published()
+
+
+def test_a_regrade_from_1_to_2_makes_the_dataset_conditional(app, fake, ckan_url, s3, files):
+    sync(ckan_url, mirror=True, store=s3)
+    fake.update_package("dataset-001", extras=graded(1, "2", files)["extras"])
+    sync(ckan_url, mirror=True, store=s3)
+    assert (dataset(1).state, dataset(1).open_condition) == ("published", CONDITIONAL)
+
+
+class FlakyDelete:
+    """The S3 store, whose deletes fail until `healed`."""
+
+    def __init__(self, store: MinioStorage) -> None:
+        self.store, self.healed = store, False
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def delete(self, key: str) -> None:
+        if not self.healed:
+            raise OSError("storage unreachable")
+        self.store.delete(key)
+
+
+def test_a_file_that_cannot_be_deleted_is_retried_and_never_leaves_the_dataset_public(
+    app, client, fake, ckan_url, s3, files
+):
+    sync(ckan_url, mirror=True, store=s3)
+    key = db.session.scalar(select(Resource.storage_key).where(Resource.ckan_id == "r-1"))
+    fake.update_package("dataset-001", extras=graded(1, "4", files)["extras"])
+    flaky = FlakyDelete(s3)
+    run = sync(ckan_url, mirror=True, store=flaky)
+    assert dataset(1).state == WITHDRAWN and key in stored_keys(s3)
+    assert dataset(1).resources[0].storage_key == key  # remembered for the retry
+    errors = db.session.scalars(select(SyncError).where(SyncError.run_id == run.id)).all()
+    assert [(e.stage, e.resource) for e in errors if e.stage != "level"] == [("withdraw", "r-1")]
+    assert client.get("/datasets/dataset-001/resources/r-1/download").status_code == 404
+    flaky.healed = True
+    sync(ckan_url, mirror=True, store=flaky)  # nothing changed in CKAN: the retry needs no change
+    assert key not in stored_keys(s3) and dataset(1).resources[0].storage_key is None
+
+
+@pytest.mark.parametrize(
+    "setting, state, condition",
+    [("open", "published", UNCONDITIONAL), ("conditional", "published", CONDITIONAL), ("withheld", WITHDRAWN, None)],
+)
+def test_ungraded_datasets_follow_the_setting(app, ckan_url, setting, state, condition):
+    app.config["UNGRADED_DATASETS"] = setting
+    from portal.sync import commands
+
+    settings = commands.settings_from_config(full=True, mirror=False)
+    assert settings.ungraded == setting
+    sync(source(ckan_url), full=True, ungraded=settings.ungraded)
+    assert dataset(6).state == state
+    if condition:
+        assert dataset(6).open_condition == condition
+    else:
+        assert dataset(6).withdrawn_reason == "ungraded"
