@@ -22,12 +22,13 @@ from portal.accounts import sessions
 from portal.accounts.models import User
 from portal.accounts.passwords import password_problem
 from portal.extensions import db
+from portal.refusals import Refusal
 
 SALT = "password-reset"
 MAX_TOKEN_LENGTH = 400  # ours are about 110 characters; longer ones are not ours
 
 
-class ResetError(Exception):
+class ResetError(Refusal):
     """A reset link cannot be used; the message is shown to the user."""
 
 

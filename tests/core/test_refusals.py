@@ -7,7 +7,7 @@ from flask import get_flashed_messages
 from sqlalchemy import select
 
 from portal import refusals
-from portal.accounts import actions, tokens
+from portal.accounts import actions, resets, tokens
 from portal.applications import registration, uploads, workflow
 from portal.catalogue import access, downloads
 from portal.contest import (
@@ -23,15 +23,17 @@ from portal.contest import (
     teams,
 )
 from portal.extensions import db
+from portal.feedback import reports
 from portal.regions import population
 from portal.regions.models import Region
 
 USER_FACING = [
-    actions.AccountError, tokens.TokenError, workflow.WorkflowError, registration.DetailsInvalid,
-    uploads.UploadError, access.AccessError, downloads.NotDownloadable, appeals.AppealError,
+    actions.AccountError, tokens.TokenError, resets.ResetError, workflow.WorkflowError,
+    registration.DetailsInvalid, uploads.UploadError, access.AccessError, downloads.NotDownloadable,
+    appeals.AppealError,
     closing.ClosingError, entries.SubmissionError, flags.FlagError, invitations.InvitationError,
     panels.PanelError, results.PublicationError, scoring.ScoringError, setup.SetupError, teams.TeamError,
-    population.PopulationError,
+    population.PopulationError, reports.ReportError,
 ]  # fmt: skip
 
 
