@@ -6,6 +6,7 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
+from flask_babel import force_locale
 from catalogue_factories import make_dataset
 from factories import make_user
 
@@ -58,10 +59,11 @@ def test_a_screenshot_is_stored_and_an_oversized_or_foreign_one_refused(app):
     store = storage.get_storage()
     report = _file(app, screenshot=io.BytesIO(PNG), screenshot_max=1000, storage=store)
     assert store.exists(report.screenshot_key)
-    with pytest.raises(reports.ReportError, match="too large"):
+    with force_locale("en"), pytest.raises(reports.ReportError, match="too large") as large:
         _file(app, screenshot=io.BytesIO(PNG * 20), screenshot_max=1000, storage=store)
-    with pytest.raises(reports.ReportError, match="PNG or JPEG"):
+    with force_locale("en"), pytest.raises(reports.ReportError, match="PNG or JPEG") as foreign:
         _file(app, screenshot=io.BytesIO(b"GIF89a" + b"\0" * 10), screenshot_max=1000, storage=store)
+    assert "screenshot" in large.value.fields and "screenshot" in foreign.value.fields
 
 
 def test_states_run_new_acknowledged_fixed_and_the_first_reply_stops_the_clock(app):
