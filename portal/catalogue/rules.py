@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -103,6 +103,18 @@ def grade(raw: str | None, open_condition: str, *, ungraded: str = UNGRADED_OPEN
     if level not in PUBLISHABLE_LEVELS:
         return Grade(level, False, open_condition, WITHHELD_BY_LEVEL)
     return Grade(level, True, CONDITIONAL if level == 2 else open_condition)
+
+
+def level_counts() -> Select:
+    """Select (data level or None for 未分级, published or not, count) over the datasets the sync
+    has graded: what the office's sync page shows. Withdrawals for CKAN's own reasons are left out."""
+    graded = (Dataset.state == PUBLISHED) | Dataset.withdrawn_reason.in_(WITHHELD_REASONS)
+    is_published = Dataset.state == PUBLISHED
+    return (
+        select(Dataset.data_level, is_published, func.count())
+        .where(graded)
+        .group_by(Dataset.data_level, is_published)
+    )
 
 
 # -- Relations shown with a dataset ------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from portal import outbound
 from portal.accounts.models import ADMIN
 from portal.accounts.permissions import role_required
+from portal.catalogue import rules
 from portal.extensions import db
 from portal.rows import tables as row_tables
 from portal.sync import collaborators, health, lock, outcome, remote, run, sources
@@ -124,7 +125,17 @@ def _runs_page(form=None) -> str:
         typed=form.get("source_url", "")[:1000],
         holder=lock.holder(),
         default_source=current_app.config.get("CKAN_URL") or "",
+        levels=_level_table(),
+        ungraded_setting=current_app.config["UNGRADED_DATASETS"],
     )
+
+
+def _level_table() -> list[tuple[int | None, int, int]]:
+    """(level or None for 未分级, published, withheld) for levels 1-4 and the ungraded."""
+    table: dict[int | None, list[int]] = {level: [0, 0] for level in (1, 2, 3, 4, None)}
+    for level, is_published, count in db.session.execute(rules.level_counts()):
+        table.setdefault(level, [0, 0])[0 if is_published else 1] += count
+    return [(level, published, withheld) for level, (published, withheld) in table.items()]
 
 
 def _choices() -> list[sources.Choice]:

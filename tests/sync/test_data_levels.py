@@ -9,6 +9,7 @@ sync writes the state that `rules.published` reads.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -181,7 +182,11 @@ def test_a_file_that_cannot_be_deleted_is_retried_and_never_leaves_the_dataset_p
 
 @pytest.mark.parametrize(
     "setting, state, condition",
-    [("open", "published", UNCONDITIONAL), ("conditional", "published", CONDITIONAL), ("withheld", WITHDRAWN, None)],
+    [
+        ("open", "published", UNCONDITIONAL),
+        ("conditional", "published", CONDITIONAL),
+        ("withheld", WITHDRAWN, None),
+    ],
 )
 def test_ungraded_datasets_follow_the_setting(app, ckan_url, setting, state, condition):
     app.config["UNGRADED_DATASETS"] = setting
@@ -195,3 +200,16 @@ def test_ungraded_datasets_follow_the_setting(app, ckan_url, setting, state, con
         assert dataset(6).open_condition == condition
     else:
         assert dataset(6).withdrawn_reason == "ungraded"
+
+
+def test_the_office_sees_the_datasets_per_level_and_the_ungraded_count(app, client, login, ckan_url):
+    sync(source(ckan_url), full=True)
+    for role in (None, "developer", "judge"):
+        if role:
+            login(role)
+        assert client.get("/admin/sync/").status_code in (302, 403)
+    login("admin")
+    page = client.get("/admin/sync/").get_data(as_text=True)
+    cells = re.findall(r'data-level="(\w+)">.*?<td class="num">(\d+)</td><td class="num">(\d+)', page, re.S)
+    rows = {level: (int(published), int(withheld)) for level, published, withheld in cells}
+    assert rows == {"1": (1, 0), "2": (1, 0), "3": (0, 1), "4": (0, 2), "ungraded": (1, 0)}
