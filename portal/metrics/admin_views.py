@@ -7,6 +7,7 @@ from flask import Blueprint, abort, render_template, request
 from portal.accounts.models import ADMIN
 from portal.accounts.permissions import role_required
 from portal.dbtypes import utcnow
+from portal.feedback import figures
 from portal.metrics import dashboard, exports, views
 
 bp = Blueprint("metrics_admin", __name__, url_prefix="/admin/metrics")
@@ -32,8 +33,10 @@ def _dashboard() -> dashboard.Dashboard:
 @bp.get("/")
 @role_required(ADMIN)
 def index():
+    board = _dashboard()
+    feedback = figures.summary(now=utcnow(), year=board.report.year)
     return render_template(
-        "metrics/dashboard.html", board=_dashboard(), status_labels=exports.status_labels()
+        "metrics/dashboard.html", board=board, status_labels=exports.status_labels(), feedback=feedback
     )
 
 

@@ -7,6 +7,7 @@ from flask_babel import get_locale
 
 from portal import clock
 from portal.dbtypes import utcnow
+from portal.feedback import figures
 from portal.metrics import dashboard, indicators
 
 bp = Blueprint("metrics", __name__, url_prefix="/stats")
@@ -41,7 +42,8 @@ def index():
     stats = dashboard.statistics(
         requested_year(), now=utcnow(), sort=sort, descending=descending, english=is_english()
     )
-    return render_template("metrics/index.html", stats=stats)
+    feedback = figures.summary(now=utcnow(), year=stats.report.year)
+    return render_template("metrics/index.html", stats=stats, feedback=feedback)
 
 
 @bp.get("/methodology")
