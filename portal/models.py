@@ -15,7 +15,7 @@ from portal.catalogue.models import (  # noqa: F401
 )
 from portal.catalogue.holds import PreviewHold  # noqa: F401
 from portal.contest.models import Appeal, Assignment, Contest, Criterion, Entry, Round, Score, Team  # noqa: F401
-from portal.feedback.models import ErrorReport  # noqa: F401
+from portal.feedback.models import DataRequest, DataRequestComment, DataRequestVote, ErrorReport  # noqa: F401
 from portal.jobs.models import JobRecord  # noqa: F401
 from portal.metrics.models import DailyActivity  # noqa: F401
 from portal.notices.models import Notification  # noqa: F401

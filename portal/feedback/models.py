@@ -57,3 +57,60 @@ class ErrorReport(db.Model):
     @property
     def is_open(self) -> bool:
         return self.state in (NEW, ACKNOWLEDGED)
+
+
+# Data requests (数据需求): open -> planned -> published (linked to a dataset), or declined with a reason.
+OPEN, PLANNED, PUBLISHED, DECLINED = "open", "planned", "published", "declined"
+REQUEST_STATUSES = (OPEN, PLANNED, PUBLISHED, DECLINED)
+
+
+class DataRequest(db.Model):
+    """A user's request for data not yet open: what, why, and which department might hold it."""
+
+    __tablename__ = "data_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'planned', 'published', 'declined')", name="status"),
+        CheckConstraint("status != 'published' OR dataset_id IS NOT NULL", name="published_has_dataset"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), index=True
+    )
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(15), default=OPEN, index=True)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    votes: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    dataset: Mapped[Dataset | None] = relationship()
+
+
+class DataRequestVote(db.Model):
+    """One user's vote for a request: at most one each (the primary key)."""
+
+    __tablename__ = "data_request_votes"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("data_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DataRequestComment(db.Model):
+    __tablename__ = "data_request_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("data_requests.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship()
