@@ -23,6 +23,29 @@ class Assessor:
     mirror: bool
     max_size: int
     shapes: dict = field(default_factory=dict)  # DataStore shapes fetched ahead, by resource id
+    mirrored: dict = field(default_factory=dict)  # copies made ahead: resource id -> problem or exception
+
+    def mirror_ahead(self, dataset_ckan_id: str, resources: list[dict]) -> None:
+        """Copy the files of a dataset's resources that need it, a few at a time (the fetcher bounds
+        how many, overall and per host); `assess` then uses what each copy gave."""
+        self.mirrored = {}
+        wanted = [values for values in resources if self._wants_copy(values)]
+        if len(wanted) < 2:
+            return  # nothing to overlap: assess copies it itself
+
+        def work(values: dict) -> str | None:
+            return self._mirror(dataset_ckan_id, values, self.source.local_file(values["url"]))
+
+        for values, result in zip(wanted, self.fetcher.copy_many(wanted, work), strict=True):
+            self.mirrored[values["ckan_id"]] = result
+
+    def _wants_copy(self, values: dict) -> bool:
+        return (
+            self.mirror
+            and self.store is not None
+            and values["format"] in volume.MIRRORED
+            and values["mirrored_at"] is None
+        )
 
     def assess(self, dataset_ckan_id: str, values: dict) -> str | None:
         """Mirror the file when needed, then measure it: DataStore first, else the file.
@@ -31,12 +54,12 @@ class Assessor:
         """
         problem = None
         local = self.source.local_file(values["url"])
-        if (
-            self.mirror
-            and self.store is not None
-            and values["format"] in volume.MIRRORED
-            and values["mirrored_at"] is None
-        ):
+        if values["ckan_id"] in self.mirrored:
+            problem = self.mirrored.pop(values["ckan_id"])
+            if isinstance(problem, Exception):
+                raise problem
+            values["volume_computed_at"] = None  # count the new copy
+        elif self._wants_copy(values):
             problem = self._mirror(dataset_ckan_id, values, local)
             values["volume_computed_at"] = None  # count the new copy
         if values["datastore_active"] and (self.full or values["volume_computed_at"] is None):

@@ -238,6 +238,8 @@ class _Job:
             old, old_resources = writer.existing(rec)
         problems = []
         resources = [resource_values(r, old_resources.get(r.ckan_id)) for r in rec.resources]
+        if grade.publishable:
+            self.assessor.mirror_ahead(rec.ckan_id, resources)  # several files at once
         for values in resources if grade.publishable else ():  # a withheld dataset's files are not fetched
             stage = "mirror"
             try:
@@ -248,7 +250,13 @@ class _Job:
                 stage, problem = "resource", f"{type(exc).__name__}: {exc}"
                 values["mirror_error"] = problem[:500]
             # only data files matter to the volume; a refused address matters whatever the format
-            if problem and (values["format"] in volume.COUNTABLE or mirror.is_skipped(problem)):
+            if mirror.is_repeat(problem):  # its host was recorded unreachable once: not again per file
+                continue
+            if problem and (
+                values["format"] in volume.COUNTABLE
+                or mirror.is_skipped(problem)
+                or mirror.UNREACHABLE in problem
+            ):
                 problems.append((values["ckan_id"], stage, problem))
         mark_duplicates(resources)
         if unchanged:
