@@ -2,10 +2,19 @@
 
     python bench/sync_bench.py 10000 100000        # SQLite in a temporary folder
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench python bench/sync_bench.py 10000
+    python bench/sync_bench.py 20000 --json out/sync.json --mirror 2000
 
 For each size: a full sync without mirroring (datasets per second), then an
 incremental sync after 100 packages change, and the peak memory of the syncing
 process. The fake CKAN runs in a child process so its memory is not counted.
+
+`--mirror N` adds a mirroring load (issue 20 item 5): N small files on a local HTTP file server
+(five per dataset) and, in every dataset, one more file on each of two unreachable hosts (a name that
+does not resolve, a loopback port nobody listens on). It reports files mirrored per second and the
+seconds the run spent on the unreachable hosts' files. `--json FILE` writes the last size's figures:
+{"full": {"datasets", "seconds", "datasets_per_s"}, "incremental": {"changed", "seconds"},
+"peak_rss": {"mb"}, "mirror": {"files", "seconds", "files_per_s", "unreachable_files",
+"unreachable_hosts", "errors_recorded"}, "load_average": [1, 5, 15 min]}.
 """
 
 from __future__ import annotations
@@ -46,6 +55,108 @@ def serve(count: int) -> None:
     with ckan_generator._ckanserver().serve(app) as url:
         print(url, flush=True)
         sys.stdin.read()  # until the parent closes our stdin
+
+
+FILES_PER_DATASET = 5
+SMALL = "站点,线路\n南湖站,1路\n".encode()
+
+
+def serve_mirror(files: int) -> None:
+    """Child process: a fake CKAN whose datasets list small files on this same server (/files/...),
+    plus one file each on an unresolvable host and on a closed loopback port."""
+    import socket
+
+    import ckan_generator
+
+    ckanserver = ckan_generator._ckanserver()
+    fake = ckanserver.FakeCkan()
+    org = {"id": "org-bench", "name": "bench", "title": "基准"}
+    fake.add_organization(org)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"].startswith("/files/"):
+            start_response("200 OK", [("Content-Type", "text/csv"), ("Content-Length", str(len(SMALL)))])
+            return [SMALL]
+        return fake(environ, start_response)
+
+    with ckanserver.serve(app) as url:
+        for n in range(max(1, files // FILES_PER_DATASET)):
+            urls = [f"{url}/files/{n}/{i}.csv" for i in range(FILES_PER_DATASET)]
+            urls += [f"http://files.unreachable.invalid/{n}.csv", f"http://127.0.0.1:{closed}/{n}.csv"]
+            fake.add_package(
+                {
+                    "id": f"00000000-0000-4000-8000-{n:012d}",
+                    "name": f"mirror-{n}",
+                    "title": f"镜像{n}",
+                    "organization": org,
+                    "extras": [{"key": "open_condition", "value": "无条件开放"}],
+                    "resources": [
+                        {"id": f"m-{n}-{i}", "name": f"文件{i}", "format": "CSV", "url": u}
+                        for i, u in enumerate(urls)
+                    ],
+                }
+            )
+        print(url, flush=True)
+        sys.stdin.read()
+
+
+def bench_mirror(files: int) -> dict:
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve-mirror", str(files)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = child.stdout.readline().strip()
+    try:
+        return _measure_mirror(url)
+    finally:
+        child.stdin.close()
+        child.wait(30)
+
+
+def _measure_mirror(url: str) -> dict:
+    from flask_migrate import upgrade
+
+    from portal import create_app, outbound, storage
+    from portal.catalogue.models import Resource
+    from portal.extensions import db
+    from portal.seeding import load_regions
+    from portal.sync import mirror, remote, run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        database = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+        app = create_app({"DATABASE_URL": database, "INSTANCE_PATH": tmp, "SECRET_KEY": "bench"})
+        with app.app_context():
+            if database.startswith("postgres"):
+                with db.engine.begin() as conn:
+                    conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+            upgrade(revision="heads")
+            load_regions()
+            db.session.commit()
+            source = remote.CkanSource(url, timeout=60, retries=2)
+            fetcher = mirror.Fetcher(guard=outbound.Guard.from_settings(["127.0.0.0/8"]), timeout=10)
+            store = storage.LocalStorage(f"{tmp}/mirror")
+            began = time.perf_counter()
+            done = run.sync(source, run.Settings(full=True, mirror=True), store=store, fetcher=fetcher)
+            seconds = time.perf_counter() - began
+            copied = db.session.scalar(db.select(db.func.count()).where(Resource.storage_key.is_not(None)))
+            skipped = db.session.scalar(
+                db.select(db.func.count()).where(Resource.mirror_error.contains(mirror.UNREACHABLE))
+            )
+            errors = len(done.errors)
+            db.engine.dispose()
+    return {
+        "files": copied,
+        "seconds": seconds,
+        "files_per_s": copied / seconds,
+        "unreachable_files": skipped,
+        "unreachable_hosts": sorted(fetcher.unreachable),
+        "errors_recorded": errors,
+    }
 
 
 def peak_mb() -> float:
@@ -113,12 +224,30 @@ def _measure(count: int, url: str) -> dict:
     }
 
 
+def _arguments(argv: list[str]) -> tuple[list[int], str | None, int]:
+    sizes, json_path, mirror_files = [], None, 0
+    args = iter(argv)
+    for arg in args:
+        if arg == "--json":
+            json_path = next(args)
+        elif arg == "--mirror":
+            mirror_files = int(next(args))
+        else:
+            sizes.append(int(arg))
+    return sizes or ([] if mirror_files else [10_000]), json_path, mirror_files
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--serve":
         serve(int(sys.argv[2]))
         sys.exit(0)
-    print(f"database: {os.environ.get('DATABASE_URL') or 'SQLite'}", flush=True)
-    for size in [int(a) for a in sys.argv[1:]] or [10_000]:
+    if sys.argv[1] == "--serve-mirror":
+        serve_mirror(int(sys.argv[2]))
+        sys.exit(0)
+    sizes, json_path, mirror_files = _arguments(sys.argv[1:])
+    print(f"database: {os.environ.get('DATABASE_URL') or 'SQLite'}; load {os.getloadavg()}", flush=True)
+    figures: dict = {}
+    for size in sizes:
         r = bench(size)
         print(
             f"{r['packages']:>7} packages: full sync {r['full_s']:.1f} s = {r['per_s']:.0f} datasets/s; "
@@ -126,3 +255,21 @@ if __name__ == "__main__":
             f"peak memory {r['peak_mb']:.0f} MB",
             flush=True,
         )
+        figures.update(
+            full={"datasets": r["packages"], "seconds": r["full_s"], "datasets_per_s": r["per_s"]},
+            incremental={"changed": 100, "seconds": r["incremental_s"]},
+            peak_rss={"mb": r["peak_mb"]},
+        )
+    if mirror_files:
+        m = bench_mirror(mirror_files)
+        print(
+            f"mirroring: {m['files']} files in {m['seconds']:.1f} s = {m['files_per_s']:.0f} files/s; "
+            f"{m['unreachable_files']} files on {len(m['unreachable_hosts'])} unreachable hosts skipped, "
+            f"{m['errors_recorded']} problems recorded",
+            flush=True,
+        )
+        figures["mirror"] = m
+        figures["peak_rss"] = {"mb": peak_mb()}
+    figures["load_average"] = os.getloadavg()
+    if json_path:
+        Path(json_path).write_text(json.dumps(figures, indent=2))
