@@ -153,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.contest import api as contest_api
     from portal.contest import views as contest
     from portal.feedback import api as feedback_api
+    from portal.feedback import request_views  # noqa: F401 (adds to feedback.bp)
     from portal.feedback import views as feedback
     from portal.metrics import admin_views as metrics_admin
     from portal.metrics import api as metrics_api
@@ -164,7 +165,15 @@ def _register_blueprints(app: Flask) -> None:
     from portal.site import views as site
     from portal.sync import views as sync
 
-    v1.nest(api.bp, applications_api.bp, metrics_api.bp, contest_api.bp, rows_api.bp, feedback_api.bp)  # JSON APIs at /api/v1
+    v1.nest(
+        api.bp,
+        applications_api.bp,
+        metrics_api.bp,
+        contest_api.bp,
+        rows_api.bp,
+        feedback_api.bp,
+        feedback_api.requests_bp,
+    )  # JSON APIs at /api/v1
     ckan.offer(rows_ckan.ACTIONS)  # the row store answers datastore_* on the CKAN-compatible API
     for module in (
         ops,

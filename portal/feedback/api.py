@@ -1,4 +1,4 @@
-"""Error report figures in the JSON API: `/api/v1/feedback/summary[?year=YYYY]`.
+"""Feedback in the JSON API: `/api/v1/feedback/summary[?year=YYYY]` and `/api/v1/requests`.
 
 The rows are those of the statistics page and the admin scorecard (`figures.summary`): per department
 (`organization`, the CKAN organization's name) and per county. Without a year, every report counts.
@@ -11,9 +11,26 @@ from flask import Blueprint, request
 
 from portal import clock, inputs
 from portal.api import openapi
-from portal.api.openapi import INTEGER, STRING, nullable, obj, query_parameter, ref, responses
+from portal.api.openapi import (
+    INTEGER,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    PAGE,
+    STRING,
+    TIME,
+    list_of,
+    nullable,
+    obj,
+    per_page_parameter,
+    query_parameter,
+    ref,
+    responses,
+)
 from portal.api.v1 import ApiError
-from portal.feedback import figures
+from portal.catalogue.models import Department
+from portal.extensions import db
+from portal.feedback import data_requests, figures
+from portal.feedback.models import REQUEST_STATUSES, DataRequest
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")  # nested under /api/v1
 
@@ -71,3 +88,80 @@ def summary():
     except inputs.BadInput:
         raise ApiError(400, f"year must be a whole number from {FIRST_YEAR} to {LAST_YEAR}") from None
     return figures.summary(now=clock.now(), year=year)
+
+
+# /api/v1/requests: the public list of data requests, most votes first.
+requests_bp = Blueprint("requests", __name__, url_prefix="/requests")  # nested under /api/v1
+DEFAULT_PER_PAGE = 20
+
+openapi.schemas(
+    {
+        "DataRequest": obj(
+            {
+                "id": INTEGER,
+                "title": STRING,
+                "reason": STRING,
+                "organization": {**nullable(STRING), "description": "所提部门（CKAN 组织名），可为空"},
+                "status": {"type": "string", "enum": ["open", "planned", "published", "declined"]},
+                "votes": {"type": "integer", "minimum": 0},
+                "answer": STRING,
+                "dataset": {**nullable(STRING), "description": "已开放时对应的数据集名"},
+                "created_at": TIME,
+                "answered_at": nullable(TIME),
+            }
+        ),
+        "DataRequestList": list_of("DataRequest"),
+    }
+)
+
+
+@requests_bp.get("")
+@openapi.operation(
+    "listDataRequests",
+    "数据需求：按支持数从多到少，含状态与答复",
+    parameters=[
+        query_parameter(
+            "status",
+            "按状态筛选",
+            {"type": "string", "enum": ["", "open", "planned", "published", "declined"]},
+        ),
+        PAGE,
+        per_page_parameter(DEFAULT_PER_PAGE),
+    ],
+    responses=responses("DataRequestList"),
+)
+def requests_index():
+    status = request.args.get("status", "")
+    if status and status not in REQUEST_STATUSES:
+        raise ApiError(400, "status must be one of open, planned, published, declined")
+    try:
+        page = inputs.optional_number(request.args.get("page"), 1, strict=True, minimum=1, maximum=MAX_PAGE)
+        per_page = inputs.optional_number(
+            request.args.get("per_page"), DEFAULT_PER_PAGE, strict=True, minimum=1, maximum=inputs.BIGGEST
+        )
+    except inputs.BadInput:
+        raise ApiError(400, "page and per_page must be whole numbers from 1") from None
+    per_page = min(per_page, MAX_PER_PAGE)
+    result = db.paginate(data_requests.listing(status or None), page=page, per_page=per_page, error_out=False)
+    return {
+        "items": [request_json(r) for r in result.items],
+        "page": page,
+        "per_page": per_page,
+        "total": result.total,
+    }
+
+
+def request_json(item: DataRequest) -> dict:
+    department = db.session.get(Department, item.department_id) if item.department_id else None
+    return {
+        "id": item.id,
+        "title": item.title,
+        "reason": item.reason,
+        "organization": department.name if department else None,
+        "status": item.status,
+        "votes": item.votes,
+        "answer": item.answer,
+        "dataset": item.dataset.name if item.dataset else None,
+        "created_at": item.created_at.isoformat(),
+        "answered_at": item.answered_at.isoformat() if item.answered_at else None,
+    }

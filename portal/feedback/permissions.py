@@ -29,3 +29,8 @@ def can_see_reports_desk(user) -> bool:
 def answerers(report: ErrorReport) -> list[User]:
     """The users told of a new report: active admins (and, later, the dataset's data owners)."""
     return list(db.session.scalars(select(User).where(User.role == ADMIN, User.active.is_(True))))
+
+
+def can_answer_request(user, data_request=None) -> bool:
+    """The data office answers data requests (data owners of the named department, once that role exists)."""
+    return bool(user.is_authenticated and user.role == ADMIN)

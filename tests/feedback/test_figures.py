@@ -17,7 +17,8 @@ FILED = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday morning in Jiaxing
 
 
 @pytest.mark.parametrize(
-    ("reports_", "fixed", "rejected", "rate"), [(4, 1, 2, 0.5), (2, 0, 2, None), (0, 0, 0, None), (3, 3, 0, 1.0)]
+    ("reports_", "fixed", "rejected", "rate"),
+    [(4, 1, 2, 0.5), (2, 0, 2, None), (0, 0, 0, None), (3, 3, 0, 1.0)],
 )
 def test_rectification_rate_is_fixed_over_reports_less_rejected(reports_, fixed, rejected, rate):
     assert figures.rectification_rate(reports_, fixed, rejected) == rate
@@ -62,8 +63,11 @@ def _as_page(row: dict) -> dict[str, str]:
         return "" if value is None else str(value)
 
     return {
-        "reports": text(row["reports"]), "fixed": text(row["fixed"]), "rejected": text(row["rejected"]),
-        "overdue": text(row["overdue"]), "rate": text(row["rectification_rate"]),
+        "reports": text(row["reports"]),
+        "fixed": text(row["fixed"]),
+        "rejected": text(row["rejected"]),
+        "overdue": text(row["overdue"]),
+        "rate": text(row["rectification_rate"]),
         "median": text(row["median_reply_hours"]),
     }
 
