@@ -20,7 +20,7 @@ from portal.sync import jobs as sync_jobs
 from portal.sync import lock
 from portal.sync.models import RUNNING, SUCCEEDED, SyncRun
 
-PACKAGES = 1500  # enough for the sync to be caught in the middle
+PACKAGES = 3000  # enough for the sync to be caught in the middle
 
 
 def wait_for(condition, timeout: float, what: str):
@@ -61,13 +61,14 @@ def test_a_worker_killed_in_the_middle_of_a_sync_loses_nothing(
     settings = {"REDIS_URL": redis_url, "JOB_RETRY_INTERVALS": "0"}
     worker = flask_process("worker", **settings)
 
-    wait_for(lambda: (db.session.get(SyncRun, started.id).seen or 0) >= 50, 60, "the sync to get going")
+    written = select(func.count()).select_from(Dataset)  # committed one by one; the run's counters every 5 s
+    wait_for(lambda: db.session.scalar(written) >= 20, 60, "the sync to get going")
     horses = children(worker.pid)
     for pid in [worker.pid, *horses]:  # kill -9: no clean-up of any kind
         os.kill(pid, signal.SIGKILL)
     worker.wait(timeout=10)
     halfway = db.session.get(SyncRun, started.id)
-    assert halfway.status == RUNNING and 0 < halfway.seen < PACKAGES
+    assert halfway.status == RUNNING and 0 < db.session.scalar(written) < PACKAGES
     assert db.session.get(JobRecord, record.id).state == "started"
 
     # RQ's maintenance (every live worker runs it) finds the attempt abandoned once its heartbeat
