@@ -5,7 +5,13 @@
 
 Pages: the catalogue page, a search for a common two-character word (交通), a dataset
 page, and a minimal Flask route rendering the same base layout with fixed data, all in
-the same run. Load: wrk from 127.0.0.1 (Debian's `wrk`). Prints requests/s and latency
+the same run; and a "bare" load: a plain Flask app without any of the portal's hooks
+(session, sign-in, translations, CSRF, activity, metrics) serving the very bytes the
+minimal route sent, under the same gunicorn settings, so that the floor the portal's
+hooks add is measured too (issue 20 item 1). `--json FILE` writes each load's figures as
+{"bare": {"rps", "p50_ms", "p90_ms", "p99_ms", "errors"}, "minimal": ..., "catalogue": ...,
+"search": ..., "dataset": ..., "varied_catalogue": ..., "varied_datasets": ...,
+"load_average": [1, 5, 15 min]}. Load: wrk from 127.0.0.1 (Debian's `wrk`). Prints requests/s and latency
 percentiles for each, and each page's throughput as a share of the minimal route's.
 
 Each load is preceded by a two-second unmeasured run, so that every gunicorn worker
@@ -20,6 +26,7 @@ work the caches save.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -39,7 +46,7 @@ def build(count: int) -> Path:
     """Make (once) a SQLite catalogue of `count` generated datasets through the real sync."""
     database = OUT / f"catalogue-{count}.db"
     if database.exists():
-        return database
+        return _upgraded(database)
     OUT.mkdir(parents=True, exist_ok=True)
     import ckan_generator
     from flask_migrate import upgrade
@@ -73,6 +80,34 @@ def build(count: int) -> Path:
     return database
 
 
+def _upgraded(database: Path) -> Path:
+    """Bring a catalogue built by an older checkout to the current schema (new columns, tables)."""
+    from flask_migrate import upgrade
+
+    from portal import create_app
+
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{database}",
+            "INSTANCE_PATH": str(OUT / "instance"),
+            "SECRET_KEY": "bench",
+        }
+    )
+    with app.app_context():
+        upgrade(revision="heads")
+    return database
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop gunicorn; kill it if a loaded machine keeps it from stopping in time."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 APP = """
 from flask import render_template
 from portal import create_app
@@ -88,6 +123,35 @@ MINIMAL = app.jinja_env.from_string(
 def minimal():
     return render_template(MINIMAL, title="基准页面", items=[f"数据集 {n}" for n in range(20)])
 """
+
+
+BARE = """
+from pathlib import Path
+
+from flask import Flask, Response
+
+app = Flask(__name__)
+PAGE = (Path(__file__).parent / "bare_page.html").read_bytes()
+
+
+@app.get("/bench/bare")
+def bare():
+    return Response(PAGE, content_type="text/html; charset=utf-8")
+
+
+@app.get("/healthz")
+def healthz():
+    return "ok"
+"""
+
+
+def serve_bare(page: bytes, workers: int, port: int) -> subprocess.Popen:
+    """A plain Flask app (no portal hooks) serving `page`, under the same gunicorn settings."""
+    (OUT / "bare_page.html").write_bytes(page)
+    (OUT / "bare_wsgi.py").write_text(BARE, encoding="utf-8")
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    process = subprocess.Popen([*command, "--log-level", "warning", "bare_wsgi:app"], cwd=OUT)
+    return wait_until_serving(process, port)
 
 
 def serve(database: Path, workers: int, port: int) -> subprocess.Popen:
@@ -172,6 +236,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=5099)
+    parser.add_argument("--json", metavar="FILE", help="write each load's figures as JSON")
     args = parser.parse_args()
     database = build(args.datasets)
     import sqlite3
@@ -210,6 +275,7 @@ def main() -> None:
         "varied datasets": [f"/datasets/{n}" for n in some_datasets],
     }
     try:
+        page = urllib.request.urlopen(base + pages["minimal route"], timeout=30).read()
         results = {
             label: load(base + path, duration=args.duration, connections=args.connections)
             for label, path in pages.items()
@@ -219,15 +285,46 @@ def main() -> None:
                 base + "/", duration=args.duration, connections=args.connections, paths=paths
             )
     finally:
-        server.terminate()
-        server.wait(10)
+        stop(server)
+    bare = serve_bare(page, args.workers, args.port)  # after the portal stopped: the cores are its alone
+    try:
+        results = {
+            "bare": load(f"{base}/bench/bare", duration=args.duration, connections=args.connections),
+            **results,
+        }
+    finally:
+        stop(bare)
+    if args.json:
+        keys = {
+            "bare": "bare",
+            "minimal route": "minimal",
+            "catalogue page": "catalogue",
+            "search 交通": "search",
+            "dataset page": "dataset",
+            "varied catalogue": "varied_catalogue",
+            "varied datasets": "varied_datasets",
+        }
+        figures = {
+            keys[label]: {
+                "rps": r["rps"],
+                "p50_ms": r["50"],
+                "p90_ms": r["90"],
+                "p99_ms": r["99"],
+                "errors": r["errors"],
+            }
+            for label, r in results.items()
+        }
+        figures["load_average"] = os.getloadavg()
+        Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    print(f"load average {os.getloadavg()}; bare Flask {results['bare']['rps']:.1f} req/s")
     floor = results["minimal route"]["rps"]
     print(
         f"{args.datasets} datasets, gunicorn -w {args.workers}, wrk -c{args.connections} -d{args.duration}s"
     )
     for label, r in results.items():
         print(
-            f"{label:>17}: {r['rps']:8.1f} req/s ({r['rps'] / floor:5.0%} of minimal)  "
+            f"{label:>17}: {r['rps']:8.1f} req/s ({r['rps'] / floor:5.0%} of minimal, "
+            f"{r['rps'] / results['bare']['rps']:5.0%} of bare)  "
             f"p50 {r['50']:6.1f} ms  p90 {r['90']:6.1f} ms  p99 {r['99']:6.1f} ms  errors {r['errors']}"
         )
 
