@@ -14,6 +14,7 @@ from portal.catalogue.models import (  # noqa: F401
     Theme,
 )
 from portal.catalogue.holds import PreviewHold  # noqa: F401
+from portal.catalogue.ratings import DatasetRating  # noqa: F401
 from portal.contest.models import Appeal, Assignment, Contest, Criterion, Entry, Round, Score, Team  # noqa: F401
 from portal.feedback.models import DataRequest, DataRequestComment, DataRequestVote, ErrorReport  # noqa: F401
 from portal.jobs.models import JobRecord  # noqa: F401

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Float,
     Column,
     ColumnElement,
     ForeignKey,
@@ -129,6 +130,9 @@ class Dataset(db.Model):
     first_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     download_count: Mapped[int] = mapped_column(default=0)
+    # users' 1-5 star ratings (catalogue/ratings.py keeps them in step): how many, and their mean (None: none)
+    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    rating_mean: Mapped[float | None] = mapped_column(Float)
 
     department: Mapped[Department | None] = relationship()
     licence: Mapped[Licence | None] = relationship()
