@@ -149,6 +149,7 @@ PAGES = {
             "/stats/methodology",
             "/api/v1/",
             "/datasets/{dataset}/resources/{resource}/table",
+            "/datasets/{dataset}/reports",
             "/account/sign-in",
             "/account/forgot-password",
             "/account/sign-up",
@@ -163,6 +164,7 @@ PAGES = {
             "/account/downloads",
             "/account/access-requests",
             "/account/password",
+            "/datasets/{dataset}/reports/new",
         ],
     ),
     "county team": (
@@ -191,6 +193,7 @@ PAGES = {
             "/admin/sync/runs/{run}",
             "/admin/sync/health",
             "/admin/jobs/",
+            "/admin/reports",
             "/admin/metrics/",
             "/admin/access-requests",
             "/applications/team?status=submitted",
