@@ -33,6 +33,10 @@ class ProfileForm(FlaskForm):
     organization = StringField(_l("Organisation"), validators=[Optional(), Length(max=120)])
 
 
+class EmailChoicesForm(FlaskForm):
+    """Which kinds of email to receive: the checkboxes named `receive` are read by the view (CSRF here)."""
+
+
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[InputRequired(), Length(max=128)])
     new = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=128)])

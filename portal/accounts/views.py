@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from portal.accounts import actions, forms, passwords, sessions
+from portal.accounts import actions, forms, mailing, passwords, sessions
 from portal.accounts.permissions import role_required
 from portal.activity import events
 from portal.extensions import db, limiter
@@ -139,6 +139,23 @@ def profile():
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form)
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@role_required()
+def email_choices():
+    """Each workflow's email can be turned off; the site's own notifications stay."""
+    form = forms.EmailChoicesForm()
+    if form.validate_on_submit():
+        receive = set(request.form.getlist("receive"))
+        if not receive <= set(mailing.KINDS):
+            abort(400)
+        mailing.set_opt_outs(current_user.id, set(mailing.KINDS) - receive)
+        db.session.commit()
+        flash(_("Your email choices are saved."), "success")
+        return redirect(url_for("accounts.email_choices"))
+    muted = mailing.opted_out(current_user.id)
+    return render_template("accounts/email.html", form=form, kinds=mailing.KINDS, muted=muted)
 
 
 @bp.route("/password", methods=["GET", "POST"])

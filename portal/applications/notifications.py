@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import joinedload
 
+from portal.accounts import mailing
 from portal.accounts.models import ADMIN, COUNTY_MEMBER, User
 from portal.applications.models import Application
 from portal.catalogue.access import ACCESS_APPROVED, ACCESS_REJECTED
@@ -30,16 +31,26 @@ SUBMITTED = "application_submitted"  # to the data office
 TEAM_KINDS = (APPROVED, RETURNED, MARKED, UNMARKED)
 ACCESS_KINDS = (ACCESS_APPROVED, ACCESS_REJECTED)
 KINDS = (*TEAM_KINDS, SUBMITTED, *ACCESS_KINDS)
+EMAILED = {APPROVED: mailing.APPLICATION_APPROVED, RETURNED: mailing.APPLICATION_RETURNED}  # also by email
 
 
 def notify_team(application: Application, kind: str, *, reason: str = "", now: datetime) -> int:
     """Add a notification for each active team member of the application's county; return how many."""
     if kind not in TEAM_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    members = select(User.id).where(
-        User.role == COUNTY_MEMBER, User.region_id == application.region_id, User.active.is_(True)
+    members = list(
+        db.session.scalars(
+            select(User).where(
+                User.role == COUNTY_MEMBER, User.region_id == application.region_id, User.active.is_(True)
+            )
+        )
     )
-    return inbox.deliver(db.session.scalars(members), kind, now=now, application=application, reason=reason)
+    count = inbox.deliver([m.id for m in members], kind, now=now, application=application, reason=reason)
+    if kind in EMAILED:  # last: queueing a message commits the session
+        link = mailing.link("applications.detail", application_id=application.id)
+        context = {"application": application.name, "reason": reason, "link": link}
+        mailing.email(members, EMAILED[kind], context)
+    return count
 
 
 def notify_office(application: Application, *, now: datetime) -> int:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, exists, select, update
 from sqlalchemy.orm import selectinload
 
+from portal.accounts import mailing
 from portal.accounts.models import DEVELOPER, User
 from portal.catalogue.models import APPROVED, CONDITIONAL, PENDING, REJECTED, AccessRequest, Dataset
 from portal.dbtypes import utcnow
@@ -129,6 +130,13 @@ def _tell_requester(access_request: AccessRequest) -> None:
         access_request=access_request,
         reason=access_request.decision_reason,
     )
+    context = {
+        "dataset": access_request.dataset.title,
+        "approved": access_request.status == APPROVED,
+        "reason": access_request.decision_reason,
+        "link": mailing.link("access.my_requests"),
+    }
+    mailing.email([access_request.user], mailing.ACCESS_DECIDED, context)
 
 
 def review_queue(status: str | None = None) -> Select:

@@ -8,6 +8,7 @@ functions add and flush; the caller commits.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal.accounts import mailing
 from portal.accounts.models import JUDGE, User
 from portal.contest import assignment, windows
 from portal.contest.models import (
@@ -155,16 +157,30 @@ def assign_round(round_: Round, *, by: User, now: datetime) -> AssignmentReport:
         raise PanelError(_l("Assign judges once the submission window has closed."))
     if round_.is_published:
         raise PanelError(_l("The results are published; assignments can no longer change."))
-    created, short = 0, []
+    created, short, given = 0, [], Counter()
     for track in round_.contest.tracks:
         pairs, entries = _plan_track(round_, track)
         for entry_id, judge_id in pairs:
             _make(round_, entry_id, judge_id, by=by, now=now, source="auto")
+            given[judge_id] += 1
         created += len(pairs)
         counts = _active_counts(round_)
         short += [e for e in entries if counts.get(e.id, 0) < round_.judges_per_entry]
     db.session.flush()
+    for judge in db.session.scalars(select(User).where(User.id.in_(given))):
+        _tell_judge(judge, round_, given[judge.id])
     return AssignmentReport(created, short)
+
+
+def _tell_judge(judge: User, round_: Round, count: int) -> None:
+    """Email a judge that `count` entries of `round_` were given to them (the judging page lists them)."""
+    context = {
+        "contest": round_.contest.name,
+        "round": round_.name,
+        "count": count,
+        "link": mailing.link("contest.judging.index"),
+    }
+    mailing.email([judge], mailing.JUDGE_ASSIGNED, context)
 
 
 def assign_manually(entry: Entry, judge: User, *, by: User, now: datetime) -> Assignment:
@@ -190,6 +206,7 @@ def assign_manually(entry: Entry, judge: User, *, by: User, now: datetime) -> As
         raise PanelError(_l("The judge already has this entry."))
     made = _make(round_, entry.id, judge.id, by=by, now=now, source=MANUAL, reuse=existing)
     db.session.flush()
+    _tell_judge(judge, round_, 1)
     return made
 
 

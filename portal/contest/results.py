@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal.accounts import mailing
 from portal.accounts.models import User
 from portal.contest import ranking, windows
 from portal.contest.models import (
@@ -170,6 +171,19 @@ def publish(round_: Round, *, by: User, now: datetime) -> None:
     round_.published_at, round_.published_by_id = now, by.id
     round_.notice_ends_at = windows.notice_end(now, round_.notice_days)
     db.session.flush()
+    _tell_teams(round_)
+
+
+def _tell_teams(round_: Round) -> None:
+    """Email the captains and accepted members of the teams with an entry in the round: results are out."""
+    member_ids = {m for entry in _entries(round_) for m in {entry.team.captain_id, *entry.team.member_ids}}
+    members = db.session.scalars(select(User).where(User.id.in_(member_ids))) if member_ids else []
+    context = {
+        "contest": round_.contest.name,
+        "round": round_.name,
+        "link": mailing.link("contest.ranking", contest_id=round_.contest_id, round_id=round_.id),
+    }
+    mailing.email(members, mailing.RESULTS_PUBLISHED, context)
 
 
 def finalise(round_: Round, *, by: User, now: datetime) -> None:

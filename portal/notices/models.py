@@ -46,3 +46,12 @@ class Notification(db.Model):
 
     application: Mapped[Application | None] = relationship()
     access_request: Mapped[AccessRequest | None] = relationship()
+
+
+class EmailOptOut(db.Model):
+    """A user asked not to receive one kind of email (portal/accounts/mailing.py); the site still tells."""
+
+    __tablename__ = "email_opt_outs"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)

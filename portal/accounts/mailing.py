@@ -1,0 +1,107 @@
+"""Email for the workflows (issue 17 item 6): one message per reader and kind, unless the reader opted out.
+
+Each workflow that tells someone in the site also calls `email(users, kind, context)`: it renders
+`templates/mail/<kind>.<locale>.txt` (Chinese and English) through `portal/mail.py` and sends it by a
+background job. A user may opt out of any kind on their account page (`email_opt_outs` rows); the in-site
+notification still reaches them. Kinds and who receives them:
+
+- application_returned, application_approved: the county team's active members;
+- judge_assigned: a judge given entries to score (once per judge and assignment run);
+- results_published: the accepted members of the teams with an entry in the round;
+- access_decided: the developer who asked for access to a dataset;
+- report_answered, request_answered: the reporter or the requester and voters (the feedback area's workflows).
+
+Links are built from PUBLIC_BASE_URL (no request is needed: jobs and commands call this too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+
+from portal import mail
+from portal.extensions import db
+from portal.notices.models import EmailOptOut
+
+APPLICATION_RETURNED = "application_returned"
+APPLICATION_APPROVED = "application_approved"
+JUDGE_ASSIGNED = "judge_assigned"
+RESULTS_PUBLISHED = "results_published"
+ACCESS_DECIDED = "access_decided"
+REPORT_ANSWERED = "report_answered"
+REQUEST_ANSWERED = "request_answered"
+
+# Kind -> its label on the account page, in the order shown there.
+KINDS = {
+    APPLICATION_RETURNED: _l("My county's application was returned"),
+    APPLICATION_APPROVED: _l("My county's application was approved"),
+    JUDGE_ASSIGNED: _l("I was assigned entries to judge"),
+    RESULTS_PUBLISHED: _l("Results of a round my team entered were published"),
+    ACCESS_DECIDED: _l("My access request was decided"),
+    REPORT_ANSWERED: _l("My error report was answered"),
+    REQUEST_ANSWERED: _l("A data request I made or voted for was answered"),
+}
+
+
+class Reader(Protocol):
+    id: int
+    email: str
+    display_name: str
+    active: bool
+
+
+def opted_out(user_id: int) -> set[str]:
+    """The kinds `user_id` asked not to receive by email."""
+    return set(db.session.scalars(select(EmailOptOut.kind).where(EmailOptOut.user_id == user_id)))
+
+
+def set_opt_outs(user_id: int, kinds: Iterable[str]) -> set[str]:
+    """Make `kinds` the user's opt-outs (unknown kinds raise ValueError); flush; return them."""
+    wanted = set(kinds)
+    unknown = wanted - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown email kinds {sorted(unknown)!r}")
+    db.session.execute(delete(EmailOptOut).where(EmailOptOut.user_id == user_id))
+    db.session.add_all(EmailOptOut(user_id=user_id, kind=kind) for kind in sorted(wanted))
+    db.session.flush()
+    return wanted
+
+
+def email(users: Iterable[Reader], kind: str, context: dict, *, locale: str | None = None) -> int:
+    """Queue the `kind` message for each active user who has not opted out; return how many were queued.
+
+    Queueing commits the session (the job record must be visible to a worker): call it last in a workflow.
+
+    `context` is rendered into the template with `name` (the reader's display name) added; keep secrets
+    out of it, the job record keeps it.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown email kind {kind!r}")
+    readers = {u.id: u for u in users if u.active and u.email}
+    if not readers:
+        return 0
+    muted = set(
+        db.session.scalars(
+            select(EmailOptOut.user_id).where(EmailOptOut.kind == kind, EmailOptOut.user_id.in_(readers))
+        )
+    )
+    count = 0
+    for user_id, user in sorted(readers.items()):
+        if user_id in muted:
+            continue
+        mail.send_later(user.email, kind, {**context, "name": user.display_name}, locale)
+        count += 1
+    return count
+
+
+def link(endpoint: str, **values) -> str:
+    """An absolute URL to `endpoint` under PUBLIC_BASE_URL (http://localhost when unset, as in tests)."""
+    base = urlsplit(current_app.config.get("PUBLIC_BASE_URL") or "http://localhost")
+    scheme = base.scheme or "http"
+    urls = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=scheme)
+    return urls.build(endpoint, values, force_external=True)

@@ -1,0 +1,245 @@
+"""Email for every workflow (issue 17 item 6) through a real SMTP server (aiosmtpd on 127.0.0.1): an
+application returned or approved, a judge assigned, results published, an access request decided; Chinese and
+English templates; the per-user opt-out per kind on the account page, which keeps the site's notification."""
+
+from __future__ import annotations
+
+import email
+import socket
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from application_factories import admin, make_application, team_member
+from catalogue_factories import make_dataset
+from contest_factories import (
+    assign,
+    join,
+    make_contest,
+    make_entry,
+    make_judge,
+    make_round,
+    make_team,
+    score_sheet,
+)
+from factories import make_user
+from sqlalchemy import select
+
+from portal import mail
+from portal.accounts import mailing
+from portal.applications import workflow
+from portal.catalogue import access
+from portal.catalogue.models import CONDITIONAL
+from portal.contest import panels, results
+from portal.dbtypes import utcnow
+from portal.extensions import db
+from portal.jobs.models import JobRecord
+from portal.notices.models import EmailOptOut, Notification
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [email.message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages() if m["To"] == address]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(app, smtp):
+    """Point the app's transport at the SMTP server (the `app` fixture's context stays the test's)."""
+    controller, received = smtp
+    app.config.update(PUBLIC_BASE_URL="http://portal.example.cn")
+    app.extensions["mail"] = mail.SmtpTransport(host="127.0.0.1", port=controller.port)
+    return received
+
+
+def _body(message) -> str:
+    return message.get_content()
+
+
+def test_a_returned_application_mails_each_team_member_with_the_reason(app, inbox):
+    members = [team_member("330402"), team_member("330402")]
+    elsewhere = team_member("330411")
+    application = make_application(code="330402", by=members[0], status="submitted", name="城市停车助手")
+    workflow.send_back(application, by=admin(), reason="请补充截图。", now=utcnow())
+    db.session.commit()
+    for member in members:
+        [message] = inbox.to(member.email)
+        assert message["Subject"] == "应用“城市停车助手”已退回修改"
+        assert "退回理由：请补充截图。" in _body(message)
+        assert f"http://portal.example.cn/applications/{application.id}" in _body(message)
+    assert inbox.to(elsewhere.email) == []
+
+
+def test_an_approved_application_mails_the_team(app, inbox):
+    member = team_member("330402")
+    application = make_application(code="330402", by=member, status="submitted", name="城市停车助手")
+    workflow.approve(application, by=admin(), now=utcnow())
+    db.session.commit()
+    [message] = inbox.to(member.email)
+    assert message["Subject"] == "应用“城市停车助手”已审核通过"
+
+
+def test_an_opted_out_member_still_gets_the_site_notice_but_no_mail(app, inbox):
+    muted, other = team_member("330402"), team_member("330402")
+    mailing.set_opt_outs(muted.id, [mailing.APPLICATION_APPROVED])
+    application = make_application(code="330402", by=other, status="submitted")
+    workflow.approve(application, by=admin(), now=utcnow())
+    db.session.commit()
+    assert inbox.to(muted.email) == [] and len(inbox.to(other.email)) == 1
+    notes = db.session.scalars(select(Notification.kind).where(Notification.user_id == muted.id)).all()
+    assert notes == ["application_approved"]
+
+
+def test_opting_out_of_one_kind_keeps_the_others(app, inbox):
+    member = team_member("330402")
+    mailing.set_opt_outs(member.id, [mailing.APPLICATION_APPROVED])
+    application = make_application(code="330402", by=member, status="submitted")
+    workflow.send_back(application, by=admin(), reason="缺少说明。", now=utcnow())
+    db.session.commit()
+    assert len(inbox.to(member.email)) == 1
+
+
+def test_an_access_decision_mails_the_developer_in_either_language(app, inbox):
+    dataset = make_dataset(title="嘉兴市企业信用信息", open_condition=CONDITIONAL)
+    developer = make_user("developer")
+    asked = access.request_access(developer, dataset, "研究企业信用与营商环境的关系。")
+    access.decide(asked, approve=False, reason="用途与数据无关。", by=make_user("admin"))
+    db.session.commit()
+    [message] = inbox.to(developer.email)
+    assert message["Subject"] == "您对“嘉兴市企业信用信息”的数据申请未获批准"
+    assert "说明：用途与数据无关。" in _body(message)
+    assert "http://portal.example.cn/account/access-requests" in _body(message)
+    with app.test_request_context():
+        subject, body = mail.render(
+            "access_decided",
+            {"name": "Li", "dataset": "Credit", "approved": True, "reason": "", "link": "x"},
+            "en",
+        )
+    assert subject == "Your access request for Credit was approved"
+    assert "you can download it now" in body
+
+
+def test_assigning_a_round_mails_each_judge_once_with_their_count(app, inbox):
+    contest = make_contest(tracks=("智慧交通",))
+    round_ = make_round(contest, "judging", judges_per_entry=1)
+    for title in ("公交到站预报", "停车诱导"):
+        make_entry(make_team(contest, region_code="330411"), round_, title=title)
+    judge = make_judge(round_, region_code="330402")
+    report = panels.assign_round(round_, by=make_user("admin"), now=utcnow())
+    db.session.commit()
+    assert report.created == 2
+    [message] = inbox.to(judge.email)
+    assert message["Subject"] == f"{contest.name}{round_.name}：您有 2 件参赛作品待评审"
+    assert "http://portal.example.cn/contest/judging/" in _body(message)
+
+
+def test_results_published_mail_the_teams_accepted_members(app, inbox):
+    contest = make_contest(tracks=("智慧交通",))
+    round_ = make_round(contest, "closed", advance_count=1, notice_days=7)
+    team = make_team(contest, region_code="330411")
+    member = make_user("developer")
+    join(team, member)
+    entry = make_entry(team, round_)
+    score_sheet(assign(entry, make_judge(round_)), (9, 9, 5))
+    bystander = make_user("developer")
+    results.publish(round_, by=make_user("admin"), now=utcnow())
+    db.session.commit()
+    for user in (team.captain, member):
+        [message] = inbox.to(user.email)
+        assert message["Subject"] == f"“{contest.name}”{round_.name}评审结果已公布"
+        assert f"/contest/{contest.id}/rounds/{round_.id}/ranking" in _body(message)
+    assert inbox.to(bystander.email) == []
+
+
+def test_unknown_kinds_are_refused(app):
+    user = make_user("developer")
+    with pytest.raises(ValueError):
+        mailing.set_opt_outs(user.id, ["newsletter"])
+    with pytest.raises(ValueError):
+        mailing.email([user], "newsletter", {})
+
+
+def test_every_kind_has_both_templates(app):
+    context = {
+        "name": "Li", "application": "A", "reason": "r", "link": "http://x", "contest": "C", "round": "R",
+        "count": 1, "dataset": "D", "approved": True, "state": "fixed", "reply": "ok",
+    }  # fmt: skip
+    with app.test_request_context():
+        for kind in set(mailing.KINDS) - {mailing.REQUEST_ANSWERED}:  # the data requests' helper adds its own
+            for locale in mail.LOCALES:
+                subject, body = mail.render(kind, context, locale)
+                assert subject and "Li" in body
+
+
+# The account page: each kind on or off, per user.
+
+
+def test_the_account_page_saves_opt_outs_and_shows_them(client, login, inbox):
+    user = login("developer")
+    page = client.get("/account/email")
+    assert page.status_code == 200
+    assert page.get_data(as_text=True).count('name="receive"') == len(mailing.KINDS)
+    kept = [k for k in mailing.KINDS if k != mailing.ACCESS_DECIDED]
+    response = client.post("/account/email", data={"receive": kept})
+    assert response.status_code == 302
+    assert mailing.opted_out(user.id) == {mailing.ACCESS_DECIDED}
+    html = client.get("/account/email").get_data(as_text=True)
+    assert f'value="{mailing.ACCESS_DECIDED}">' in html
+    assert f'value="{mailing.JUDGE_ASSIGNED}" checked>' in html
+    # The decision reaches the site's list but not the mailbox.
+    dataset = make_dataset(open_condition=CONDITIONAL)
+    asked = access.request_access(user, dataset, "研究企业信用与营商环境的关系。")
+    access.decide(asked, approve=True, reason="", by=make_user("admin"))
+    db.session.commit()
+    assert inbox.to(user.email) == []
+    assert client.post("/account/email", data={"receive": list(mailing.KINDS)}).status_code == 302
+    assert mailing.opted_out(user.id) == set()
+
+
+def test_an_unknown_kind_on_the_account_page_is_a_400_and_changes_nothing(client, login):
+    user = login("developer")
+    mailing.set_opt_outs(user.id, [mailing.JUDGE_ASSIGNED])
+    db.session.commit()
+    response = client.post("/account/email", data={"receive": ["newsletter", mailing.ACCESS_DECIDED]})
+    assert response.status_code == 400
+    assert mailing.opted_out(user.id) == {mailing.JUDGE_ASSIGNED}
+
+
+def test_the_account_page_is_for_signed_in_users_only(client, app):
+    assert client.get("/account/email").status_code in (302, 401)
+    assert client.post("/account/email", data={"receive": []}).status_code in (302, 401)
+    assert db.session.scalar(select(db.func.count()).select_from(EmailOptOut)) == 0
+
+
+def test_mail_is_queued_as_a_job_with_no_secret(app, inbox):
+    member = team_member("330402")
+    application = make_application(code="330402", by=member, status="submitted")
+    workflow.approve(application, by=admin(), now=utcnow())
+    db.session.commit()
+    jobs = db.session.scalars(select(JobRecord).where(JobRecord.name == "mail.send")).all()
+    assert [j.params["to"] for j in jobs] == [member.email]
+    assert jobs[0].params["template"] == "application_approved"
