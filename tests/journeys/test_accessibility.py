@@ -324,6 +324,10 @@ def test_phone_menu_passes_axe_and_its_controls_are_at_least_44_px_high(browser,
         page.click(".filters-toggle summary") if path == "/datasets/" else None
         problems += [f"{path} (menu open): {line}" for line in axe_violations(page)]
         problems += page.evaluate(SMALL_CONTROLS, path)
+    page.keyboard.press("Shift+Tab")  # from the menu's toggle back to the brand, by keyboard
+    focused = "(s => [s.outlineStyle, s.outlineWidth, s.boxShadow])(getComputedStyle(document.activeElement))"
+    style, width, shadow = page.evaluate(focused)
+    assert (style, width) == ("solid", "3px") and "255, 221, 0" in shadow  # a dark ring round a yellow one
     assert not problems, "\n".join(problems)
     context.close()
 
