@@ -11,6 +11,7 @@ from portal import seeding, storage
 from portal.accounts import actions
 from portal.accounts.commands import tokens_group
 from portal.accounts.models import ADMIN
+from portal.audit.commands import audit_group
 from portal.catalogue import search_index
 from portal.catalogue.commands import catalogue
 from portal.extensions import db
@@ -97,6 +98,7 @@ def create_admin_command(email: str, name: str, password: str) -> None:
 
 COMMANDS = [
     init_command,
+    audit_group,
     create_admin_command,
     tokens_group,
     ckan,

@@ -88,6 +88,8 @@ SYNC_HEALTH_TIMEOUT = 5.0  # seconds per call of the admin's sync health check (
 # Datasets CKAN has not graded (no data_level extra, 未分级): "open" (published as their open condition
 # says), "conditional" (only as conditional open, like level 2) or "withheld" (never published).
 UNGRADED_DATASETS = "open"
+# The audit log (portal/audit/) keeps rows this many days; `flask --app wsgi audit prune` removes older ones.
+AUDIT_RETENTION_DAYS = 1095
 # The row store (portal/rows/): a sync loads the rows of structured resources (DataStore tables, mirrored
 # CSV, XLSX, JSON) so that datastore_search and /api/v1/…/rows answer from them; an export streams at most
 # ROWS_EXPORT_MAX_RECORDS rows.

@@ -3,6 +3,9 @@
 from portal.accounts.models import ApiToken, User  # noqa: F401
 from portal.activity.models import ActivityEvent, DownloadMark  # noqa: F401
 from portal.applications.models import Application, ApplicationFile, ApplicationTransition  # noqa: F401
+from portal.audit.models import AuditEvent  # noqa: F401
+from portal.catalogue.holds import PreviewHold  # noqa: F401
+from portal.catalogue.ratings import DatasetRating  # noqa: F401
 from portal.catalogue.models import (  # noqa: F401
     AccessRequest,
     Dataset,
@@ -13,8 +16,6 @@ from portal.catalogue.models import (  # noqa: F401
     Tag,
     Theme,
 )
-from portal.catalogue.holds import PreviewHold  # noqa: F401
-from portal.catalogue.ratings import DatasetRating  # noqa: F401
 from portal.contest.models import Appeal, Assignment, Contest, Criterion, Entry, Round, Score, Team  # noqa: F401
 from portal.feedback.models import DataRequest, DataRequestComment, DataRequestVote, ErrorReport  # noqa: F401
 from portal.jobs.models import JobRecord  # noqa: F401

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from portal import storage
+from portal.audit import log as audit_log
 from portal.catalogue import rules
 from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset, Resource
 from portal.dbtypes import utcnow
@@ -268,6 +269,15 @@ class _Job:
             self.bump(outcome)
             if outcome == WITHDRAWN_NOW:
                 self.withdrawals.append((dataset_id, rec.name, grade))
+                audit_log.record(
+                    db.session,
+                    "dataset.withdrawn",
+                    object_type="dataset",
+                    object_id=rec.name,
+                    before={"state": PUBLISHED, "data_level": old["data_level"]},
+                    after={"state": WITHDRAWN, "reason": grade.withheld_as, "data_level": grade.level,
+                           "data_level_sent": rec.data_level, "sync_run": self.run.id},
+                )  # fmt: skip
         self.counts["relinked"] += identity.record(self.run.id, writer)
         db.session.commit()
         if self.settings.rows:
@@ -384,6 +394,14 @@ class _Job:
                 )
                 continue
             self.deleted_files.append((resource.dataset_id, resource.storage_key))
+            audit_log.record(
+                db.session,
+                "dataset.file_deleted",
+                object_type="resource",
+                object_id=resource.ckan_id,
+                before={"storage_key": resource.storage_key, "dataset": resource.dataset.name},
+                after={"storage_key": None, "reason": resource.dataset.withdrawn_reason, "run": self.run.id},
+            )
             resource.storage_key, resource.mirrored_at = None, None
             self.commit()
             self._heartbeat()

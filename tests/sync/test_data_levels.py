@@ -9,6 +9,7 @@ sync writes the state that `rules.published` reads.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -213,3 +214,46 @@ def test_the_office_sees_the_datasets_per_level_and_the_ungraded_count(app, clie
     cells = re.findall(r'data-level="(\w+)">.*?<td class="num">(\d+)</td><td class="num">(\d+)', page, re.S)
     rows = {level: (int(published), int(withheld)) for level, published, withheld in cells}
     assert rows == {"1": (1, 0), "2": (1, 0), "3": (0, 1), "4": (0, 2), "ungraded": (1, 0)}
+
+
+def everywhere(client) -> str:
+    """What the public surfaces show of the catalogue, in one text."""
+    parts = [
+        client.get("/datasets/?q=").get_data(as_text=True),
+        client.get("/api/3/action/package_search?rows=100").get_data(as_text=True),
+        client.get("/api/3/action/package_list").get_data(as_text=True),
+        client.get("/api/v1/datasets?per_page=100").get_data(as_text=True),
+        client.get("/catalog.ttl").get_data(as_text=True),
+        client.get("/catalog.jsonld").get_data(as_text=True),
+    ]
+    return "\n".join(parts)
+
+
+def test_done_full_and_incremental_syncs_leave_levels_3_4_nowhere_and_each_withdrawal_in_the_audit_export(
+    app, client, runner, fake, ckan_url, s3, files
+):
+    """The issue's done-criterion, against the fake CKAN over HTTP and the S3 server."""
+    sync(ckan_url, full=True, mirror=True, store=s3)
+    fake.update_package("dataset-001", extras=graded(1, "3", files)["extras"])  # regraded: incremental
+    sync(ckan_url, mirror=True, store=s3)
+    fake.update_package("dataset-006", extras=graded(6, "4", files)["extras"])  # regraded: full
+    fake.update_package("dataset-002", extras=graded(2, "2", files, condition="无条件开放")["extras"])
+    sync(ckan_url, full=True, mirror=True, store=s3)
+    assert published() == {"dataset-002"}
+    assert dataset(2).open_condition == CONDITIONAL
+    shown = everywhere(client)
+    assert "dataset-002" in shown
+    for n in (1, 3, 4, 5, 6):
+        assert f"dataset-{n:03d}" not in shown and f"交通运输数据集{n}<" not in shown
+        assert client.get(f"/api/v1/datasets/dataset-{n:03d}").status_code == 404
+    kept = {r.storage_key for r in db.session.scalars(select(Resource)) if r.storage_key}
+    assert stored_keys(s3) == kept and len(kept) == 1  # dataset-002's file only
+    exported = runner.invoke(args=["audit", "export", "--format", "jsonl"])
+    assert exported.exit_code == 0
+    rows = [json.loads(line) for line in exported.output.splitlines()]
+    withdrawn = [r for r in rows if r["action"] == "dataset.withdrawn"]
+    withdrawals = [(r["object_id"], r["after"]["data_level"]) for r in withdrawn]
+    assert withdrawals == [("dataset-001", 3), ("dataset-006", 4)]
+    deleted = [r["object_id"] for r in rows if r["action"] == "dataset.file_deleted"]
+    assert deleted == ["r-1", "r-6"]
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0

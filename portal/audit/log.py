@@ -1,0 +1,214 @@
+"""Write, check, export and prune the audit log (audit/models.py).
+
+`record` appends one row in the caller's transaction (the caller commits, so the row and
+the action it records stand or fall together). Each row's hash covers its content and the
+previous row's hash; on PostgreSQL a transaction-scoped advisory lock keeps writers in one
+line, and the unique `prev_hash` refuses a fork anywhere. `verify` walks the chain and
+names the first row whose content or link does not match. Never pass a password or a
+token in `before`/`after`: the log keeps what it is given, for years.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from portal.audit.models import AuditEvent
+from portal.dbtypes import utcnow
+
+GENESIS = "0" * 64  # the link of the first row ever written
+ADVISORY_LOCK = 15_0004  # pg_advisory_xact_lock key of the audit chain
+SYSTEM, ANONYMOUS = "system", "anonymous"
+FIELDS = (
+    "id", "at", "actor_id", "actor", "role", "action", "object_type", "object_id", "before", "after",
+    "client", "prev_hash", "hash",
+)  # fmt: skip
+
+_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+
+
+def client_hash(address: str | None, secret: str) -> str:
+    """A keyed hash of a client's address: the same address links its rows, but cannot be read back."""
+    if not address:
+        return ""
+    return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy of `value` (what the database will give back), or None."""
+    return None if value is None else json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _at(moment: datetime) -> str:
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def digest(prev_hash: str, at: datetime, actor_id, actor, role, action, object_type, object_id, before, after,
+           client) -> str:  # fmt: skip
+    """The hash of one row: over its content and the previous row's hash."""
+    body = json.dumps(
+        [prev_hash, _at(at), actor_id, actor, role, action, object_type, object_id, before, after, client],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor: Any = None,
+    object_type: str = "",
+    object_id: object = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    client: str = "",
+) -> AuditEvent:
+    """Append one row: `actor` is a user (anything with id, email and role) or None for the system;
+    `client` is `client_hash(address, secret)` of the request's address, or "" outside requests."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+    prev = session.scalar(_LAST_HASH) or GENESIS
+    if actor is None:
+        actor_id, label, role = None, SYSTEM, SYSTEM
+    elif not getattr(actor, "is_authenticated", True):
+        actor_id, label, role = None, ANONYMOUS, ANONYMOUS
+    else:
+        actor_id, label, role = actor.id, str(actor.email)[:200], str(actor.role)[:20]
+    values = dict(
+        at=utcnow(),
+        actor_id=actor_id,
+        actor=label,
+        role=role,
+        action=action[:60],
+        object_type=object_type[:40],
+        object_id=str(object_id)[:200],
+        before=_plain(before),
+        after=_plain(after),
+        client=client,
+    )
+    event = AuditEvent(**values, prev_hash=prev, hash=digest(prev, **values))
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rows: int
+    head: str  # the last row's hash: compare it with the one the log platform last received
+    broken_at: int | None = None  # id of the first row that does not match
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+_COLUMNS = [getattr(AuditEvent, name) for name in FIELDS]
+
+
+def verify(session: Session, *, batch: int = 10_000) -> Verdict:
+    """Walk the chain from the oldest row kept; return the first row changed, or whose predecessor
+    was removed. (Retention removes from the oldest end: the first row kept is taken as given.)"""
+    count, expected = 0, None
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(*_COLUMNS).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            (
+                id_,
+                at,
+                actor_id,
+                actor,
+                role,
+                action,
+                object_type,
+                object_id,
+                before,
+                after,
+                client,
+                prev,
+                hash_,
+            ) = row
+            if expected is not None and prev != expected:
+                return Verdict(count, expected, id_, "the row before it was changed or removed")
+            if (
+                digest(prev, at, actor_id, actor, role, action, object_type, object_id, before, after, client)
+                != hash_
+            ):
+                return Verdict(count, expected or GENESIS, id_, "its content does not match its hash")
+            expected = hash_
+            count += 1
+        last_id = rows[-1][0]
+    return Verdict(count, expected or GENESIS)
+
+
+def rows_since(session: Session, since: datetime | None = None, *, batch: int = 5_000) -> Iterator[dict]:
+    """Every row (oldest first), from `since` on, as a dict of FIELDS."""
+    last_id = 0
+    while True:
+        query = select(*_COLUMNS).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        if since is not None:
+            query = query.where(AuditEvent.at >= since)
+        rows = session.execute(query).all()
+        if not rows:
+            return
+        for row in rows:
+            yield dict(zip(FIELDS, row, strict=True))
+        last_id = rows[-1][0]
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "" if value is None else value
+
+
+def write_jsonl(rows: Iterable[dict], out: IO[str]) -> int:
+    n = 0
+    for row in rows:
+        out.write(json.dumps({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()},
+                             ensure_ascii=False) + "\n")  # fmt: skip
+        n += 1
+    return n
+
+
+def write_csv(rows: Iterable[dict], out: IO[str]) -> int:
+    writer = csv.writer(out)
+    writer.writerow(FIELDS)
+    n = 0
+    for row in rows:
+        writer.writerow([_safe(_cell(row[k])) for k in FIELDS])
+        n += 1
+    return n
+
+
+def _safe(value: Any) -> Any:
+    """Keep a spreadsheet from reading a cell as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Delete the rows older than `before` (retention); return how many."""
+    result = session.execute(delete(AuditEvent).where(AuditEvent.at < before))
+    return result.rowcount or 0
