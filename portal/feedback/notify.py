@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from portal import mail
+from portal.accounts import mailing
 from portal.accounts.models import User
 from portal.feedback.models import DataRequest, ErrorReport
 
@@ -40,6 +41,8 @@ def notify(
         }
     else:
         context = {"title": request.title, "state": request.status, "reply": request.answer, "link": link}
+    if kind in mailing.KINDS:  # answers to a reader, who may have opted out of the kind (accounts/mailing.py)
+        return mailing.email(users, kind, context, locale=locale)
     count = 0
     for user in users:
         mail.send_later(user.email, kind, {**context, "name": user.display_name}, locale)

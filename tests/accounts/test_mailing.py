@@ -243,3 +243,24 @@ def test_mail_is_queued_as_a_job_with_no_secret(app, inbox):
     jobs = db.session.scalars(select(JobRecord).where(JobRecord.name == "mail.send")).all()
     assert [j.params["to"] for j in jobs] == [member.email]
     assert jobs[0].params["template"] == "application_approved"
+
+
+def test_the_feedback_answers_honour_the_opt_out(app, inbox):
+    from portal.feedback import notify, reports
+
+    reporter, other = make_user("developer"), make_user("developer")
+    mailing.set_opt_outs(other.id, [mailing.REPORT_ANSWERED])
+    report = reports.file_report(
+        make_dataset(title="公交线路"),
+        by=reporter,
+        kind="wrong_values",
+        text="第三行有误",
+        now=utcnow(),
+        working_days=5,
+    )
+    db.session.commit()
+    sent = notify.notify(
+        [reporter, other], notify.REPORT_ANSWERED, report=report, link="http://portal.example.cn/x"
+    )
+    assert sent == 1
+    assert len(inbox.to(reporter.email)) == 1 and inbox.to(other.email) == []
