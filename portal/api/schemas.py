@@ -84,6 +84,8 @@ _SUMMARY = {
     "metadata_created": nullable(TIME),
     "metadata_modified": TIME,
     "download_count": {"type": "integer", "minimum": 0},
+    "rating": obj({"mean": nullable({"type": "number", "minimum": 1, "maximum": 5}),
+                   "count": {"type": "integer", "minimum": 0}}),
     "url": {**URL, "description": "数据集页面"},
     "api_url": URL,
 }  # fmt: skip

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from flask import current_app, url_for
 
 from portal import names
+from portal.catalogue import ratings
 from portal.catalogue.models import CONDITIONAL, Dataset, Department, Resource, Theme
 from portal.regions.models import Region
 
@@ -137,6 +138,7 @@ def dataset_summary_json(d: Dataset) -> dict:
         "metadata_created": iso(d.metadata_created),
         "metadata_modified": iso(d.metadata_modified),
         "download_count": d.download_count,
+        "rating": ratings.rating_json(d),
         "url": dataset_page_url(d),
         "api_url": url_for("api.catalogue.dataset", name=d.name, _external=True),
     }

@@ -34,7 +34,7 @@ from portal.catalogue.loading import VERSION_COLUMNS, Version, load_datasets, lo
 from portal.catalogue.models import Dataset
 from portal.extensions import db
 
-SORTS = ("relevance", "updated", "downloads", "name")
+SORTS = ("relevance", "updated", "downloads", "name", "rating")
 FACETS = rules.NAMES
 MAX_Q, MAX_PER_PAGE, MAX_PAGE = 100, 100, 100_000
 MAX_FILTER_VALUES = 20  # values used per facet filter: each is a lookup, and SQL takes only so many
@@ -49,7 +49,7 @@ class SearchQuery:
     formats: tuple[str, ...] = ()  # Resource.format, upper-case
     open_conditions: tuple[str, ...] = ()  # 'unconditional' / 'conditional'
     tags: tuple[str, ...] = ()  # Tag.name
-    sort: str = "relevance"  # relevance | updated | downloads | name (relevance without q = updated)
+    sort: str = "relevance"  # relevance | updated | downloads | name | rating (relevance without q = updated)
     page: int = 1
     per_page: int = 20  # capped at MAX_PER_PAGE
 
@@ -204,6 +204,10 @@ def _listing(query: SearchQuery, match: matching.Match | None) -> Select:
         statement = statement.order_by(Dataset.download_count.desc(), *_NEWEST)
     elif query.sort == "name":
         statement = statement.order_by(Dataset.title, Dataset.name)
+    elif query.sort == "rating":  # the best rated first, unrated last; more ratings first among equals
+        statement = statement.order_by(
+            Dataset.rating_mean.desc().nulls_last(), Dataset.rating_count.desc(), *_NEWEST
+        )
     else:
         statement = statement.order_by(*_NEWEST)
     return statement.limit(bindparam("limit")).offset(bindparam("offset"))

@@ -83,6 +83,7 @@ def _names(locale: str) -> dict[str, dict[str, str]]:
             "updated": gettext("Recently updated"),
             "downloads": gettext("Most downloaded"),
             "name": gettext("Dataset name"),
+            "rating": gettext("Best rated"),
         },
         "conditions": {
             "unconditional": gettext("Open to everyone"),

@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal import clock, refusals, storage
+from portal import clock, inputs, refusals, storage
 from portal.accounts.permissions import role_required
+from portal.catalogue import ratings
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
 from portal.feedback import notify, permissions, reports
@@ -118,3 +119,18 @@ def answer(report_id: int):
         notify.notify([report.reporter], notify.REPORT_ANSWERED, report=report, link=link)
 
     return refusals.act(run, then=url_for("feedback.desk"), done=_("The report is answered."))
+
+
+@bp.post("/datasets/<name>/rating")
+@role_required()
+def rate(name: str):
+    dataset = _published(name)
+    try:
+        stars = inputs.whole_number(request.form.get("stars", ""), strict=True, minimum=1, maximum=5)
+    except inputs.BadInput:
+        abort(400)
+    return refusals.act(
+        lambda: ratings.rate(dataset, user_id=current_user.id, stars=stars, now=clock.now()),
+        then=url_for("catalogue.dataset", name=dataset.name) + "#feedback",
+        done=_("Your rating is saved."),
+    )
