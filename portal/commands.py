@@ -62,6 +62,11 @@ def _demo_activity() -> None:
     db.session.commit()
     events = seed_demo_activity()
     db.session.commit()
+    from portal.feedback.demo import seed_demo_feedback
+
+    reports = seed_demo_feedback(current_app.config["REPORT_REPLY_WORKING_DAYS"])
+    db.session.commit()
+    click.echo(f"Demo feedback: {reports} error reports, data requests and ratings.")
     click.echo(f"Demo applications: {made} new; demo contest ready; {events} demo activity events.")
 
 

@@ -1,0 +1,115 @@
+"""Demo feedback for `init --demo`: error reports in every state, data requests with votes and answers,
+and ratings, made through the same domain functions users go through. Idempotent: once any report
+exists, nothing is added."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal import clock
+from portal.accounts.models import ADMIN, DEVELOPER, JUDGE, User
+from portal.catalogue import ratings, rules
+from portal.catalogue.models import Dataset
+from portal.extensions import db
+from portal.feedback import data_requests, reports
+from portal.feedback.models import ErrorReport
+
+REPORTS = [  # (kind, text, answer: None | "acknowledge" | "fix" | "reject", reply, hours to reply)
+    ("outdated", "最近一次更新是去年，数据说明写的是按月更新。", "fix", "已补充更新至上月数据。", 20),
+    ("wrong_values", "第 12 行的经纬度落在海里，应是录入错误。", "fix", "已核对并更正该点位坐标。", 50),
+    ("broken_link", "CSV 资源的下载链接打开是 404。", "acknowledge", "已转交数源部门核实。", 6),
+    (
+        "format",
+        "日期列有的写 2024/1/5，有的写 2024年1月5日。",
+        "reject",
+        "原始系统导出格式如此，下一版统一。",
+        30,
+    ),
+    ("other", "希望增加英文字段说明。", None, "", 0),
+]
+
+
+def seed_demo_feedback(working_days: int = 5) -> int:
+    """Add the demo's reports, requests and ratings; return how many reports were added."""
+    if db.session.scalar(select(ErrorReport.id).limit(1)) is not None:
+        return 0
+    office = db.session.scalar(select(User).where(User.role == ADMIN).order_by(User.id))
+    people = list(db.session.scalars(select(User).where(User.role.in_((DEVELOPER, JUDGE))).order_by(User.id)))
+    datasets = list(
+        db.session.scalars(
+            select(Dataset)
+            .where(rules.published())
+            .order_by(Dataset.download_count.desc(), Dataset.id)
+            .limit(8)
+        )
+    )
+    if office is None or not people or not datasets:
+        return 0
+    now = clock.now()
+    for n, (kind, text, answer, reply, hours) in enumerate(REPORTS):
+        filed = now - timedelta(days=20 - 3 * n)
+        report = reports.file_report(
+            datasets[n % len(datasets)],
+            by=people[n % len(people)],
+            kind=kind,
+            text=text,
+            now=filed,
+            working_days=working_days,
+        )
+        when = filed + timedelta(hours=hours)
+        if answer == "acknowledge":
+            reports.acknowledge(report, by=office, reply=reply, now=when)
+        elif answer == "fix":
+            reports.fix(report, by=office, reply=reply, now=when)
+        elif answer == "reject":
+            reports.reject(report, by=office, reply=reply, now=when)
+    _requests(office, people, datasets, now)
+    for n, dataset in enumerate(datasets):
+        for m, person in enumerate(people):
+            ratings.rate(dataset, user_id=person.id, stars=5 - (n + m) % 3, now=now)
+    db.session.flush()
+    return len(REPORTS)
+
+
+def _requests(office: User, people: list[User], datasets: list[Dataset], now) -> None:
+    asked = [
+        data_requests.ask(
+            by=people[0],
+            title="全市公共充电桩实时空闲状态",
+            reason="开发充电导航小程序",
+            department=None,
+            now=now - timedelta(days=12),
+        ),
+        data_requests.ask(
+            by=people[-1],
+            title="历年中小学学区划分",
+            reason="研究教育资源分布",
+            department=datasets[0].department,
+            now=now - timedelta(days=9),
+        ),
+        data_requests.ask(
+            by=people[0],
+            title="公交车辆到站预测",
+            reason="出行服务",
+            department=None,
+            now=now - timedelta(days=4),
+        ),
+    ]
+    for person in people[1:]:
+        data_requests.vote(asked[0], by=person, now=now - timedelta(days=10))
+    data_requests.answer(
+        asked[0], by=office, status="planned", text="已列入下季度开放计划。", now=now - timedelta(days=5)
+    )
+    data_requests.answer(
+        asked[1],
+        by=office,
+        status="published",
+        text="已开放，见关联数据集。",
+        now=now - timedelta(days=2),
+        dataset=datasets[0],
+    )
+    data_requests.comment(
+        asked[2], by=people[-1], text="同样需要，最好有实时接口。", now=now - timedelta(days=3)
+    )
