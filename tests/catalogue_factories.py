@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from factories import region
 from sqlalchemy import func, select
 
+from portal.activity.models import ActivityEvent
 from portal.catalogue import search_index
 from portal.catalogue.models import (
     PUBLISHED,
@@ -26,7 +27,6 @@ from portal.catalogue.models import (
     Theme,
 )
 from portal.extensions import db
-from portal.activity.models import ActivityEvent
 from portal.storage import get_storage
 
 _seq = itertools.count(1)
