@@ -413,7 +413,7 @@ def write_dump(packages: Iterator[dict], path: Path) -> int:
 
 
 def load_fake(n: int, *, seed: int = 0):
-    """Return a tests/ckanserver.py FakeCkan holding `n` generated packages and their DataStore tables."""
+    """Return a tests/ckanserver FakeCkan holding `n` generated packages and their DataStore tables."""
     fake = _ckanserver().FakeCkan()
     for org in organizations():
         fake.add_organization({k: v for k, v in org.items() if not k.startswith("_")})
