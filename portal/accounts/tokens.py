@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from portal.accounts.models import ApiToken, User
+from portal.audit import log as audit_log
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.refusals import Refusal
@@ -54,6 +55,8 @@ def create_token(user: User, name: str, *, max_active: int = MAX_ACTIVE) -> tupl
     token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(plain), prefix=plain[:PREFIX_LENGTH])
     db.session.add(token)
     db.session.flush()
+    audit_log.record(db.session, "token.created", actor=user, object_type="api_token", object_id=token.id,
+                     after={"name": name, "user_id": user.id})  # fmt: skip
     return token, plain
 
 
@@ -70,6 +73,8 @@ def revoke(token: ApiToken, by: User) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()
+        audit_log.record(db.session, "token.revoked", actor=by, object_type="api_token", object_id=token.id,
+                         after={"name": token.name, "user_id": token.user_id})  # fmt: skip
 
 
 def authenticate(plain: str) -> User | None:

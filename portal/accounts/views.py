@@ -11,6 +11,8 @@ from flask_login import current_user, login_user, logout_user
 from portal.accounts import actions, forms, mailing, passwords, sessions
 from portal.accounts.permissions import role_required
 from portal.activity import events
+from portal.audit import log as audit_log
+from portal.audit import web as audit_web
 from portal.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -111,8 +113,14 @@ def sign_in():
         if user is not None:
             login_user(user, remember=form.remember.data)
             events.record("sign_in", user=user)
+            audit_log.record(db.session, "user.signed_in", actor=user, object_type="user", object_id=user.id,
+                             client=audit_web.client())  # fmt: skip
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
+        tried = (form.email.data or "").strip().lower()[:200]  # who was tried; never the password
+        audit_log.record(db.session, "user.sign_in_failed", actor=current_user, object_type="user",
+                         object_id=tried, client=audit_web.client())  # fmt: skip
+        db.session.commit()
         form.password.errors.append(_("Wrong email or password, or the account is deactivated."))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/sign_in.html", form=form), status

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts import mailing
 from portal.accounts.models import DEVELOPER, User
+from portal.audit import log as audit_log
 from portal.catalogue.models import APPROVED, CONDITIONAL, PENDING, REJECTED, AccessRequest, Dataset
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -117,6 +118,15 @@ def decide(access_request: AccessRequest, *, approve: bool, reason: str, by: Use
     db.session.refresh(access_request)
     if changed != 1:
         raise AlreadyDecided(_l("This request has already been decided."))
+    audit_log.record(
+        db.session,
+        "access_request.decided",
+        actor=by,
+        object_type="access_request",
+        object_id=access_request.id,
+        before={"status": PENDING},
+        after={"status": access_request.status, "reason": reason, "dataset_id": access_request.dataset_id},
+    )
     _tell_requester(access_request)
 
 
