@@ -106,9 +106,11 @@ def test_asking_through_the_page_and_bad_input(app, client, login):
         "/requests/new", data={"title": "公交到站", "reason": "出行", "department": "jx-energy"}
     )
     assert response.status_code == 302 and db.session.query(DataRequest).count() == 1
-    assert client.post("/requests/1/comments", data={"text": " "}).status_code == 302
-    assert client.post("/requests/1/comments", data={"text": "同需要"}).status_code == 302
-    assert "同需要" in client.get("/requests/1").get_data(as_text=True)
+    asked = db.session.query(DataRequest).one()
+    assert client.post(f"/requests/{asked.id}/comments", data={"text": " "}).status_code == 302
+    assert client.post(f"/requests/{asked.id}/comments", data={"text": "同需要"}).status_code == 302
+    page = client.get(f"/requests/{asked.id}").get_data(as_text=True)
+    assert "同需要" in page and page.count('data-comment="') == 1
 
 
 def test_api_lists_requests_with_votes_and_status(app, client):
