@@ -141,9 +141,11 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts import reset_views, token_views  # noqa: F401 (reset_views adds to accounts.bp)
     from portal.accounts import views as accounts
+    from portal.admin import audit_views
     from portal.admin import jobs_views as jobs
     from portal.admin import views as admin
     from portal.api import ckan, dcat, docs_views, v1
+    from portal.api import quality as quality_api
     from portal.api import views as api
     from portal.applications import api as applications_api
     from portal.applications import review_views, team_views  # noqa: F401 (they add to applications.bp)
@@ -173,6 +175,7 @@ def _register_blueprints(app: Flask) -> None:
         rows_api.bp,
         feedback_api.bp,
         feedback_api.requests_bp,
+        quality_api.bp,
     )  # JSON APIs at /api/v1
     ckan.offer(rows_ckan.ACTIONS)  # the row store answers datastore_* on the CKAN-compatible API
     for module in (
@@ -181,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts,
         token_views,
         admin,
+        audit_views,
         access_views,
         catalogue,
         rows_pages,

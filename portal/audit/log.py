@@ -212,3 +212,43 @@ def prune(session: Session, before: datetime) -> int:
     """Delete the rows older than `before` (retention); return how many."""
     result = session.execute(delete(AuditEvent).where(AuditEvent.at < before))
     return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The admin page's filters: who (email, part of it), what (action, or its start), object type and
+    id, and a time window [since, until)."""
+
+    who: str = ""
+    what: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(filters: Filters):
+    """Select the rows matching `filters`, newest first."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if filters.who:
+        query = query.where(AuditEvent.actor.like(f"%{_like(filters.who.lower())}%", escape="\\"))
+    if filters.what:
+        query = query.where(AuditEvent.action.like(f"{_like(filters.what)}%", escape="\\"))
+    if filters.object_type:
+        query = query.where(AuditEvent.object_type == filters.object_type)
+    if filters.object_id:
+        query = query.where(AuditEvent.object_id == filters.object_id)
+    if filters.since is not None:
+        query = query.where(AuditEvent.at >= filters.since)
+    if filters.until is not None:
+        query = query.where(AuditEvent.at < filters.until)
+    return query
+
+
+def as_row(event: AuditEvent) -> list:
+    """One row of an export, in FIELDS' order, as plain cells."""
+    return [_safe(_cell(getattr(event, name))) for name in FIELDS]
