@@ -65,8 +65,9 @@ def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None 
         raise ValueError(f"unknown activity kind {kind!r}")
     user = user if user is not None else (current_user if current_user.is_authenticated else None)
     agent = request.headers.get("User-Agent", "")
+    # on the Table, not the class: the ORM bulk path cost ~8 % of a plain page (issue 20)
     db.session.execute(
-        insert(ActivityEvent).values(
+        insert(ActivityEvent.__table__).values(
             occurred_at=utcnow(),
             kind=kind,
             user_id=user.id if user else None,
