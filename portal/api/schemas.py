@@ -86,6 +86,11 @@ _SUMMARY = {
     "download_count": {"type": "integer", "minimum": 0},
     "rating": obj({"mean": nullable({"type": "number", "minimum": 1, "maximum": 5}),
                    "count": {"type": "integer", "minimum": 0}}),
+    "quality": obj({
+        "overdue": {"type": "boolean", "description": "逾期未更新：距最近更新已超过声明的更新频率"},
+        "openness_stars": {"type": "integer", "minimum": 0, "maximum": 5, "description": "开放星级"},
+        "broken_resources": {"type": "integer", "minimum": 0, "description": "最近一次链接检查失败的资源数"},
+    }),
     "url": {**URL, "description": "数据集页面"},
     "api_url": URL,
 }  # fmt: skip

@@ -11,10 +11,10 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 
-from portal import names
-from portal.catalogue import ratings
+from portal import clock, names
+from portal.catalogue import quality, ratings
 from portal.catalogue.models import CONDITIONAL, Dataset, Department, Resource, Theme
 from portal.regions.models import Region
 
@@ -116,6 +116,14 @@ def resource_json(r: Resource) -> dict:
     }
 
 
+def _broken(d: Dataset) -> int:
+    """The dataset's broken resources; one query per request answers every dataset it shows."""
+    counts = g.get("broken_resource_counts")
+    if counts is None:
+        counts = g.broken_resource_counts = quality.broken_counts()
+    return counts.get(d.id, 0)
+
+
 def dataset_summary_json(d: Dataset) -> dict:
     """Return what a list shows of a dataset: everything but its resources and extras."""
     resources = active_resources(d)
@@ -139,6 +147,7 @@ def dataset_summary_json(d: Dataset) -> dict:
         "metadata_modified": iso(d.metadata_modified),
         "download_count": d.download_count,
         "rating": ratings.rating_json(d),
+        "quality": quality.quality_json(d, resources, now=clock.now(), broken=_broken(d)),
         "url": dataset_page_url(d),
         "api_url": url_for("api.catalogue.dataset", name=d.name, _external=True),
     }

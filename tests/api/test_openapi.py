@@ -29,7 +29,7 @@ CHECKS = [
     negative_data_rejection,
     positive_data_acceptance,
 ]
-AREAS = ("catalogue", "applications", "metrics", "contest", "rows", "feedback", "requests")
+AREAS = ("catalogue", "applications", "metrics", "contest", "rows", "feedback", "requests", "quality")
 # Per operation and kind of data (valid, invalid): enough to find crashes, small enough for a quick run.
 EXAMPLES = 25
 
