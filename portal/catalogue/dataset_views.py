@@ -17,8 +17,7 @@ from portal import clock, storage
 from portal.accounts import callers
 from portal.accounts.permissions import role_required
 from portal.activity import events
-from portal.catalogue import access, changes, downloads, permissions, rendering, rules, search_cache
-from portal.catalogue import holds
+from portal.catalogue import access, changes, downloads, holds, permissions, rendering, rules, search_cache
 from portal.catalogue import preview as previews
 from portal.catalogue.models import Dataset, Resource
 from portal.catalogue.views import bp

@@ -29,7 +29,9 @@ class DatasetRating(db.Model):
     __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
 
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     stars: Mapped[int] = mapped_column(SmallInteger)
     rated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

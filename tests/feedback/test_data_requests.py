@@ -1,4 +1,4 @@
-"""Data requests: asking, one vote each, comments, answers, who is told, the pages' permissions and the API."""
+"""Data requests: asking, one vote each, comments, answers, who is told, permissions and the API."""
 
 from __future__ import annotations
 
@@ -114,7 +114,8 @@ def test_asking_through_the_page_and_bad_input(app, client, login):
 
 
 def test_api_lists_requests_with_votes_and_status(app, client):
-    first, second = _ask("公交到站"), _ask("充电桩")
+    _ask("公交到站")
+    second = _ask("充电桩")
     data_requests.vote(second, by=make_user(), now=NOW)
     db.session.commit()
     body = client.get("/api/v1/requests").json

@@ -6,9 +6,9 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
-from flask_babel import force_locale
 from catalogue_factories import make_dataset
 from factories import make_user
+from flask_babel import force_locale
 
 from portal.catalogue import holds
 from portal.feedback import reports
