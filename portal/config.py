@@ -131,6 +131,9 @@ DB_REQUEST_BUDGET_MS = 4000
 # a core for the pages on a small host; raise it with the cores.
 SEARCH_CONCURRENCY = 1
 SEARCH_SLOT_SECONDS = 30
+# How long a plain search (a few words, see searchslots.PLAIN_UNITS) waits for a slot before it is
+# refused; a long query is refused at once. 0: none waits.
+SEARCH_SLOT_WAIT_MS = 1000
 
 SITE_TITLE = "嘉兴市公共数据开放平台"  # the catalogue's title in the CKAN and DCAT APIs
 DCAT_PAGE_SIZE = 200  # datasets per page of /catalog.jsonld and /catalog.ttl

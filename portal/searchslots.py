@@ -7,8 +7,10 @@ together and taking every worker and core from the visitors' pages. SEARCH_CONCU
 slots are shared by the site's processes: with REDIS_URL, a sorted set in Redis whose
 members expire (a process that dies frees its slot within SEARCH_SLOT_SECONDS); without it,
 lock files in the instance folder, which the operating system frees with their holder.
-A search that finds every slot taken is refused at once (`Busy`, a 503 with Retry-After in
-the request's format), rather than queued behind the others.
+A plain search (a few words, as a visitor types them) that finds every slot taken waits up to
+SEARCH_SLOT_WAIT_MS for one, since slots turn over in milliseconds; a long query, the shape an
+attack takes, is refused at once. Either way a search that gets no slot is refused (`Busy`, a 503
+with Retry-After in the request's format), rather than queued without bound.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +30,8 @@ from flask_babel import gettext
 from werkzeug.exceptions import ServiceUnavailable
 
 RETRY_AFTER = 2  # seconds: a slot frees as soon as a search ends, and searches are bounded
+PLAIN_UNITS = 4  # a search of at most this many words (or bigrams) is plain: it may wait for a slot
+_POLL_SECONDS = (0.005, 0.01, 0.02, 0.04)  # between tries while waiting; then every 40 ms
 
 
 class Busy(ServiceUnavailable):
@@ -122,18 +127,23 @@ def init_app(app: Flask) -> None:
     size = app.config.get("SEARCH_CONCURRENCY")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise ValueError("SEARCH_CONCURRENCY must be a whole number, 0 for no cap")
+    wait = app.config.get("SEARCH_SLOT_WAIT_MS")
+    if not isinstance(wait, int) or isinstance(wait, bool) or not 0 <= wait <= 10_000:
+        raise ValueError("SEARCH_SLOT_WAIT_MS must be a whole number of milliseconds from 0 to 10000")
     app.extensions["search_slots"] = build(app)
 
 
 @contextmanager
-def held() -> Iterator[None]:
-    """Run the block in a search slot, or raise Busy when every slot is taken. Outside an app,
-    or without a cap, the block simply runs. A block already in a slot does not take another."""
+def held(*, plain: bool = False) -> Iterator[None]:
+    """Run the block in a search slot, or raise Busy when every slot is taken. A plain search
+    waits up to SEARCH_SLOT_WAIT_MS for a slot first; any other is refused at once. Outside an
+    app, or without a cap, the block simply runs. A block already in a slot does not take another."""
     slots = current_app.extensions.get("search_slots") if has_app_context() else None
     if slots is None or _holding.get():
         yield
         return
-    token = slots.acquire()
+    wait = current_app.config.get("SEARCH_SLOT_WAIT_MS", 0) / 1000 if plain else 0
+    token = _acquire(slots, wait)
     if token is None:
         raise Busy()
     holding = _holding.set(True)
@@ -142,6 +152,19 @@ def held() -> Iterator[None]:
     finally:
         _holding.reset(holding)
         slots.release(token)
+
+
+def _acquire(slots: Slots, wait: float) -> object | None:
+    """Take a slot, trying again for up to `wait` seconds while every slot is taken."""
+    token = slots.acquire()
+    deadline = time.monotonic() + wait
+    tries = 0
+    while token is None and time.monotonic() < deadline:
+        pause = _POLL_SECONDS[min(tries, len(_POLL_SECONDS) - 1)]
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        tries += 1
+        token = slots.acquire()
+    return token
 
 
 _holding: ContextVar[bool] = ContextVar("search_slot_held", default=False)

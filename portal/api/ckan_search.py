@@ -62,7 +62,10 @@ def package_search(params: dict) -> dict:
         raise search_error({**texts, "start": start}, str(exc)) from None
     # a query reads the full-text index or scans: one of the few such searches run at once
     costly = texts["q"].strip() != "*:*" or bool(texts["fq"].strip()) or bool(fq_list)
-    with searchslots.held() if costly else nullcontext():
+    # a few words and no filter query, as a person types them, may wait for a slot; a long query may not
+    words = texts["q"].split()
+    plain = len(words) <= searchslots.PLAIN_UNITS and len(texts["q"]) <= 32 and not texts["fq"].strip()
+    with searchslots.held(plain=plain and not fq_list) if costly else nullcontext():
         return _answer(params, q, filters, order, sort, start, rows, dialect)
 
 

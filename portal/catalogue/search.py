@@ -129,7 +129,8 @@ def search_datasets(
     stamp = changes.generation()
     # a text match not made yet reads the full-text index: one of the few such searches run at once
     costly = bool(units) and search_cache.searches.peek(("match", query.q), stamp) is None
-    with searchslots.held() if costly else nullcontext():
+    plain = len(units) <= searchslots.PLAIN_UNITS  # as a visitor types it: may wait for a slot
+    with searchslots.held(plain=plain) if costly else nullcontext():
         return _search(query, units, stamp, load, highlight)
 
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 
@@ -120,7 +121,7 @@ def _check_refused(client) -> None:
 
 @pytest.mark.parametrize("shared", ["files", "redis"])
 def test_a_search_past_the_cap_is_refused_in_its_own_format_and_cheap_pages_still_answer(make_app, shared):
-    settings = {"SEARCH_CONCURRENCY": 1, "BABEL_DEFAULT_LOCALE": "en"}
+    settings = {"SEARCH_CONCURRENCY": 1, "SEARCH_SLOT_WAIT_MS": 0, "BABEL_DEFAULT_LOCALE": "en"}
     if shared == "redis":
         settings["REDIS_URL"] = REDIS
     app = make_app(**settings)
@@ -145,6 +146,52 @@ def test_a_search_past_the_cap_is_refused_in_its_own_format_and_cheap_pages_stil
         assert _send(client, name).status_code == 200, name
     if shared == "redis":
         redis.Redis.from_url(REDIS).delete(slots.key)
+
+
+LONG_QUERY = "交通 公交 地铁 出租 道路 桥梁 停车 航运"  # eight words: not a plain search
+
+
+@pytest.mark.parametrize("shared", ["files", "redis"])
+def test_a_plain_search_waits_for_a_slot_a_long_one_does_not(make_app, shared):
+    settings = {"SEARCH_CONCURRENCY": 1, "SEARCH_SLOT_WAIT_MS": 1500, "BABEL_DEFAULT_LOCALE": "en"}
+    if shared == "redis":
+        settings["REDIS_URL"] = REDIS
+    app = make_app(**settings)
+    other = make_app(**settings)  # another process of the same site, running a search
+    client = app.test_client()
+    slots = other.extensions["search_slots"]
+    try:
+        # a long query finds the slot taken: refused at once, without waiting
+        held = slots.acquire()
+        search_cache.clear()
+        started = time.monotonic()
+        assert client.get("/datasets/", query_string={"q": LONG_QUERY}).status_code == 503
+        long_ckan = client.post("/api/3/action/package_search", json={"q": LONG_QUERY})
+        assert long_ckan.status_code == 503
+        assert time.monotonic() - started < 1.0
+        # a plain one waits: the other search ends 300 ms later and this one is served
+        timer = threading.Timer(0.3, slots.release, args=(held,))
+        timer.start()
+        started = time.monotonic()
+        assert client.get("/datasets/?q=交通").status_code == 200
+        assert 0.25 <= time.monotonic() - started < 1.5
+        timer.join()
+        # a plain one whose wait runs out is refused after the wait
+        held = slots.acquire()
+        search_cache.clear()
+        started = time.monotonic()
+        assert client.post("/api/3/action/package_search", json={"q": "交通"}).status_code == 503
+        assert time.monotonic() - started >= 1.5
+        slots.release(held)
+    finally:
+        if shared == "redis":
+            redis.Redis.from_url(REDIS).delete(slots.key)
+
+
+def test_a_malformed_wait_is_refused_at_start_up(make_app):
+    for bad in (-1, "100", 10_001, True):
+        with pytest.raises(ValueError, match="SEARCH_SLOT_WAIT_MS"):
+            make_app(SEARCH_SLOT_WAIT_MS=bad)
 
 
 def test_without_a_cap_nothing_is_refused(make_app):
