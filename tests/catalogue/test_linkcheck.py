@@ -1,0 +1,122 @@
+"""Link health against real local HTTP servers (issue 17 item 4): a link that answers, one that 404s, one that
+refuses HEAD but answers a ranged GET, one that times out, one unreachable, and an internal address the guard
+refuses; the results land in link_checks and in the datasets' broken counts."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from catalogue_factories import make_dataset
+
+from portal import outbound
+from portal.catalogue import linkcheck, quality
+from portal.catalogue.quality import LinkCheck
+from portal.extensions import db
+
+NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
+
+
+class Handler(BaseHTTPRequestHandler):
+    seen: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self, with_body: bool):
+        Handler.seen.append((self.command, self.path, self.headers.get("Range")))
+        if self.path.startswith("/slow"):
+            time.sleep(2)
+        if self.path.startswith("/missing"):
+            status = 404
+        elif self.path.startswith("/no-head") and self.command == "HEAD":
+            status = 405
+        elif self.path.startswith("/no-head"):
+            status = 206
+        else:
+            status = 200
+        self.send_response(status)
+        self.send_header("Content-Length", "1")
+        self.end_headers()
+        if with_body:
+            self.wfile.write(b"x")
+
+    def do_HEAD(self):
+        self._answer(False)
+
+    def do_GET(self):
+        self._answer(True)
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    Handler.seen = []
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_each_kind_of_link_is_recorded(app, server):
+    dataset = make_dataset(
+        resources=[
+            {"url": f"{server}/ok.csv"},
+            {"url": f"{server}/missing.csv"},
+            {"url": f"{server}/no-head.csv"},
+            {"url": f"{server}/slow.csv"},
+            {"url": f"http://127.0.0.1:{_closed_port()}/gone.csv"},
+            {"url": "ftp://example.cn/file.csv"},  # not http(s): not checked
+        ]
+    )
+    ok, missing, no_head, slow, gone, ftp = dataset.resources
+    guard = outbound.Guard.from_settings(["127.0.0.1"])  # the test servers sit on loopback
+    results = linkcheck.check(dataset.resources, guard=guard, now=NOW, timeout=0.5)
+    assert results[ok.id] == linkcheck.Result(200, False)
+    assert results[missing.id] == linkcheck.Result(404, True)
+    assert results[no_head.id] == linkcheck.Result(206, False)  # HEAD refused, the ranged GET answered
+    assert results[slow.id] == linkcheck.Result(None, True, "timed out")
+    assert results[gone.id].broken and results[gone.id].status is None
+    assert ftp.id not in results
+    assert ("GET", "/no-head.csv", "bytes=0-0") in Handler.seen
+    db.session.commit()
+    stored = {c.resource_id: c.broken for c in db.session.scalars(db.select(LinkCheck))}
+    assert stored == {ok.id: False, missing.id: True, no_head.id: False, slow.id: True, gone.id: True}
+    assert quality.broken_counts() == {dataset.id: 3}
+
+
+def test_a_fixed_link_is_no_longer_broken(app, server):
+    dataset = make_dataset(resources=[{"url": f"{server}/missing.csv"}])
+    guard = outbound.Guard.from_settings(["127.0.0.1"])
+    linkcheck.check(dataset.resources, guard=guard, now=NOW, timeout=1)
+    assert quality.broken_counts() == {dataset.id: 1}
+    dataset.resources[0].url = f"{server}/ok.csv"
+    linkcheck.check(dataset.resources, guard=guard, now=NOW, timeout=1)
+    assert quality.broken_counts() == {}
+
+
+def test_internal_addresses_are_never_contacted(app, server):
+    dataset = make_dataset(resources=[{"url": f"{server}/ok.csv"}])
+    results = linkcheck.check(dataset.resources, guard=outbound.Guard(), now=NOW, timeout=1)
+    [result] = results.values()
+    assert result.broken and result.status is None
+    assert Handler.seen == []
+
+
+def test_one_host_gets_at_most_per_host_requests_at_once(app, server):
+    dataset = make_dataset(resources=[{"url": f"{server}/slow-{i}.csv"} for i in range(4)])
+    guard = outbound.Guard.from_settings(["127.0.0.1"])
+    started = time.monotonic()
+    linkcheck.check(dataset.resources, guard=guard, now=NOW, timeout=5, per_host=2, workers=8)
+    assert time.monotonic() - started >= 3.9  # 4 slow answers of 2 s, two at a time
