@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -38,7 +39,16 @@ def rectification_rate(reports: int, fixed: int, rejected: int) -> float | None:
     return round(fixed / left, 4) if left > 0 else None
 
 
-def figures(rows: list[ErrorReport], now: datetime) -> Figures:
+class Row(NamedTuple):
+    """What the figures read of one report (a report itself will do too)."""
+
+    state: str
+    created_at: datetime
+    due_at: datetime
+    replied_at: datetime | None
+
+
+def figures(rows: list, now: datetime) -> Figures:
     fixed = sum(1 for r in rows if r.state == FIXED)
     rejected = sum(1 for r in rows if r.state == REJECTED)
     hours = [(r.replied_at - r.created_at).total_seconds() / 3600 for r in rows if r.replied_at is not None]
@@ -56,7 +66,14 @@ def summary(*, now: datetime, year: int | None = None) -> dict:
     """Return {"year", "total", "departments": [...], "counties": [...]}: one row per department and county
     that has a dataset, each with its Figures (departments with `organization`, the CKAN name)."""
     query = (
-        select(ErrorReport, Department.id, Department.region_id)
+        select(
+            ErrorReport.state,
+            ErrorReport.created_at,
+            ErrorReport.due_at,
+            ErrorReport.replied_at,
+            Department.id,
+            Department.region_id,
+        )
         .join(Dataset, Dataset.id == ErrorReport.dataset_id)
         .outerjoin(Department, Department.id == Dataset.department_id)
     )
@@ -66,10 +83,11 @@ def summary(*, now: datetime, year: int | None = None) -> dict:
             ErrorReport.created_at >= clock.day_start(first),
             ErrorReport.created_at < clock.day_start(last + timedelta(days=1)),
         )
-    by_department: dict[int, list[ErrorReport]] = {}
-    by_region: dict[int, list[ErrorReport]] = {}
-    every: list[ErrorReport] = []
-    for report, department_id, region_id in db.session.execute(query):
+    by_department: dict[int, list[Row]] = {}
+    by_region: dict[int, list[Row]] = {}
+    every: list[Row] = []
+    for state, created_at, due_at, replied_at, department_id, region_id in db.session.execute(query):
+        report = Row(state, created_at, due_at, replied_at)  # columns only, no ORM objects to build
         every.append(report)
         if department_id is not None:
             by_department.setdefault(department_id, []).append(report)
