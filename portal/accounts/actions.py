@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal.accounts import sessions
 from portal.accounts.models import COUNTY_MEMBER, DEVELOPER, ROLES, User
 from portal.accounts.passwords import generate_password, password_problem  # noqa: F401 (callers use both)
+from portal.audit import log as audit_log
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.refusals import Refusal
@@ -145,8 +146,13 @@ def set_role(user: User, role: str, region: Region | None, *, by: User) -> None:
     if user.id == by.id and role != user.role:
         raise AccountError(_l("You cannot change your own role."))
     _check_region(role, region)
+    before = {"role": user.role, "region_id": user.region_id}
     user.role = role
     user.region = region if role == COUNTY_MEMBER else None
+    after = {"role": role, "region_id": region.id if region is not None and role == COUNTY_MEMBER else None}
+    if after != before:
+        audit_log.record(db.session, "user.role_changed", actor=by, object_type="user", object_id=user.id,
+                         before=before, after=after)  # fmt: skip
 
 
 def set_active(user: User, active: bool, *, by: User) -> None:
@@ -155,6 +161,9 @@ def set_active(user: User, active: bool, *, by: User) -> None:
         raise AccountError(_l("You cannot deactivate your own account."))
     if user.active and not active:
         sessions.end_sessions(user)  # so that reactivation does not revive old cookies
+    if user.active != active:
+        audit_log.record(db.session, "user.active_changed", actor=by, object_type="user", object_id=user.id,
+                         before={"active": user.active}, after={"active": active})  # fmt: skip
     user.active = active
 
 

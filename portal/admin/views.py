@@ -14,10 +14,12 @@ from portal.accounts.models import ADMIN, ROLES, User, role_labels
 from portal.accounts.permissions import role_required
 from portal.admin import queue
 from portal.admin.forms import PopulationForm
+from portal.audit import log as audit_log
+from portal.audit import web as audit_web
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.regions import population
-from portal.regions.models import Region
+from portal.regions.models import Population, Region
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -105,6 +107,8 @@ def set_active(user_id: int):
 def reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     password = actions.reset_password(user)
+    audit_log.record(db.session, "user.password_reset", actor=current_user, object_type="user",
+                     object_id=user.id, client=audit_web.client())  # fmt: skip (never the password)
     db.session.commit()
     return render_template("admin/password_once.html", user=user, password=password)
 
@@ -117,6 +121,7 @@ def regions():
     form.region_id.choices = [(r.id, names.local_region_name(r.name)) for r in all_regions]
     if form.validate_on_submit():
         region = db.get_or_404(Region, form.region_id.data)
+        before = population_of(region, form.year.data)
         try:
             population.set_population(
                 region,
@@ -128,6 +133,16 @@ def regions():
         except population.PopulationError as exc:
             form.form_errors.append(str(exc))
         else:
+            audit_log.record(
+                db.session,
+                "population.changed",
+                actor=current_user,
+                object_type="region",
+                object_id=f"{region.code}/{form.year.data}",
+                before=before,
+                after=population_of(region, form.year.data),
+                client=audit_web.client(),
+            )
             db.session.commit()
             flash(
                 _("The %(year)d figure of %(region)s is saved.", year=form.year.data, region=region.name),
@@ -138,6 +153,13 @@ def regions():
     return render_template(
         "admin/regions.html", regions=all_regions, years=population.years(), form=form
     ), status
+
+
+def population_of(region: Region, year: int) -> dict | None:
+    """A county's population figure of a year as the audit log keeps it, or None."""
+    query = select(Population).where(Population.region_id == region.id, Population.year == year)
+    row = db.session.scalar(query)
+    return None if row is None else {"population": row.population, "source": row.source}
 
 
 def _with_choices(form):

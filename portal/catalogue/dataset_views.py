@@ -17,9 +17,11 @@ from portal import clock, storage
 from portal.accounts import callers
 from portal.accounts.permissions import role_required
 from portal.activity import events
+from portal.audit import log as audit_log
+from portal.audit import web as audit_web
 from portal.catalogue import access, changes, downloads, holds, permissions, rendering, rules, search_cache
 from portal.catalogue import preview as previews
-from portal.catalogue.models import Dataset, Resource
+from portal.catalogue.models import CONDITIONAL, Dataset, Resource
 from portal.catalogue.views import bp
 from portal.dbtypes import utcnow
 from portal.errors import json_error
@@ -237,6 +239,16 @@ def _deliver(dataset: Dataset, resource: Resource, delivery: downloads.Delivery,
     if bot or downloads.count_download(dataset, resource, who=who, day=day):
         actor = user if user.is_authenticated else None
         events.record("download", dataset_id=dataset.id, resource_id=resource.id, user=actor)
+    if dataset.open_condition == CONDITIONAL or not dataset.is_published:  # every one, counted or not
+        audit_log.record(
+            db.session,
+            "dataset.conditional_download",
+            actor=user,
+            object_type="resource",
+            object_id=resource.ckan_id,
+            after={"dataset": dataset.name},
+            client=audit_web.client(),
+        )
     db.session.commit()
     if delivery.url:
         return redirect(delivery.url)

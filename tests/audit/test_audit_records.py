@@ -66,3 +66,45 @@ def test_access_decisions_are_recorded_with_the_reason(app):
     assert (decided.actor_id, decided.object_id) == (admin.id, str(request.id))
     assert decided.before == {"status": "pending"}
     assert decided.after == {"status": "rejected", "reason": "用途不明确", "dataset_id": dataset.id}
+
+
+def test_privileged_actions_are_recorded_role_active_password_population(app, client, login):
+    from factories import region
+
+    admin = login("admin")
+    user = make_user()
+    db.session.commit()
+    assert (
+        client.post(f"/admin/users/{user.id}/role", data={"role": "judge", "region_id": ""}).status_code
+        == 302
+    )
+    assert client.post(f"/admin/users/{user.id}/active", data={"active": "0"}).status_code == 302
+    shown = client.post(f"/admin/users/{user.id}/reset-password").get_data(as_text=True)
+    data = {"region_id": region("330402").id, "year": 2022, "population": 880_000, "source": "2022年统计公报"}
+    assert client.post("/admin/regions", data=data).status_code == 302
+    data["population"] = 881_234
+    assert client.post("/admin/regions", data=data).status_code == 302
+    [role] = events("user.role_changed")
+    assert (role.actor_id, role.before["role"], role.after["role"]) == (admin.id, "developer", "judge")
+    assert events("user.active_changed")[0].after == {"active": False}
+    [reset] = events("user.password_reset")
+    assert reset.object_id == str(user.id) and reset.after is None
+    first, second = events("population.changed")
+    assert (first.before, first.after["population"]) == (None, 880_000)
+    assert (second.before["population"], second.after["population"]) == (880_000, 881_234)
+    assert len(shown) > 0 and log.verify(db.session).ok
+
+
+def test_each_download_of_conditional_data_is_recorded(app, client, login):
+    from catalogue_factories import download_url, mirrored
+
+    open_dataset = make_dataset()
+    conditional = make_dataset(open_condition=CONDITIONAL)
+    open_file, conditional_file = mirrored(open_dataset), mirrored(conditional)
+    admin = login("admin")
+    assert client.get(download_url(open_dataset, open_file)).status_code in (200, 302)
+    for _ in range(2):
+        assert client.get(download_url(conditional, conditional_file)).status_code in (200, 302)
+    recorded = events("dataset.conditional_download")
+    assert [(e.actor_id, e.object_id) for e in recorded] == [(admin.id, conditional_file.ckan_id)] * 2
+    assert recorded[0].after == {"dataset": conditional.name}
