@@ -81,3 +81,26 @@ def check(
         )
     db.session.flush()
     return results
+
+
+def run_job() -> str:
+    """The job "catalogue.check_links": check the links of the published datasets' active resources."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from portal import clock
+    from portal.catalogue.models import PUBLISHED, Dataset
+
+    config = current_app.config
+    guard = outbound.Guard.from_settings(
+        config.get("OUTBOUND_ALLOWED_HOSTS") or (), also_urls=[config.get("CKAN_URL")]
+    )
+    query = (
+        select(Resource)
+        .join(Dataset, Dataset.id == Resource.dataset_id)
+        .where(Dataset.state == PUBLISHED, Resource.state == "active")
+        .order_by(Resource.id)
+    )
+    results = check(list(db.session.scalars(query)), guard=guard, now=clock.now())
+    db.session.commit()
+    return f"{len(results)} links checked, {sum(r.broken for r in results.values())} broken"

@@ -32,6 +32,7 @@ KINDS: dict[str, Kind] = {
     "metrics.purge_events": Kind("portal.metrics.jobs:purge_events"),
     "mail.send": Kind("portal.mail:send_job", timeout=120),
     "accounts.reset_mail": Kind("portal.accounts.jobs:send_reset_link", timeout=120),
+    "catalogue.check_links": Kind("portal.catalogue.linkcheck:run_job", timeout=3 * 3600),
 }
 
 

@@ -120,3 +120,15 @@ def test_one_host_gets_at_most_per_host_requests_at_once(app, server):
     started = time.monotonic()
     linkcheck.check(dataset.resources, guard=guard, now=NOW, timeout=5, per_host=2, workers=8)
     assert time.monotonic() - started >= 3.9  # 4 slow answers of 2 s, two at a time
+
+
+def test_the_job_checks_the_published_datasets_links(app, server):
+    from portal.jobs import queue
+
+    app.config["OUTBOUND_ALLOWED_HOSTS"] = ("127.0.0.1",)
+    published = make_dataset(resources=[{"url": f"{server}/missing.csv"}])
+    make_dataset(state="withdrawn", resources=[{"url": f"{server}/missing.csv"}])
+    db.session.commit()
+    record = queue.enqueue("catalogue.check_links")
+    assert (record.state, record.error) == ("finished", "")
+    assert quality.broken_counts() == {published.id: 1}
