@@ -145,7 +145,7 @@ def datasets():
 def _published(name: str) -> Dataset:
     """Return the published dataset `name`; raise ApiError 404, or 410 when it was withdrawn."""
     dataset = db.session.scalar(select(Dataset).where(Dataset.name == name))
-    if dataset is None:
+    if dataset is None or dataset.withdrawn_reason in rules.WITHHELD_REASONS:  # graded 3-4: not even "gone"
         raise ApiError(404, f"There is no dataset named {name[:100]!r}.")
     g.api_dataset_id = dataset.id
     if not rules.is_published(dataset):
