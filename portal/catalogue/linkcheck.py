@@ -89,7 +89,8 @@ def run_job() -> str:
     from sqlalchemy import select
 
     from portal import clock
-    from portal.catalogue.models import PUBLISHED, Dataset
+    from portal.catalogue import rules
+    from portal.catalogue.models import Dataset
 
     config = current_app.config
     guard = outbound.Guard.from_settings(
@@ -98,7 +99,7 @@ def run_job() -> str:
     query = (
         select(Resource)
         .join(Dataset, Dataset.id == Resource.dataset_id)
-        .where(Dataset.state == PUBLISHED, Resource.state == "active")
+        .where(rules.published(), Resource.state == "active")
         .order_by(Resource.id)
     )
     results = check(list(db.session.scalars(query)), guard=guard, now=clock.now())

@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, selectinload
 
-from portal.catalogue.models import PUBLISHED, Dataset, Department, Resource
+from portal.catalogue import rules
+from portal.catalogue.models import Dataset, Department, Resource
 from portal.dbtypes import UTCDateTime
 from portal.extensions import db
 
@@ -104,7 +105,7 @@ def departments(now: datetime) -> list[dict]:
     """Rows per department of the published datasets: datasets, overdue, broken_resources, mean stars."""
     query = (
         select(Dataset)
-        .where(Dataset.state == PUBLISHED, Dataset.department_id.is_not(None))
+        .where(rules.published(), Dataset.department_id.is_not(None))
         .options(selectinload(Dataset.resources))
     )
     datasets = list(db.session.scalars(query))
