@@ -138,69 +138,38 @@ def _init_login(app: Flask) -> None:
     )
 
 
-def _register_blueprints(app: Flask) -> None:
-    from portal.accounts import reset_views, token_views  # noqa: F401 (reset_views adds to accounts.bp)
-    from portal.accounts import views as accounts
-    from portal.admin import audit_views
-    from portal.admin import jobs_views as jobs
-    from portal.admin import views as admin
-    from portal.api import ckan, dcat, docs_views, v1
-    from portal.api import quality as quality_api
-    from portal.api import views as api
-    from portal.applications import api as applications_api
-    from portal.applications import review_views, team_views  # noqa: F401 (they add to applications.bp)
-    from portal.applications import views as applications
-    from portal.catalogue import access_views, dataset_views  # noqa: F401 (dataset_views adds to catalogue.bp)
-    from portal.catalogue import views as catalogue
-    from portal.contest import api as contest_api
-    from portal.contest import views as contest
-    from portal.feedback import api as feedback_api
-    from portal.feedback import request_views  # noqa: F401 (adds to feedback.bp)
-    from portal.feedback import views as feedback
-    from portal.metrics import admin_views as metrics_admin
-    from portal.metrics import api as metrics_api
-    from portal.metrics import views as metrics
-    from portal.ops import views as ops
-    from portal.rows import api as rows_api
-    from portal.rows import ckan as rows_ckan
-    from portal.rows import views as rows_pages
-    from portal.site import views as site
-    from portal.sync import views as sync
+# Areas with a web surface, each declaring it in portal/<area>/blueprints.py: PAGES (blueprints
+# registered on the app), API (JSON blueprints nested under /api/v1) and CKAN_ACTIONS (actions added to
+# the CKAN-compatible API). The order is the registration order; "api" comes last because its PAGES hold
+# /api/v1's parent, which takes the other areas' API first.
+WEB_AREAS = (
+    "ops",
+    "site",
+    "accounts",
+    "admin",
+    "catalogue",
+    "rows",
+    "applications",
+    "contest",
+    "feedback",
+    "metrics",
+    "sync",
+    "api",
+)
 
-    v1.nest(
-        api.bp,
-        applications_api.bp,
-        metrics_api.bp,
-        contest_api.bp,
-        rows_api.bp,
-        feedback_api.bp,
-        feedback_api.requests_bp,
-        quality_api.bp,
-    )  # JSON APIs at /api/v1
-    ckan.offer(rows_ckan.ACTIONS)  # the row store answers datastore_* on the CKAN-compatible API
-    for module in (
-        ops,
-        site,
-        accounts,
-        token_views,
-        admin,
-        audit_views,
-        access_views,
-        catalogue,
-        rows_pages,
-        applications,
-        contest,
-        feedback,
-        metrics,
-        metrics_admin,
-        sync,
-        jobs,
-        v1,
-        docs_views,
-        ckan,
-        dcat,
-    ):
-        app.register_blueprint(module.bp)
+
+def _register_blueprints(app: Flask) -> None:
+    from importlib import import_module
+
+    from portal.api import ckan, v1
+
+    areas = [import_module(f"portal.{name}.blueprints") for name in WEB_AREAS]
+    for area in areas:
+        v1.nest(*getattr(area, "API", ()))
+        ckan.offer(getattr(area, "CKAN_ACTIONS", {}))
+    for area in areas:
+        for blueprint in area.PAGES:
+            app.register_blueprint(blueprint)
 
 
 def _register_commands(app: Flask) -> None:
