@@ -9,9 +9,7 @@ number, else `text`; JSON values that are objects or lists make a `json` field.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -19,6 +17,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import BinaryIO
 
+from portal import textfiles
 from portal.catalogue import preview
 
 LOADABLE = frozenset({"CSV", "TSV", "XLSX", "JSON"})
@@ -152,7 +151,7 @@ def _table(opener: Opener, fmt: str) -> Iterator[Iterator[list]]:
     """Open a CSV, TSV or XLSX file as an iterator of filled rows, the header first."""
     if fmt in ("CSV", "TSV"):
         with opener() as stream:
-            reader = csv.reader(_text(stream), delimiter="\t" if fmt == "TSV" else ",")
+            reader = csv.reader(textfiles.decoded(stream), delimiter="\t" if fmt == "TSV" else ",")
             yield (row for row in reader if any(cell.strip() for cell in row))
         return
     if fmt != "XLSX":
@@ -177,35 +176,6 @@ def _cell(value: object) -> object:
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     return value
-
-
-def _text(stream: BinaryIO) -> io.TextIOBase:
-    """Decode a stream as UTF-8 (with or without a BOM), or as GB18030 when its start is not UTF-8."""
-    head = stream.read(64 * 1024)
-    encoding = "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=len(head) < 64 * 1024)
-    except UnicodeDecodeError:
-        encoding = "gb18030"
-    joined = io.BufferedReader(_Prefixed(head, stream))
-    return io.TextIOWrapper(joined, encoding=encoding, errors="replace", newline="")
-
-
-class _Prefixed(io.RawIOBase):
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        self.head, self.stream = head, stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self.head:
-            n = min(len(buffer), len(self.head))
-            buffer[:n], self.head = self.head[:n], self.head[n:]
-            return n
-        data = self.stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def _json_objects(opener: Opener) -> Iterator[dict]:

@@ -6,13 +6,13 @@ a readable binary stream; the DataStore figure comes from the source instead.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
 import json
 import shutil
 import tempfile
 from typing import BinaryIO
+
+from portal import textfiles
 
 COUNTABLE = {"CSV", "TSV", "XLSX", "JSON"}
 MIRRORED = COUNTABLE | {"XLS", "XML", "GEOJSON", "ODS"}  # data files; documents and APIs stay linked
@@ -36,39 +36,8 @@ def measure(stream: BinaryIO, fmt: str) -> tuple[int, int]:
     raise Unmeasurable(f"format {fmt or '?'} is not counted")
 
 
-def _text(stream: BinaryIO) -> io.TextIOBase:
-    head = stream.read(4096)
-    rest = stream
-    encoding = "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=len(head) < 4096)
-    except UnicodeDecodeError:
-        encoding = "gb18030"  # files from Chinese office software
-    joined = io.BufferedReader(_Prefixed(head, rest))
-    return codecs.getreader(encoding)(joined, errors="replace")
-
-
-class _Prefixed(io.RawIOBase):
-    """A stream that yields `head` and then the rest of `stream`."""
-
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        self.head, self.stream = head, stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self.head:
-            n = min(len(buffer), len(self.head))
-            buffer[:n], self.head = self.head[:n], self.head[n:]
-            return n
-        data = self.stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 def _measure_csv(stream: BinaryIO, *, delimiter: str) -> tuple[int, int]:
-    reader = csv.reader(_text(stream), delimiter=delimiter)
+    reader = csv.reader(textfiles.decoded(stream), delimiter=delimiter)
     header = next((row for row in reader if any(cell.strip() for cell in row)), None)
     if header is None:
         return 0, 0
