@@ -119,10 +119,10 @@ def _check_refused(client) -> None:
     assert ckan.get_json()["success"] is False and "Too many searches" in ckan.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize("shared", ["files", "redis"])
-def test_a_search_past_the_cap_is_refused_in_its_own_format_and_cheap_pages_still_answer(make_app, shared):
+@pytest.mark.parametrize("slots_in", ["files", "redis"])
+def test_a_search_past_the_cap_is_refused_in_its_own_format_and_cheap_pages_still_answer(make_app, slots_in):
     settings = {"SEARCH_CONCURRENCY": 1, "SEARCH_SLOT_WAIT_MS": 0, "BABEL_DEFAULT_LOCALE": "en"}
-    if shared == "redis":
+    if slots_in == "redis":
         settings["REDIS_URL"] = REDIS
     app = make_app(**settings)
     other = make_app(**settings)  # another process of the same site
@@ -144,17 +144,17 @@ def test_a_search_past_the_cap_is_refused_in_its_own_format_and_cheap_pages_stil
     search_cache.clear()
     for name in QUERIES:
         assert _send(client, name).status_code == 200, name
-    if shared == "redis":
+    if slots_in == "redis":
         redis.Redis.from_url(REDIS).delete(slots.key)
 
 
 LONG_QUERY = "交通 公交 地铁 出租 道路 桥梁 停车 航运"  # eight words: not a plain search
 
 
-@pytest.mark.parametrize("shared", ["files", "redis"])
-def test_a_plain_search_waits_for_a_slot_a_long_one_does_not(make_app, shared):
+@pytest.mark.parametrize("slots_in", ["files", "redis"])
+def test_a_plain_search_waits_for_a_slot_a_long_one_does_not(make_app, slots_in):
     settings = {"SEARCH_CONCURRENCY": 1, "SEARCH_SLOT_WAIT_MS": 1500, "BABEL_DEFAULT_LOCALE": "en"}
-    if shared == "redis":
+    if slots_in == "redis":
         settings["REDIS_URL"] = REDIS
     app = make_app(**settings)
     other = make_app(**settings)  # another process of the same site, running a search
@@ -184,7 +184,7 @@ def test_a_plain_search_waits_for_a_slot_a_long_one_does_not(make_app, shared):
         assert time.monotonic() - started >= 1.5
         slots.release(held)
     finally:
-        if shared == "redis":
+        if slots_in == "redis":
             redis.Redis.from_url(REDIS).delete(slots.key)
 
 
