@@ -7,14 +7,15 @@ the facet index) stamped with the version of the data they were made from:
 - the catalogue's *generation*, `generation()`: the newest dataset id and the newest
   change time of any dataset. Text matches, ranked ids, totals, facet counts and the
   facet index are stamped with it.
-- a dataset's *version*, `version_of()`: its change time and its download count. Result
-  cards and the public part of a dataset page are stamped with it.
+- a dataset's *version*, `version_of()`: its change time, its download count and its
+  rating (count and mean). Result cards and the public part of a dataset page are stamped
+  with it.
 
 The contract for writers: whoever writes a dataset, its resources, themes or tags, or its
 state, calls `touch` (a statement, for connection-level writers), `mark` (an ORM object)
 or `touched` (values of a row it writes anyway) in the same transaction, with a time later
-than the previous change, so that the generation moves. A download moves the count, which
-only the dataset's version reads. A 30-second time-to-live on the caches bounds what a
+than the previous change, so that the generation moves. A download moves the count and a
+rating the rating, which only the dataset's version reads. A 30-second time-to-live on the caches bounds what a
 stamp cannot see (a department renamed without its datasets being written).
 
 The change time is the column `datasets.last_synced_at`, named when the sync was the only
@@ -65,12 +66,14 @@ def changed_at(dataset: Any) -> datetime:
 
 
 # What a dataset's version is made of, for statements that read it with the dataset's id.
-VERSION_COLUMNS = (CHANGE_TIME, Dataset.download_count)
+# A rating changes no search (catalogue/ratings.py leaves the change time alone), so it is read
+# here rather than moving the generation and with it every cached search.
+VERSION_COLUMNS = (CHANGE_TIME, Dataset.download_count, Dataset.rating_count, Dataset.rating_mean)
 
 
 def version_of(dataset: Any) -> tuple:
     """Return the version of one dataset (a Dataset, or a row with VERSION_COLUMNS)."""
-    return (changed_at(dataset), dataset.download_count)
+    return (changed_at(dataset), dataset.download_count, dataset.rating_count, dataset.rating_mean)
 
 
 def generation() -> tuple:

@@ -31,6 +31,8 @@ class Card:
     last_synced_at: datetime  # its change time (catalogue/changes.py)
     download_count: int
     open_condition: str
+    rating_count: int
+    rating_mean: float | None  # None while unrated
     formats: tuple[str, ...]  # of its active resources, sorted, without blanks
     themes: tuple[str, ...]  # titles
 
@@ -50,6 +52,8 @@ class Version(NamedTuple):
     id: int
     last_synced_at: datetime  # the dataset's change time
     download_count: int
+    rating_count: int
+    rating_mean: float | None
 
     @property
     def version(self) -> tuple:
@@ -98,6 +102,8 @@ def load_cards(ids: list[int]) -> list[Card]:
             changes.CHANGE_TIME,
             Dataset.download_count,
             Dataset.open_condition,
+            Dataset.rating_count,
+            Dataset.rating_mean,
             formats,
             themes,
         )

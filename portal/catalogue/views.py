@@ -46,7 +46,8 @@ def index():
 
 def _cards(versions: list[loading.Version], q: str, names: dict) -> list[Markup]:
     """Return the page's result cards, rendering only those not cached for their dataset's
-    version (catalogue/changes.py): every write moves its change time, a download its count."""
+    version (catalogue/changes.py): every write moves its change time, a download its count,
+    a rating its rating."""
     locale, units = str(get_locale()), tuple(terms.query_units(q))
     cards = {}
     for version in versions:
@@ -58,6 +59,7 @@ def _cards(versions: list[loading.Version], q: str, names: dict) -> list[Markup]
         labels = {
             "updated_on": gettext("Updated on"),
             "downloads": download_count,
+            "rating": rating_label,
             "conditions": names["conditions"],
         }
         for card in loading.load_cards(missing):
@@ -70,6 +72,17 @@ def _cards(versions: list[loading.Version], q: str, names: dict) -> list[Markup]
 def download_count(count: int) -> str:
     """Return "1 download" / "1,234 downloads" ("下载 1 次") in the request's language."""
     return ngettext("%(n)s download", "%(n)s downloads", count, n=f"{count:,}")
+
+
+def rating_label(mean: float, count: int) -> str:
+    """Return "4.5 of 5, 3 ratings" ("4.5 分（满分 5），3 人评分") in the request's language."""
+    return ngettext(
+        "%(mean)s of 5, %(n)s rating",
+        "%(mean)s of 5, %(n)s ratings",
+        count,
+        mean=f"{mean:.1f}",
+        n=f"{count:,}",
+    )
 
 
 @functools.lru_cache(maxsize=8)

@@ -180,3 +180,14 @@ def test_a_change_to_an_unchanged_datasets_files_moves_its_version(app):
     db.session.refresh(dataset)
     assert dataset.last_synced_at > before
     assert db.session.get(Dataset, dataset.id).last_synced_at == dataset.last_synced_at
+
+
+def test_a_rating_shows_on_the_card_and_page_of_the_next_request(client, login):
+    dataset = make_dataset(resources=[])
+    db.session.commit()
+    assert "data-rating-count" not in page(client, "/datasets/")
+    assert 'data-rating-count="0"' in page(client, f"/datasets/{dataset.name}")
+    login("developer")
+    assert client.post(f"/datasets/{dataset.name}/rating", data={"stars": "5"}).status_code == 302
+    assert 'data-rating-mean="5.0" data-rating-count="1"' in page(client, "/datasets/")
+    assert 'data-rating-mean="5.0" data-rating-count="1"' in page(client, f"/datasets/{dataset.name}")

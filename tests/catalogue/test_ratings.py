@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from catalogue_factories import make_dataset
 from factories import make_user
+from sqlalchemy import event
 
-from portal.catalogue import ratings
+from portal.catalogue import ratings, search_cache
 from portal.catalogue.ratings import DatasetRating
 from portal.extensions import db
 
@@ -73,3 +74,36 @@ def test_page_api_and_sort_agree(app, client, login):
     assert client.get(f"/api/v1/datasets/{good.name}").json["rating"] == {"mean": 4.5, "count": 2}
     listing = client.get("/datasets/?sort=rating").get_data(as_text=True)
     assert listing.index("好数据") < listing.index("一般数据") < listing.index("未评分")
+
+
+def _statements_of(client, path: str) -> list[str]:
+    """The SQL statements one request of `path` runs."""
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    return seen
+
+
+def test_cards_show_the_mean_and_count_read_for_the_whole_page_at_once(app, client):
+    rated = [make_dataset(f"评分数据{n}") for n in range(6)]
+    unrated = make_dataset("未评分数据")
+    for number, dataset in enumerate(rated):
+        ratings.rate(dataset, user_id=make_user().id, stars=1 + number % 5, now=NOW)
+    ratings.rate(rated[0], user_id=make_user().id, stars=4, now=NOW)
+    db.session.commit()
+    html = client.get("/datasets/").get_data(as_text=True)
+    card = html[html.index(f'data-dataset="{rated[0].name}"') :]
+    assert 'data-rating-mean="2.5" data-rating-count="2"' in card[: card.index("</li>")]
+    unrated_card = html[html.index(f'data-dataset="{unrated.name}"') :]
+    assert "data-rating-count" not in unrated_card[: unrated_card.index("</li>")]
+    search_cache.cards.clear()  # every card rendered afresh: still no statement per card
+    statements = _statements_of(client, "/datasets/?sort=rating")
+    assert not [s for s in statements if "dataset_ratings" in s]
+    assert len([s for s in statements if "rating_mean" in s]) <= 2  # the page's versions, then its cards
