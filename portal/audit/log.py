@@ -2,10 +2,12 @@
 
 `record` appends one row in the caller's transaction (the caller commits, so the row and
 the action it records stand or fall together). Each row's hash covers its content and the
-previous row's hash; on PostgreSQL a transaction-scoped advisory lock keeps writers in one
-line, and the unique `prev_hash` refuses a fork anywhere. `verify` walks the chain and
-names the first row whose content or link does not match. Never pass a password or a
-token in `before`/`after`: the log keeps what it is given, for years.
+previous row's hash, so the previous row is read under the chain's lock, held until the
+caller commits: a transaction-scoped advisory lock on PostgreSQL, the database's write lock on
+SQLite. The unique `prev_hash` refuses a fork anywhere. A row costs two round trips on
+PostgreSQL (the lock with the head, then one INSERT) and no ORM flush. `verify` walks the
+chain and names the first row whose content or link does not match. Never pass a password
+or a token in `before`/`after`: the log keeps what it is given, for years.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEvent
@@ -33,7 +36,18 @@ FIELDS = (
     "client", "prev_hash", "hash",
 )  # fmt: skip
 
+# Statements built once: building them per row cost more than running them.
 _LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+_INSERT = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
+# SQLite: a write that changes nothing takes the database's write lock before the head is read
+_TAKE_WRITE_LOCK = update(AuditEvent.__table__).where(AuditEvent.__table__.c.id.is_(None)).values(hash="")
+# PostgreSQL: the lock, then the head under it, sent as one simple query (no parameters, so psycopg
+# sends both in one round trip; each statement takes its own snapshot, so the second sees the rows
+# committed by whoever held the lock before)
+_LOCKED_HEAD = (
+    f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK}); SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"
+)
+_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
 def client_hash(address: str | None, secret: str) -> str:
@@ -55,13 +69,47 @@ def _at(moment: datetime) -> str:
 def digest(prev_hash: str, at: datetime, actor_id, actor, role, action, object_type, object_id, before, after,
            client) -> str:  # fmt: skip
     """The hash of one row: over its content and the previous row's hash."""
-    body = json.dumps(
-        [prev_hash, _at(at), actor_id, actor, role, action, object_type, object_id, before, after, client],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    body = _ENCODE(
+        [prev_hash, _at(at), actor_id, actor, role, action, object_type, object_id, before, after, client]
+    )  # the same text as json.dumps with these options; one encoder made once
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row as `record` wrote it (not an ORM object: writing one costs a flush)."""
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor: str
+    role: str
+    action: str
+    object_type: str
+    object_id: str
+    before: Any
+    after: Any
+    client: str
+    prev_hash: str
+    hash: str
+
+
+def _head(conn: Connection) -> str:
+    """Take the chain's lock (held to the end of the transaction) and return the last row's hash."""
+    if conn.dialect.name == "postgresql":
+        dbapi = conn.dialect.loaded_dbapi
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(_LOCKED_HEAD)
+            cursor.nextset()
+            row = cursor.fetchone()
+        except dbapi.Error as exc:  # as SQLAlchemy would raise it (a statement timeout: OperationalError)
+            raise DBAPIError.instance(_LOCKED_HEAD, None, exc, dbapi.Error) from exc
+        finally:
+            cursor.close()
+        return row[0] if row else GENESIS
+    conn.execute(_TAKE_WRITE_LOCK)
+    return conn.execute(_LAST_HASH).scalar() or GENESIS
 
 
 def record(
@@ -74,12 +122,11 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
     client: str = "",
-) -> AuditEvent:
+) -> Entry:
     """Append one row: `actor` is a user (anything with id, email and role) or None for the system;
     `client` is `client_hash(address, secret)` of the request's address, or "" outside requests."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
-    prev = session.scalar(_LAST_HASH) or GENESIS
+    conn = session.connection()
+    prev = _head(conn)
     if actor is None:
         actor_id, label, role = None, SYSTEM, SYSTEM
     elif not getattr(actor, "is_authenticated", True):
@@ -98,10 +145,9 @@ def record(
         after=_plain(after),
         client=client,
     )
-    event = AuditEvent(**values, prev_hash=prev, hash=digest(prev, **values))
-    session.add(event)
-    session.flush()
-    return event
+    hashed = digest(prev, **values)
+    row_id = conn.execute(_INSERT, {**values, "prev_hash": prev, "hash": hashed}).scalar_one()
+    return Entry(id=row_id, **values, prev_hash=prev, hash=hashed)
 
 
 @dataclass(frozen=True)
@@ -117,6 +163,9 @@ class Verdict:
 
 
 _COLUMNS = [getattr(AuditEvent, name) for name in FIELDS]
+_BATCH = (
+    select(*_COLUMNS).where(AuditEvent.id > bindparam("after")).order_by(AuditEvent.id).limit(bindparam("n"))
+)
 
 
 def verify(session: Session, *, batch: int = 10_000) -> Verdict:
@@ -124,10 +173,9 @@ def verify(session: Session, *, batch: int = 10_000) -> Verdict:
     was removed. (Retention removes from the oldest end: the first row kept is taken as given.)"""
     count, expected = 0, None
     last_id = 0
+    conn = session.connection()  # plain rows: the ORM's result layer doubled the cost of a row
     while True:
-        rows = session.execute(
-            select(*_COLUMNS).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
-        ).all()
+        rows = conn.execute(_BATCH, {"after": last_id, "n": batch}).all()
         if not rows:
             break
         for row in rows:

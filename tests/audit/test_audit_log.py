@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from datetime import timedelta
 
 from factories import make_user
@@ -134,3 +135,34 @@ def test_prune_keeps_the_retention_and_the_rest_still_verifies(app, runner):
     assert result.exit_code == 0 and result.output.startswith("2 row(s)")
     assert db.session.scalars(select(AuditEvent.id)).all() == [old[2].id]
     assert log.verify(db.session).ok  # the first row kept is taken as given
+
+
+def test_concurrent_writers_keep_one_chain(app):
+    """Writers in several threads (each its own connection) never fork the chain nor lose a row:
+    each reads the head under the chain's lock (an advisory lock on PostgreSQL, the write lock on
+    SQLite) and commits before the next may read it."""
+    writers, each = 4, 15
+    start, failures = threading.Barrier(writers), []
+
+    def work(n: int) -> None:
+        with app.app_context():
+            start.wait()
+            try:
+                for i in range(each):
+                    log.record(db.session, "user.signed_in", object_type="user", object_id=f"{n}-{i}")
+                    db.session.commit()
+            except Exception as exc:  # the test fails on any
+                failures.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    verdict = log.verify(db.session)
+    assert verdict.ok and verdict.rows == writers * each
+    ids = db.session.scalars(select(AuditEvent.object_id)).all()
+    assert sorted(ids) == sorted(f"{n}-{i}" for n in range(writers) for i in range(each))
