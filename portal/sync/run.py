@@ -24,7 +24,7 @@ from portal.catalogue import rules
 from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset, Resource
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.rows import loader
+from portal.rows import loader, retire
 from portal.sync import identity, lock, mirror, outcome, volume
 from portal.sync.assess import Assessor, mark_duplicates
 from portal.sync.mapping import MalformedPackage, parse_package
@@ -164,6 +164,7 @@ class _Job:
         if self.settings.full:
             self._reconcile(writer)
         self._purge_withheld()
+        self._drop_retired_rows()
         status = SUCCEEDED if self.counts["failed"] == 0 else PARTIAL
         if status == SUCCEEDED:
             source = self.run.source
@@ -287,7 +288,11 @@ class _Job:
     def _load_rows(self, resource_ids: list[str]) -> list[tuple[str, str, str]]:
         """Bring the row store's copies of these resources up to date (each only when it changed)."""
         problems = []
-        found = db.session.scalars(select(Resource).where(Resource.ckan_id.in_(resource_ids))).all()
+        found = db.session.scalars(  # a withdrawn dataset's rows are never loaded (rows/retire.py)
+            select(Resource)
+            .join(Resource.dataset)
+            .where(Resource.ckan_id.in_(resource_ids), retire.keeps_rows())
+        ).all()
         for resource in found:
             try:
                 loader.load(
@@ -404,6 +409,15 @@ class _Job:
             )
             resource.storage_key, resource.mirrored_at = None, None
             self.commit()
+            self._heartbeat()
+
+    def _drop_retired_rows(self) -> None:
+        """Drop the row tables of resources withdrawn (by this run or before: a table that could
+        not be dropped is noted on the run and tried again by the next one)."""
+        for retired in retire.drop_retired(db.session, commit=self.commit, run_id=self.run.id):
+            if retired.error:
+                message = f"rows not dropped, retried next run: {retired.error}"
+                self._error(retired.dataset, "rows", message, fault=False, resource=retired.resource)
             self._heartbeat()
 
     def _why_gone(self, name: str) -> str:
