@@ -82,16 +82,15 @@ def load(
         found = RowTable(resource_id=resource.id, table_name=table_name_of(resource), columns=[])
         session.add(found)
     try:
-        if found.checksum != checksum or found.status != LOADING:
-            fields = _fields(resource, origin, source, open_stored)
-            found.origin, found.checksum, found.status = origin, checksum, LOADING
-            found.columns = [f.as_dict() for f in fields]
-            found.records, found.error, found.loaded_at, found.started_at = 0, None, None, utcnow()
-            found.expected = resource.records if origin == DATASTORE else None
-            store.create(session.connection(), found.table_name, fields)
-            session.flush()
-            commit()
-        _fill(session, found, resource, source, open_stored, commit, batch)
+        fresh = found.checksum != checksum or found.status != LOADING
+        if origin == DATASTORE:
+            if fresh:
+                fields = _datastore_fields(resource, source)
+                _start(session, found, resource, origin, checksum, fields, commit)
+            rows = _datastore_rows(resource, found, source)
+            _fill(session, found, resource, rows, _lenient_converters(found), commit, batch)
+        else:
+            _load_file(session, found, resource, checksum, open_stored, fresh, commit, batch)
     except (LoadFailed, readers.Unreadable, ValueError, OSError) as exc:
         session.rollback()
         found = session.scalar(select(RowTable).where(RowTable.resource_id == resource.id))
@@ -105,14 +104,45 @@ def load(
     return found
 
 
-def _fields(resource: Resource, origin: str, source, open_stored) -> list[store.Field]:
-    if origin == DATASTORE:
-        described = source.datastore_fields(resource.ckan_id)
-        if described is None:
-            raise LoadFailed("the DataStore table is gone")
-        names, types = [d["id"] for d in described], [d["type"] for d in described]
-    else:
-        names, types = readers.scan(_opener(resource, open_stored), resource.format)
+def _load_file(session, found, resource, checksum, open_stored, fresh, commit, batch) -> None:
+    """Load a mirrored file in one pass, typed by its first rows; a file whose later rows contradict
+    them is loaded again from the start, typed whole (readers.py)."""
+    opener = _opener(resource, open_stored)
+    try:
+        with readers.reading(opener, resource.format) as table:
+            if fresh:
+                _start(session, found, resource, FILE, checksum, _named(table.names, table.types), commit)
+            elif table.names != [c["id"] for c in found.columns]:  # JSON keys the first objects lack
+                raise readers.Mismatch("the load being resumed was typed on the whole file")
+            converters = [readers.converter(c["type"]) for c in found.columns]
+            _fill(session, found, resource, _unloaded(table.rows, found), converters, commit, batch)
+    except readers.Mismatch:
+        session.rollback()
+        with readers.reading(opener, resource.format, whole=True) as table:
+            _start(session, found, resource, FILE, checksum, _named(table.names, table.types), commit)
+            converters = [readers.converter(c["type"]) for c in found.columns]
+            _fill(session, found, resource, table.rows, converters, commit, batch)
+
+
+def _start(session, found, resource, origin, checksum, fields, commit) -> None:
+    """Create the empty table of a new load and record its columns (a resumed load keeps both)."""
+    found.origin, found.checksum, found.status = origin, checksum, LOADING
+    found.columns = [f.as_dict() for f in fields]
+    found.records, found.error, found.loaded_at, found.started_at = 0, None, None, utcnow()
+    found.expected = resource.records if origin == DATASTORE else None
+    store.create(session.connection(), found.table_name, fields)
+    session.flush()
+    commit()
+
+
+def _datastore_fields(resource: Resource, source) -> list[store.Field]:
+    described = source.datastore_fields(resource.ckan_id)
+    if described is None:
+        raise LoadFailed("the DataStore table is gone")
+    return _named([d["id"] for d in described], [d["type"] for d in described])
+
+
+def _named(names: list[str], types: list[str]) -> list[store.Field]:
     return [
         store.Field(name, kind, f"c{number}", masking.column_kind(name))
         for number, (name, kind) in enumerate(zip(names, types, strict=True), start=1)
@@ -123,27 +153,27 @@ def _opener(resource: Resource, open_stored) -> Callable[[], BinaryIO]:
     return lambda: open_stored(resource.storage_key)
 
 
-def _source_rows(resource: Resource, row_table: RowTable, source, open_stored) -> Iterator[list]:
-    """Yield the source's rows from the first one not loaded yet, as raw values in field order."""
-    fields = [store.Field.from_dict(c) for c in row_table.columns]
-    if row_table.origin == DATASTORE:
-        for record in source.datastore_records(resource.ckan_id, offset=row_table.records):
-            yield [record.get(f.id) for f in fields]
-        return
-    found = readers.rows(_opener(resource, open_stored), resource.format, len(fields))
-    yield from itertools.islice(found, row_table.records, None)
+def _datastore_rows(resource: Resource, row_table: RowTable, source) -> Iterator[list]:
+    """Yield the DataStore's rows from the first one not loaded yet, as raw values in field order."""
+    names = [c["id"] for c in row_table.columns]
+    for record in source.datastore_records(resource.ckan_id, offset=row_table.records):
+        yield [record.get(name) for name in names]
 
 
-def _fill(session, row_table, resource, source, open_stored, commit, batch) -> None:
+def _unloaded(rows: Iterator[list], row_table: RowTable) -> Iterator[list]:
+    """Skip the rows a load cut short has already stored."""
+    return itertools.islice(rows, row_table.records, None) if row_table.records else rows
+
+
+def _fill(session, row_table, resource, raw, converters, commit, batch) -> None:
     fields = [store.Field.from_dict(c) for c in row_table.columns]
-    converters = [_converter(f.storage) for f in fields]
     conn = session.connection()
     described = store.table(row_table.table_name, fields, conn.dialect.name)
-    raw = _source_rows(resource, row_table, source, open_stored)
+    terms = store.Terms(fields)
     while chunk := list(itertools.islice(raw, batch)):
         converted = [[convert(v) for convert, v in zip(converters, row, strict=True)] for row in chunk]
         row_table.records += store.insert(
-            session.connection(), described, fields, row_table.records + 1, converted
+            session.connection(), described, fields, row_table.records + 1, converted, terms
         )
         commit()
     if (
@@ -152,10 +182,15 @@ def _fill(session, row_table, resource, source, open_stored, commit, batch) -> N
         and row_table.records != row_table.expected
     ):
         raise ValueError(f"the DataStore gave {row_table.records} rows of the {row_table.expected} it counts")
-    store.index(session.connection(), row_table.table_name, fields)
+    store.index(session.connection(), row_table.table_name, fields, row_table.records)
     row_table.status, row_table.loaded_at = READY, utcnow()
     resource.records, resource.fields = row_table.records, len(fields)  # the volume, from the store
     commit()
+
+
+def _lenient_converters(row_table: RowTable) -> list[Callable[[object], object]]:
+    """A DataStore's declared types: a value a type does not hold is stored empty."""
+    return [_converter(store.storage_of(c["type"])) for c in row_table.columns]
 
 
 def _converter(storage: str) -> Callable[[object], object]:

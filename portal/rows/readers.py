@@ -1,19 +1,27 @@
 """Read the rows of a mirrored CSV (UTF-8 or GB18030), XLSX or JSON-array file as a stream, and infer types.
 
-A file is read twice: once to learn its fields and their types (`scan`), once to load (`rows`), each time
-from a fresh stream, so that no file is ever held whole in memory (an XLSX is spooled to a temporary file
-because openpyxl must seek). Types are CKAN's names: `int` when every filled cell is a whole number that
-fits 64 bits with no leading zero (a 0571 area code stays text), `numeric` when every filled cell is a
-number, else `text`; JSON values that are objects or lists make a `json` field.
+A load reads a file once (`reading`): its first SAMPLE rows decide the fields and their types, then every
+row streams through, the sample's first, so no file is ever held whole in memory (an XLSX is spooled to a
+temporary file because openpyxl must seek). A later value the guessed type cannot hold (`converter` raises
+Mismatch), or a JSON key the sample did not have, means the file must be typed whole: `reading(...,
+whole=True)` reads it once for the types (`scan`) and once to load, the price the loader pays only for such
+a file. Either way the types are those of the whole file, CKAN's names: `int` when every filled cell is a
+whole number that fits 64 bits with no leading zero (a 0571 area code stays text), `numeric` when every
+filled cell is a number, else `text`; JSON values that are objects or lists make a `json` field.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
+import json
+import math
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import BinaryIO
 
@@ -23,7 +31,11 @@ from portal.catalogue import preview
 LOADABLE = frozenset({"CSV", "TSV", "XLSX", "JSON"})
 MAX_FIELDS = 1000
 MAX_NAME = 200
+SAMPLE = 10_000  # rows whose values type the fields before the load starts
 _BIGGEST = 2**63 - 1
+# Cells that are numbers by the rules of `_kind` whatever else holds, tested in C before the slow path
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")  # at most 18 digits: always within 64 bits
+_PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 Opener = Callable[[], BinaryIO]
 
@@ -32,9 +44,79 @@ class Unreadable(ValueError):
     """The file is not a table the store can load; the message says why."""
 
 
+class Mismatch(ValueError):
+    """A value the type guessed from the sample does not hold, or a JSON key the sample did not have:
+    the file must be typed whole (`reading(..., whole=True)`)."""
+
+
+@dataclass
+class Table:
+    """An open file: its fields' names and CKAN types, and its data rows as raw values in field order."""
+
+    names: list[str]
+    types: list[str]
+    rows: Iterator[list]
+
+
+@contextmanager
+def reading(opener: Opener, fmt: str, *, whole: bool = False) -> Iterator[Table]:
+    """Open a file for a load: types from its first SAMPLE rows (from every row when `whole`), then its
+    rows from the first. Raises Mismatch from `rows` for a JSON key the sample did not have."""
+    fmt, sample = fmt.upper(), SAMPLE
+    header, types = _survey(opener, fmt) if whole else (None, None)
+    if fmt == "JSON":
+        with closing(_json_objects(opener)) as items:
+            head = [] if whole else list(itertools.islice(items, sample))
+            keys = header if header is not None else _keys(head)
+            guesses = _Guesses(len(keys))
+            for item in head:
+                guesses.see([item.get(k) for k in keys])
+            yield Table(_field_names(keys), types or guesses.types(), _json_rows(head, items, keys, whole))
+        return
+    with _table(opener, fmt) as table:
+        first = next(table, None)
+        if first is None:
+            yield Table([], [], iter(()))
+            return
+        if len(first) > MAX_FIELDS:
+            raise Unreadable(f"more than {MAX_FIELDS} fields")
+        width = len(first)
+        head = [] if whole else list(itertools.islice(table, sample))
+        guesses = _Guesses(width)
+        for row in head:
+            guesses.see(row)
+        rows = (row if len(row) == width else (row + [None] * width)[:width] for row in table)
+        yield Table(_field_names(first), types or guesses.types(), itertools.chain(head, rows))
+
+
+def _keys(items: list[dict]) -> list[str]:
+    """Return the keys of JSON objects in order of first appearance, at most MAX_FIELDS."""
+    names: dict[str, None] = {}
+    for item in items:
+        for key in item:
+            if key not in names:
+                if len(names) >= MAX_FIELDS:
+                    raise Unreadable(f"more than {MAX_FIELDS} fields")
+                names[key] = None
+    return list(names)
+
+
+def _json_rows(head: list[dict], rest: Iterator[dict], keys: list[str], whole: bool) -> Iterator[list]:
+    known = frozenset(keys)
+    for item in itertools.chain(head, rest):
+        if not whole and not item.keys() <= known:
+            raise Mismatch("a JSON object has a key the first objects did not have")
+        yield [item.get(k) for k in keys]
+
+
 def scan(opener: Opener, fmt: str) -> tuple[list[str], list[str]]:
-    """Return the field names and CKAN types of a file."""
-    fmt = fmt.upper()
+    """Return the field names and CKAN types of a whole file."""
+    header, types = _survey(opener, fmt.upper())
+    return _field_names(header), types
+
+
+def _survey(opener: Opener, fmt: str) -> tuple[list, list[str]]:
+    """Read a whole file for its header as written (JSON: every key) and its fields' types."""
     if fmt == "JSON":
         names: dict[str, None] = {}
         for item in _json_objects(opener):
@@ -47,7 +129,7 @@ def scan(opener: Opener, fmt: str) -> tuple[list[str], list[str]]:
         guesses = _Guesses(len(header))
         for item in _json_objects(opener):
             guesses.see([item.get(k) for k in header])
-        return _field_names(header), guesses.types()
+        return header, guesses.types()
     with _table(opener, fmt) as table:
         header = next(table, None)
         if header is None:
@@ -57,7 +139,53 @@ def scan(opener: Opener, fmt: str) -> tuple[list[str], list[str]]:
         guesses = _Guesses(len(header))
         for row in table:
             guesses.see(row)
-    return _field_names(header), guesses.types()
+    return header, guesses.types()
+
+
+def converter(ckan_type: str) -> Callable[[object], object]:
+    """Return the function turning a file's raw value into what the store keeps for a field of
+    `ckan_type` (as `_Guesses` types it); it raises Mismatch for a value that type does not hold."""
+    if ckan_type == "int":
+        return _to_int
+    if ckan_type == "numeric":
+        return _to_number
+    if ckan_type == "json":
+        return _to_json
+    return _to_text
+
+
+def _to_text(value: object) -> object:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dict | list):
+        raise Mismatch("an object or list in a text field")
+    return value if isinstance(value, str) else str(value)
+
+
+def _to_int(value: object) -> object:
+    if value is None or value == "":
+        return None
+    if type(value) is str and _PLAIN_INT.fullmatch(value):
+        return int(value)
+    if isinstance(value, dict | list) or not _kind(value)[0]:
+        raise Mismatch(f"not a whole number: {str(value)[:40]!r}")
+    return int(value.strip()) if isinstance(value, str) else int(value)
+
+
+def _to_number(value: object) -> object:
+    if value is None or value == "":
+        return None
+    if type(value) is str and _PLAIN_NUMBER.fullmatch(value):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    if isinstance(value, dict | list) or not _kind(value)[1]:
+        raise Mismatch(f"not a number: {str(value)[:40]!r}")
+    return float(value.strip()) if isinstance(value, str) else float(value)
+
+
+def _to_json(value: object) -> object:
+    return None if value is None or value == "" else json.dumps(value, ensure_ascii=False)
 
 
 def rows(opener: Opener, fmt: str, width: int) -> Iterator[list]:

@@ -5,7 +5,9 @@ its own, created by revision 0017), `rows_r_<id>` in the embedded SQLite databas
 `_id` (1, 2, … in the source's order, as CKAN's DataStore numbers rows), `_terms` (the search terms of
 the row's non-personal text, see catalogue/terms.py) and one column `c<n>` per field, so that no field
 name, however hostile, ever reaches SQL. Full text: a GIN index on the terms' tsvector on PostgreSQL,
-a contentless FTS5 table `rows_r_<id>_fts` on SQLite. Indexes for equality filters are made after a load.
+a contentless FTS5 table `rows_r_<id>_fts` on SQLite. Indexes for equality filters are made after a load
+(building one over loaded rows is far cheaper than keeping it up to date row by row), and only for a
+table of INDEXED_FROM rows or more: below that a scan answers as fast as an index would.
 
 Every function takes the SQLAlchemy connection it works on; none commits.
 """
@@ -27,6 +29,9 @@ VECTOR = "to_tsvector('simple'::regconfig, _terms)"  # PostgreSQL: the full-text
 INT, FLOAT, BOOL, TEXT, JSON = "int", "float", "bool", "text", "json"  # how a field is stored
 MAX_INDEXED = 24  # fields given an index for filtering; wider tables filter the rest by scan
 MAX_TERMS_TEXT = 4000  # characters of a row's text that go into its search terms
+INDEXED_FROM = 5000  # rows from which a table's fields get indexes for equality filters
+CACHED_TERMS = 100_000  # distinct short values whose terms a load remembers
+SQLITE_LOAD_CACHE_KIB = 65536  # SQLite's page cache while a batch goes in (the FTS5 index merges in it)
 
 # CKAN DataStore types -> how the store keeps them (anything else is kept as JSON text)
 _STORAGE = {
@@ -52,6 +57,8 @@ _STORAGE = {
     "interval": TEXT,
     "uuid": TEXT,
 }
+TOO_BIG = "54000"  # PostgreSQL's program_limit_exceeded: here, a value too long for a B-tree entry
+_COPY_TYPES = {INT: "int8", FLOAT: "float8", BOOL: "bool", TEXT: "text", JSON: "text"}
 _SQL_TYPES = {
     INT: sa.BigInteger,
     FLOAT: lambda: sa.Float(53),
@@ -141,56 +148,87 @@ def row_terms(values: Sequence[object], searchable: Sequence[bool]) -> str:
     return terms.terms_text(text[:MAX_TERMS_TEXT]) if text else ""
 
 
+class Terms:
+    """The search terms of a table's rows, as `row_terms` gives them, remembering the terms of each short
+    value: a table's values repeat (its counties, categories, dates, lines) and cutting text into terms
+    is a load's dearest step. A row's terms are its values' terms in order, since terms never span the
+    space that joins two values."""
+
+    def __init__(self, fields: Sequence[Field]) -> None:
+        self.searchable = [f.personal is None and f.storage in (TEXT, JSON) for f in fields]
+        self.positions = [i for i, s in enumerate(self.searchable) if s]
+        self.known: dict[str, str] = {}
+
+    def of(self, values: Sequence[object]) -> str:
+        texts = [str(v) for i in self.positions if (v := values[i]) is not None]
+        if sum(map(len, texts)) + len(texts) > MAX_TERMS_TEXT:  # row_terms cuts the text: do as it does
+            return row_terms(values, self.searchable)
+        known, parts = self.known, []
+        for text in texts:
+            cut = known.get(text)
+            if cut is None:
+                cut = terms.terms_text(text)
+                if len(text) <= 200:
+                    if len(known) >= CACHED_TERMS:
+                        known.clear()
+                    known[text] = cut
+            if cut:
+                parts.append(cut)
+        return " ".join(parts)
+
+
 def insert(
-    conn: sa.Connection, described: sa.Table, fields: Sequence[Field], first_id: int, rows: Iterable[Sequence]
+    conn: sa.Connection,
+    described: sa.Table,
+    fields: Sequence[Field],
+    first_id: int,
+    rows: Iterable[Sequence],
+    cutter: Terms | None = None,
 ) -> int:
     """Insert rows (values already converted, in field order) numbered from `first_id`; return how many.
+    Pass the same `cutter` for every batch of a load so that its values' terms are cut once.
 
     PostgreSQL takes them through COPY, SQLite through one prepared statement run many times.
     """
-    searchable = [f.personal is None and f.storage in (TEXT, JSON) for f in fields]
-    prepared = []
-    for offset, values in enumerate(rows):
-        prepared.append((first_id + offset, row_terms(values, searchable), *values))
+    cutter = cutter or Terms(fields)
+    prepared = [(first_id + offset, cutter.of(values), *values) for offset, values in enumerate(rows)]
     if not prepared:
         return 0
     names = ["_id", "_terms", *(f.column for f in fields)]
+    column_list = ", ".join(f'"{n}"' for n in names)
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        column_list = ", ".join(f'"{n}"' for n in names)
-        with raw.cursor() as cursor:
+        with conn.connection.driver_connection.cursor() as cursor:
             with cursor.copy(f'COPY {SCHEMA}."{described.name}" ({column_list}) FROM STDIN') as copy:
+                copy.set_types(["int8", "text", *(_COPY_TYPES[f.storage] for f in fields)])
                 for row in prepared:
                     copy.write_row(row)
-    else:
-        cursor = conn.connection.driver_connection.cursor()
+        return len(prepared)
+    cursor = conn.connection.driver_connection.cursor()
+    cache = cursor.execute("PRAGMA cache_size").fetchone()[0]
+    cursor.execute(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
+    try:
         marks = ", ".join("?" for _ in names)
-        column_list = ", ".join(f'"{n}"' for n in names)
         cursor.executemany(f'INSERT INTO "{described.name}" ({column_list}) VALUES ({marks})', prepared)
         fts = fts_name(described.name.removeprefix("rows_"))
-        cursor.executemany(
-            f'INSERT INTO "{fts}" (rowid, terms) VALUES (?, ?)', [(r[0], r[1]) for r in prepared]
-        )
+        cursor.executemany(f'INSERT INTO "{fts}" (rowid, terms) VALUES (?, ?)', [r[:2] for r in prepared])
+    finally:
+        cursor.execute(f"PRAGMA cache_size = {int(cache)}")
     return len(prepared)
 
 
-def index(conn: sa.Connection, table_name: str, fields: Sequence[Field]) -> None:
-    """Give a loaded table its indexes: equality filters per field, full text on PostgreSQL."""
+def index(conn: sa.Connection, table_name: str, fields: Sequence[Field], records: int) -> None:
+    """Give a loaded table of `records` rows its indexes: equality filters per field (from INDEXED_FROM
+    rows), full text on PostgreSQL; then its statistics for the planner."""
     dialect = conn.dialect.name
     name = physical_name(table_name, dialect)
     qualified = f'{SCHEMA}."{name}"' if dialect == "postgresql" else f'"{name}"'
     if dialect == "postgresql":  # room to build the full-text index in memory (the transaction's only)
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-    for number, field in enumerate(f for f in fields if f.personal is None):
-        if number >= MAX_INDEXED:
-            break
+    filtered = [f for f in fields if f.personal is None][:MAX_INDEXED] if records >= INDEXED_FROM else []
+    for field in filtered:
         index_name = f"{name}_{field.column}_idx"
-        if dialect == "postgresql":
-            # a hash index: equality of any length of text (a B-tree refuses entries over 2,700 bytes)
-            method = "hash" if field.storage in (TEXT, JSON) else "btree"
-            conn.exec_driver_sql(
-                f'CREATE INDEX IF NOT EXISTS "{index_name}" ON {qualified} USING {method} ("{field.column}")'
-            )
+        if dialect == "postgresql" and field.storage in (TEXT, JSON):
+            _text_index(conn, qualified, index_name, field.column)
         else:
             conn.exec_driver_sql(
                 f'CREATE INDEX IF NOT EXISTS "{index_name}" ON {qualified} ("{field.column}")'
@@ -200,6 +238,21 @@ def index(conn: sa.Connection, table_name: str, fields: Sequence[Field]) -> None
             f'CREATE INDEX IF NOT EXISTS "{name}_search_idx" ON {qualified} USING gin ({VECTOR})'
         )
     conn.exec_driver_sql(f"ANALYZE {qualified}")
+
+
+def _text_index(conn: sa.Connection, qualified: str, index_name: str, column: str) -> None:
+    """PostgreSQL: a B-tree (built by sorting, compact for repeated values: a county column's hash index
+    takes several times as long to build), or a hash index when a value is too long for a B-tree entry
+    (over 2,700 bytes), which holds equality of any length."""
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "{index_name}" ON {qualified} ("{column}")')
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != TOO_BIG:
+            raise
+        conn.exec_driver_sql(
+            f'CREATE INDEX IF NOT EXISTS "{index_name}" ON {qualified} USING hash ("{column}")'
+        )
 
 
 def convert(value: object, storage: str) -> object:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.rows import loader, query, store, tables
+from portal.rows import loader, query, readers, store, tables
 from portal.rows.models import FAILED, READY, RowTable
 from portal.storage import get_storage
 
@@ -141,6 +141,30 @@ def test_a_load_cut_short_resumes_where_it_stopped(loaded_tables):
     assert [r["n"] for r in records] == list(range(1, 1001)) and [r["_id"] for r in records] == list(
         range(1, 1001)
     )
+
+
+def test_rows_after_the_sample_that_contradict_its_types_load_typed_as_the_whole_file(
+    loaded_tables, monkeypatch
+):
+    monkeypatch.setattr(readers, "SAMPLE", 3)
+    data = "n,code,站点\n" + "".join(f"{n},{n + 10},第{n}行\n" for n in range(1, 8)) + "8.5,0018,末行\n"
+    row_table = load(file_resource(data.encode(), "CSV"), batch=2)
+    assert (row_table.status, row_table.records) == (READY, 8)
+    answer = read(row_table, limit=10)
+    assert [f["type"] for f in answer["fields"]] == ["int", "numeric", "text", "text"]
+    assert answer["records"][0] == {"_id": 1, "n": 1.0, "code": "11", "站点": "第1行"}
+    assert answer["records"][-1] == {"_id": 8, "n": 8.5, "code": "0018", "站点": "末行"}
+    assert read(row_table, q="末行")["total"] == 1
+
+
+def test_a_json_key_after_the_sample_adds_its_field(loaded_tables, monkeypatch):
+    monkeypatch.setattr(readers, "SAMPLE", 1)
+    items = [{"名称": "甲"}, {"名称": "乙", "数量": 2}]
+    row_table = load(file_resource(json.dumps(items, ensure_ascii=False).encode(), "JSON"))
+    assert read(row_table)["records"] == [
+        {"_id": 1, "名称": "甲", "数量": None},
+        {"_id": 2, "名称": "乙", "数量": 2},
+    ]
 
 
 def test_an_unreadable_file_fails_and_says_why(loaded_tables):

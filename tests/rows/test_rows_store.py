@@ -1,0 +1,87 @@
+"""The row tables: search terms cut once per value, and the indexes a loaded table is given."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.rows import store
+
+FIELDS = [
+    store.Field("名称", "text", "c1"),
+    store.Field("数量", "int", "c2"),
+    store.Field("手机", "text", "c3", personal="phone"),
+    store.Field("标签", "json", "c4"),
+]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["南湖区公交站", 3, "13800000000", '["a", "b"]'],
+        ["南湖区公交站", None, None, None],
+        [None, 1, "13800000000", None],
+        ["ＣＳＶ  data 2025", 2, None, '"东湖"'],
+        ["甲" * 3000, 1, None, '"' + "乙" * 1500 + '"'],  # over MAX_TERMS_TEXT: cut as row_terms cuts
+        ["  ", 1, None, None],
+    ],
+)
+def test_a_rows_terms_are_what_row_terms_gives_cut_once_per_value(values):
+    cutter = store.Terms(FIELDS)
+    searchable = [True, False, False, True]
+    assert cutter.of(values) == store.row_terms(values, searchable)
+    assert cutter.of(values) == store.row_terms(values, searchable)  # from what it remembers
+    assert "13800000000" not in cutter.of(values)
+
+
+def index_names(table_name: str) -> set[str]:
+    conn = db.session.connection()
+    dialect = conn.dialect.name
+    schema = store.SCHEMA if dialect == "postgresql" else None
+    inspector = sa.inspect(conn)
+    return {i["name"] for i in inspector.get_indexes(store.physical_name(table_name, dialect), schema)}
+
+
+@pytest.fixture
+def made(app):
+    """Create row tables; drop them after."""
+    names = []
+
+    def make(table_name: str, rows: list[list]):
+        conn = db.session.connection()
+        described = store.create(conn, table_name, FIELDS)
+        store.insert(conn, described, FIELDS, 1, rows)
+        store.index(conn, table_name, FIELDS, len(rows))
+        db.session.commit()
+        names.append(table_name)
+        return described
+
+    yield make
+    db.session.rollback()
+    for name in names:
+        store.drop(db.session.connection(), name)
+    db.session.commit()
+
+
+def test_a_small_table_is_scanned_a_large_one_indexed_for_its_public_fields(made, monkeypatch):
+    made("r_900001", [["甲", 1, "13800000000", None]])
+    assert not {n for n in index_names("r_900001") if n.endswith(("_c1_idx", "_c2_idx"))}
+    monkeypatch.setattr(store, "INDEXED_FROM", 2)
+    made("r_900002", [["甲", 1, "13800000000", None], ["乙", 2, None, None]])
+    columns = {n.rsplit("_", 2)[-2] for n in index_names("r_900002") if n.endswith("_idx")}
+    assert {"c1", "c2", "c4"} <= columns and "c3" not in columns  # never the personal field
+
+
+def test_a_text_too_long_for_a_btree_is_still_indexed_for_equality(made, monkeypatch):
+    monkeypatch.setattr(store, "INDEXED_FROM", 2)
+    long = "".join(f"{n:05d}长文本" for n in range(1200))  # ~ 12,000 bytes: over a B-tree entry's limit
+    described = made("r_900003", [[long, 1, None, None], ["短", 2, None, None]])
+    assert any(n.endswith("_c1_idx") for n in index_names("r_900003"))
+    if db.session.connection().dialect.name == "postgresql":  # a hash index, as a B-tree refused it
+        definition = db.session.execute(
+            sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'r_900003_c1_idx'")
+        ).scalar_one()
+        assert "USING hash" in definition
+    found = db.session.execute(sa.select(described.c._id).where(described.c.c1 == long)).scalars().all()
+    assert found == [1]
