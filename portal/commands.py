@@ -1,4 +1,4 @@
-"""Top-level commands: `init` and `create-admin`. Each area adds its own group here."""
+"""Top-level commands: `init`, `create-admin` and `create-user`. Each area adds its own group here."""
 
 from __future__ import annotations
 
@@ -6,18 +6,21 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from portal import seeding, storage
 from portal.accounts import actions
 from portal.accounts.commands import tokens_group
-from portal.accounts.models import ADMIN
+from portal.accounts.models import ADMIN, DEVELOPER, ROLES
 from portal.audit.commands import audit_group
-from portal.catalogue import search_index
+from portal.catalogue import owners, search_index
 from portal.catalogue.commands import catalogue
+from portal.catalogue.models import Department
 from portal.extensions import db
 from portal.jobs.commands import scheduler_command, worker_command
 from portal.metrics.commands import metrics
 from portal.ops.commands import backup_command, restore_command
+from portal.regions.models import Region
 from portal.sync import jobs as sync_jobs
 from portal.sync import lock
 from portal.sync.commands import ckan, summary
@@ -40,10 +43,14 @@ def init_command(demo: bool) -> None:
 
 
 def _demo() -> None:
+    from portal.feedback.owner_demo import seed_demo_owners
+
     accounts = seeding.create_demo_accounts()
     db.session.commit()
     _demo_catalogue()
     _demo_activity()
+    accounts += seed_demo_owners()  # after the catalogue and reports: owners of the busiest departments
+    db.session.commit()
     click.echo("Demo accounts (passwords are shown only now; keep them):")
     for account in accounts:
         shown = account.password or "(exists; password unchanged)"
@@ -101,10 +108,58 @@ def create_admin_command(email: str, name: str, password: str) -> None:
     click.echo(f"Admin {actions.normalise_email(email)} created.")
 
 
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True, help="The name shown on the site, e.g. 市交通运输局数据专员.")
+@click.option("--role", type=click.Choice(ROLES), default=DEVELOPER, show_default=True)
+@click.option("--county", default=None, help="A county's code (330402 …), for county team members.")
+@click.option(
+    "--department",
+    "departments",
+    multiple=True,
+    help="A department's CKAN organization name, for data owners; repeat for several.",
+)
+@with_appcontext
+def create_user_command(
+    email: str, name: str, role: str, county: str | None, departments: tuple[str]
+) -> None:
+    """Create an account of any role, print its random password once; data owners get their departments."""
+    region = _region(county) if county else None
+    bound = _named_departments(departments)
+    password = actions.generate_password(email=email, name=name)
+    try:
+        user = actions.create_user(
+            email=email, password=password, display_name=name, role=role, region=region
+        )
+        owners.set_departments(user, bound, by=None)
+    except (actions.AccountError, owners.OwnerError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"{role} {user.email} created; its password, shown only now:", err=True)
+    click.echo(password)
+
+
+def _region(code: str) -> Region:
+    region = db.session.scalar(select(Region).where(Region.code == code.strip()))
+    if region is None:
+        raise click.ClickException(f"There is no county with the code {code!r}.")
+    return region
+
+
+def _named_departments(names: tuple[str, ...]) -> list[Department]:
+    wanted = {name.strip() for name in names}
+    found = list(db.session.scalars(select(Department).where(Department.name.in_(wanted))))
+    missing = sorted(wanted - {d.name for d in found})
+    if missing:
+        raise click.ClickException(f"No department is named {', '.join(missing)} (CKAN organization names).")
+    return found
+
+
 COMMANDS = [
     init_command,
     audit_group,
     create_admin_command,
+    create_user_command,
     tokens_group,
     ckan,
     catalogue,

@@ -13,16 +13,19 @@ from portal.extensions import db
 from portal.regions.models import Region
 
 ADMIN = "admin"
+DATA_OWNER = "data_owner"  # 数源部门: bound to departments in catalogue/owners.py, a layer above
 COUNTY_MEMBER = "county_member"
 JUDGE = "judge"
 DEVELOPER = "developer"
-ROLES = (ADMIN, COUNTY_MEMBER, JUDGE, DEVELOPER)
+ROLES = (ADMIN, DATA_OWNER, COUNTY_MEMBER, JUDGE, DEVELOPER)
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'county_member', 'judge', 'developer')", name="role"),
+        CheckConstraint(
+            "role IN ('admin', 'data_owner', 'county_member', 'judge', 'developer')", name="role"
+        ),
         CheckConstraint(
             "(role = 'county_member') = (region_id IS NOT NULL)", name="county_member_has_region"
         ),
@@ -40,6 +43,9 @@ class User(UserMixin, db.Model):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Part of every session's and remember cookie's user id: raising it ends them all.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The interface language the user last chose or signed in with (a LANGUAGES key): their emails are
+    # written in it. None until they sign in again after revision 0032; their mail is then in the default.
+    language: Mapped[str | None] = mapped_column(String(10))
 
     region: Mapped[Region | None] = relationship()
 
@@ -68,6 +74,7 @@ def role_labels() -> dict[str, str]:
 
     return {
         ADMIN: _("City data office"),
+        DATA_OWNER: _("Data owner (department)"),
         COUNTY_MEMBER: _("County team member"),
         JUDGE: _("Judge"),
         DEVELOPER: _("Developer"),
@@ -87,9 +94,16 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Past a hard daily limit the token is suspended until an admin lifts it (accounts/usage.py).
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    suspension_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     user: Mapped[User] = relationship()
 
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None

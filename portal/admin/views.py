@@ -9,13 +9,15 @@ from sqlalchemy import or_, select
 
 from portal import names, refusals
 from portal.accounts import actions
-from portal.accounts.forms import AccountForm, RoleForm
-from portal.accounts.models import ADMIN, ROLES, User, role_labels
+from portal.accounts.forms import RoleForm
+from portal.accounts.models import ADMIN, DATA_OWNER, ROLES, User, role_labels
 from portal.accounts.permissions import role_required
 from portal.admin import queue
-from portal.admin.forms import PopulationForm
+from portal.admin.forms import DepartmentsForm, NewAccountForm, PopulationForm
 from portal.audit import log as audit_log
 from portal.audit import web as audit_web
+from portal.catalogue import owners
+from portal.catalogue.models import Department
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.regions import population
@@ -45,15 +47,23 @@ def users():
     if role in ROLES:
         query = query.where(User.role == role)
     page = db.paginate(query, per_page=USERS_PER_PAGE, error_out=False)
+    departments = owners.departments_by_user(u.id for u in page.items if u.role == DATA_OWNER)
     return render_template(
-        "admin/users.html", page=page, q=q, role=role, roles=role_labels(), role_form=_role_form()
+        "admin/users.html",
+        page=page,
+        q=q,
+        role=role,
+        roles=role_labels(),
+        role_form=_role_form(),
+        departments=departments,
     )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @role_required(ADMIN)
 def new_user():
-    form = _with_choices(AccountForm())
+    form = _with_choices(NewAccountForm())
+    form.departments.choices = _department_choices()
     if form.validate_on_submit():
         password = actions.generate_password(email=form.email.data, name=form.display_name.data)
         try:
@@ -65,7 +75,9 @@ def new_user():
                 region=db.session.get(Region, form.region_id.data) if form.region_id.data else None,
                 organization=form.organization.data or "",
             )
-        except actions.AccountError as exc:
+            owners.set_departments(user, _departments(form.departments.data), by=current_user)
+        except (actions.AccountError, owners.OwnerError) as exc:
+            db.session.rollback()
             form.form_errors.append(str(exc))
         else:
             db.session.commit()
@@ -82,11 +94,46 @@ def set_role(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     region = db.session.get(Region, form.region_id.data) if form.region_id.data else None
+    then = url_for("admin.users", q=user.email)
+    if form.role.data == DATA_OWNER and not owners.departments_of(user):  # a new owner: choose departments
+        then = url_for("admin.user_departments", user_id=user.id)
+
+    def run():
+        actions.set_role(user, form.role.data, region, by=current_user)
+        if user.role != DATA_OWNER:
+            owners.set_departments(user, [], by=current_user)  # bindings go with the role
+
     return refusals.act(
-        lambda: actions.set_role(user, form.role.data, region, by=current_user),
-        then=url_for("admin.users", q=user.email),
+        run,
+        then=then,
         done=_("The role of %(email)s is saved.", email=user.email),
+        refused=url_for("admin.users", q=user.email),
     )
+
+
+@bp.route("/users/<int:user_id>/departments", methods=["GET", "POST"])
+@role_required(ADMIN)
+def user_departments(user_id: int):
+    """Bind a data owner to the departments whose requests and reports they answer."""
+    user = db.get_or_404(User, user_id)
+    if user.role != DATA_OWNER:
+        abort(404)
+    form = DepartmentsForm()
+    form.departments.choices = _department_choices()
+    if not form.is_submitted():
+        form.departments.data = [d.id for d in owners.departments_of(user)]
+    if form.validate_on_submit():
+        try:
+            owners.set_departments(user, _departments(form.departments.data), by=current_user)
+        except owners.OwnerError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("The departments of %(email)s are saved.", email=user.email), "success")
+            return redirect(url_for("admin.users", q=user.email))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/user_departments.html", user=user, form=form), status
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -169,6 +216,18 @@ def _with_choices(form):
         (r.id, names.local_region_name(r.name)) for r in population.counties()
     ]
     return form
+
+
+def _department_choices() -> list[tuple[int, str]]:
+    departments = db.session.scalars(select(Department).order_by(Department.title, Department.id))
+    return [(d.id, d.title) for d in departments]
+
+
+def _departments(ids: list[int] | None) -> list[Department]:
+    """The departments a form chose (its choices were checked against the existing ones)."""
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Department).where(Department.id.in_(ids))))
 
 
 def _role_form() -> RoleForm:

@@ -94,7 +94,8 @@ def request_access(user: User, dataset: Dataset, purpose: str) -> AccessRequest:
 
 
 def decide(access_request: AccessRequest, *, approve: bool, reason: str, by: User) -> None:
-    """Approve or reject a pending request; a rejection needs a reason.
+    """Approve or reject a pending request; a rejection needs a reason. `by` is the office or a data owner
+    of the dataset's department (catalogue/permissions.py decides who may).
 
     The status changes only if the request is still pending, in one UPDATE, so two admins deciding at
     once cannot both win: the second gets AlreadyDecided. The developer is notified in the site.
@@ -149,8 +150,9 @@ def _tell_requester(access_request: AccessRequest) -> None:
     mailing.email([access_request.user], mailing.ACCESS_DECIDED, context)
 
 
-def review_queue(status: str | None = None) -> Select:
-    """Select requests for the data office: pending first, then newest; optionally of one status."""
+def review_queue(status: str | None = None, *, dataset_ids: Select | None = None) -> Select:
+    """Select requests for the data office: pending first, then newest; optionally of one status, or only
+    those for `dataset_ids` (a select of ids: a data owner's datasets, catalogue/owners.py)."""
     query = (
         select(AccessRequest)
         .options(selectinload(AccessRequest.user), selectinload(AccessRequest.dataset))
@@ -162,6 +164,8 @@ def review_queue(status: str | None = None) -> Select:
     )
     if status in STATUSES:
         query = query.where(AccessRequest.status == status)
+    if dataset_ids is not None:
+        query = query.where(AccessRequest.dataset_id.in_(dataset_ids))
     return query
 
 

@@ -253,6 +253,20 @@ class AccessRequest(db.Model):
     decided_by = relationship("User", foreign_keys=[decided_by_id])
 
 
+class DepartmentOwner(db.Model):
+    """A data owner's (数源部门) binding to one department: catalogue/owners.py keeps the rules."""
+
+    __tablename__ = "department_owners"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    department: Mapped[Department] = relationship()
+
+
 class DatasetSearch(db.Model):
     """A dataset's search terms (see catalogue/terms.py), one row per dataset.
 

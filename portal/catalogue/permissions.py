@@ -8,7 +8,7 @@ download predicates ask `access.has_approved_request`.
 from __future__ import annotations
 
 from portal.accounts.models import ADMIN, DEVELOPER, User
-from portal.catalogue import access
+from portal.catalogue import access, owners
 from portal.catalogue.models import CONDITIONAL, PENDING, AccessRequest, Dataset
 
 
@@ -69,6 +69,13 @@ def can_request_access(user: User, dataset: Dataset) -> bool:
     )
 
 
+def can_review_access_requests(user: User) -> bool:
+    """The office reviews every access request; a data owner those for their departments' datasets."""
+    return _is_admin(user) or owners.is_data_owner(user)
+
+
 def can_decide_access_request(user: User, request: AccessRequest) -> bool:
-    """The data office decides pending requests."""
-    return _is_admin(user) and request.status == PENDING
+    """The data office decides any pending request; a data owner those for their departments' datasets."""
+    if request.status != PENDING:
+        return False
+    return _is_admin(user) or owners.owns_dataset(user, request.dataset)

@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from portal import clock, inputs, refusals
 from portal.accounts.permissions import role_required
+from portal.audit import log as audit_log
+from portal.audit import web as audit_web
 from portal.catalogue.models import Dataset, Department
 from portal.extensions import db
 from portal.feedback import data_requests, notify, permissions
@@ -74,7 +76,10 @@ def request_detail(request_id: int):
         .order_by(DataRequestComment.id)
     ).all()
     voted = current_user.is_authenticated and data_requests.has_voted(item, current_user)
-    return render_template("feedback/request.html", item=item, comments=comments, voted=voted)
+    can_answer = permissions.can_answer_request(current_user, item)
+    return render_template(
+        "feedback/request.html", item=item, comments=comments, voted=voted, can_answer=can_answer
+    )
 
 
 @bp.post("/requests/<int:request_id>/vote")
@@ -115,6 +120,7 @@ def answer_request(request_id: int):
     link = url_for("feedback.request_detail", request_id=item.id, _external=True)
 
     def run():
+        before = {"status": item.status}
         data_requests.answer(
             item,
             by=current_user,
@@ -122,6 +128,16 @@ def answer_request(request_id: int):
             text=request.form.get("text", ""),
             now=clock.now(),
             dataset=dataset,
+        )
+        audit_log.record(  # the office's or a data owner's answer: a privileged action
+            db.session,
+            "data_request.answered",
+            actor=current_user,
+            object_type="data_request",
+            object_id=item.id,
+            before=before,
+            after={"status": item.status, "answer": item.answer},
+            client=audit_web.client(),
         )
         notify.notify(data_requests.people_to_tell(item), notify.REQUEST_ANSWERED, request=item, link=link)
 

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from portal import clock, inputs, refusals, storage
 from portal.accounts.permissions import role_required
-from portal.catalogue import ratings
+from portal.audit import log as audit_log
+from portal.audit import web as audit_web
+from portal.catalogue import owners, ratings
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
 from portal.feedback import notify, permissions, reports
@@ -94,6 +96,8 @@ def desk():
         abort(403)
     state = request.args.get("state", "")
     query = select(ErrorReport).order_by(ErrorReport.created_at.desc())
+    if not current_user.is_admin:  # a data owner sees the reports on their departments' datasets
+        query = query.where(ErrorReport.dataset_id.in_(owners.owned_dataset_ids(current_user)))
     if state in STATES:
         query = query.where(ErrorReport.state == state)
     page = db.paginate(query, per_page=PER_PAGE, error_out=False)
@@ -115,7 +119,18 @@ def answer(report_id: int):
     link = url_for("feedback.dataset_reports", name=report.dataset.name, _external=True)
 
     def run():
+        before = {"state": report.state}
         action(report, by=current_user, reply=reply, now=clock.now())
+        audit_log.record(  # the office's or a data owner's answer: a privileged action
+            db.session,
+            "report.answered",
+            actor=current_user,
+            object_type="error_report",
+            object_id=report.id,
+            before=before,
+            after={"state": report.state, "reply": report.reply},
+            client=audit_web.client(),
+        )
         notify.notify([report.reporter], notify.REPORT_ANSWERED, report=report, link=link)
 
     return refusals.act(run, then=url_for("feedback.desk"), done=_("The report is answered."))
