@@ -59,6 +59,17 @@ API_RATELIMIT_ANONYMOUS_ROWS = "6000 per minute"  # 60 pages of 100 rows
 API_RATELIMIT_TOKEN = "20000 per minute"  # requests per token holder (user)
 API_RATELIMIT_TOKEN_ROWS = "30000 per minute"
 API_TOKENS_PER_USER = 10  # active (unrevoked) API tokens a user may hold at once
+# Behaviour monitoring (portal/accounts/usage.py), per user and token and Shanghai day (0: no threshold).
+# Past an alert threshold the office sees an alert on /admin/monitoring/; past a limit the token is
+# suspended until an admin lifts it. Downloads, row-API calls, rows returned, bytes downloaded.
+USAGE_ALERT_DOWNLOADS = 500
+USAGE_ALERT_ROW_CALLS = 20_000
+USAGE_ALERT_ROWS = 2_000_000
+USAGE_ALERT_BYTES = 5 * 1024**3
+USAGE_LIMIT_DOWNLOADS = 5_000
+USAGE_LIMIT_ROW_CALLS = 200_000
+USAGE_LIMIT_ROWS = 20_000_000
+USAGE_LIMIT_BYTES = 50 * 1024**3
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_RESET_MAX_AGE = timedelta(hours=1)  # how long a reset link works (once)
@@ -106,6 +117,8 @@ JOB_SCHEDULES = {
     "ckan-sync-full": {"job": "sync.scheduled", "cron": "30 2 * * *", "params": {"full": True}},
     "metrics-rollup": {"job": "metrics.rollup", "cron": "20 * * * *"},
     "metrics-purge-events": {"job": "metrics.purge_events", "cron": "40 3 * * *"},
+    # link health (catalogue/linkcheck.py): every linked resource and mirrored copy, after the nightly sync
+    "catalogue-link-check": {"job": "catalogue.check_links", "cron": "0 4 * * *"},
 }
 # Operations (portal/ops/): this node's name in /healthz, the logs and the metrics (default: the host
 # name); the client networks /metrics answers (others get 404); logs as JSON lines with a request id.
@@ -138,6 +151,13 @@ SEARCH_SLOT_WAIT_MS = 1000
 SITE_TITLE = "嘉兴市公共数据开放平台"  # the catalogue's title in the CKAN and DCAT APIs
 DCAT_PAGE_SIZE = 200  # datasets per page of /catalog.jsonld and /catalog.ttl
 EVENT_RETENTION_DAYS = 400  # activity events older than this are purged by `metrics purge-events`
+# Activity events (portal/activity/backlog.py) are written behind the requests, in batches: each process
+# writes what waits once ACTIVITY_BATCH_SIZE events wait or ACTIVITY_FLUSH_MS after the first, and the rest
+# when it exits cleanly; past ACTIVITY_BACKLOG_MAX waiting (a slow database) new events are dropped and
+# counted on /metrics (portal_activity_events_dropped_total).
+ACTIVITY_BATCH_SIZE = 200
+ACTIVITY_FLUSH_MS = 1000
+ACTIVITY_BACKLOG_MAX = 10_000
 
 APPLICATION_MAX_SCREENSHOTS = 6
 APPLICATION_IMAGE_MAX_SIZE = 5 * 1024 * 1024
@@ -149,6 +169,12 @@ APPLICATION_LATE_GRACE_DAYS: int | None = None
 # Error reports (数据纠错): a reply is due within this many working days; a screenshot is at most this big.
 REPORT_REPLY_WORKING_DAYS = 5
 REPORT_SCREENSHOT_MAX_BYTES = 2 * 1024**2
+# Comments on datasets (feedback/comments.py): an author is new, their comments held for a moderator, while
+# their account is younger than COMMENT_NEW_ACCOUNT_DAYS or they have fewer than COMMENT_TRUSTED_AFTER
+# approved comments; a shown comment is hidden for review at COMMENT_HIDE_AFTER_REPORTS reports of abuse.
+COMMENT_NEW_ACCOUNT_DAYS = 7
+COMMENT_TRUSTED_AFTER = 1
+COMMENT_HIDE_AFTER_REPORTS = 3
 CONTEST_ATTACHMENT_MAX_SIZES = {
     "pdf": 20 * 1024**2,
     "pptx": 50 * 1024**2,

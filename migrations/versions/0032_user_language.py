@@ -4,8 +4,12 @@ Revision ID: 0032
 Revises: 0031
 Create Date: 2026-12-06 07:45:00
 
-Reserved for the change named above; it alters nothing until that change fills it in.
+users.language: the interface language a user last chose (the language switch) or signed in with; the
+workflow emails (accounts/mailing.py) are written in it.
 """
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0032"
 down_revision = "0031"
@@ -14,8 +18,10 @@ depends_on = None
 
 
 def upgrade():
-    return None
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("language", sa.String(length=10), nullable=True))
 
 
 def downgrade():
-    return None
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("language")

@@ -1,6 +1,6 @@
 """Demo feedback for `init --demo`: error reports in every state, data requests with votes and answers,
-and ratings, made through the same domain functions users go through. Idempotent: once any report
-exists, nothing is added."""
+ratings and comments (shown, held for moderation), made through the same domain functions users go
+through. Idempotent: once any report exists, nothing is added."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from portal.accounts.models import ADMIN, DEVELOPER, JUDGE, User
 from portal.catalogue import ratings, rules
 from portal.catalogue.models import Dataset
 from portal.extensions import db
-from portal.feedback import data_requests, reports
+from portal.feedback import comments, data_requests, reports
 from portal.feedback.models import ErrorReport
 
 REPORTS = [  # (kind, text, answer: None | "acknowledge" | "fix" | "reject", reply, hours to reply)
@@ -66,6 +66,7 @@ def seed_demo_feedback(working_days: int = 5) -> int:
         elif answer == "reject":
             reports.reject(report, by=office, reply=reply, now=when)
     _requests(office, people, datasets, now)
+    _comments(office, people, datasets, now)
     for n, dataset in enumerate(datasets):
         for m, person in enumerate(people):
             ratings.rate(dataset, user_id=person.id, stars=5 - (n + m) % 3, now=now)
@@ -113,3 +114,32 @@ def _requests(office: User, people: list[User], datasets: list[Dataset], now) ->
     data_requests.comment(
         asked[2], by=people[-1], text="同样需要，最好有实时接口。", now=now - timedelta(days=3)
     )
+
+
+COMMENTS = [  # (text, approved by the office)
+    ("数据很实用，已用于社区便民地图，希望增加 2025 年的数据。", True),
+    ("**字段说明**不够详细，`区划代码` 一列的编码规则是什么？", False),
+]
+
+
+def _comments(office: User, people: list[User], datasets: list[Dataset], now) -> None:
+    """On the first datasets: a person's comment approved, another held, and the office's reply shown."""
+    rules = comments.Rules()
+    for n, dataset in enumerate(datasets[:3]):
+        for m, (text, approved) in enumerate(COMMENTS):
+            added = comments.add(
+                dataset,
+                by=people[(n + m) % len(people)],
+                text=text,
+                now=now - timedelta(days=6 - m),
+                rules=rules,
+            )
+            if approved:
+                comments.approve(added, by=office, now=now - timedelta(days=5))
+        comments.add(
+            dataset,
+            by=office,
+            text="感谢建议，2025 年数据将于下月更新。",
+            now=now - timedelta(days=4),
+            rules=rules,
+        )

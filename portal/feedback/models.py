@@ -114,3 +114,45 @@ class DataRequestComment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+# Comments on datasets (issue 17 item 3): a new author's comment is held until a moderator approves it;
+# reports of abuse past a threshold hide a shown one until a moderator looks again (feedback/comments.py).
+HELD, SHOWN, HIDDEN, REMOVED = "held", "shown", "hidden", "removed"
+COMMENT_STATES = (HELD, SHOWN, HIDDEN, REMOVED)
+
+
+class DatasetComment(db.Model):
+    """A user's comment on a dataset (Markdown, shown as sanitised HTML) and where moderation left it."""
+
+    __tablename__ = "dataset_comments"
+    __table_args__ = (
+        CheckConstraint("state IN ('held', 'shown', 'hidden', 'removed')", name="state"),
+        Index("ix_dataset_comments_dataset_state", "dataset_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    reports: Mapped[int] = mapped_column(default=0)  # reports of abuse since a moderator last approved it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")  # why a moderator removed it, told to its author
+
+    dataset: Mapped[Dataset] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class CommentReport(db.Model):
+    """One user's report of a comment as abusive: at most one each (the primary key)."""
+
+    __tablename__ = "dataset_comment_reports"
+
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("dataset_comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -23,7 +23,7 @@ from portal import commands, create_app, seeding, storage
 from portal.accounts.models import User
 from portal.applications.demo import seed_demo_applications
 from portal.applications.models import Application
-from portal.catalogue import search_cache
+from portal.catalogue import rules, search_cache
 from portal.catalogue.models import Dataset, Resource
 from portal.contest.demo import seed_demo_contest
 from portal.contest.models import Assignment, Contest, Round, Team
@@ -98,7 +98,7 @@ def _load_rows_of_one_resource() -> None:
     candidates = db.session.scalars(
         select(Resource)
         .join(Resource.dataset)
-        .where(Resource.format == "CSV", Dataset.open_condition == "unconditional")
+        .where(Resource.format == "CSV", Dataset.open_condition == "unconditional", rules.published())
     )
     for resource in candidates.all():
         if loader.load(db.session, resource, source=None, open_stored=store.open, commit=db.session.commit):
@@ -147,9 +147,11 @@ PAGES = {
             "/contest/{contest}/rounds/{round}/ranking",
             "/stats/",
             "/stats/methodology",
+            "/stats/quality",
             "/api/v1/",
             "/datasets/{dataset}/resources/{resource}/table",
             "/datasets/{dataset}/reports",
+            "/datasets/{dataset}/comments",
             "/account/sign-in",
             "/account/forgot-password",
             "/account/sign-up",
@@ -192,9 +194,13 @@ PAGES = {
             "/admin/sync/",
             "/admin/sync/runs/{run}",
             "/admin/sync/health",
+            "/admin/sync/holds",
             "/admin/jobs/",
             "/admin/reports",
+            "/admin/comments",
             "/admin/metrics/",
+            "/admin/metrics/quality",
+            "/admin/monitoring/",
             "/admin/access-requests",
             "/applications/team?status=submitted",
             "/contest/admin/",
