@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are 404, not 500
 
     from portal import dbtimeout, errors, extensions, headers, inputs, mail, models, searchslots, storage  # noqa: F401
+    from portal.accounts import metering
     from portal.activity import events
     from portal.i18n import init_babel
     from portal.ops import logs, telemetry
@@ -64,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     headers.register(app)
     events.init_app(app)
+    metering.init_app(app)  # behaviour monitoring: one upsert per request that served rows or a download
     inputs.init_app(app)  # bounded request JSON; pages take no JSON bodies
     return app
 

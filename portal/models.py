@@ -1,6 +1,7 @@
 """Every area's models, imported in one place so that Alembic sees the whole schema."""
 
 from portal.accounts.models import ApiToken, User  # noqa: F401
+from portal.accounts.usage import UsageAlert, UsageDay  # noqa: F401
 from portal.activity.models import ActivityEvent, DownloadMark  # noqa: F401
 from portal.applications.models import Application, ApplicationFile, ApplicationTransition  # noqa: F401
 from portal.audit.models import AuditEvent  # noqa: F401

@@ -11,9 +11,10 @@ from __future__ import annotations
 from flask import g, request
 
 from portal.accounts import tokens
-from portal.accounts.models import User
+from portal.accounts.models import ApiToken, User
 
 _INVALID = object()  # a token was presented but refused
+_SUSPENDED = object()  # a valid token, suspended past a usage limit until an admin lifts it
 
 
 def presented_token() -> str | None:
@@ -30,15 +31,20 @@ def presented_token() -> str | None:
 
 
 def _identify() -> tuple[User | object | None, str | None]:
-    """Return (user or None or _INVALID, rate-limit key of the user), once per request."""
+    """Return (user or None or _INVALID or _SUSPENDED, rate-limit key of the user), once per request."""
     if "api_caller" not in g:
         plain = presented_token()
+        token = tokens.lookup(plain) if plain is not None else None
+        g.api_token = token
         if plain is None:
             g.api_caller = (None, None)
+        elif token is None:
+            g.api_caller = (_INVALID, None)
+        elif token.is_suspended:
+            g.api_caller = (_SUSPENDED, None)
         else:
-            user = tokens.authenticate(plain)
             # One budget per user, not per token: more tokens must not mean more calls.
-            g.api_caller = (user, f"user:{user.id}") if user is not None else (_INVALID, None)
+            g.api_caller = (token.user, f"user:{token.user_id}")
     return g.api_caller
 
 
@@ -48,8 +54,27 @@ def user() -> User | None:
     return found if isinstance(found, User) else None
 
 
+def token() -> ApiToken | None:
+    """Return the valid, unsuspended token the request carries, or None."""
+    return g.api_token if user() is not None else None
+
+
 def has_invalid_token() -> bool:
     return _identify()[0] is _INVALID
+
+
+def suspended_token() -> ApiToken | None:
+    """Return the token the request carries when it is suspended (the caller answers 403), else None."""
+    return g.api_token if _identify()[0] is _SUSPENDED else None
+
+
+def suspension_message(token: ApiToken) -> str:
+    """Tell an API client why its token is refused and what to do, in English like the API's messages."""
+    when = token.suspended_at.strftime("%Y-%m-%d %H:%M UTC") if token.suspended_at else ""
+    return (
+        f"The API token {token.prefix}… was suspended on {when}: {token.suspension_reason} "
+        "An administrator of the portal must lift the suspension; its owner sees it on /account/api-tokens."
+    )
 
 
 def key() -> str:

@@ -39,6 +39,7 @@ REQUEST_ANSWERED = "request_answered"
 # Kind -> its label on the account page, in the order shown there.
 KINDS = {
     APPLICATION_RETURNED: _l("My county's application was returned"),
+TOKEN_SUSPENDED = "token_suspended"
     APPLICATION_APPROVED: _l("My county's application was approved"),
     JUDGE_ASSIGNED: _l("I was assigned entries to judge"),
     RESULTS_PUBLISHED: _l("Results of a round my team entered were published"),
@@ -49,6 +50,7 @@ KINDS = {
 
 
 class Reader(Protocol):
+    TOKEN_SUSPENDED: _l("One of my API tokens was suspended past a daily usage limit"),
     id: int
     email: str
     display_name: str

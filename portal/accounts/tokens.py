@@ -78,7 +78,16 @@ def revoke(token: ApiToken, by: User) -> None:
 
 
 def authenticate(plain: str) -> User | None:
-    """Return the active user a token belongs to, or None for an unknown or revoked token.
+    """Return the active user a usable token belongs to, or None for an unknown, revoked or suspended one.
+
+    Sets the token's last_used_at (to the minute); the caller's commit writes it.
+    """
+    token = lookup(plain)
+    return token.user if token is not None and not token.is_suspended else None
+
+
+def lookup(plain: str) -> ApiToken | None:
+    """Return the unrevoked token of an active user that `plain` is, suspended or not; else None.
 
     Sets the token's last_used_at (to the minute); the caller's commit writes it.
     """
@@ -90,7 +99,7 @@ def authenticate(plain: str) -> User | None:
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         token.last_used_at = now
-    return token.user
+    return token
 
 
 def tokens_of(user: User) -> Select:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from portal.admin import audit_views, jobs_views, views
+from portal.admin import audit_views, jobs_views, monitoring_views, views
 
-PAGES = (views.bp, audit_views.bp, jobs_views.bp)
+PAGES = (views.bp, audit_views.bp, jobs_views.bp, monitoring_views.bp)

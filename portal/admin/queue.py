@@ -8,6 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from portal import clock
+from portal.accounts.models import ApiToken
+from portal.accounts.usage import UsageAlert
 from portal.applications.models import SUBMITTED, Application
 from portal.catalogue.models import PENDING, AccessRequest
 from portal.contest.models import ACTIVE, ENTERED, OPEN, Assignment, Conflict, Contest, Entry, Round
@@ -24,6 +27,8 @@ class WorkQueue:
     unpublished_rounds: int  # judging closed, results not published
     open_conflicts: int  # judges' declared conflicts not yet resolved
     failed_syncs: int  # failed sync runs since each source's last successful run
+    usage_alerts: int = 0  # behaviour monitoring: thresholds crossed today (Shanghai)
+    suspended_tokens: int = 0  # API tokens suspended past a daily limit, awaiting an admin's decision
 
     @property
     def total(self) -> int:
@@ -42,7 +47,14 @@ def work_queue(now: datetime) -> WorkQueue:
         ),
         open_conflicts=_count(select(Conflict.id).where(Conflict.status == OPEN)),
         failed_syncs=_count(_failed_syncs()),
+        usage_alerts=_count(select(UsageAlert.id).where(UsageAlert.day == clock.day_of(now))),
+        suspended_tokens=_count(_suspended_tokens()),
     )
+
+
+def _suspended_tokens():
+    """Select unrevoked API tokens suspended past a daily usage limit (accounts/usage.py)."""
+    return select(ApiToken.id).where(ApiToken.suspended_at.is_not(None), ApiToken.revoked_at.is_(None))
 
 
 def _unassigned_entries(now: datetime):

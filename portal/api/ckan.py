@@ -107,6 +107,10 @@ def action(action: str):
     if callers.has_invalid_token():
         error = {"__type": "Authorization Error", "message": "Access denied: the API token is not valid"}
         return _failure(action, 403, error)
+    suspended = callers.suspended_token()
+    if suspended is not None:
+        error = {"__type": "Authorization Error", "message": callers.suspension_message(suspended)}
+        return _failure(action, 403, error)
     try:
         params = _request_data()
     except ValueError as exc:

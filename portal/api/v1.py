@@ -1,7 +1,8 @@
 """/api/v1 as one surface: the parent blueprint every area's JSON API is nested under.
 
 Its hooks apply the API's policy once, to every nested area alike:
-- callers: a token that is presented must be valid, else 401 (`auth`); the shared budgets per address or
+- callers: a token that is presented must be valid, else 401 (`auth`), and not suspended past a daily usage
+  limit, else 403 saying why (`accounts/usage.py`); the shared budgets per address or
   token holder, in requests and in rows (`auth.rate_limit`, `costs`; a view says what it asks for with
   `charges_rows`), refused with 429;
 - input hygiene: a NUL in a query or path parameter is a 400 (no database stores it);
@@ -91,6 +92,9 @@ def check_caller_and_parameters():
     if callers.has_invalid_token():
         message = "The API token is unknown, revoked, or its account is deactivated."
         return json_error(401, message, {"WWW-Authenticate": 'Bearer realm="api"'})
+    suspended = callers.suspended_token()
+    if suspended is not None:
+        return json_error(403, callers.suspension_message(suspended))
     values = [v for _, v in request.args.items(multi=True)] + list((request.view_args or {}).values())
     if any("\x00" in str(v) for v in values):
         raise ApiError(400, "Parameters must not contain NUL characters.")

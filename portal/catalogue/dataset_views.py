@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import bindparam, select
 
 from portal import clock, storage
-from portal.accounts import callers
+from portal.accounts import callers, metering
 from portal.accounts.permissions import role_required
 from portal.activity import events
 from portal.audit import log as audit_log
@@ -219,6 +219,9 @@ def _download_with_token(name: str, resource_id: str):
     if not permissions.can_download_dataset(user, dataset):
         return _json_refusal(
             403, "This dataset is open on conditions: the token's owner needs an approved access request."
+    suspended = callers.suspended_token()
+    if suspended is not None:
+        return _json_refusal(403, callers.suspension_message(suspended))
         )
     try:
         delivery = downloads.deliver(resource, storage.get_storage())
@@ -260,6 +263,8 @@ def _deliver(dataset: Dataset, resource: Resource, delivery: downloads.Delivery,
 @bp.route("/<name>/request-access", methods=["GET", "POST"])
 @role_required()
 def request_access(name: str):
+    # Behaviour monitoring: the bytes of the portal's copy, else the size CKAN states (0 when unknown).
+    metering.note(downloads=1, bytes=resource.mirrored_size or resource.size or 0)
     dataset = _dataset_or_404(name)
     if not permissions.can_request_access(current_user, dataset):
         return _refused(dataset)

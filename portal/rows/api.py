@@ -20,6 +20,7 @@ import tempfile
 from flask import Blueprint, Response, current_app, g, request
 
 from portal import inputs
+from portal.accounts import metering
 from portal.api import costs, openapi, v1
 from portal.api.openapi import INTEGER, STRING, TEXT, obj, query_parameter, responses
 from portal.api.v1 import ApiError
@@ -155,6 +156,7 @@ def rows(name: str, resource_id: str):
     fields = tables.fields(row_table)
     search = _search(fields, limit=per_page, offset=(page - 1) * per_page)
     found = query.run(db.session.connection(), row_table.table_name, fields, search)
+    metering.note(row_calls=1, rows=len(found["records"]))
     return {
         "resource_id": resource.ckan_id,
         "fields": _fields_json(search),
@@ -202,17 +204,18 @@ def export(name: str, resource_id: str):
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     # The rows are read while the answer streams, after the request's context has gone: on a connection
     # of their own, taken now (PostgreSQL keeps the request's statement bound on it), closed at the end.
-    batches = _batches(db.engine.connect(), row_table.table_name, fields, search, most)
+    batches = _batches(db.engine.connect(), row_table.table_name, fields, search, most, metering.later())
     if fmt == "xlsx":
         return Response(_xlsx(search, batches), content_type=XLSX_TYPE, headers=headers)
     body = _csv(search, batches) if fmt == "csv" else _json_array(batches)
     return Response(body, content_type=EXPORT_FORMATS[fmt], headers=headers)
 
 
-def _batches(conn, table_name, fields, search: query.Search, most: int):
-    """Yield the selection's records a batch at a time (each batch its own statement), then close `conn`."""
+def _batches(conn, table_name, fields, search: query.Search, most: int, count=None):
+    """Yield the selection's records a batch at a time (each batch its own statement), then close `conn`
+    and `count` the rows sent as the caller's usage (behaviour monitoring)."""
+    offset = 0
     try:
-        offset = 0
         while offset < most:
             search.offset, search.limit = offset, min(EXPORT_BATCH, most - offset)
             records = query.run(conn, table_name, fields, search)["records"]
@@ -223,6 +226,8 @@ def _batches(conn, table_name, fields, search: query.Search, most: int):
                 return
     finally:
         conn.close()
+        if count is not None:
+            count(offset)
 
 
 def _csv(search: query.Search, batches):

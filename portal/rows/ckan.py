@@ -8,10 +8,13 @@ CKAN's, so ckanapi reads a table here exactly as from the city's CKAN.
 
 from __future__ import annotations
 
+import csv
+import io
+
 from flask import g
 from flask_login import current_user
 
-from portal.accounts import callers
+from portal.accounts import callers, metering
 from portal.api import ckan_params
 from portal.extensions import db
 from portal.rows import query, tables
@@ -65,6 +68,7 @@ def datastore_search(params: dict) -> dict:
         "records": found["records"],
         "fields": found["fields"],
     }
+    metering.note(row_calls=1, rows=returned(found["records"], search.records_format))
     if "total" in found:
         result["total"] = found["total"]
         result["total_was_estimated"] = False
@@ -73,6 +77,14 @@ def datastore_search(params: dict) -> dict:
     start = f"{SEARCH_PATH}?resource_id={ref}"
     result["_links"] = {"start": start, "next": f"{start}&offset={search.offset + search.limit}"}
     return result
+
+
+def returned(records: object, records_format: str) -> int:
+    """Count the rows of an answer in any of CKAN's records formats (objects, lists, csv, tsv)."""
+    if isinstance(records, list):
+        return len(records)
+    delimiter = "\t" if records_format == "tsv" else ","
+    return sum(1 for _ in csv.reader(io.StringIO(str(records)), delimiter=delimiter))
 
 
 def datastore_info(params: dict) -> dict:

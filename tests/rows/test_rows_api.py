@@ -17,7 +17,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 from sqlalchemy import func, select
 
-from portal.accounts import tokens
+from portal import clock
+from portal.accounts import tokens, usage
 from portal.activity.models import ActivityEvent
 from portal.api import openapi
 from portal.catalogue.models import APPROVED, AccessRequest, Dataset
@@ -165,6 +166,22 @@ def test_a_granted_developers_token_reads_conditional_rows_and_each_call_is_mete
         )
         == 3
     )
+
+
+def test_row_calls_and_rows_returned_count_toward_the_tokens_day(app, client, synced):
+    """Behaviour monitoring (issue 15 item 5): pages, exports (as their stream ends), datastore_search."""
+    user = make_user(role="developer")
+    token, plain = tokens.create_token(user, "监测")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {plain}"}
+    assert len(client.get(ROWS, query_string={"per_page": 10}, headers=headers).get_json()["items"]) == 10
+    export = client.get(f"{ROWS}/export", query_string={"format": "json"}, headers=headers)
+    assert len(json.loads(export.get_data(as_text=True))) == 250
+    ckan = {"resource_id": STOPS, "limit": 3, "records_format": "csv"}
+    assert client.post("/api/3/action/datastore_search", json=ckan, headers=headers).status_code == 200
+    assert client.get(ROWS, query_string={"page": "x"}, headers=headers).status_code == 400  # not counted
+    db.session.expire_all()
+    assert usage.of_user(user.id, clock.today()) == {token.id: usage.Tally(row_calls=3, rows=10 + 250 + 3)}
 
 
 def test_rows_draw_on_the_callers_row_budget(make_app, synced):
