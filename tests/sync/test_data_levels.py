@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 from portal.catalogue import rules
 from portal.catalogue.models import CONDITIONAL, UNCONDITIONAL, WITHDRAWN, Dataset, Resource
 from portal.extensions import db
+from portal.rows.models import RowTable
 from portal.storage import MinioStorage
 from portal.sync.models import SyncError
 
@@ -77,6 +78,14 @@ def dataset(n: int) -> Dataset:
 
 def stored_keys(store: MinioStorage) -> set[str]:
     return set(store.keys())
+
+
+def row_tables() -> set[str]:
+    """The resources whose rows the row store holds."""
+    db.session.expire_all()
+    return set(
+        db.session.scalars(select(Resource.ckan_id).join(RowTable, RowTable.resource_id == Resource.id))
+    )
 
 
 def test_grade_rule():
@@ -230,24 +239,49 @@ def everywhere(client) -> str:
 
 
 def test_done_full_and_incremental_syncs_leave_levels_3_4_nowhere_and_each_withdrawal_in_the_audit_export(
-    app, client, runner, fake, ckan_url, s3, files
+    app, client, runner, login, fake, ckan_url, s3, files
 ):
-    """The issue's done-criterion, against the fake CKAN over HTTP and the S3 server."""
-    sync(ckan_url, full=True, mirror=True, store=s3)
+    """The issue's done-criterion, against the fake CKAN over HTTP and the S3 server: graded 1, 2, 3, 4,
+    an unknown value and ungraded; a full sync, a regrade to 3 met by an incremental one and a regrade to 4
+    by a full one, rows loaded and files mirrored each time. Then levels 3-4 are on no page, search, CKAN
+    API action, DCAT feed, download, storage object, row table or metric; level 2 only as conditional;
+    each withdrawal, deleted file and dropped row table is in `audit export`, and the chain verifies."""
+    sync(ckan_url, full=True, mirror=True, store=s3, rows=True)
+    assert row_tables() == {"r-1", "r-2", "r-6"}  # the withheld ones were never loaded
     fake.update_package("dataset-001", extras=graded(1, "3", files)["extras"])  # regraded: incremental
-    sync(ckan_url, mirror=True, store=s3)
+    sync(ckan_url, mirror=True, store=s3, rows=True)
+    assert row_tables() == {"r-2", "r-6"}  # in the same sync
     fake.update_package("dataset-006", extras=graded(6, "4", files)["extras"])  # regraded: full
     fake.update_package("dataset-002", extras=graded(2, "2", files, condition="无条件开放")["extras"])
-    sync(ckan_url, full=True, mirror=True, store=s3)
+    sync(ckan_url, full=True, mirror=True, store=s3, rows=True)
+    assert runner.invoke(args=["metrics", "rollup"]).exit_code == 0  # as after every scheduled sync
     assert published() == {"dataset-002"}
     assert dataset(2).open_condition == CONDITIONAL
     shown = everywhere(client)
     assert "dataset-002" in shown
     for n in (1, 3, 4, 5, 6):
-        assert f"dataset-{n:03d}" not in shown and f"交通运输数据集{n}<" not in shown
-        assert client.get(f"/api/v1/datasets/dataset-{n:03d}").status_code == 404
+        name = f"dataset-{n:03d}"
+        assert name not in shown and f"交通运输数据集{n}<" not in shown
+        assert client.get(f"/datasets/{name}").status_code == 404
+        assert client.get(f"/api/v1/datasets/{name}").status_code == 404
+        assert client.get(f"/api/3/action/package_show?id={name}").status_code == 404
+        assert client.get(f"/datasets/{name}/resources/r-{n}/download").status_code == 404
+        assert client.get(f"/api/3/action/datastore_search?resource_id=r-{n}").status_code == 404
+    # level 2: listed as conditional, its file and rows only for an approved request
+    extras = client.get("/api/3/action/package_show?id=dataset-002").json["result"]["extras"]
+    assert {"key": "open_condition", "value": "有条件开放"} in extras  # whatever CKAN says
+    assert client.get("/api/v1/datasets/dataset-002").json["open_condition"] == CONDITIONAL
+    for who in (None, "developer"):
+        if who:
+            login(who)
+        refused = client.get("/datasets/dataset-002/resources/r-2/download")
+        assert refused.status_code in (302, 403) and CSV not in refused.get_data()
+        assert client.get("/api/3/action/datastore_search?resource_id=r-2").status_code == 403
     kept = {r.storage_key for r in db.session.scalars(select(Resource)) if r.storage_key}
     assert stored_keys(s3) == kept and len(kept) == 1  # dataset-002's file only
+    assert row_tables() == {"r-2"}
+    city = client.get("/api/v1/metrics/counties").json["items"][0]
+    assert (city["level"], city["datasets"], city["volume"]) == ("city", 1, dataset(2).volume)
     exported = runner.invoke(args=["audit", "export", "--format", "jsonl"])
     assert exported.exit_code == 0
     rows = [json.loads(line) for line in exported.output.splitlines()]
@@ -256,4 +290,6 @@ def test_done_full_and_incremental_syncs_leave_levels_3_4_nowhere_and_each_withd
     assert withdrawals == [("dataset-001", 3), ("dataset-006", 4)]
     deleted = [r["object_id"] for r in rows if r["action"] == "dataset.file_deleted"]
     assert deleted == ["r-1", "r-6"]
+    dropped = [(r["object_id"], r["after"]["reason"]) for r in rows if r["action"] == "resource.rows_dropped"]
+    assert dropped == [("r-1", "data_level"), ("r-6", "data_level")]
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
