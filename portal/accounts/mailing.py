@@ -35,22 +35,22 @@ RESULTS_PUBLISHED = "results_published"
 ACCESS_DECIDED = "access_decided"
 REPORT_ANSWERED = "report_answered"
 REQUEST_ANSWERED = "request_answered"
+TOKEN_SUSPENDED = "token_suspended"
 
 # Kind -> its label on the account page, in the order shown there.
 KINDS = {
     APPLICATION_RETURNED: _l("My county's application was returned"),
-TOKEN_SUSPENDED = "token_suspended"
     APPLICATION_APPROVED: _l("My county's application was approved"),
     JUDGE_ASSIGNED: _l("I was assigned entries to judge"),
     RESULTS_PUBLISHED: _l("Results of a round my team entered were published"),
     ACCESS_DECIDED: _l("My access request was decided"),
     REPORT_ANSWERED: _l("My error report was answered"),
     REQUEST_ANSWERED: _l("A data request I made or voted for was answered"),
+    TOKEN_SUSPENDED: _l("One of my API tokens was suspended past a daily usage limit"),
 }
 
 
 class Reader(Protocol):
-    TOKEN_SUSPENDED: _l("One of my API tokens was suspended past a daily usage limit"),
     id: int
     email: str
     display_name: str

@@ -209,6 +209,9 @@ def download(name: str, resource_id: str):
 
 
 def _download_with_token(name: str, resource_id: str):
+    suspended = callers.suspended_token()
+    if suspended is not None:
+        return _json_refusal(403, callers.suspension_message(suspended))
     user = callers.user()
     if user is None:
         return _json_refusal(401, "The API token is unknown, revoked, or its account is deactivated.")
@@ -219,9 +222,6 @@ def _download_with_token(name: str, resource_id: str):
     if not permissions.can_download_dataset(user, dataset):
         return _json_refusal(
             403, "This dataset is open on conditions: the token's owner needs an approved access request."
-    suspended = callers.suspended_token()
-    if suspended is not None:
-        return _json_refusal(403, callers.suspension_message(suspended))
         )
     try:
         delivery = downloads.deliver(resource, storage.get_storage())
@@ -253,6 +253,8 @@ def _deliver(dataset: Dataset, resource: Resource, delivery: downloads.Delivery,
             client=audit_web.client(),
         )
     db.session.commit()
+    # Behaviour monitoring: the bytes of the portal's copy, else the size CKAN states (0 when unknown).
+    metering.note(downloads=1, bytes=resource.mirrored_size or resource.size or 0)
     if delivery.url:
         return redirect(delivery.url)
     return send_file(
@@ -263,8 +265,6 @@ def _deliver(dataset: Dataset, resource: Resource, delivery: downloads.Delivery,
 @bp.route("/<name>/request-access", methods=["GET", "POST"])
 @role_required()
 def request_access(name: str):
-    # Behaviour monitoring: the bytes of the portal's copy, else the size CKAN states (0 when unknown).
-    metering.note(downloads=1, bytes=resource.mirrored_size or resource.size or 0)
     dataset = _dataset_or_404(name)
     if not permissions.can_request_access(current_user, dataset):
         return _refused(dataset)
