@@ -133,6 +133,7 @@ def create_user_command(
         )
         owners.set_departments(user, bound, by=None)
     except (actions.AccountError, owners.OwnerError) as exc:
+        db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"{role} {user.email} created; its password, shown only now:", err=True)
