@@ -90,6 +90,7 @@ _SUMMARY = {
         "overdue": {"type": "boolean", "description": "逾期未更新：距最近更新已超过声明的更新频率"},
         "openness_stars": {"type": "integer", "minimum": 0, "maximum": 5, "description": "开放星级"},
         "broken_resources": {"type": "integer", "minimum": 0, "description": "最近一次链接检查失败的资源数"},
+        "completeness": {"type": "number", "minimum": 0, "maximum": 1, "description": "元数据完整度（0-1）"},
     }),
     "url": {**URL, "description": "数据集页面"},
     "api_url": URL,

@@ -19,7 +19,17 @@ from portal.accounts.permissions import role_required
 from portal.activity import events
 from portal.audit import log as audit_log
 from portal.audit import web as audit_web
-from portal.catalogue import access, changes, downloads, holds, permissions, rendering, rules, search_cache
+from portal.catalogue import (
+    access,
+    changes,
+    downloads,
+    holds,
+    permissions,
+    quality,
+    rendering,
+    rules,
+    search_cache,
+)
 from portal.catalogue import preview as previews
 from portal.catalogue.models import CONDITIONAL, Dataset, Resource
 from portal.catalogue.views import bp
@@ -133,6 +143,7 @@ def _body(dataset: Dataset) -> Markup:
             downloadable=downloadable,
             origins=origins,
             history=history,
+            broken=quality.broken_resource_ids(dataset.id),  # the link check touches the dataset
         )
         return Markup(page)
 

@@ -4,10 +4,16 @@ A check asks HEAD first and, when the server will not answer HEAD well (an error
 GET of the first byte. Every request goes through the SSRF guard (portal/outbound.py): an internal address is
 never contacted and counts as broken for the public. Checks run in a thread pool with at most `per_host`
 at a time against one host and a timeout each; only the main thread writes to the database.
+
+A mirrored resource is served from storage, not from its link, so its check re-reads the stored copy instead:
+missing, unreadable or no longer matching its SHA-256 counts as broken (status None, the reason in `error`).
+A dataset whose resources changed between broken and working is touched (catalogue/changes.py), so the
+cached dataset page and result cards show the "broken" badge at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,11 +23,16 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import requests
+from sqlalchemy import select
 
-from portal import outbound
+from portal import clock, outbound
+from portal.catalogue import changes
 from portal.catalogue.models import Resource
 from portal.catalogue.quality import LinkCheck
 from portal.extensions import db
+from portal.storage import ObjectNotFound, Storage, StorageError
+
+CHUNK = 1 << 20  # bytes read at a time from a stored copy
 
 
 @dataclass(frozen=True)
@@ -50,12 +61,36 @@ def check_url(s: requests.Session, url: str, *, guard: outbound.Guard, timeout: 
         return Result(None, True, type(exc).__name__[:200])
 
 
+def check_copy(store: Storage, resource: Resource) -> Result:
+    """Re-read the mirrored copy of `resource` to its end; compare it with its SHA-256 when one is kept."""
+    digest = hashlib.sha256()
+    try:
+        with store.open(resource.storage_key) as stream:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+    except ObjectNotFound:
+        return Result(None, True, "mirrored copy missing")
+    except (StorageError, OSError, ValueError) as exc:
+        return Result(None, True, f"mirrored copy unreadable: {type(exc).__name__}"[:200])
+    if resource.sha256 and digest.hexdigest() != resource.sha256:
+        return Result(None, True, "mirrored copy changed: SHA-256 differs")
+    return Result(None, False)
+
+
 def check(
     resources: Iterable[Resource], *, guard: outbound.Guard, now: datetime, timeout: float = 10.0,
-    per_host: int = 2, workers: int = 8,
+    per_host: int = 2, workers: int = 8, store: Storage | None = None,
 ) -> dict[int, Result]:  # fmt: skip
-    """Check the http(s) links of `resources`; store each result as its LinkCheck; return them by id."""
-    targets = [(r.id, r.url) for r in resources if urlsplit(r.url or "").scheme in outbound.SCHEMES]
+    """Check the http(s) links of `resources` (with `store`, the mirrored ones' stored copies instead);
+    store each result as its LinkCheck, touch the datasets whose broken resources changed; return the
+    results by resource id."""
+    resources = list(resources)
+    copies = {r.id: check_copy(store, r) for r in resources if store is not None and r.storage_key}
+    targets = [
+        (r.id, r.url)
+        for r in resources
+        if r.id not in copies and urlsplit(r.url or "").scheme in outbound.SCHEMES
+    ]
     slots: dict[str, threading.BoundedSemaphore] = defaultdict(lambda: threading.BoundedSemaphore(per_host))
     for _, url in targets:
         slots[(urlsplit(url).hostname or "").lower()]  # made here, before the threads share the dict
@@ -69,6 +104,8 @@ def check(
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = dict(zip([i for i, _ in targets], pool.map(one, [u for _, u in targets]), strict=True))
+    results.update(copies)
+    _touch_changed(resources, results)
     for resource_id, result in results.items():
         db.session.merge(
             LinkCheck(
@@ -83,14 +120,26 @@ def check(
     return results
 
 
+def _touch_changed(resources: list[Resource], results: dict[int, Result]) -> None:
+    """Touch the datasets of the resources whose broken flag differs from their previous check's."""
+    before: dict[int, bool] = {}
+    ids = list(results)
+    for start in range(0, len(ids), 1000):
+        part = ids[start : start + 1000]
+        query = select(LinkCheck.resource_id, LinkCheck.broken).where(LinkCheck.resource_id.in_(part))
+        before.update(db.session.execute(query).all())
+    dataset_of = {r.id: r.dataset_id for r in resources}
+    changed = {dataset_of[i] for i, r in results.items() if before.get(i, False) != r.broken}
+    changes.touch(db.session.connection(), sorted(changed), clock.now())
+
+
 def run_job() -> str:
     """The job "catalogue.check_links": check the links of the published datasets' active resources."""
     from flask import current_app
-    from sqlalchemy import select
 
-    from portal import clock
     from portal.catalogue import rules
     from portal.catalogue.models import Dataset
+    from portal.storage import get_storage
 
     config = current_app.config
     guard = outbound.Guard.from_settings(
@@ -102,6 +151,6 @@ def run_job() -> str:
         .where(rules.published(), Resource.state == "active")
         .order_by(Resource.id)
     )
-    results = check(list(db.session.scalars(query)), guard=guard, now=clock.now())
+    results = check(list(db.session.scalars(query)), guard=guard, now=clock.now(), store=get_storage())
     db.session.commit()
     return f"{len(results)} links checked, {sum(r.broken for r in results.values())} broken"

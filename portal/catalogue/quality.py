@@ -8,15 +8,21 @@
   1 any format (PDF, DOC, images ...), 2 structured but proprietary (XLS, XLSX, SHP ...), 3 structured in an
   open format (CSV, JSON, XML, GeoJSON ...), 4 with URIs (RDF formats: RDF/XML, Turtle, N-Triples, JSON-LD);
   5 (linked to others' data) cannot be told from a format, so a dataset gets at most 4 here. No resource: 0.
-- Link health: `link_checks` keeps each linked resource's latest check; a resource whose latest check failed
-  is "broken".
+- Link health: `link_checks` keeps each resource's latest check (its link, or its mirrored copy in storage:
+  catalogue/linkcheck.py); a resource whose latest check failed is "broken".
+- Metadata completeness: the share of COMPLETENESS_FIELDS a dataset fills (declared once, below; the
+  methodology page lists them from there).
+
+`tallies` counts all of it per department for /api/v1/quality, the quality board and its daily snapshots.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, selectinload
 
@@ -24,6 +30,7 @@ from portal.catalogue import rules
 from portal.catalogue.models import Dataset, Department, Resource
 from portal.dbtypes import UTCDateTime
 from portal.extensions import db
+from portal.regions.models import Region
 
 FREQUENCY_DAYS = {"实时": 1, "每日": 1, "每周": 7, "每月": 31, "每季度": 92, "每半年": 183, "每年": 366}
 
@@ -92,46 +99,175 @@ def broken_counts(dataset_ids: Iterable[int] | None = None) -> dict[int, int]:
     return dict(db.session.execute(query).all())
 
 
+def broken_resource_ids(dataset_id: int) -> set[int]:
+    """The ids of the dataset's active resources whose latest check failed (its page marks them)."""
+    query = (
+        select(LinkCheck.resource_id)
+        .join(Resource, Resource.id == LinkCheck.resource_id)
+        .where(Resource.dataset_id == dataset_id, Resource.state == "active", LinkCheck.broken.is_(True))
+    )
+    return set(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Field:
+    """One metadata field that completeness counts: its key, its label and whether a dataset fills it."""
+
+    key: str
+    label: object  # a lazy string
+    is_filled: Callable[[Dataset], bool]
+
+
+def _text(value: object) -> bool:
+    return bool(str(value or "").strip())
+
+
+def _extra(*keys: str) -> Callable[[Dataset], bool]:
+    return lambda d: any(_text((d.extras or {}).get(k)) for k in keys)
+
+
+# The DCAT-ish fields a dataset's metadata should fill, in the order the methodology page lists them.
+COMPLETENESS_FIELDS = (
+    Field("title", _l("Title (other than the CKAN name)"), lambda d: _text(d.title) and d.title != d.name),
+    Field("description", _l("Description"), lambda d: _text(d.notes)),
+    Field("tags", _l("Tags"), lambda d: bool(d.tags)),
+    Field("licence", _l("Licence"), lambda d: bool(d.licence_id)),
+    Field("update_frequency", _l("Update frequency"), _extra("update_frequency")),
+    Field("department", _l("Department (CKAN organization)"), lambda d: d.department_id is not None),
+    Field(
+        "contact",
+        _l("Contact (maintainer or author)"),
+        lambda d: _text(d.maintainer) or _text(d.author) or _extra("contact_point", "maintainer_email")(d),
+    ),
+    Field("spatial", _l("Spatial coverage"), _extra("spatial_coverage", "spatial")),
+    Field("temporal", _l("Temporal coverage"), _extra("temporal_coverage", "temporal", "temporal_start")),
+)
+
+
+def fields_filled(dataset: Dataset) -> int:
+    return sum(1 for f in COMPLETENESS_FIELDS if f.is_filled(dataset))
+
+
+def completeness(dataset: Dataset) -> float:
+    """The share of COMPLETENESS_FIELDS the dataset fills, 0 to 1, rounded to 4 places."""
+    return round(fields_filled(dataset) / len(COMPLETENESS_FIELDS), 4)
+
+
 def quality_json(dataset: Dataset, resources: list[Resource], *, now: datetime, broken: int) -> dict:
     """The `quality` object of a dataset in /api/v1."""
     return {
         "overdue": is_overdue(dataset, resources, now),
         "openness_stars": openness_stars(resources),
         "broken_resources": broken,
+        "completeness": completeness(dataset),
+    }
+
+
+@dataclass
+class Tally:
+    """Sums over a set of published datasets, from which the board's figures are made (`figures`).
+
+    Kept as sums, not means, so that tallies add up (departments to a county, days to a trend) exactly.
+    """
+
+    datasets: int = 0
+    overdue: int = 0
+    broken_resources: int = 0
+    openness_stars: int = 0  # summed over the datasets
+    fields_filled: int = 0  # summed over the datasets
+    fields_expected: int = 0  # datasets × the fields counted when the tally was made
+
+    def add(self, other: Tally) -> Tally:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
+
+    def figures(self) -> dict:
+        """datasets, overdue, broken_resources, mean_openness_stars, mean_completeness (means None at 0)."""
+        return {
+            "datasets": self.datasets,
+            "overdue": self.overdue,
+            "broken_resources": self.broken_resources,
+            "mean_openness_stars": round(self.openness_stars / self.datasets, 2) if self.datasets else None,
+            "mean_completeness": round(self.fields_filled / self.fields_expected, 4)
+            if self.fields_expected
+            else None,
+        }
+
+
+def tallies(now: datetime) -> dict[int, Tally]:
+    """Tally the published datasets per department id (datasets without a department are left out)."""
+    query = (
+        select(Dataset)
+        .where(rules.published(), Dataset.department_id.is_not(None))
+        .options(selectinload(Dataset.resources), selectinload(Dataset.tags))
+    )
+    broken = broken_counts()
+    rows: dict[int, Tally] = {}
+    for d in db.session.scalars(query):
+        tally = rows.setdefault(d.department_id, Tally())
+        tally.add(
+            Tally(
+                datasets=1,
+                overdue=int(is_overdue(d, d.resources, now)),
+                broken_resources=broken.get(d.id, 0),
+                openness_stars=openness_stars(d.resources),
+                fields_filled=fields_filled(d),
+                fields_expected=len(COMPLETENESS_FIELDS),
+            )
+        )
+    return rows
+
+
+def summary(now: datetime) -> dict:
+    """Return {"total", "departments": [...], "counties": [...]}: the figures of `Tally.figures` over every
+    department, per department with a published dataset (`organization`: the CKAN name, and `title`) and
+    per region, the city's own departments under the city (`code`, `name`, `name_en`)."""
+    by_department = tallies(now)
+    departments = db.session.execute(
+        select(Department.id, Department.name, Department.title, Department.region_id).where(
+            Department.id.in_(list(by_department))
+        )
+    ).all()
+    by_region: dict[int, Tally] = {}
+    for dept_id, _name, _title, region_id in departments:
+        by_region.setdefault(region_id, Tally()).add(by_department[dept_id])
+    regions = db.session.scalars(select(Region).order_by(Region.position, Region.code))
+    total = Tally()
+    for tally in by_department.values():
+        total.add(tally)
+    return {
+        "total": total.figures(),
+        "departments": sorted(
+            (
+                {"organization": name, "title": title, **by_department[dept_id].figures()}
+                for dept_id, name, title, _region in departments
+            ),
+            key=lambda r: r["organization"],
+        ),
+        "counties": [
+            {"code": r.code, "name": r.name, "name_en": r.name_en, **by_region.get(r.id, Tally()).figures()}
+            for r in regions
+        ],
     }
 
 
 def departments(now: datetime) -> list[dict]:
-    """Rows per department of the published datasets: datasets, overdue, broken_resources, mean stars."""
+    """Rows per department of the published datasets (see `summary`)."""
+    return summary(now)["departments"]
+
+
+def broken_resources(limit: int) -> list[dict]:
+    """Published datasets' active resources whose latest check failed, newest first, `limit` at most."""
     query = (
-        select(Dataset)
-        .where(rules.published(), Dataset.department_id.is_not(None))
-        .options(selectinload(Dataset.resources))
+        select(Dataset.name, Dataset.title, Resource.ckan_id, Resource.name, LinkCheck)
+        .join(Resource, Resource.id == LinkCheck.resource_id)
+        .join(Dataset, Dataset.id == Resource.dataset_id)
+        .where(rules.published(), Resource.state == "active", LinkCheck.broken.is_(True))
+        .order_by(LinkCheck.checked_at.desc(), Resource.id)
+        .limit(limit)
     )
-    datasets = list(db.session.scalars(query))
-    broken = broken_counts()
-    rows: dict[int, dict] = {}
-    for d in datasets:
-        row = rows.setdefault(
-            d.department_id, {"datasets": 0, "overdue": 0, "broken_resources": 0, "stars": 0}
-        )
-        row["datasets"] += 1
-        row["overdue"] += is_overdue(d, d.resources, now)
-        row["broken_resources"] += broken.get(d.id, 0)
-        row["stars"] += openness_stars(d.resources)
-    names = dict(
-        db.session.execute(select(Department.id, Department.name).where(Department.id.in_(rows))).all()
-    )
-    return sorted(
-        (
-            {
-                "organization": names[dept_id],
-                "datasets": row["datasets"],
-                "overdue": row["overdue"],
-                "broken_resources": row["broken_resources"],
-                "mean_openness_stars": round(row["stars"] / row["datasets"], 2),
-            }
-            for dept_id, row in rows.items()
-        ),
-        key=lambda r: r["organization"],
-    )
+    return [
+        {"dataset": name, "title": title, "resource": ckan_id, "resource_name": resource_name, "check": check}
+        for name, title, ckan_id, resource_name, check in db.session.execute(query)
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.metrics import admin_views, api, views
+from portal.metrics import admin_views, api, quality_views, views
 
-PAGES = (views.bp, admin_views.bp)
+PAGES = (views.bp, admin_views.bp, quality_views.bp)
 API = (api.bp,)

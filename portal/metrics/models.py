@@ -115,3 +115,27 @@ class ThemeSnapshot(db.Model):
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), primary_key=True)
     theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True)
     datasets: Mapped[int]
+
+
+class QualitySnapshot(db.Model):
+    """The data quality of one department's published datasets on a Shanghai day (metrics/quality_trends.py).
+
+    Sums, as catalogue/quality.py's Tally keeps them, so that departments add up to their county and the
+    means stay exact: mean stars = openness_stars / datasets, mean completeness = fields_filled /
+    fields_expected. `region_id` is the department's region on that day. The rollup replaces the day's rows.
+    """
+
+    __tablename__ = "quality_snapshots"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
+    datasets: Mapped[int]
+    overdue: Mapped[int]
+    broken_resources: Mapped[int]
+    openness_stars: Mapped[int]
+    fields_filled: Mapped[int]
+    fields_expected: Mapped[int]
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())

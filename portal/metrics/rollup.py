@@ -3,7 +3,7 @@
 Rolling up a day replaces everything of that day (deleted, then counted again from the raw
 events), so running the rollup twice gives the same figures, and a day rolled up while it was
 still going on is completed by the next run. An incremental run starts again at the watermark (the
-latest rolled-up day) and goes on to today, then takes today's catalogue snapshot.
+latest rolled-up day) and goes on to today, then takes today's catalogue and quality snapshots.
 
 Which events count: those of known bots are left out, except API calls made with a developer's
 token (scripts are how an API is used, and crawlers carry no token). Adds and flushes; the caller
@@ -22,7 +22,7 @@ from portal import clock
 from portal.activity.models import ActivityEvent
 from portal.catalogue.models import Dataset, Department
 from portal.extensions import db
-from portal.metrics import snapshots
+from portal.metrics import quality_trends, snapshots
 from portal.metrics.models import ActiveUserCount, DailyActiveUser, DailyActivity, DailyTotal
 from portal.regions.models import Region
 
@@ -85,6 +85,7 @@ def roll_up(*, now: datetime, since: date | None = None, until: date | None = No
     for month in sorted({clock.month_start(d) for d in days}):
         _count_month(month, city)
     regions = snapshots.take(today, city, now)
+    quality_trends.take(today, now)
     db.session.flush()
     return Result(days[0] if days else None, days[-1] if days else None, len(days), events, bots, regions)
 

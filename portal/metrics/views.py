@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale
 
 from portal import clock
+from portal.catalogue import quality
 from portal.dbtypes import utcnow
 from portal.feedback import figures
 from portal.metrics import dashboard, indicators
@@ -50,4 +51,5 @@ def index():
 def methodology():
     retention_days = int(current_app.config.get("EVENT_RETENTION_DAYS", 400))
     page = dashboard.methodology(requested_year(), now=utcnow(), retention_days=retention_days)
-    return render_template("metrics/methodology.html", page=page)
+    fields = quality.COMPLETENESS_FIELDS
+    return render_template("metrics/methodology.html", page=page, completeness_fields=fields)

@@ -45,8 +45,8 @@ def test_datasets_carry_their_quality(app, client):
         one = client.get("/api/v1/datasets/bus-lines").get_json()
     by_name = {d["name"]: d["quality"] for d in body["items"]}
     assert by_name == {
-        "bus-lines": {"overdue": True, "openness_stars": 3, "broken_resources": 1},
-        "car-parks": {"overdue": False, "openness_stars": 2, "broken_resources": 0},
+        "bus-lines": {"overdue": True, "openness_stars": 3, "broken_resources": 1, "completeness": 0.4444},
+        "car-parks": {"overdue": False, "openness_stars": 2, "broken_resources": 0, "completeness": 0.4444},
     }
     assert one["quality"] == by_name["bus-lines"]
 
@@ -60,10 +60,12 @@ def test_the_department_rows_agree_with_the_datasets(app, client):
         "departments": [
             {
                 "organization": "jx-transport",
+                "title": "嘉兴市交通运输局",
                 "datasets": 2,
                 "overdue": 1,
                 "broken_resources": 1,
                 "mean_openness_stars": 2.5,
+                "mean_completeness": 0.4444,
             }
         ]
     }
@@ -77,7 +79,22 @@ def test_the_openapi_document_describes_both(app):
         "overdue",
         "openness_stars",
         "broken_resources",
+        "completeness",
     }
-    assert {"organization", "datasets", "overdue", "broken_resources", "mean_openness_stars"} <= set(
-        schemas["DepartmentQuality"]["properties"]
-    )
+    figures = {"datasets", "overdue", "broken_resources", "mean_openness_stars", "mean_completeness"}
+    assert {"organization", "title", *figures} <= set(schemas["DepartmentQuality"]["properties"])
+    assert "/api/v1/quality/counties" in document["paths"]
+    assert {"code", "name", *figures} <= set(schemas["CountyQuality"]["properties"])
+
+
+def test_the_county_rows_add_up_the_departments(app, client):
+    _setup()
+    with clock.frozen(NOW):
+        counties = client.get("/api/v1/quality/counties").get_json()["counties"]
+    nanhu = next(c for c in counties if c["code"] == "330402")  # make_department's default county
+    assert {k: nanhu[k] for k in ("datasets", "overdue", "broken_resources", "mean_openness_stars")} == {
+        "datasets": 2,
+        "overdue": 1,
+        "broken_resources": 1,
+        "mean_openness_stars": 2.5,
+    }

@@ -132,3 +132,80 @@ def test_the_job_checks_the_published_datasets_links(app, server):
     record = queue.enqueue("catalogue.check_links")
     assert (record.state, record.error) == ("finished", "")
     assert quality.broken_counts() == {published.id: 1}
+
+
+def test_mirrored_copies_are_re_read_from_storage_not_their_links(app, server):
+    import hashlib
+
+    from catalogue_factories import CSV, mirrored
+
+    from portal.storage import get_storage
+
+    dataset = make_dataset(resources=[])
+    kept = mirrored(dataset, url=f"{server}/missing.csv", sha256=hashlib.sha256(CSV).hexdigest())
+    lost = mirrored(dataset, filename="lost.csv")
+    changed = mirrored(dataset, filename="changed.csv", sha256="0" * 64)
+    get_storage().delete(lost.storage_key)
+    guard = outbound.Guard.from_settings(["127.0.0.1"])
+    results = linkcheck.check(dataset.resources, guard=guard, now=NOW, timeout=1, store=get_storage())
+    assert results[kept.id] == linkcheck.Result(None, False)  # its link 404s, but downloads come from storage
+    assert results[lost.id] == linkcheck.Result(None, True, "mirrored copy missing")
+    assert results[changed.id] == linkcheck.Result(None, True, "mirrored copy changed: SHA-256 differs")
+    assert Handler.seen == []
+    assert quality.broken_counts() == {dataset.id: 2}
+
+
+def test_a_change_of_health_touches_the_dataset_and_a_steady_one_does_not(app, server):
+    from portal import clock
+    from portal.catalogue import changes
+
+    dataset = make_dataset(resources=[{"url": f"{server}/ok.csv"}])
+    steady = make_dataset(resources=[{"url": f"{server}/ok.csv"}])
+    guard = outbound.Guard.from_settings(["127.0.0.1"])
+    first, second, third = (datetime(2026, 12, 6, h, tzinfo=UTC) for h in (5, 6, 7))
+    with clock.frozen(first):
+        linkcheck.check([*dataset.resources, *steady.resources], guard=guard, now=first, timeout=1)
+    db.session.commit()
+    before = changes.changed_at(db.session.get(type(dataset), steady.id))
+    dataset.resources[0].url = f"{server}/missing.csv"
+    with clock.frozen(second):
+        linkcheck.check([*dataset.resources, *steady.resources], guard=guard, now=second, timeout=1)
+    db.session.commit()
+    db.session.expire_all()
+    assert changes.changed_at(db.session.get(type(dataset), dataset.id)) == second
+    assert changes.changed_at(db.session.get(type(dataset), steady.id)) == before
+    with clock.frozen(third):  # still broken: nothing to show anew
+        linkcheck.check(
+            db.session.get(type(dataset), dataset.id).resources, guard=guard, now=third, timeout=1
+        )
+    db.session.commit()
+    db.session.expire_all()
+    assert changes.changed_at(db.session.get(type(dataset), dataset.id)) == second
+
+
+def test_the_dataset_page_marks_broken_resources_at_once(app, client, server):
+    from catalogue_factories import mirrored
+
+    from portal.storage import get_storage
+
+    dataset = make_dataset(resources=[{"url": f"{server}/ok.csv"}])
+    copy = mirrored(dataset, filename="copy.csv")
+    page = client.get(f"/datasets/{dataset.name}").get_data(as_text=True)  # cached now
+    assert 'data-broken="yes"' not in page and "broken-badge" not in page
+    get_storage().delete(copy.storage_key)
+    dataset.resources[0].url = f"{server}/missing.csv"
+    guard = outbound.Guard.from_settings(["127.0.0.1"])
+    linkcheck.check(dataset.resources, guard=guard, now=NOW, timeout=1, store=get_storage())
+    db.session.commit()
+    page = client.get(f"/datasets/{dataset.name}").get_data(as_text=True)
+    assert page.count('data-broken="yes"') == 2
+    assert 'data-testid="broken-badge" data-broken="2"' in page
+
+
+def test_the_link_check_is_scheduled_by_default(app, redis_conn):
+    from portal import config
+    from portal.jobs import registry, schedules
+
+    [entry] = [e for e in config.JOB_SCHEDULES.values() if e["job"] == "catalogue.check_links"]
+    assert entry["cron"] and registry.kind(entry["job"]).target == "portal.catalogue.linkcheck:run_job"
+    schedules.from_config(app, redis_conn)  # a wrong entry would raise BadSchedule

@@ -100,19 +100,103 @@ def test_departments_rows(app):
     _dataset("每日", timedelta(days=40), department=health, state="withdrawn")  # not counted
     _dataset("每日", timedelta(days=40))  # no department: not counted
     _check(late.resources[0], True)
+    # title, description and department filled by every one; update frequency by the transport two
     assert quality.departments(NOW) == [
         {
             "organization": "jx-health",
+            "title": "嘉兴市卫生健康委员会",
             "datasets": 1,
             "overdue": 0,
             "broken_resources": 0,
             "mean_openness_stars": 2.0,
+            "mean_completeness": round(3 / 9, 4),
         },
         {
             "organization": "jx-transport",
+            "title": "嘉兴市交通运输局",
             "datasets": 2,
             "overdue": 1,
             "broken_resources": 1,
             "mean_openness_stars": 2.0,
+            "mean_completeness": round(8 / 18, 4),
         },
     ]
+
+
+def test_counties_add_up_their_departments_and_list_every_region(app):
+    nanhu = make_department(name="nh-a", region_code="330402")
+    make_department(name="nh-b", region_code="330402")  # no dataset: not a row, adds nothing
+    xiuzhou = make_department(name="xz-a", region_code="330411")
+    _dataset("每月", timedelta(days=40), department=nanhu, resources=[{"format": "CSV"}])
+    _dataset("每月", timedelta(days=3), department=nanhu, resources=[{"format": "PDF"}])
+    _dataset(None, timedelta(days=3), department=xiuzhou, resources=[])
+    summary = quality.summary(NOW)
+    by_code = {c["code"]: c for c in summary["counties"]}
+    assert len(by_code) == 8  # the city and its seven counties
+    assert (by_code["330402"]["datasets"], by_code["330402"]["overdue"]) == (2, 1)
+    assert by_code["330402"]["mean_openness_stars"] == 2.0
+    assert by_code["330411"]["mean_openness_stars"] == 0.0
+    assert by_code["330421"] == {**by_code["330421"], "datasets": 0, "mean_openness_stars": None}
+    assert by_code["330421"]["mean_completeness"] is None
+    assert summary["total"]["datasets"] == 3 and summary["total"]["overdue"] == 1
+    assert [d["organization"] for d in summary["departments"]] == ["nh-a", "xz-a"]
+
+
+def _full(**overrides) -> dict:
+    values = {
+        "title": "公交线路",
+        "notes": "嘉兴市公交线路。",
+        "tags": ["公交"],
+        "extras": {"update_frequency": "每月", "spatial_coverage": "嘉兴市", "temporal_coverage": "2025"},
+    }
+    return {**values, **overrides}
+
+
+def test_a_dataset_filling_every_field_is_complete(app):
+    dataset = make_dataset(department=make_department(), **_full())
+    dataset.licence_id, dataset.maintainer = None, "王工"
+    assert quality.completeness(dataset) == round(8 / 9, 4)  # no licence
+    from portal.catalogue.models import Licence
+
+    db.session.add(Licence(id="cc-by", title="CC BY"))
+    dataset.licence_id = "cc-by"
+    assert quality.completeness(dataset) == 1.0
+    assert [f.key for f in quality.COMPLETENESS_FIELDS if not f.is_filled(dataset)] == []
+
+
+@pytest.mark.parametrize(
+    ("key", "overrides"),
+    [
+        ("description", {"notes": "  "}),
+        ("tags", {"tags": []}),
+        ("update_frequency", {"extras": {"spatial_coverage": "嘉兴市", "temporal_coverage": "2025"}}),
+        ("spatial", {"extras": {"update_frequency": "每月", "temporal_coverage": "2025"}}),
+        ("temporal", {"extras": {"update_frequency": "每月", "spatial_coverage": "嘉兴市"}}),
+    ],
+)
+def test_each_missing_field_counts_against_completeness(app, key, overrides):
+    dataset = make_dataset(department=make_department(), **_full(**overrides))
+    dataset.maintainer = "王工"
+    missing = {f.key for f in quality.COMPLETENESS_FIELDS if not f.is_filled(dataset)}
+    assert missing == {"licence", key}
+    assert quality.completeness(dataset) == round(7 / 9, 4)
+
+
+def test_a_title_that_only_repeats_the_ckan_name_and_no_contact_are_missing(app):
+    dataset = make_dataset("bus-lines", name="bus-lines")
+    missing = {f.key for f in quality.COMPLETENESS_FIELDS if not f.is_filled(dataset)}
+    assert {"title", "contact", "department"} <= missing
+    dataset.extras = {"contact_point": "0573-12345678"}
+    assert quality.COMPLETENESS_FIELDS[6].is_filled(dataset)
+
+
+def test_broken_resource_ids_name_the_active_resources_whose_latest_check_failed(app):
+    dataset = make_dataset(resources=[{"format": "CSV"}, {"format": "PDF"}, {"format": "XLSX"}])
+    ok, dead, gone = dataset.resources
+    _check(ok, False)
+    _check(dead, True)
+    _check(gone, True)
+    gone.state = "removed"
+    db.session.flush()
+    assert quality.broken_resource_ids(dataset.id) == {dead.id}
+    assert [b["resource"] for b in quality.broken_resources(10)] == [dead.ckan_id]

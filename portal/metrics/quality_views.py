@@ -1,0 +1,56 @@
+"""The quality board's pages: public at /stats/quality (with CSV and XLSX exports), and the office's at
+/admin/metrics/quality, which adds the list of broken resources to follow up."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+
+from portal import inputs
+from portal.accounts.models import ADMIN
+from portal.accounts.permissions import role_required
+from portal.catalogue import quality
+from portal.dbtypes import utcnow
+from portal.metrics import exports, quality_board
+from portal.metrics.admin_views import MIMETYPES
+
+bp = Blueprint("quality_board", __name__)
+
+BROKEN_LISTED = 200  # broken resources the office's page lists, newest check first
+
+
+def _board() -> quality_board.Board:
+    """Build the board the query asks for: `days` (7-366) and `county` (a region code); 400 otherwise."""
+    try:
+        days = inputs.optional_number(
+            request.args.get("days"), quality_board.DAYS, minimum=quality_board.MIN_DAYS,
+            maximum=quality_board.MAX_DAYS,
+        )  # fmt: skip
+        return quality_board.board(utcnow(), days=days, county=request.args.get("county", "").strip())
+    except (inputs.BadInput, quality_board.UnknownCounty):
+        abort(400)
+
+
+@bp.get("/stats/quality")
+def index():
+    return render_template("metrics/quality.html", board=_board(), broken=None)
+
+
+@bp.get("/stats/quality/export.<fmt>")
+def export(fmt: str):
+    table = request.args.get("table", "departments")
+    if fmt not in MIMETYPES or table not in quality_board.TABLES:
+        abort(404)
+    tables = quality_board.tables(_board())
+    if fmt == "csv":
+        body, name = exports.to_csv(tables[table]), f"quality-{table}.csv"
+    else:
+        body, name = exports.to_xlsx(tables, quality_board.sheet_titles()), "quality.xlsx"
+    disposition = f'attachment; filename="{name}"'
+    return body, 200, {"Content-Type": MIMETYPES[fmt], "Content-Disposition": disposition}
+
+
+@bp.get("/admin/metrics/quality")
+@role_required(ADMIN)
+def admin():
+    broken = quality.broken_resources(BROKEN_LISTED)
+    return render_template("metrics/quality.html", board=_board(), broken=broken)
