@@ -120,6 +120,14 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def remember_language(user: User, language, languages) -> None:
+    """Keep `language` (a code or a Babel locale) as the user's, the language of their emails, when it is
+    one of `languages`. Babel reads "zh_CN" as zh_Hans_CN: any Chinese is kept as "zh_CN"."""
+    language = "zh_CN" if getattr(language, "language", None) == "zh" else str(language)
+    if language in languages and user.language != language:
+        user.language = language
+
+
 def change_password(user: User, *, current: str, new: str, min_length: int = 10) -> None:
     """Replace the password after checking the current one."""
     if not check_password_hash(user.password_hash, current):

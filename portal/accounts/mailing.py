@@ -9,7 +9,11 @@ notification still reaches them. Kinds and who receives them:
 - judge_assigned: a judge given entries to score (once per judge and assignment run);
 - results_published: the accepted members of the teams with an entry in the round;
 - access_decided: the developer who asked for access to a dataset;
-- report_answered, request_answered: the reporter or the requester and voters (the feedback area's workflows).
+- report_answered, request_answered: the reporter or the requester and voters (the feedback area's workflows);
+- token_suspended: the owner of an API token suspended past a daily usage limit (accounts/usage.py).
+
+Each message is written in its reader's language (`users.language`: what they last chose with the
+language switch or signed in with), else in the default one (BABEL_DEFAULT_LOCALE).
 
 Links are built from PUBLIC_BASE_URL (no request is needed: jobs and commands call this too).
 """
@@ -55,6 +59,7 @@ class Reader(Protocol):
     email: str
     display_name: str
     active: bool
+    language: str | None
 
 
 def opted_out(user_id: int) -> set[str]:
@@ -77,6 +82,8 @@ def set_opt_outs(user_id: int, kinds: Iterable[str]) -> set[str]:
 def email(users: Iterable[Reader], kind: str, context: dict, *, locale: str | None = None) -> int:
     """Queue the `kind` message for each active user who has not opted out; return how many were queued.
 
+    Each is written in `locale` when given, else in the reader's own language (`reader_locale`).
+
     Queueing commits the session (the job record must be visible to a worker): call it last in a workflow.
 
     `context` is rendered into the template with `name` (the reader's display name) added; keep secrets
@@ -96,9 +103,16 @@ def email(users: Iterable[Reader], kind: str, context: dict, *, locale: str | No
     for user_id, user in sorted(readers.items()):
         if user_id in muted:
             continue
-        mail.send_later(user.email, kind, {**context, "name": user.display_name}, locale)
+        mail.send_later(
+            user.email, kind, {**context, "name": user.display_name}, locale or reader_locale(user)
+        )
         count += 1
     return count
+
+
+def reader_locale(user: Reader) -> str | None:
+    """The language to write to `user` in: theirs, or None (mail.render then takes the default)."""
+    return getattr(user, "language", None) or None
 
 
 def link(endpoint: str, **values) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -112,6 +113,7 @@ def sign_in():
         user = actions.authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user, remember=form.remember.data)
+            actions.remember_language(user, get_locale(), current_app.config["LANGUAGES"])
             events.record("sign_in", user=user)
             audit_log.record(db.session, "user.signed_in", actor=user, object_type="user", object_id=user.id,
                              client=audit_web.client())  # fmt: skip

@@ -11,7 +11,7 @@ Pure query building: no request, no session use.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -44,6 +44,10 @@ def published() -> ColumnElement[bool]:
     publication (a data level, a hold) is added here and in `is_published`, nowhere else.
     Data levels (`grade` below) are held through the state: the sync never leaves a dataset
     graded 3, 4 or unknown in the state `PUBLISHED`, and a level-2 one only as conditional.
+    Personal data holds (待脱敏审核, `hold` below) are held the same way: a dataset with
+    unmasked personal data is written withdrawn with the reason `personal_data` until the
+    office releases it or CKAN's data changes, so this one condition keeps it out of every
+    page, search, facet, count, API, feed, download, preview, row answer and metric.
     """
     return Dataset.state == PUBLISHED
 
@@ -73,7 +77,10 @@ UNGRADED_CHOICES = (UNGRADED_OPEN, UNGRADED_CONDITIONAL, UNGRADED_WITHHELD)
 STRICTEST_LEVEL = 4
 PUBLISHABLE_LEVELS = (1, 2)
 WITHHELD_BY_LEVEL, WITHHELD_UNGRADED = "data_level", "ungraded"  # a withdrawal's reason
-WITHHELD_REASONS = (WITHHELD_BY_LEVEL, WITHHELD_UNGRADED)
+WITHHELD_PERSONAL = "personal_data"  # held for review of unmasked personal data (待脱敏审核)
+GRADE_REASONS = (WITHHELD_BY_LEVEL, WITHHELD_UNGRADED)  # withheld by its grade: files deleted
+# never public, not even as "gone": a page or API answers 404, not 410 with the title
+WITHHELD_REASONS = (*GRADE_REASONS, WITHHELD_PERSONAL)
 
 
 @dataclass(frozen=True)
@@ -108,13 +115,19 @@ def grade(raw: str | None, open_condition: str, *, ungraded: str = UNGRADED_OPEN
 def level_counts() -> Select:
     """Select (data level or None for 未分级, published or not, count) over the datasets the sync
     has graded: what the office's sync page shows. Withdrawals for CKAN's own reasons are left out."""
-    graded = (Dataset.state == PUBLISHED) | Dataset.withdrawn_reason.in_(WITHHELD_REASONS)
+    graded = (Dataset.state == PUBLISHED) | Dataset.withdrawn_reason.in_(GRADE_REASONS)
     is_published = Dataset.state == PUBLISHED
     return (
         select(Dataset.data_level, is_published, func.count())
         .where(graded)
         .group_by(Dataset.data_level, is_published)
     )
+
+
+def hold(grade: Grade) -> Grade:
+    """Return `grade` held back for personal data: publishable by its level, not published until
+    the office releases it or CKAN's data changes (the sync writes the state from it)."""
+    return replace(grade, publishable=False, withheld_as=WITHHELD_PERSONAL)
 
 
 # -- Relations shown with a dataset ------------------------------------------------------

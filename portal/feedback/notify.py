@@ -2,7 +2,7 @@
 
 Events: a report filed (to those who answer it), a report answered (to its reporter), a data request
 answered (to its requester and voters). Each sends one
-message per reader through a background job, in Chinese (the site's first language).
+message per reader through a background job, in the reader's language (`mailing.reader_locale`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def notify(
     link: str,
     report: ErrorReport | None = None,
     request: DataRequest | None = None,
-    locale: str = "zh_CN",
+    locale: str | None = None,
 ) -> int:
     """Send the `kind` message about `report` or `request` to each user; return how many were queued."""
     if kind not in KINDS:
@@ -45,6 +45,8 @@ def notify(
         return mailing.email(users, kind, context, locale=locale)
     count = 0
     for user in users:
-        mail.send_later(user.email, kind, {**context, "name": user.display_name}, locale)
+        mail.send_later(
+            user.email, kind, {**context, "name": user.display_name}, locale or mailing.reader_locale(user)
+        )
         count += 1
     return count

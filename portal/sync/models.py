@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -48,6 +48,7 @@ class SyncRun(db.Model):
     withdrawn: Mapped[int] = mapped_column(default=0)
     restored: Mapped[int] = mapped_column(default=0)
     relinked: Mapped[int] = mapped_column(default=0, server_default="0")  # records that took a new CKAN id
+    held: Mapped[int] = mapped_column(default=0, server_default="0")  # held for personal data (待脱敏审核)
     failed: Mapped[int] = mapped_column(default=0)
     watermark_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
     watermark_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -104,3 +105,33 @@ class SyncLock(db.Model):
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+HELD = "held"  # 待脱敏审核: unmasked personal data found, not published
+RELEASED = "released"  # the office released it: published until CKAN's data changes
+
+
+class PersonalDataHold(db.Model):
+    """A dataset the sync found unmasked personal data in (or could not read), and what it found.
+
+    The dataset itself is withdrawn with the reason `personal_data` (catalogue/rules.py) while the hold is
+    `held`; `fingerprint` is the CKAN data that was scanned (sync/screen.py), so a dataset is scanned again
+    only when it changes. A clean scan removes the row; the audit log keeps the history."""
+
+    __tablename__ = "personal_data_holds"
+    __table_args__ = (CheckConstraint("status IN ('held', 'released')", name="status"),)
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default=HELD, index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # [{"resource", "resource_name", "column", "rule", "rows", "sample"}]: the sample masked
+    findings: Mapped[list] = mapped_column(JSON, default=list)
+    problems: Mapped[list] = mapped_column(JSON, default=list)  # [{"resource", "resource_name", "message"}]
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+    dataset = relationship("Dataset")
+    released_by = relationship("User")

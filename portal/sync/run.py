@@ -25,17 +25,27 @@ from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset, Resource
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.rows import loader, retire
-from portal.sync import identity, lock, mirror, outcome, volume
+from portal.sync import identity, lock, mirror, outcome, screen, volume
 from portal.sync.assess import Assessor, mark_duplicates
 from portal.sync.mapping import MalformedPackage, parse_package
-from portal.sync.models import FAILED, PARTIAL, RUNNING, SUCCEEDED, SyncError, SyncRun, SyncSource
+from portal.sync.models import (
+    FAILED,
+    HELD,
+    PARTIAL,
+    RUNNING,
+    SUCCEEDED,
+    PersonalDataHold,
+    SyncError,
+    SyncRun,
+    SyncSource,
+)
 from portal.sync.remote import BrokenEntry, PackageGone, SourceUnavailable
 from portal.sync.write import UNCHANGED, WITHDRAWN_NOW, Writer, resource_values, withdraw
 
 SEED_DEPARTMENTS = Path(__file__).resolve().parents[2] / "seeds" / "departments.json"
 HEARTBEAT_EVERY = 5.0  # seconds
 PREFETCH = 200  # packages read ahead, so that their DataStore shapes are fetched in parallel
-COUNTERS = ("seen", "created", "updated", "unchanged", "restored", "withdrawn", "relinked", "failed")
+COUNTERS = ("seen", "created", "updated", "unchanged", "restored", "withdrawn", "relinked", "held", "failed")
 
 
 @dataclass
@@ -261,6 +271,11 @@ class _Job:
             ):
                 problems.append((values["ckan_id"], stage, problem))
         mark_duplicates(resources)
+        hold, verdict = None, None
+        if grade.publishable and not unchanged:  # personal data holds it back (sync/screen.py)
+            hold, verdict = self._screen(rec, old, resources)
+            if verdict.held:
+                grade = rules.hold(grade)
         if unchanged:
             if writer.save_resources(old["id"], resources, old_resources):
                 writer.touch(old["id"], utcnow())  # its files changed: its pages must show it
@@ -268,6 +283,8 @@ class _Job:
         else:
             outcome, dataset_id = writer.write(rec, old, resources, old_resources, utcnow(), grade)
             self.bump(outcome)
+            if verdict is not None:
+                self._keep_verdict(dataset_id, rec.name, verdict, hold)
             if outcome == WITHDRAWN_NOW:
                 self.withdrawals.append((dataset_id, rec.name, grade))
                 audit_log.record(
@@ -284,6 +301,41 @@ class _Job:
         if self.settings.rows:
             problems += self._load_rows([values["ckan_id"] for values in resources])
         return problems
+
+    def _screen(self, rec, old: dict | None, resources: list[dict]):
+        """Return the dataset's hold (or None) and whether its data holds it back now."""
+        hold = db.session.get(PersonalDataHold, old["id"]) if old is not None else None
+        store = self.store.open if self.store is not None else None
+        verdict = screen.judge(
+            hold,
+            screen.fingerprint(rec.metadata_modified, resources),
+            lambda: screen.scan(resources, source=self.source, open_stored=store),
+        )
+        return hold, verdict
+
+    def _keep_verdict(self, dataset_id: int, name: str, verdict: screen.Verdict, hold) -> None:
+        """Record the hold (or its end) beside the dataset, count it and note it on the run."""
+        if verdict.held:
+            self.bump("held")
+        changed = screen.record(dataset_id, name, verdict, hold, run_id=self.run.id, now=utcnow())
+        if changed == HELD:
+            for line in screen.summary(db.session.get(PersonalDataHold, dataset_id))[:20]:
+                resource, _, what = line.partition(": ")
+                self._note(name, "personal", f"held for review (待脱敏审核): {what}", resource=resource)
+        elif changed is not None:
+            self._note(name, "personal", "personal data gone: the hold is lifted and the dataset published")
+
+    def _note(self, package: str, stage: str, message: str, *, resource: str = "") -> None:
+        """Note what is not a fault on the run, in the dataset's own transaction."""
+        db.session.add(
+            SyncError(
+                run=self.run,
+                package=package[:200],
+                resource=resource[:200],
+                stage=stage,
+                message=message[:1000],
+            )
+        )
 
     def _load_rows(self, resource_ids: list[str]) -> list[tuple[str, str, str]]:
         """Bring the row store's copies of these resources up to date (each only when it changed)."""
@@ -341,10 +393,12 @@ class _Job:
     def _reconcile(self, writer: Writer) -> None:
         """Withdraw what CKAN no longer publishes; read what the search missed."""
         listed = self.source.package_names()
-        published = db.session.execute(
-            select(Dataset.id, Dataset.ckan_id, Dataset.name).where(Dataset.state == PUBLISHED)
+        published = db.session.execute(  # held datasets too: a hold must not outlive its package
+            select(Dataset.id, Dataset.ckan_id, Dataset.name, Dataset.state).where(
+                (Dataset.state == PUBLISHED) | (Dataset.withdrawn_reason == rules.WITHHELD_PERSONAL)
+            )
         ).all()
-        for dataset_id, ckan_id, name in published:
+        for dataset_id, ckan_id, name, state in published:
             if ckan_id in self.seen_ids:
                 continue
             if name in listed:  # public, but the search did not return it: read it directly
@@ -355,7 +409,8 @@ class _Job:
                 continue
             # each its own time: the catalogue's generation must move with every change (catalogue/changes.py)
             withdraw(db.session.get(Dataset, dataset_id), self._why_gone(name), utcnow())
-            self.bump("withdrawn")
+            if state == PUBLISHED:
+                self.bump("withdrawn")
             self.commit()
             self._heartbeat()
 
@@ -369,7 +424,7 @@ class _Job:
             .join(Resource.dataset)
             .where(
                 Dataset.state == WITHDRAWN,
-                Dataset.withdrawn_reason.in_(rules.WITHHELD_REASONS),
+                Dataset.withdrawn_reason.in_(rules.GRADE_REASONS),
                 Resource.storage_key.is_not(None),
             )
             .order_by(Resource.id)

@@ -1,26 +1,31 @@
-"""The data office's sync pages: runs, starting a run, a run's errors, and sync health."""
+"""The data office's sync pages: runs, starting a run, a run's errors, sync health, and the datasets held
+for personal data review (待脱敏审核)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from portal import outbound
+from portal import clock, outbound, refusals
 from portal.accounts.models import ADMIN
 from portal.accounts.permissions import role_required
+from portal.audit import web as audit_web
 from portal.catalogue import rules
+from portal.catalogue.models import Dataset
 from portal.extensions import db
 from portal.rows import tables as row_tables
-from portal.sync import collaborators, health, lock, outcome, remote, run, sources
+from portal.sync import collaborators, health, lock, outcome, remote, run, screen, sources
 from portal.sync import jobs as sync_jobs
 from portal.sync.models import SyncError, SyncIdentityChange, SyncRun
 
 bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
 
 RUNS_PER_PAGE = 25
+HOLDS_PER_PAGE = 20
+RELEASED_SHOWN = 50
 ERRORS_PER_PAGE = 50
 CHANGES_SHOWN = 200  # a catalogue moved to new ids relinks every record; the run's figure counts them
 HEALTH_SOURCE = "sync_health_source"  # the session remembers the source an admin last checked
@@ -68,6 +73,29 @@ def run_detail(run_id: int):
     loads = row_tables.loads_since(db.session, sync_run.started_at)  # the row store's progress
     return render_template(
         "sync/run.html", run=sync_run, errors=errors, changes=changes, outcome=told, row_loads=loads
+    )
+
+
+@bp.get("/holds")
+@role_required(ADMIN)
+def holds():
+    """The datasets held for personal data, with what was found (masked), and the latest releases."""
+    held = db.paginate(screen.held_datasets(), per_page=HOLDS_PER_PAGE, error_out=False)
+    released = db.session.scalars(screen.released_datasets().limit(RELEASED_SHOWN)).all()
+    return render_template("sync/holds.html", held=held, released=released, max_reason=screen.REASON_MAX)
+
+
+@bp.post("/holds/<int:dataset_id>/release")
+@role_required(ADMIN)
+def release_hold(dataset_id: int):
+    dataset = db.get_or_404(Dataset, dataset_id)
+    reason = request.form.get("reason", "")[: screen.REASON_MAX + 1]
+    return refusals.act(
+        lambda: screen.release(
+            dataset, by=current_user, reason=reason, now=clock.now(), client=audit_web.client()
+        ),
+        then=url_for("sync.holds"),
+        done=_("%(title)s is published.", title=dataset.title),
     )
 
 
@@ -126,6 +154,7 @@ def _runs_page(form=None) -> str:
         holder=lock.holder(),
         default_source=current_app.config.get("CKAN_URL") or "",
         levels=_level_table(),
+        held_count=db.session.scalar(select(func.count()).select_from(screen.held_datasets().subquery())),
         ungraded_setting=current_app.config["UNGRADED_DATASETS"],
     )
 

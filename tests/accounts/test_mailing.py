@@ -264,3 +264,46 @@ def test_the_feedback_answers_honour_the_opt_out(app, inbox):
     )
     assert sent == 1
     assert len(inbox.to(reporter.email)) == 1 and inbox.to(other.email) == []
+
+
+def test_each_reader_gets_the_workflow_mail_in_their_own_language(app, inbox):
+    english, chinese, unsaid = team_member("330402"), team_member("330402"), team_member("330402")
+    english.language, chinese.language = "en", "zh_CN"
+    application = make_application(code="330402", by=english, status="submitted", name="城市停车助手")
+    workflow.approve(application, by=admin(), now=utcnow())
+    db.session.commit()
+    [to_english] = inbox.to(english.email)
+    assert to_english["Subject"] == "The application 城市停车助手 was approved"
+    assert "Your county's application 城市停车助手 was approved" in _body(to_english)
+    for reader in (chinese, unsaid):  # no language saved yet: the default, Chinese
+        [message] = inbox.to(reader.email)
+        assert message["Subject"] == "应用“城市停车助手”已审核通过"
+
+
+def test_the_language_signed_in_with_is_the_language_of_the_feedback_mail(app, client, inbox):
+    from factories import PASSWORD
+
+    from portal.feedback import notify, reports
+
+    reporter = make_user("developer")
+    db.session.commit()
+    client.set_cookie("lang", "en")  # the English pages
+    signed_in = client.post("/account/sign-in", data={"email": reporter.email, "password": PASSWORD})
+    assert signed_in.status_code == 302
+    report = reports.file_report(
+        make_dataset(title="公交线路"),
+        by=reporter,
+        kind="wrong_values",
+        text="第三行有误",
+        now=utcnow(),
+        working_days=5,
+    )
+    reports.fix(report, by=make_user("admin"), reply="已更正。", now=utcnow())
+    db.session.commit()
+    db.session.expire_all()
+    notify.notify(
+        [db.session.get(type(reporter), reporter.id)], notify.REPORT_ANSWERED, report=report, link="x"
+    )
+    [message] = inbox.to(reporter.email)
+    assert message["Subject"] == "Your report on 公交线路 was answered"
+    assert "is now fixed" in _body(message) and "The reply: 已更正。" in _body(message)

@@ -168,3 +168,15 @@ def test_county_member_must_be_bound_to_a_county(app):
             email="t@example.cn", password="Jiaxing-2026x", display_name="团队", role="county_member"
         )
     assert _users() == 0
+
+
+@pytest.mark.parametrize(("cookie", "saved"), [(None, "zh_CN"), ("en", "en"), ("zh_CN", "zh_CN")])
+def test_signing_in_saves_the_language_of_the_page_for_the_users_emails(client, cookie, saved):
+    user = make_user(email="lang@example.cn")
+    db.session.commit()
+    if cookie:
+        client.set_cookie("lang", cookie)
+    response = client.post("/account/sign-in", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user.id).language == saved

@@ -28,6 +28,7 @@ from portal.catalogue.models import Dataset, Resource
 from portal.contest.demo import seed_demo_contest
 from portal.contest.models import Assignment, Contest, Round, Team
 from portal.extensions import db
+from portal.feedback.owner_demo import seed_demo_owners
 from portal.metrics.demo import seed_demo_activity
 from portal.rows import loader
 from portal.rows.models import RowTable
@@ -89,6 +90,8 @@ def _seed_demo() -> dict[str, str]:
     db.session.commit()
     seed_demo_activity(days=35)
     db.session.commit()
+    accounts += seed_demo_owners()
+    db.session.commit()
     return {account.email: account.password for account in accounts}
 
 
@@ -127,6 +130,7 @@ def _ids() -> dict[str, object]:
         "team": first(select(Team.id).where(Team.region_id == team_member.region_id)).first(),
         "assignment": first(select(Assignment.id).where(Assignment.judge_id == judge.id)).first(),
         "run": first(select(SyncRun.id)).first(),
+        "owner": first(select(User.id).where(User.email == "owner1@demo.jiaxing.example")).first(),
     }
 
 
@@ -180,6 +184,10 @@ PAGES = {
             "/contest/teams/{team}",
         ],
     ),
+    "data owner": (
+        "owner1@demo.jiaxing.example",
+        ["/owner/", "/admin/access-requests", "/admin/reports"],
+    ),
     "judge": (
         "judge1@demo.jiaxing.example",
         ["/contest/judging/", "/contest/judging/assignments/{assignment}"],
@@ -190,6 +198,7 @@ PAGES = {
             "/admin/",
             "/admin/users",
             "/admin/users/new",
+            "/admin/users/{owner}/departments",
             "/admin/regions",
             "/admin/sync/",
             "/admin/sync/runs/{run}",

@@ -1,0 +1,290 @@
+"""Hold back datasets with unmasked personal data at sync (待脱敏审核), and release them.
+
+At each sync where a dataset changed, its tabular resources are sampled, a bounded number of rows each:
+the DataStore table (fields and the first SAMPLE_ROWS records, one call) and the mirrored (or, from a
+dump, local) CSV, XLSX or JSON file, read as a stream by the preview's reader. The sample goes through
+the masking rules (catalogue/screening.py). A dataset with a finding is held: the sync writes it withdrawn
+with the reason `personal_data` (catalogue/rules.py), so it is nowhere public, and a `PersonalDataHold`
+row says what was found, with masked samples only.
+
+The safe default: a copy that cannot be read, or a sample that cannot be parsed, holds the dataset too
+(a problem, recorded on the run), and such a hold is scanned again by every run, since the cause may
+pass. A resource with neither a DataStore table nor a copy (mirroring off, or its download failed, which
+the run already records) has nothing to scan and holds nothing.
+
+What was scanned is a fingerprint of CKAN's data (metadata_modified and each resource's file identity):
+a dataset is scanned again only when it changes. The office may release a held dataset with a reason; it
+stays published until the fingerprint changes. A held dataset whose new data is clean is released by the
+sync itself. Every hold, release and clearance is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ckanapi
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from portal import storage
+from portal.audit import log as audit_log
+from portal.catalogue import changes, preview, rules, screening
+from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset
+from portal.extensions import db
+from portal.refusals import Refusal
+from portal.sync.models import HELD, RELEASED, PersonalDataHold
+from portal.sync.remote import SourceUnavailable
+
+SAMPLE_ROWS = 200  # rows sampled per table: enough to see a personal column, bounded per resource
+SCANNED = frozenset(preview.PREVIEWABLE)  # file formats read: CSV, XLSX, JSON
+REASON_MAX = 1000
+
+
+class NotHeld(Refusal):
+    """The dataset is not held for personal data (released already, or withdrawn for another reason)."""
+
+
+class ReasonRequired(Refusal):
+    """A release needs a reason."""
+
+
+@dataclass
+class Scan:
+    """What the sample of a dataset's resources showed."""
+
+    findings: list[dict] = field(default_factory=list)  # screening.Finding with resource id and name
+    problems: list[dict] = field(default_factory=list)  # {"resource", "resource_name", "message"}
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings and not self.problems
+
+
+@dataclass
+class Verdict:
+    """Whether to hold a dataset, and the scan that says so (None when its fingerprint was seen)."""
+
+    held: bool
+    fingerprint: str
+    scan: Scan | None = None
+
+
+def fingerprint(metadata_modified: datetime | None, resources: list[dict]) -> str:
+    """Return a digest of the CKAN data a scan reads: a change in any part means scanning again."""
+    parts = [metadata_modified.isoformat() if metadata_modified else ""]
+    for values in sorted(resources, key=lambda v: v["ckan_id"]):
+        when = values.get("ckan_last_modified")
+        parts.append(
+            "|".join(
+                str(x)
+                for x in (
+                    values["ckan_id"],
+                    values.get("sha256") or "",
+                    when.isoformat() if when else "",
+                    values.get("size") or "",
+                    values.get("url") or "",
+                    values.get("datastore_active"),
+                )
+            )
+        )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def judge(hold: PersonalDataHold | None, print_: str, scan: Callable[[], Scan]) -> Verdict:
+    """Decide whether a dataset is held: as before while its data is the same (and was readable),
+    else by a new scan."""
+    if hold is not None and hold.fingerprint == print_ and not hold.problems:
+        return Verdict(hold.status == HELD, print_)
+    result = scan()
+    return Verdict(not result.clean, print_, result)
+
+
+def scan(
+    resources: list[dict],
+    *,
+    source: Any,
+    open_stored: Callable[[str], BinaryIO] | None,
+    limit: int = SAMPLE_ROWS,
+) -> Scan:
+    """Sample each active resource (DataStore table and file copy) and look for personal data.
+
+    Raises SourceUnavailable when CKAN cannot be reached (the run stops, nothing is written)."""
+    result = Scan()
+    for values in resources:
+        if values.get("state", "active") != "active":
+            continue
+        for read in (_datastore_sample, _file_sample):
+            label = {"resource": values["ckan_id"], "resource_name": values.get("name") or ""}
+            try:
+                table = read(values, source, open_stored, limit)
+            except SourceUnavailable:
+                raise
+            except Exception as exc:  # unreadable: held, never published unread
+                result.problems.append({**label, "message": _problem(exc)[:500]})
+                continue
+            if table is not None:
+                header, rows = table
+                result.findings += [
+                    {**label, **finding.as_dict()} for finding in screening.find_personal_data(header, rows)
+                ]
+    return result
+
+
+def _datastore_sample(values: dict, source: Any, open_stored, limit: int):
+    if not values.get("datastore_active"):
+        return None
+    try:
+        fields = source.datastore_fields(values["ckan_id"])
+        if fields is None:
+            return None
+        names = [f["id"] for f in fields]
+        records = list(itertools.islice(source.datastore_records(values["ckan_id"], page=limit), limit))
+    except ckanapi.CKANAPIError as exc:
+        raise ValueError(f"DataStore sample not read: {type(exc).__name__}") from exc
+    if any(not isinstance(r, dict) for r in records):
+        raise ValueError("DataStore sample not read: records are not objects")
+    return names, list(screening.as_rows(names, records))
+
+
+def _file_sample(values: dict, source: Any, open_stored, limit: int):
+    if (values.get("format") or "").upper() not in SCANNED:
+        return None
+    opener: Callable[[], BinaryIO] | None = None
+    if values.get("storage_key") and values.get("mirrored_at") is not None and open_stored is not None:
+        key = values["storage_key"]
+
+        def opener() -> BinaryIO:
+            return open_stored(key)
+
+    else:
+        local: Path | None = source.local_file(values.get("url") or "")
+        if local is not None and local.is_file():
+
+            def opener() -> BinaryIO:
+                return local.open("rb")
+
+    if opener is None:
+        return None
+    header, rows, _more = preview.read_table(opener, values["format"], limit=limit)
+    return header, rows
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, preview.PreviewUnavailable):
+        return f"file not readable as a table ({exc.reason})"
+    if isinstance(exc, storage.ObjectNotFound):
+        return "the mirrored copy is missing from storage"
+    if isinstance(exc, ValueError) and str(exc).startswith("DataStore"):
+        return str(exc)
+    return f"sample not read: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def record(
+    dataset_id: int, name: str, verdict: Verdict, hold: PersonalDataHold | None, *, run_id: int, now: datetime
+) -> str | None:
+    """Keep what a verdict found beside the written dataset; add and flush, never commit.
+
+    Returns what changed: "held" (newly, or on new findings), "cleared" (a hold lifted by clean
+    data) or None."""
+    if verdict.scan is None:
+        return None
+    if verdict.held:
+        if hold is None:
+            hold = PersonalDataHold(dataset_id=dataset_id)
+            db.session.add(hold)
+        before = {"status": hold.status} if hold.status else None
+        hold.status, hold.fingerprint, hold.held_at, hold.run_id = HELD, verdict.fingerprint, now, run_id
+        hold.findings, hold.problems = verdict.scan.findings, verdict.scan.problems
+        hold.released_at = hold.released_by_id = hold.release_reason = None
+        audit_log.record(
+            db.session,
+            "dataset.held",
+            object_type="dataset",
+            object_id=name,
+            before=before,
+            after={"reason": rules.WITHHELD_PERSONAL, "found": summary(hold), "sync_run": run_id},
+        )
+        db.session.flush()
+        return HELD
+    if hold is None:
+        return None
+    audit_log.record(
+        db.session,
+        "dataset.hold_cleared",
+        object_type="dataset",
+        object_id=name,
+        before={"status": hold.status, "found": summary(hold)},
+        after={"status": None, "found": [], "sync_run": run_id},
+    )
+    db.session.delete(hold)
+    db.session.flush()
+    return "cleared"
+
+
+def summary(hold: PersonalDataHold) -> list[str]:
+    """One line per finding or problem (resource: column rule), for the audit log and the run."""
+    lines = [f"{f['resource']}: {f['column']} {f['rule']}" for f in hold.findings or []]
+    return lines + [f"{p['resource']}: {p['message']}" for p in hold.problems or []]
+
+
+def release(dataset: Dataset, *, by: Any, reason: str, now: datetime, client: str = "") -> None:
+    """Publish a held dataset on the office's word, until CKAN's data changes; add and flush.
+
+    Raises NotHeld or ReasonRequired."""
+    hold = db.session.get(PersonalDataHold, dataset.id)
+    if hold is None or hold.status != HELD or dataset.withdrawn_reason != rules.WITHHELD_PERSONAL:
+        raise NotHeld(_l("This dataset is not held for personal data."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired(_l("Give the reason for releasing the dataset."), {"reason": _l("Required.")})
+    if len(reason) > REASON_MAX:
+        raise ReasonRequired(_l("The reason is too long (at most %(n)d characters).", n=REASON_MAX))
+    before = {"state": dataset.state, "reason": dataset.withdrawn_reason, "found": summary(hold)}
+    dataset.state, dataset.withdrawn_reason, dataset.withdrawn_at = PUBLISHED, None, None
+    changes.mark(dataset, now)  # the catalogue changed: cached pages must see it
+    hold.status, hold.released_at, hold.released_by_id = RELEASED, now, by.id
+    hold.release_reason = reason
+    audit_log.record(
+        db.session,
+        "dataset.hold_released",
+        actor=by,
+        object_type="dataset",
+        object_id=dataset.name,
+        before=before,
+        after={"state": PUBLISHED, "reason": hold.release_reason},
+        client=client,
+    )
+    db.session.flush()
+
+
+def held_datasets():
+    """Select the holds of the datasets held for personal data (with `hold.dataset`), the newest first."""
+    return (
+        select(PersonalDataHold)
+        .join(Dataset, Dataset.id == PersonalDataHold.dataset_id)
+        .where(
+            PersonalDataHold.status == HELD,
+            Dataset.state == WITHDRAWN,
+            Dataset.withdrawn_reason == rules.WITHHELD_PERSONAL,
+        )
+        .options(contains_eager(PersonalDataHold.dataset))
+        .order_by(PersonalDataHold.held_at.desc(), PersonalDataHold.dataset_id)
+    )
+
+
+def released_datasets():
+    """Select the holds of the datasets the office released that are still as released, newest first."""
+    return (
+        select(PersonalDataHold)
+        .join(Dataset, Dataset.id == PersonalDataHold.dataset_id)
+        .where(PersonalDataHold.status == RELEASED, rules.published())
+        .options(contains_eager(PersonalDataHold.dataset), selectinload(PersonalDataHold.released_by))
+        .order_by(PersonalDataHold.released_at.desc(), PersonalDataHold.dataset_id)
+    )
