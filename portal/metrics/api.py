@@ -44,6 +44,8 @@ openapi.schemas(
                 "dau": {**_RATE, "description": "日均活跃用户"},
                 "mau": {**_RATE, "description": "月均活跃用户"},
                 "applications_approved": _COUNT,
+                "authorised_grants": {**_COUNT, "description": "授权数（申请人 × 有条件开放数据集）"},
+                "authorised_volume": {**_COUNT, "description": "授权数据量：所授权数据集的数据容量之和"},
             }
         ),
         "RegionFiguresList": obj(
@@ -113,6 +115,8 @@ def figures_json(f: indicators.Figures) -> dict:
         "dau": _number(f.dau),
         "mau": _number(f.mau),
         "applications_approved": f.applications_approved,
+        "authorised_grants": f.authorised_grants,
+        "authorised_volume": f.authorised_volume,
     }
 
 

@@ -65,6 +65,8 @@ def counties(board: Dashboard) -> list[list]:
         _l("Approved applications"),
         _l("Exemplary applications"),
         _l("Contest entries"),
+        _l("Conditional datasets granted"),
+        _l("Authorised data volume"),
     ]
     rows = [header]
     for f in report.regions:
@@ -72,7 +74,7 @@ def counties(board: Dashboard) -> list[list]:
             f.code, f.name, f.datasets, f.resources, f.measured_datasets, f.measured_share, f.volume,
             f.population, f.population_source, f.per_capita_volume, f.population_year, f.downloads,
             f.api_calls, f.developers, f.dau, f.mau, *f.approved_by_quarter, f.applications_approved,
-            f.exemplary, f.contest_entries,
+            f.exemplary, f.contest_entries, f.authorised_grants, f.authorised_volume,
         ])  # fmt: skip
     return rows
 

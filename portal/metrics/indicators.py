@@ -5,7 +5,9 @@ Which region a figure belongs to (the methodology page says the same):
 - downloads and API calls: events on datasets of that region's departments;
 - active users (DAU, MAU): registered users bound to the county, that is its county members;
   developers, judges and office staff have no county and count for the city only;
-- applications: the county that registered them; contest entries: the team's county.
+- applications: the county that registered them; contest entries: the team's county;
+- authorised data volume (授权数据量): conditional datasets granted by access requests approved in the
+  year, by the requester's county; requesters without one count for the city only (`authorised`).
 The city's figure covers everything: all datasets, all events, all active users.
 """
 
@@ -23,7 +25,7 @@ from portal.accounts.models import DEVELOPER, User
 from portal.applications.models import APPROVED, Application
 from portal.contest.models import Contest, Entry, Round, Team
 from portal.extensions import db
-from portal.metrics import per_capita, rollup, snapshots, themes
+from portal.metrics import authorised, per_capita, rollup, snapshots, themes
 from portal.metrics.models import ActiveUserCount, DailyActivity, DailyTotal
 from portal.regions import population
 from portal.regions.models import Population, Region
@@ -56,6 +58,8 @@ class Figures:
     applications_approved: int
     exemplary: int
     contest_entries: int
+    authorised_grants: int = 0  # (requester, conditional dataset) grants approved in the year
+    authorised_volume: int = 0  # Σ the granted datasets' volume (授权数据量)
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ class _Sources:
     exemplary: dict[int, int]
     entries: dict[int | None, int]
     developers: int
+    authorised: dict[int | None, authorised.Authorised]
 
 
 def report(year: int, *, now: datetime) -> Report:
@@ -148,6 +153,7 @@ def report(year: int, *, now: datetime) -> Report:
         exemplary,
         _contest_entries(year),
         _developers(year),
+        authorised.of_year(year),
     )
     return Report(
         year=year,
@@ -184,6 +190,8 @@ def _figures(region: Region, sources: _Sources) -> Figures:
     downloads = own({r: kinds.get("download", 0) for r, kinds in activity.events.items()})
     api_calls = own({r: kinds.get("api_call", 0) for r, kinds in activity.events.items()})
     approved = tuple(own(sources.approved[q]) for q in clock.quarters_of(sources.year))
+    grants = own({r: a.grants for r, a in sources.authorised.items()})
+    granted_volume = own({r: a.volume for r, a in sources.authorised.items()})
     return Figures(
         region_id=region.id,
         code=region.code,
@@ -208,6 +216,8 @@ def _figures(region: Region, sources: _Sources) -> Figures:
         applications_approved=sum(approved),
         exemplary=own(sources.exemplary),
         contest_entries=own(sources.entries),
+        authorised_grants=grants,
+        authorised_volume=granted_volume,
     )
 
 
@@ -312,6 +322,7 @@ SORTABLE = (
     "mau",
     "applications_approved",
     "contest_entries",
+    "authorised_volume",
 )
 
 
