@@ -22,9 +22,11 @@ from portal.accounts.models import ADMIN, User
 from portal.catalogue.models import Dataset
 from portal.extensions import db
 from portal.feedback.models import HELD, HIDDEN, REMOVED, SHOWN, CommentReport, DatasetComment
+from portal.notices import inbox
 from portal.refusals import Refusal
 
 TEXT_MAX, REASON_MAX = 2000, 500
+COMMENT_REMOVED = "comment_removed"  # the notification's kind
 PER_PAGE = 50
 
 
@@ -118,12 +120,13 @@ def approve(comment: DatasetComment, *, by: User, now: datetime) -> DatasetComme
 
 
 def remove(comment: DatasetComment, *, by: User, reason: str, now: datetime) -> DatasetComment:
-    """Remove a comment for good, with the reason its author is told; flush."""
+    """Remove a comment for good; its author is told why in the site (a COMMENT_REMOVED notice); flush."""
     reason = _text(reason, REASON_MAX, "reason", _l("Give the reason for removing the comment."))
     if comment.state == REMOVED:
         raise CommentError(_l("This comment is already removed."))
     comment.state, comment.reason = REMOVED, reason
     comment.moderated_at, comment.moderated_by_id = now, by.id
+    inbox.deliver([comment.user_id], COMMENT_REMOVED, now=now, reason=reason)
     db.session.flush()
     return comment
 

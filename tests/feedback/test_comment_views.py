@@ -272,3 +272,17 @@ def test_an_established_users_comment_shows_at_once_through_the_page(client):
         SHOWN,
         SHOWN,
     ]
+
+
+def test_the_author_of_a_removed_comment_reads_why_in_their_notifications(client):
+    comment = _comment(make_dataset())
+    _sign_in(client, make_user("admin"))
+    assert (
+        client.post(
+            f"/admin/comments/{comment.id}", data={"action": "remove", "reason": "含有广告链接"}
+        ).status_code
+        == 302
+    )
+    _sign_in(client, db.session.get(type(comment.user), comment.user_id))
+    html = client.get("/applications/notifications").get_data(as_text=True)
+    assert 'data-kind="comment_removed"' in html and "含有广告链接" in html

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from catalogue_factories import make_dataset, make_department
 from factories import make_user
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.feedback import comments
 from portal.feedback.models import HELD, HIDDEN, REMOVED, SHOWN, CommentReport
+from portal.notices.models import Notification
 
 NOW = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
 RULES = comments.Rules(new_days=7, trusted_after=1, hide_after=3)
@@ -113,6 +115,8 @@ def test_removing_needs_a_reason_and_happens_once(app):
         comments.remove(comment, by=admin, reason="再次", now=NOW)
     with pytest.raises(comments.CommentError):
         comments.approve(comment, by=admin, now=NOW)
+    [notice] = db.session.scalars(select(Notification).where(Notification.user_id == comment.user_id))
+    assert (notice.kind, notice.reason) == (comments.COMMENT_REMOVED, "含有辱骂内容")
 
 
 def test_the_queue_holds_held_and_hidden_comments_and_a_department_sees_its_own(app):
