@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from testconfig import DATABASE_URL, ON_POSTGRES, app_config, empty_tables
 
 from portal import create_app
+from portal.activity import backlog
 from portal.catalogue import search_cache
 from portal.extensions import db
 from portal.seeding import load_regions
@@ -87,6 +88,7 @@ def app(make_app):
         db.session.commit()
         yield app
         db.session.rollback()
+        backlog.drain_all()  # events written behind a request land before the tables are emptied
         empty_tables()
         search_cache.clear()
 
@@ -95,11 +97,17 @@ class IsolatedClient(FlaskClient):
     """A test client whose requests run in their own app context, as in production.
 
     The test itself holds an app context for database access; without this, requests
-    would share its `g` (the signed-in user, the locale) and its database session.
+    would share its `g` (the signed-in user, the locale) and its database session. After each
+    request the activity events it recorded are written, so that a test reads them at once.
     """
 
+    drains_activity = True  # False: leave the events to the backlog's writer, as in production
+
     def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if self.drains_activity:
+            backlog.drain_all()  # the activity events it recorded are in the database, as a moment later
+        return response
 
 
 @pytest.fixture

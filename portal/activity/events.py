@@ -1,7 +1,10 @@
-"""Record activity events cheaply: one INSERT, no reads, in the request's own transaction.
+"""Record activity events cheaply: no reads, and for most kinds no statement in the request at all.
 
 Views call `record` for what they know (a dataset view, a download, an API call, a
 search, a sign-in); `init_app` records page views of HTML pages after each request.
+Page views, dataset views, searches and API calls are written behind the request in batches
+(`portal/activity/backlog.py`); downloads and sign-ins go into the request's own transaction,
+because they must agree with what that request writes (the download counts, the audit row).
 Anonymous visitors are told apart by a random cookie id, kept only as a salted hash;
 IP addresses are kept only as salted hashes too; known bots are flagged.
 """
@@ -14,13 +17,16 @@ import secrets
 
 from flask import Flask, current_app, g, request
 from flask_login import current_user
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 
+from portal.activity import backlog
 from portal.activity.models import KINDS, ActivityEvent
 from portal.dbtypes import utcnow
 from portal.extensions import db
 
 VISITOR_COOKIE = "vid"
+IN_TRANSACTION = ("download", "sign_in")  # written with the request's own rows; the rest behind it
+BACKLOG = "activity_backlog"  # the app's key in app.extensions
 BOTS = re.compile(r"bot|crawl|spider|slurp|curl|wget|python-requests|httpclient|headless", re.I)
 
 
@@ -60,26 +66,29 @@ def _visitor_hash(kind: str) -> str:
 
 
 def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None = None, user=None) -> None:
-    """Add one event for the current request; the view's commit writes it."""
+    """Record one event of the current request: a download or sign-in in its transaction (the view's
+    commit writes it), anything else into the backlog, written behind the request."""
     if kind not in KINDS:
         raise ValueError(f"unknown activity kind {kind!r}")
     user = user if user is not None else (current_user if current_user.is_authenticated else None)
     agent = request.headers.get("User-Agent", "")
-    # on the Table, not the class: the ORM bulk path cost ~8 % of a plain page (issue 20)
-    db.session.execute(
-        insert(ActivityEvent.__table__).values(
-            occurred_at=utcnow(),
-            kind=kind,
-            user_id=user.id if user else None,
-            region_id=user.region_id if user else None,
-            visitor_hash=None if user else _visitor_hash(kind),
-            dataset_id=dataset_id,
-            resource_id=resource_id,
-            path=request.path[:300],
-            ip_hash=_hash(request.remote_addr or ""),
-            is_bot=is_bot(agent),
-        )
-    )
+    row = {
+        "occurred_at": utcnow(),
+        "kind": kind,
+        "user_id": user.id if user else None,
+        "region_id": user.region_id if user else None,
+        "visitor_hash": None if user else _visitor_hash(kind),
+        "dataset_id": dataset_id,
+        "resource_id": resource_id,
+        "path": request.path[:300],
+        "ip_hash": _hash(request.remote_addr or ""),
+        "is_bot": is_bot(agent),
+    }
+    if kind in IN_TRANSACTION:
+        # on the Table, not the class: the ORM bulk path cost ~8 % of a plain page (issue 20)
+        db.session.execute(insert(ActivityEvent.__table__).values(row))
+    else:
+        current_app.extensions[BACKLOG].add(row)
     g.activity_recorded = True
 
 
@@ -94,9 +103,7 @@ def _after_request(response):
     ):
         try:
             record("page_view")
-            db.session.commit()
         except Exception:  # counting must never break a page
-            db.session.rollback()
             current_app.logger.exception("could not record a page view")
     if g.get("new_visitor_id"):
         response.set_cookie(
@@ -107,3 +114,22 @@ def _after_request(response):
 
 def init_app(app: Flask) -> None:
     app.after_request(_after_request)
+    with app.app_context():
+        engine = db.engine
+    app.extensions[BACKLOG] = backlog.Backlog(
+        _writer(engine),
+        batch=app.config["ACTIVITY_BATCH_SIZE"],
+        interval=app.config["ACTIVITY_FLUSH_MS"] / 1000,
+        capacity=app.config["ACTIVITY_BACKLOG_MAX"],
+    )
+
+
+def _writer(engine: Engine) -> backlog.Writer:
+    """Insert a batch of events in one statement and commit it, on a connection of its own."""
+    table = ActivityEvent.__table__
+
+    def write(rows: list[dict]) -> None:
+        with engine.begin() as connection:
+            connection.execute(insert(table), rows)
+
+    return write

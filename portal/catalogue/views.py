@@ -14,7 +14,6 @@ from werkzeug.routing import BuildError
 from portal import inputs
 from portal.activity import events
 from portal.catalogue import changes, highlights, loading, rules, search, search_cache, terms
-from portal.extensions import db
 
 bp = Blueprint("catalogue", __name__, url_prefix="/datasets")
 
@@ -28,8 +27,7 @@ def index():
     query = search.normalise(_search_query(request.args))
     result = search.search_datasets(query, load=loading.load_versions, highlight=False)
     if query.q:
-        events.record("search")
-        db.session.commit()
+        events.record("search")  # written behind the request: no commit
     popular = search.popular_themes() if result.total == 0 else []
     links, names = _Links(query), _names(str(get_locale()))
     return render_template(
