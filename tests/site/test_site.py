@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from factories import make_user
+
+from portal.accounts.models import User
+from portal.extensions import db
 
 NAV = ["数据目录", "创新应用", "创新大赛", "数据统计"]
 
@@ -87,12 +91,58 @@ def test_health_check(client):
     assert client.get("/healthz").get_json() == {"status": "ok", "node": node}
 
 
-def test_every_form_posts_a_csrf_token(make_app, login):
+SWITCHES = ("/language", "/text-size")
+
+
+def _post_forms(html: str) -> list[str]:
+    return re.findall(r"<form[^>]*method=\"post\".*?</form>", html, flags=re.S)
+
+
+def test_a_signed_in_visitors_every_form_posts_a_csrf_token(make_app):
+    from factories import make_user
+
+    from portal.extensions import db
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        user = make_user(role="developer")
+        db.session.commit()
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"], session["_fresh"] = user.get_id(), True
+        forms = _post_forms(client.get("/").get_data(as_text=True))
+        assert len(forms) >= 3  # the two switches and signing out
+        assert all('name="csrf_token"' in form for form in forms)
+        for path in SWITCHES:  # their language is saved on the account: a token is required
+            assert client.post(path, data={"lang": "en", "size": "large"}).status_code == 400
+
+
+def test_an_anonymous_visitors_switches_need_no_token_and_refuse_other_sites(make_app):
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
         client = app.test_client()
-        html = client.get("/").get_data(as_text=True)
-        forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", html, flags=re.S)
-        assert forms
-        assert all('name="csrf_token"' in form for form in forms)
-        assert client.post("/language", data={"lang": "en"}).status_code == 400
+        forms = _post_forms(client.get("/").get_data(as_text=True))
+        assert [f for f in forms if any(p in f for p in SWITCHES)] == forms and len(forms) == 2
+        assert not any('name="csrf_token"' in form for form in forms)  # a token would need a session
+        for path in SWITCHES:
+            cross_site = client.post(path, data={"lang": "en"}, headers={"Sec-Fetch-Site": "cross-site"})
+            assert cross_site.status_code == 403
+            same_site = client.post(path, data={"lang": "en", "size": "large"},
+                                    headers={"Sec-Fetch-Site": "same-origin"})  # fmt: skip
+            assert same_site.status_code == 302
+            assert not any(c.startswith("session=") for c in same_site.headers.getlist("Set-Cookie"))
+        assert client.post("/account/sign-up", data={}).status_code == 400  # other forms keep their token
+
+
+def test_the_language_switch_saves_a_signed_in_users_language_and_no_one_elses(client, login):
+    bystander = make_user()
+    user = login("developer")
+    assert client.post("/language", data={"lang": "en"}).status_code == 302
+    assert client.post("/language", data={"lang": "xx"}).status_code == 302  # unknown: ignored
+    db.session.expire_all()
+    assert db.session.get(User, user.id).language == "en"
+    assert db.session.get(User, bystander.id).language is None
+    client.post("/account/sign-out")
+    assert client.post("/language", data={"lang": "zh_CN"}).status_code == 302  # anonymous: the cookie only
+    db.session.expire_all()
+    assert db.session.get(User, user.id).language == "en"
