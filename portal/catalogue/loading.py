@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, select
 
 from portal.catalogue import changes, rules
 from portal.catalogue.models import Dataset, Department, Resource, Theme, dataset_themes
+from portal.catalogue.quality import LinkCheck
 from portal.extensions import db
 from portal.regions.models import Region
 
@@ -35,6 +36,7 @@ class Card:
     rating_mean: float | None  # None while unrated
     formats: tuple[str, ...]  # of its active resources, sorted, without blanks
     themes: tuple[str, ...]  # titles
+    broken_resources: int = 0  # active resources whose latest check failed (catalogue/quality.py)
 
 
 def load_datasets(ids: list[int]) -> list[Dataset]:
@@ -90,6 +92,13 @@ def load_cards(ids: list[int]) -> list[Card]:
         .where(dataset_themes.c.dataset_id == Dataset.id)
         .scalar_subquery()
     )
+    broken = (
+        select(func.count())
+        .select_from(LinkCheck)
+        .join(Resource, Resource.id == LinkCheck.resource_id)
+        .where(Resource.dataset_id == Dataset.id, Resource.state == "active", LinkCheck.broken.is_(True))
+        .scalar_subquery()
+    )
     statement = (
         select(
             Dataset.id,
@@ -106,18 +115,20 @@ def load_cards(ids: list[int]) -> list[Card]:
             Dataset.rating_mean,
             formats,
             themes,
+            broken,
         )
         .outerjoin(Dataset.department)
         .outerjoin(Department.region)
         .where(Dataset.id.in_(ids))
     )
     by_id = {}
-    for *row, format_list, theme_list in db.session.connection().execute(statement):
+    for *row, format_list, theme_list, broken_count in db.session.connection().execute(statement):
         named = theme_list.split(_SEP) if theme_list else []
         by_theme_name = sorted(zip(named[::2], named[1::2], strict=True))  # in name order, as on the page
         by_id[row[0]] = Card(
             *row,
             formats=tuple(sorted(set(format_list.split(_SEP)))) if format_list else (),
             themes=tuple(title for _, title in by_theme_name),
+            broken_resources=broken_count or 0,
         )
     return [by_id[i] for i in ids if i in by_id]

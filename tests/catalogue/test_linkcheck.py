@@ -4,6 +4,7 @@ refuses; the results land in link_checks and in the datasets' broken counts."""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -209,3 +210,19 @@ def test_the_link_check_is_scheduled_by_default(app, redis_conn):
     [entry] = [e for e in config.JOB_SCHEDULES.values() if e["job"] == "catalogue.check_links"]
     assert entry["cron"] and registry.kind(entry["job"]).target == "portal.catalogue.linkcheck:run_job"
     schedules.from_config(app, redis_conn)  # a wrong entry would raise BadSchedule
+
+
+def test_result_cards_mark_a_dataset_with_a_broken_resource(app, client, server):
+    dataset = make_dataset(
+        "公交站点", resources=[{"url": f"{server}/ok.csv"}, {"url": f"{server}/missing.csv"}]
+    )
+    make_dataset("公交线路", resources=[{"url": f"{server}/ok.csv"}])
+    db.session.commit()
+    page = client.get("/datasets/").get_data(as_text=True)  # the cards are cached now
+    assert "data-broken=" not in page
+    linkcheck.check(dataset.resources, guard=outbound.Guard.from_settings(["127.0.0.1"]), now=NOW, timeout=1)
+    db.session.commit()
+    page = client.get("/datasets/").get_data(as_text=True)
+    assert page.count('data-broken="1"') == 1
+    [card] = re.findall(rf'<li class="dataset-card" data-dataset="{dataset.name}">.*?</ul>', page, re.S)
+    assert 'data-broken="1"' in card
