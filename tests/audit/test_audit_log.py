@@ -9,8 +9,9 @@ import json
 import threading
 from datetime import timedelta
 
+import pytest
 from factories import make_user
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from portal import clock
 from portal.audit import log
@@ -82,6 +83,18 @@ def test_a_removed_row_is_found(app, runner):
     verdict = log.verify(db.session)
     assert verdict.broken_at == events[2].id and "removed" in verdict.problem
     assert runner.invoke(args=["audit", "verify"]).exit_code == 1
+
+
+def test_a_row_whose_json_was_broken_by_hand_is_found(app):
+    events = write(3)
+    if db.session.get_bind().dialect.name == "postgresql":
+        pytest.skip("PostgreSQL's json type refuses text that is not JSON")
+    db.session.execute(
+        text("UPDATE audit_events SET after = '{\"role\": ' WHERE id = :id"), {"id": events[1].id}
+    )
+    db.session.commit()
+    verdict = log.verify(db.session)
+    assert (verdict.broken_at, verdict.rows) == (events[1].id, 1) and "content" in verdict.problem
 
 
 def test_verify_command_on_a_sound_log(app, runner):
