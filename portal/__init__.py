@@ -132,6 +132,8 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     login_manager.user_loader(sessions.load_user)  # checks the session epoch and deactivation
+    app.session_interface = sessions.CookieSessions()  # no signer built for a request without a cookie
+    app.before_request(sessions.anonymous_without_cookies)  # nor a user looked for
 
     app.jinja_env.globals.update(
         can_manage_accounts=permissions.can_manage_accounts,

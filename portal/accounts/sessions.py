@@ -8,8 +8,11 @@ on any device, stops working at once.
 
 from __future__ import annotations
 
+from flask import Flask, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface
+
 from portal.accounts.models import User
-from portal.extensions import db
+from portal.extensions import db, login_manager
 
 _MAX_ID = 2**31 - 1  # database integers; larger values are not ours
 
@@ -44,3 +47,24 @@ def end_sessions(user: User) -> None:
     """
     user.session_epoch = User.session_epoch + 1
     db.session.flush()
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the signer for a request that sends no cookie
+    (most anonymous page views): its session is empty either way."""
+
+    def open_session(self, app: Flask, request):
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+def anonymous_without_cookies() -> None:
+    """Take a request with neither a session nor a remember cookie as anonymous at once (a before-request
+    hook): Flask-Login would reach the same answer after hashing the client's address and agent for
+    session protection and looking for cookies it does not have (issue 20)."""
+    config = current_app.config
+    if config["SESSION_COOKIE_NAME"] not in request.cookies and (
+        config.get("REMEMBER_COOKIE_NAME", "remember_token") not in request.cookies
+    ):
+        g._login_user = login_manager.anonymous_user()

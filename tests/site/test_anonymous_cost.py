@@ -1,7 +1,10 @@
 """An anonymous visitor without a session cookie costs no sign-in work (issue 20 item 2): a plain page
 view reads no user from the database and sets no remember cookie; a signed-in visitor's request does read
-the user, which shows the probe would see it. A plain page should set no session cookie either: it still
-does (the switches' CSRF tokens), marked as an expected failure until that is fixed.
+the user, which shows the probe would see it. A plain page sets no session cookie either: the language and
+text-size switches carry a CSRF token only for signed-in visitors, who have a session anyway.
+
+Nor does it commit anything (its page view is written behind it, in a batch), build the session
+cookie's signer, or hash the client's address and agent for Flask-Login's session protection.
 
 The one cookie an anonymous HTML page view still gets is the activity's random visitor id (`vid`,
 portal/activity/events.py), which the unique-visitor figures rely on; a request that records no page
@@ -12,10 +15,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 
-from portal.activity.events import VISITOR_COOKIE
-from portal.extensions import db
+from portal.activity.events import BACKLOG, VISITOR_COOKIE
+from portal.extensions import db, login_manager
 
 PAGES = ["/", "/datasets/", "/healthz"]
 USERS = re.compile(r"\bFROM users\s+WHERE users\.id =", re.IGNORECASE)  # a user loaded by id (sign-in)
@@ -48,16 +52,7 @@ def test_an_anonymous_page_view_loads_no_user_and_sets_no_remember_cookie(client
     assert not any(c.startswith("remember_token=") for c in response.headers.getlist("Set-Cookie"))
 
 
-CSRF_IN_EVERY_PAGE = pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 20 item 2): base.html's language and text-size switches are POST forms whose"
-    " csrf_token() stores a token in the session, so every HTML page sets a session cookie",
-)
-
-
-@pytest.mark.parametrize(
-    "path", [pytest.param(p, marks=CSRF_IN_EVERY_PAGE) for p in PAGES[:2]] + ["/healthz"]
-)
+@pytest.mark.parametrize("path", PAGES)
 def test_an_anonymous_page_view_sets_no_session_cookie(client, path):
     response = client.get(path)
     assert response.status_code == 200
@@ -70,3 +65,55 @@ def test_a_signed_in_visitors_page_view_does_load_the_user(client, login, user_q
     user_queries.clear()
     assert client.get("/datasets/").status_code == 200
     assert user_queries, "the probe sees the user loaded from the session cookie"
+
+
+@pytest.fixture
+def probe(app):
+    """What the engine does while the test runs: (statements, commits); the activity writer is held
+    back, so what is seen is the requests' own work."""
+    statements: list[str] = []
+    commits: list[object] = []
+
+    def statement(conn, cursor, text, *args):
+        statements.append(text)
+
+    app.extensions[BACKLOG].interval = 600
+    listeners = [("before_cursor_execute", statement), ("commit", commits.append)]
+    for name, listener in listeners:
+        event.listen(db.engine, name, listener)
+    try:
+        yield statements, commits
+    finally:
+        for name, listener in listeners:
+            event.remove(db.engine, name, listener)
+
+
+def test_an_anonymous_page_view_commits_nothing_and_writes_no_event_itself(client, probe):
+    """Its page view is written behind the request, in a batch (portal/activity/backlog.py)."""
+    statements, commits = probe
+    client.drains_activity = False
+    for path in PAGES:
+        assert client.get(path).status_code == 200
+    assert commits == []
+    assert not any("activity_events" in s for s in statements)
+
+
+def test_an_anonymous_page_view_builds_no_session_signer_and_hashes_no_session_identity(
+    client, login, monkeypatch
+):
+    signers, identities = [], []
+    original_signer = SecureCookieSessionInterface.get_signing_serializer
+    original_identity = login_manager._session_identifier_generator
+    monkeypatch.setattr(
+        SecureCookieSessionInterface,
+        "get_signing_serializer",
+        lambda self, app: signers.append(1) or original_signer(self, app),
+    )
+    monkeypatch.setattr(
+        login_manager, "_session_identifier_generator", lambda: identities.append(1) or original_identity()
+    )
+    assert client.get("/").status_code == 200
+    assert (signers, identities) == ([], [])
+    login("developer")  # the probe sees a signed-in visitor's session work
+    assert client.get("/").status_code == 200
+    assert signers and identities

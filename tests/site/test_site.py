@@ -99,10 +99,6 @@ def _post_forms(html: str) -> list[str]:
 
 
 def test_a_signed_in_visitors_every_form_posts_a_csrf_token(make_app):
-    from factories import make_user
-
-    from portal.extensions import db
-
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
         user = make_user(role="developer")
