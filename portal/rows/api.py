@@ -24,6 +24,7 @@ from portal.accounts import metering
 from portal.api import costs, openapi, v1
 from portal.api.openapi import INTEGER, STRING, TEXT, obj, query_parameter, responses
 from portal.api.v1 import ApiError
+from portal.catalogue import rules
 from portal.catalogue.models import Dataset
 from portal.extensions import db
 from portal.rows import ckan as rows_ckan
@@ -100,7 +101,7 @@ def _export_cost() -> int:
 def _readable(name: str, resource_id: str):
     """Return (resource, row table) the caller may read; raise ApiError 404, 410 or 403."""
     dataset = db.session.scalar(db.select(Dataset).where(Dataset.name == name))
-    if dataset is None:
+    if dataset is None or dataset.withdrawn_reason in rules.WITHHELD_REASONS:  # graded 3-4: not even "gone"
         raise ApiError(404, f"There is no dataset named {name[:100]!r}.")
     g.api_dataset_id = dataset.id
     if not dataset.is_published:
