@@ -3,6 +3,7 @@
     python bench/rows_bench.py                                  # SQLite in bench/out/rows.db
     python bench/rows_bench.py --database-url postgresql://postgres@127.0.0.1:5432/portal_rows_bench
     python bench/rows_bench.py --rows 200000 --duration 10 --connections 16
+    python bench/rows_bench.py --reload --json bench/out/rows.json   # the figures as JSON too
 
 A CSV of generated bus stops (7 fields: Chinese stop names, 1,000 lines, 7 counties, numbers) is written
 into the benchmark's storage and loaded by the loader the sync uses (`rows/loader.py`: a pass to infer the
@@ -10,7 +11,8 @@ types, a pass to load, then the indexes), timed. A table already loaded with as 
 (`--reload` loads it again). Then gunicorn serves the app and wrk sends `datastore_search` calls at
 `--connections` connections: an equality filter on a random line, and a full-text `q` on a random
 stop-name word (Chinese, by bigrams), each with CKAN's default limit of 100 and the total. It prints the
-load rate and each query's throughput and p50/p90/p99. Rate limits are off; the statement bound is on.
+load rate and each query's throughput and p50/p90/p99 (`--json FILE` writes them to FILE as well). Rate
+limits are off; the statement bound is on. `--skip-http` measures the store alone.
 """
 
 from __future__ import annotations
@@ -226,18 +228,31 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=5097)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--skip-http", action="store_true", help="measure the store only, not gunicorn")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     seconds, rows = build(args.database_url, args.rows, args.reload)
     engine = args.database_url.split(":", 1)[0]
+    figures: dict = {"database": engine, "rows": rows, "connections": args.connections, "load": None}
     if seconds is None:
         print(f"{engine}: reusing the loaded table of {rows} rows (--reload to time a load)")
     else:
         print(f"{engine}: loaded {rows} rows in {seconds:.1f} s: {rows / seconds:,.0f} rows/s")
+        figures["load"] = {"seconds": seconds, "rows_per_second": rows / seconds}
     bounds = {"filter": 50, "q": 100}
     print(f"store, {args.connections} processes with a database connection each, limit 100 with the total")
+    figures["store"] = {}
     for kind in ("filter", "q"):
-        _report(kind, direct(args.database_url, kind, args.connections, args.duration), bounds[kind])
+        figures["store"][kind] = direct(args.database_url, kind, args.connections, args.duration)
+        _report(kind, figures["store"][kind], bounds[kind])
+    if not args.skip_http:
+        figures["http"] = _over_http(args, bounds)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+
+
+def _over_http(args, bounds: dict) -> dict:
     server = serve(args.database_url, args.workers, args.threads, args.port)
     base = f"http://127.0.0.1:{args.port}"
     try:
@@ -255,6 +270,7 @@ def main() -> None:
     )
     for kind, r in results.items():
         _report(kind, r, bounds[kind])
+    return results
 
 
 def _report(kind: str, r: dict, bound: int) -> None:

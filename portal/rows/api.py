@@ -1,13 +1,13 @@
 """The rows of a resource on /api/v1, in the portal's style: pages of rows, and whole selections exported.
 
 `GET /api/v1/datasets/<name>/resources/<id>/rows` answers a page (`items`, `page`, `per_page`, `total`,
-and the `fields`), filtered (`filters`, a JSON object of values or lists), searched (`q`, Chinese by
-bigrams), sorted (`sort`, "field desc, other"), narrowed (`fields`, `distinct`), as datastore_search does
-(the same reader, `rows/query.py`). `…/rows/export?format=csv|json|xlsx` streams the whole selection, at
-most ROWS_EXPORT_MAX_RECORDS rows. Bad parameters are a 400 that names the parameter. Personal fields are
-masked; a conditional dataset's rows need a grant (the caller's token, or the signed-in user on the
-dataset page); every call is metered and costs the caller's row budget one row per
-`costs.RECORDS_PER_ROW` records asked for.
+`total_estimated` when a huge total is the planner's estimate, and the `fields`), filtered (`filters`, a
+JSON object of values or lists), searched (`q`, Chinese by bigrams), sorted (`sort`, "field desc,
+other"), narrowed (`fields`, `distinct`), as datastore_search does (the same reader, `rows/query.py`).
+`…/rows/export?format=csv|json|xlsx` streams the whole selection, at most ROWS_EXPORT_MAX_RECORDS rows.
+Bad parameters are a 400 that names the parameter. Personal fields are masked; a conditional dataset's
+rows need a grant (the caller's token, or the signed-in user on the dataset page); every call is metered
+and costs the caller's row budget one row per `costs.RECORDS_PER_ROW` records asked for.
 """
 
 from __future__ import annotations
@@ -56,8 +56,12 @@ openapi.schemas(
                 "page": INTEGER,
                 "per_page": INTEGER,
                 "total": {"type": "integer", "minimum": 0},
+                "total_estimated": {
+                    "type": "boolean",
+                    "description": "total 为数据库估算值（匹配行数超过精确计数上限时）",
+                },
             },
-            ["fields", "items", "page", "per_page", "total"],
+            ["fields", "items", "page", "per_page", "total", "total_estimated"],
         ),
     }
 )
@@ -165,6 +169,7 @@ def rows(name: str, resource_id: str):
         "page": page,
         "per_page": per_page,
         "total": found["total"],
+        "total_estimated": found["total_was_estimated"],
     }
 
 

@@ -71,7 +71,7 @@ def datastore_search(params: dict) -> dict:
     metering.note(row_calls=1, rows=returned(found["records"], search.records_format))
     if "total" in found:
         result["total"] = found["total"]
-        result["total_was_estimated"] = False
+        result["total_was_estimated"] = found["total_was_estimated"]
     if search.truncated:
         result["records_truncated"] = True
     start = f"{SEARCH_PATH}?resource_id={ref}"

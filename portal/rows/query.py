@@ -10,6 +10,14 @@ non-personal text by the catalogue's terms (Chinese by bigrams); a `q` object ma
 
 Rows are answered in `_id` order unless `sort` says otherwise (CKAN ranks full-text matches first; here
 the order stays the table's, so that paging with `offset` is stable).
+
+The total is bounded work. A table's rows are numbered 1 to n with none ever deleted (a load builds the
+table anew), so the total of a search without conditions is its largest `_id`, one index lookup, exact
+as CKAN's. Otherwise matching rows are counted up to COUNT_MAX, past which PostgreSQL answers its
+planner's estimate, flagged `total_was_estimated` as CKAN flags its own estimates (SQLite, which has no
+estimates, counts them all: from its indexes, or from the FTS5 index for a text search alone). CKAN
+counts every matching row unless the caller passes `total_estimation_threshold` (CKAN 2.9+), whose
+estimate above the threshold it answers instead; that parameter is taken here too.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ MAX_LIMIT = 32_000  # ckan.datastore.search.rows_max
 BIGGEST = 2**62
 MAX_FILTER_VALUES = 1000
 MAX_Q = 500
+COUNT_MAX = 20_000  # matching rows counted one by one for a total; past that, PostgreSQL estimates
 RECORDS_FORMATS = ("objects", "lists", "csv", "tsv")
 ID = store.Field("_id", "int", "_id")
 _SORT_ITEM = re.compile(r'\s*(?:"((?:[^"]|"")+)"|([^\s,"]+))(?:\s+(asc|desc))?\s*$', re.IGNORECASE)
@@ -57,6 +66,7 @@ class Search:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     include_total: bool = True
+    total_estimation_threshold: int | None = None  # CKAN's: estimate a total above it, count one below
     records_format: str = "objects"
     truncated: bool = False  # limit was over MAX_LIMIT
     echo: dict = field(default_factory=dict)  # the parameters CKAN repeats in its answer
@@ -176,6 +186,9 @@ def parse(params: dict, table_fields: Sequence[store.Field]) -> Search:
         search.echo["offset"] = search.offset
     search.distinct = _boolean(params, "distinct", False)
     search.include_total = _boolean(params, "include_total", True)
+    if params.get("total_estimation_threshold") not in (None, ""):
+        search.total_estimation_threshold = min(_natural(params, "total_estimation_threshold", 0), BIGGEST)
+        search.echo["total_estimation_threshold"] = search.total_estimation_threshold
     if "plain" in params:
         search.echo["plain"] = _boolean(params, "plain", True)
     if "distinct" in params:
@@ -243,9 +256,7 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
     ):
         return _answer(search, *_text_only(conn, described, search, table_name, units))
     statement = _statement(described, search, dialect, table_name)
-    total = None
-    if search.include_total:
-        total = conn.execute(sa.select(sa.func.count()).select_from(statement.subquery())).scalar_one()
+    total = _total(conn, described, statement, search) if search.include_total else None
     order = [
         (described.c[f.column].desc() if desc else described.c[f.column].asc()) for f, desc in search.sort
     ]
@@ -260,15 +271,45 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
     return _answer(search, rows, total)
 
 
-def _text_only(conn, described: sa.Table, search: Search, table_name: str, units) -> tuple[list, int | None]:
+def _total(
+    conn: sa.Connection, described: sa.Table, statement: sa.Select, search: Search
+) -> tuple[int, bool]:
+    """Return the number of rows `statement` selects and whether it is an estimate (see the module)."""
+    if not (search.filters or search.q or search.q_fields or search.distinct):
+        return conn.execute(sa.select(sa.func.coalesce(sa.func.max(described.c._id), 0))).scalar_one(), False
+    if conn.dialect.name != "postgresql":  # SQLite counts from its indexes, and has no estimates
+        return conn.execute(sa.select(sa.func.count()).select_from(statement.subquery())).scalar_one(), False
+    threshold = search.total_estimation_threshold
+    if threshold is not None:
+        estimate = _estimate(conn, statement)
+        if estimate > threshold:
+            return estimate, True
+    bounded = statement.limit(COUNT_MAX + 1).subquery()
+    counted = conn.execute(sa.select(sa.func.count()).select_from(bounded)).scalar_one()
+    if counted <= COUNT_MAX:
+        return counted, False
+    return max(_estimate(conn, statement), counted), True
+
+
+def _estimate(conn: sa.Connection, statement: sa.Select) -> int:
+    """PostgreSQL: the planner's estimate of the rows `statement` selects (EXPLAIN; nothing is read)."""
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar_one()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _text_only(
+    conn, described: sa.Table, search: Search, table_name: str, units
+) -> tuple[list, tuple | None]:
     """SQLite, full text alone: FTS5 gives its matches in rowid order, so the page is read from the index
     (the page's ids, then their rows) and the total is the index's count, never every matching row."""
     name = store.fts_name(table_name)
     fts = sa.table(name, sa.column("rowid"))
     match = sa.literal_column(f'"{name}"').op("MATCH")(terms.fts5_query(units))
     total = None
-    if search.include_total:
-        total = conn.execute(sa.select(sa.func.count()).select_from(fts).where(match)).scalar_one()
+    if search.include_total:  # the index's own count: cheap, so always exact
+        total = conn.execute(sa.select(sa.func.count()).select_from(fts).where(match)).scalar_one(), False
     if not search.limit:
         return [], total
     ids = sa.select(fts.c.rowid).where(match).order_by(fts.c.rowid).limit(search.limit).offset(search.offset)
@@ -277,7 +318,7 @@ def _text_only(conn, described: sa.Table, search: Search, table_name: str, units
     return rows, total
 
 
-def _answer(search: Search, rows: list, total: int | None) -> dict:
+def _answer(search: Search, rows: list, total: tuple[int, bool] | None) -> dict:
     kinds = [(f.personal, f.storage) for f in search.fields]
     values = [
         [_shown(v, personal, storage) for v, (personal, storage) in zip(row, kinds, strict=True)]
@@ -288,7 +329,7 @@ def _answer(search: Search, rows: list, total: int | None) -> dict:
         "records": _records(values, search),
     }
     if total is not None:
-        result["total"] = total
+        result["total"], result["total_was_estimated"] = total
     return result
 
 

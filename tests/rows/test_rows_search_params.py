@@ -146,3 +146,40 @@ def test_datastore_info_describes_the_table(client, synced):
     assert body["result"]["meta"]["count"] == 250
     assert [f["id"] for f in body["result"]["fields"]] == ["站点名称", "线路", "座位数", "经度", "启用时间"]
     assert body["result"]["fields"][2]["type"] == "int"
+
+
+def test_a_total_is_counted_up_to_a_bound_then_estimated_on_postgresql(client, synced, monkeypatch):
+    from portal.extensions import db
+    from portal.rows import query
+
+    postgresql = db.engine.dialect.name == "postgresql"
+    status, body = search(client, limit=1)
+    assert status == 200 and (body["result"]["total"], body["result"]["total_was_estimated"]) == (250, False)
+    monkeypatch.setattr(query, "COUNT_MAX", 100)
+    result = search(client, limit=1)[1]["result"]
+    assert (result["total"], result["total_was_estimated"]) == (250, False)  # no conditions: the last _id
+    result = search(client, limit=1, q="站点")[1]["result"]
+    # PostgreSQL stops counting past the bound and answers its planner's estimate; SQLite counts every row
+    assert result["total_was_estimated"] is postgresql
+    assert result["total"] == 250 if not postgresql else result["total"] > 100
+    result = search(client, limit=1, filters={"线路": "K3路"})[1]["result"]
+    assert (result["total"], result["total_was_estimated"]) == (
+        sum(r["线路"] == "K3路" for r in RECORDS),
+        False,
+    )
+
+
+def test_ckans_total_estimation_threshold_is_taken_and_echoed(client, synced):
+    from portal.extensions import db
+
+    postgresql = db.engine.dialect.name == "postgresql"
+    result = search(client, limit=1, total_estimation_threshold=100_000)[1]["result"]
+    assert result["total_estimation_threshold"] == 100_000
+    assert (result["total"], result["total_was_estimated"]) == (250, False)
+    result = search(client, limit=1, q="站点", total_estimation_threshold=0)[1]["result"]
+    assert result["total_was_estimated"] is postgresql and result["total"] > 0
+    result = search(client, limit=1, total_estimation_threshold=0)[1]["result"]
+    assert (result["total"], result["total_was_estimated"]) == (250, False)  # known exactly, at no cost
+    for bad in (-1, "many", [1]):
+        status, body = search(client, total_estimation_threshold=bad)
+        assert status == 409 and "total_estimation_threshold" in body["error"]
