@@ -5,7 +5,8 @@ Revises: 0027
 Create Date: 2026-12-06 07:45:00
 
 A dataset whose tabular resources show unmasked personal data is held for the office's review
-(待脱敏审核) instead of published: one row per held or released dataset, and the runs count them.
+(待脱敏审核) instead of published: one row per scanned dataset (held, released or clear, with the
+fingerprint of the data scanned), and the runs count the held ones.
 """
 
 import sqlalchemy as sa
@@ -32,7 +33,9 @@ def upgrade():
         sa.Column("released_at", portal.dbtypes.UTCDateTime(), nullable=True),
         sa.Column("released_by_id", sa.Integer(), nullable=True),
         sa.Column("release_reason", sa.Text(), nullable=True),
-        sa.CheckConstraint("status IN ('held', 'released')", name=op.f("ck_personal_data_holds_status")),
+        sa.CheckConstraint(
+            "status IN ('held', 'released', 'clear')", name=op.f("ck_personal_data_holds_status")
+        ),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
             ["datasets.id"],

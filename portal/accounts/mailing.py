@@ -10,7 +10,8 @@ notification still reaches them. Kinds and who receives them:
 - results_published: the accepted members of the teams with an entry in the round;
 - access_decided: the developer who asked for access to a dataset;
 - report_answered, request_answered: the reporter or the requester and voters (the feedback area's workflows);
-- token_suspended: the owner of an API token suspended past a daily usage limit (accounts/usage.py).
+- token_suspended: the owner of an API token suspended past a daily usage limit (accounts/usage.py);
+- datasets_held: the office, when a sync holds datasets back for unmasked personal data (sync/screen.py).
 
 Each message is written in its reader's language (`users.language`: what they last chose with the
 language switch or signed in with), else in the default one (BABEL_DEFAULT_LOCALE).
@@ -40,6 +41,7 @@ ACCESS_DECIDED = "access_decided"
 REPORT_ANSWERED = "report_answered"
 REQUEST_ANSWERED = "request_answered"
 TOKEN_SUSPENDED = "token_suspended"
+DATASETS_HELD = "datasets_held"
 
 # Kind -> its label on the account page, in the order shown there.
 KINDS = {
@@ -51,6 +53,7 @@ KINDS = {
     REPORT_ANSWERED: _l("My error report was answered"),
     REQUEST_ANSWERED: _l("A data request I made or voted for was answered"),
     TOKEN_SUSPENDED: _l("One of my API tokens was suspended past a daily usage limit"),
+    DATASETS_HELD: _l("The sync held datasets back for unmasked personal data (the office)"),
 }
 
 

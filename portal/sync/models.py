@@ -109,17 +109,19 @@ class SyncLock(db.Model):
 
 HELD = "held"  # 待脱敏审核: unmasked personal data found, not published
 RELEASED = "released"  # the office released it: published until CKAN's data changes
+CLEAR = "clear"  # scanned, nothing found
 
 
 class PersonalDataHold(db.Model):
-    """A dataset the sync found unmasked personal data in (or could not read), and what it found.
+    """The personal data scan of a dataset: held (unmasked personal data found, or a sample not read),
+    released by the office, or clear; what was found; and the fingerprint of the CKAN data scanned.
 
     The dataset itself is withdrawn with the reason `personal_data` (catalogue/rules.py) while the hold is
-    `held`; `fingerprint` is the CKAN data that was scanned (sync/screen.py), so a dataset is scanned again
-    only when it changes. A clean scan removes the row; the audit log keeps the history."""
+    `held`. A dataset is scanned again only when its fingerprint changes (sync/screen.py); one without a
+    row has never been scanned (the next full run does). The audit log keeps the history."""
 
     __tablename__ = "personal_data_holds"
-    __table_args__ = (CheckConstraint("status IN ('held', 'released')", name="status"),)
+    __table_args__ = (CheckConstraint("status IN ('held', 'released', 'clear')", name="status"),)
 
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
     status: Mapped[str] = mapped_column(String(10), default=HELD, index=True)

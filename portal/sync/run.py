@@ -138,6 +138,7 @@ class _Job:
         self.counts = dict.fromkeys(COUNTERS, 0)  # kept here: a rollback must not lose them
         self.withdrawals: list[tuple[int, str, rules.Grade]] = []  # published datasets withheld by level
         self.deleted_files: list[tuple[int, str]] = []  # (dataset id, storage key) deleted as withheld
+        self.newly_held: list[str] = []  # names of the datasets this run held for personal data review
         self.assessor = Assessor(
             source=source,
             store=store,
@@ -175,6 +176,7 @@ class _Job:
             self._reconcile(writer)
         self._purge_withheld()
         self._drop_retired_rows()
+        self._tell_office()
         status = SUCCEEDED if self.counts["failed"] == 0 else PARTIAL
         if status == SUCCEEDED:
             source = self.run.source
@@ -272,14 +274,16 @@ class _Job:
                 problems.append((values["ckan_id"], stage, problem))
         mark_duplicates(resources)
         hold, verdict = None, None
-        if grade.publishable and not unchanged:  # personal data holds it back (sync/screen.py)
+        if grade.publishable:  # personal data holds it back (sync/screen.py); unchanged: only never scanned
             hold, verdict = self._screen(rec, old, resources)
             if verdict.held:
-                grade = rules.hold(grade)
+                grade, unchanged = rules.hold(grade), False
         if unchanged:
             if writer.save_resources(old["id"], resources, old_resources):
                 writer.touch(old["id"], utcnow())  # its files changed: its pages must show it
             self.bump(UNCHANGED)
+            if verdict is not None:
+                self._keep_verdict(old["id"], rec.name, verdict, hold)
         else:
             outcome, dataset_id = writer.write(rec, old, resources, old_resources, utcnow(), grade)
             self.bump(outcome)
@@ -319,6 +323,7 @@ class _Job:
             self.bump("held")
         changed = screen.record(dataset_id, name, verdict, hold, run_id=self.run.id, now=utcnow())
         if changed == HELD:
+            self.newly_held.append(name)
             for line in screen.summary(db.session.get(PersonalDataHold, dataset_id))[:20]:
                 resource, _, what = line.partition(": ")
                 self._note(name, "personal", f"held for review (待脱敏审核): {what}", resource=resource)
@@ -474,6 +479,14 @@ class _Job:
                 message = f"rows not dropped, retried next run: {retired.error}"
                 self._error(retired.dataset, "rows", message, fault=False, resource=retired.resource)
             self._heartbeat()
+
+    def _tell_office(self) -> None:
+        """Tell the office of the datasets held this run; a message that cannot be sent is only noted."""
+        try:
+            screen.tell_office(self.newly_held, now=utcnow())
+        except Exception as exc:  # the holds stand whatever the mail does
+            db.session.rollback()
+            self._error("", "notify", f"the office was not told: {type(exc).__name__}: {exc}", fault=False)
 
     def _why_gone(self, name: str) -> str:
         """CKAN answers 404 for a purged dataset, and 403 alike for deleted and private ones."""

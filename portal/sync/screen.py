@@ -12,10 +12,12 @@ The safe default: a copy that cannot be read, or a sample that cannot be parsed,
 pass. A resource with neither a DataStore table nor a copy (mirroring off, or its download failed, which
 the run already records) has nothing to scan and holds nothing.
 
-What was scanned is a fingerprint of CKAN's data (metadata_modified and each resource's file identity):
-a dataset is scanned again only when it changes. The office may release a held dataset with a reason; it
-stays published until the fingerprint changes. A held dataset whose new data is clean is released by the
-sync itself. Every hold, release and clearance is audited.
+What was scanned is a fingerprint of CKAN's data (metadata_modified and each resource's file identity),
+kept for every scanned dataset: a dataset is scanned again only when it changes. A published dataset that
+was never scanned (published before this rule) is scanned by the next full run. The office is told of the
+datasets a run holds (in the site and by email) and may release one with a reason; it stays published
+until the fingerprint changes. A held dataset whose new data is clean is released by the sync itself.
+Every hold, release and clearance is audited.
 """
 
 from __future__ import annotations
@@ -34,17 +36,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from portal import storage
+from portal.accounts import mailing
+from portal.accounts.models import ADMIN, User
 from portal.audit import log as audit_log
 from portal.catalogue import changes, preview, rules, screening
 from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset
 from portal.extensions import db
+from portal.notices import inbox
 from portal.refusals import Refusal
-from portal.sync.models import HELD, RELEASED, PersonalDataHold
+from portal.sync.models import CLEAR, HELD, RELEASED, PersonalDataHold
 from portal.sync.remote import SourceUnavailable
 
 SAMPLE_ROWS = 200  # rows sampled per table: enough to see a personal column, bounded per resource
 SCANNED = frozenset(preview.PREVIEWABLE)  # file formats read: CSV, XLSX, JSON
 REASON_MAX = 1000
+SHOWN_IN_MESSAGE = 20  # dataset names listed in the office's message; the page lists them all
 
 
 class NotHeld(Refusal):
@@ -191,8 +197,8 @@ def record(
 ) -> str | None:
     """Keep what a verdict found beside the written dataset; add and flush, never commit.
 
-    Returns what changed: "held" (newly, or on new findings), "cleared" (a hold lifted by clean
-    data) or None."""
+    Returns what changed: "held" (newly, or on new findings), "cleared" (a hold or release ended by
+    clean data) or None."""
     if verdict.scan is None:
         return None
     if verdict.held:
@@ -213,7 +219,18 @@ def record(
         )
         db.session.flush()
         return HELD
-    if hold is None:
+    if hold is None or hold.status == CLEAR:
+        if hold is None:
+            hold = PersonalDataHold(dataset_id=dataset_id, held_at=now)
+            db.session.add(hold)
+        hold.status, hold.fingerprint, hold.run_id, hold.findings, hold.problems = (
+            CLEAR,
+            verdict.fingerprint,
+            run_id,
+            [],
+            [],
+        )
+        db.session.flush()
         return None
     audit_log.record(
         db.session,
@@ -221,9 +238,15 @@ def record(
         object_type="dataset",
         object_id=name,
         before={"status": hold.status, "found": summary(hold)},
-        after={"status": None, "found": [], "sync_run": run_id},
+        after={"status": CLEAR, "found": [], "sync_run": run_id},
     )
-    db.session.delete(hold)
+    hold.status, hold.fingerprint, hold.run_id, hold.findings, hold.problems = (
+        CLEAR,
+        verdict.fingerprint,
+        run_id,
+        [],
+        [],
+    )
     db.session.flush()
     return "cleared"
 
@@ -232,6 +255,21 @@ def summary(hold: PersonalDataHold) -> list[str]:
     """One line per finding or problem (resource: column rule), for the audit log and the run."""
     lines = [f"{f['resource']}: {f['column']} {f['rule']}" for f in hold.findings or []]
     return lines + [f"{p['resource']}: {p['message']}" for p in hold.problems or []]
+
+
+def tell_office(names: list[str], *, now: datetime) -> int:
+    """Tell the office (in the site and by email) which datasets a run newly held; return how many were told.
+
+    Queueing the email commits the session: call it last."""
+    admins = db.session.scalars(select(User).where(User.role == ADMIN, User.active.is_(True))).all()
+    if not names or not admins:
+        return 0
+    listed = "\n".join(names[:SHOWN_IN_MESSAGE]) + ("\n…" if len(names) > SHOWN_IN_MESSAGE else "")
+    inbox.deliver([a.id for a in admins], mailing.DATASETS_HELD, now=now, reason=listed)
+    db.session.commit()
+    context = {"count": len(names), "reason": listed, "link": mailing.link("sync.holds")}
+    mailing.email(admins, mailing.DATASETS_HELD, context)
+    return len(admins)
 
 
 def release(dataset: Dataset, *, by: Any, reason: str, now: datetime, client: str = "") -> None:

@@ -269,9 +269,9 @@ def test_a_held_dataset_is_published_by_the_sync_when_its_personal_data_is_gone(
     )
     run = sync(ckan_url, mirror=True, store=s3)
     assert dataset(1).state == "published" and "dataset-001" in published()
-    assert hold_of(1) is None and run.restored == 1
+    assert hold_of(1).status == "clear" and hold_of(1).findings == [] and run.restored == 1
     (cleared,) = audit("dataset.hold_cleared")
-    assert cleared.object_id == "dataset-001" and cleared.after["status"] is None
+    assert cleared.object_id == "dataset-001" and cleared.after["status"] == "clear"
     notes = db.session.scalars(
         select(SyncError.message).where(SyncError.run_id == run.id, SyncError.stage == "personal")
     )
@@ -291,6 +291,26 @@ def test_a_published_dataset_that_gains_personal_data_is_withdrawn_and_keeps_its
     assert run.withdrawn == 1 and run.held == 5  # the run counts every held dataset it read
     key = db.session.scalar(select(Resource.storage_key).where(Resource.ckan_id == "r-2"))
     assert key is not None and key in set(s3.keys())
+
+
+def test_a_dataset_published_before_the_rule_is_scanned_by_the_next_full_run(app, ckan_url, s3):
+    sync(ckan_url, mirror=True, store=s3)
+    assert hold_of(2).status == "clear"  # every scanned dataset keeps what was scanned
+    db.session.delete(hold_of(1))
+    old = dataset(1)  # as a dataset published before holds existed: never scanned
+    old.state, old.withdrawn_reason, old.withdrawn_at = "published", None, None
+    db.session.commit()
+    assert hold_of(1) is None and "dataset-001" in published()
+    sync(ckan_url, mirror=True, store=s3)  # incremental: CKAN has no change, nothing is read again
+    assert dataset(1).state == "published"
+    run = sync(ckan_url, full=True, mirror=True, store=s3)
+    assert (dataset(1).state, dataset(1).withdrawn_reason, hold_of(1).status) == (
+        WITHDRAWN,
+        "personal_data",
+        HELD,
+    )
+    assert run.withdrawn == 1 and "dataset-001" not in published()
+    assert hold_of(2).status == "clear" and dataset(2).state == "published"
 
 
 def test_a_held_dataset_gone_from_ckan_leaves_the_review(app, client, login, fake, ckan_url):
@@ -333,3 +353,21 @@ def test_a_released_datasets_previews_rows_and_exports_mask_names_and_id_numbers
     assert "张**" in answers["csv"].get_data(as_text=True)
     records = answers["datastore"].get_json()["result"]["records"]
     assert [r["联系人"] for r in records] == ["王*", "赵*"]
+
+
+def test_the_office_is_told_once_in_the_site_and_by_email_of_what_a_run_held(app, client, login, ckan_url):
+    from email import message_from_bytes, policy
+
+    from portal.notices.models import Notification
+
+    office = login("admin")
+    sync(ckan_url, full=True)  # not mirrored: the DataStore table of dataset-003 holds it
+    sync(ckan_url, full=True)  # nothing new is held: nobody is told again
+    (notice,) = db.session.scalars(select(Notification).where(Notification.user_id == office.id))
+    assert notice.kind == "datasets_held" and notice.reason == "dataset-003"
+    page = client.get("/applications/notifications").get_data(as_text=True)
+    assert 'data-kind="datasets_held"' in page and "/admin/sync/holds" in page
+    (sent,) = sorted(app.extensions["mail"].folder.glob("*.eml"))
+    message = message_from_bytes(sent.read_bytes(), policy=policy.default)
+    assert message["To"] == office.email and "1 个数据集" in message["Subject"]
+    assert "dataset-003" in message.get_content() and "/admin/sync/holds" in message.get_content()
