@@ -267,6 +267,8 @@ def test_done_full_and_incremental_syncs_leave_levels_3_4_nowhere_and_each_withd
         assert client.get(f"/api/3/action/package_show?id={name}").status_code == 404
         assert client.get(f"/datasets/{name}/resources/r-{n}/download").status_code == 404
         assert client.get(f"/api/3/action/datastore_search?resource_id=r-{n}").status_code == 404
+        assert client.get(f"/datasets/{name}/resources/r-{n}/table").status_code == 404
+        assert client.get(f"/api/v1/datasets/{name}/resources/r-{n}/rows").status_code == 404
     # level 2: listed as conditional, its file and rows only for an approved request
     extras = client.get("/api/3/action/package_show?id=dataset-002").json["result"]["extras"]
     assert {"key": "open_condition", "value": "有条件开放"} in extras  # whatever CKAN says
@@ -277,6 +279,7 @@ def test_done_full_and_incremental_syncs_leave_levels_3_4_nowhere_and_each_withd
         refused = client.get("/datasets/dataset-002/resources/r-2/download")
         assert refused.status_code in (302, 403) and CSV not in refused.get_data()
         assert client.get("/api/3/action/datastore_search?resource_id=r-2").status_code == 403
+        assert client.get("/api/v1/datasets/dataset-002/resources/r-2/rows").status_code in (401, 403)
     kept = {r.storage_key for r in db.session.scalars(select(Resource)) if r.storage_key}
     assert stored_keys(s3) == kept and len(kept) == 1  # dataset-002's file only
     assert row_tables() == {"r-2"}
