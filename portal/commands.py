@@ -74,6 +74,11 @@ def _demo_activity() -> None:
     reports = seed_demo_feedback(current_app.config["REPORT_REPLY_WORKING_DAYS"])
     db.session.commit()
     click.echo(f"Demo feedback: {reports} error reports, data requests and ratings.")
+    from portal.accounts.usage_demo import seed_demo_usage
+
+    days = seed_demo_usage()  # after the catalogue: the demo developer's tokens and their use
+    db.session.commit()
+    click.echo(f"Demo behaviour monitoring: {days} days of the demo developer's use.")
     click.echo(f"Demo applications: {made} new; demo contest ready; {events} demo activity events.")
 
 

@@ -12,7 +12,7 @@ import pytest
 from catalogue_factories import CSV, download_url, make_dataset, mirrored
 from ckanserver import serve
 from factories import make_user
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal import clock
 from portal.accounts import tokens, usage
@@ -118,3 +118,26 @@ def login_as(client, user) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
+
+
+def test_a_counted_request_adds_one_statement_and_others_none(app, client, resource):
+    """The cost of monitoring in statements (the decision in docs/decisions.md): one upsert per download
+    or row call, nothing for a request that counts nothing."""
+    dataset, res = resource
+    _, plain = token_of(make_user())
+    seen: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        if "usage_" in statement:
+            seen.append(statement.split()[0])
+
+    event.listen(db.engine, "before_cursor_execute", watch)
+    try:
+        client.get(download_url(dataset, res), headers={"X-API-Key": plain})
+        assert seen == ["INSERT"]
+        seen.clear()
+        client.get("/api/v1/datasets", headers={"X-API-Key": plain})
+        client.get(f"/datasets/{dataset.name}")
+        assert seen == []
+    finally:
+        event.remove(db.engine, "before_cursor_execute", watch)

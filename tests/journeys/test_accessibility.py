@@ -21,6 +21,7 @@ from testconfig import app_config
 
 from portal import commands, create_app, seeding, storage
 from portal.accounts.models import User
+from portal.accounts.usage_demo import seed_demo_usage
 from portal.applications.demo import seed_demo_applications
 from portal.applications.models import Application
 from portal.catalogue import rules, search_cache
@@ -89,6 +90,8 @@ def _seed_demo() -> dict[str, str]:
     seed_demo_contest()
     db.session.commit()
     seed_demo_activity(days=35)
+    db.session.commit()
+    seed_demo_usage()  # the monitoring page's figures, alerts and a suspended token
     db.session.commit()
     accounts += seed_demo_owners()
     db.session.commit()
