@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask
-from flask_babel import format_decimal, get_locale, get_timezone, gettext
+from flask import Flask, g, has_app_context
+from flask_babel import Domain, format_decimal, get_locale, get_timezone, gettext
+from flask_babel import get_translations as looked_up_translations
 
 from portal.extensions import babel
 
@@ -15,12 +16,48 @@ def init_babel(app: Flask) -> None:
     from portal.site.views import select_locale
 
     babel.init_app(app, locale_selector=select_locale)
+    babel.domain_instance = _RequestDomain()  # what flask_babel.gettext, _l() and forms use
+    app.jinja_env.install_gettext_callables(  # what templates' _() use, without finding the domain each time
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     names.init_app(app)
     app.jinja_env.globals.update(
         current_locale=lambda: "zh_CN" if get_locale().language == "zh" else str(get_locale())
     )
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["human_size"] = human_size
+
+
+def request_translations():
+    """Return the translations of the current locale, found once per request and locale.
+
+    Flask-Babel finds the domain, the locale and its catalogue again for every string (about 16 on
+    the plainest page); this keeps the catalogue on the request's Babel state beside the locale it
+    belongs to, so force_locale (emails in the reader's language) and refresh() still switch it.
+    """
+    if not has_app_context():
+        return looked_up_translations()
+    state = g.get("_flask_babel")
+    bound = getattr(state, "portal_translations", None)
+    if bound is not None and bound[0] is getattr(state, "babel_locale", None):
+        return bound[1]
+    translations = _RequestDomain.look_up(babel.domain_instance)
+    state = g._flask_babel  # made by the lookup
+    state.portal_translations = (state.babel_locale, translations)
+    return translations
+
+
+class _RequestDomain(Domain):
+    """Flask-Babel's default domain whose translations are found once per request."""
+
+    look_up = Domain.get_translations
+
+    def get_translations(self):
+        return request_translations()
 
 
 def local_date(value: datetime) -> str:
