@@ -24,7 +24,7 @@ from portal.catalogue.models import Dataset, Resource
 from portal.rows import loader
 from portal.rows.models import RowTable
 
-UNDER_REVIEW = "personal_data"  # rules.WITHHELD_PERSONAL: a hold the office may still release
+UNDER_REVIEW = rules.WITHHELD_PERSONAL  # a hold the office may still release
 
 
 def keeps_rows() -> ColumnElement[bool]:
