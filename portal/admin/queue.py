@@ -15,6 +15,7 @@ from portal.applications.models import SUBMITTED, Application
 from portal.catalogue.models import PENDING, AccessRequest
 from portal.contest.models import ACTIVE, ENTERED, OPEN, Assignment, Conflict, Contest, Entry, Round
 from portal.extensions import db
+from portal.sync import screen
 from portal.sync.models import FAILED, SUCCEEDED, SyncRun
 
 
@@ -29,6 +30,7 @@ class WorkQueue:
     failed_syncs: int  # failed sync runs since each source's last successful run
     usage_alerts: int = 0  # behaviour monitoring: thresholds crossed today (Shanghai)
     suspended_tokens: int = 0  # API tokens suspended past a daily limit, awaiting an admin's decision
+    held_datasets: int = 0  # held at sync for unmasked personal data (待脱敏审核), awaiting review
 
     @property
     def total(self) -> int:
@@ -49,6 +51,7 @@ def work_queue(now: datetime) -> WorkQueue:
         failed_syncs=_count(_failed_syncs()),
         usage_alerts=_count(select(UsageAlert.id).where(UsageAlert.day == clock.day_of(now))),
         suspended_tokens=_count(_suspended_tokens()),
+        held_datasets=_count(screen.held_datasets()),
     )
 
 

@@ -194,6 +194,8 @@ def test_the_office_sees_held_datasets_with_masked_samples_only(app, client, log
     assert "not readable" in page  # the unreadable workbook says why it is held
     overview = client.get("/admin/sync/").get_data(as_text=True)
     assert re.search(r'data-testid="held-count"><a [^>]*>[^<]*\D4\D', overview)
+    home = client.get("/admin/").get_data(as_text=True)  # the office's work queue
+    assert re.search(r'data-task="held_datasets">\s*<a[^>]*><span class="queue-count" data-count="4">', home)
     run_page = client.get(f"/admin/sync/runs/{run.id}").get_data(as_text=True)
     assert re.search(r'data-counter="held"><strong>4</strong>', run_page)
 
