@@ -22,6 +22,7 @@ from portal.accounts.models import ADMIN, ROLES, User
 from portal.applications.demo import seed_demo_applications
 from portal.contest.demo import seed_demo_contest
 from portal.extensions import db
+from portal.feedback.owner_demo import seed_demo_owners
 from portal.storage import get_storage
 from portal.sync import remote, run
 
@@ -101,6 +102,8 @@ def demo_world(app):
     seed_demo_applications(get_storage())
     db.session.commit()
     seed_demo_contest()
+    db.session.commit()
+    seed_demo_owners()  # data owners of the busiest departments, as init --demo makes them
     db.session.commit()
     ids = {}
     for param, table in TABLES.items():
