@@ -112,8 +112,7 @@ def dataset(name: str):
     if not permissions.can_view_dataset(current_user, dataset):
         return _withdrawn(dataset)
     if dataset.is_published:
-        events.record("dataset_view", dataset_id=dataset.id)
-        db.session.commit()
+        events.record("dataset_view", dataset_id=dataset.id)  # written behind the request: no commit
     page = render_template(
         "catalogue/dataset.html",
         dataset=dataset,
