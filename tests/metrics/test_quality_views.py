@@ -159,3 +159,9 @@ def test_the_methodology_page_lists_the_completeness_fields(client, app):
     html = client.get("/stats/methodology").get_data(as_text=True)
     assert 'id="quality"' in html
     assert len(re.findall(r'data-completeness-field="\w+"', html)) == 9
+
+
+def test_the_statistics_pages_link_to_the_board(client, login, city):
+    assert 'href="/stats/quality"' in client.get("/stats/?year=2025").get_data(as_text=True)
+    login(ADMIN)
+    assert 'href="/admin/metrics/quality"' in client.get("/admin/metrics/?year=2025").get_data(as_text=True)
