@@ -129,7 +129,7 @@ class PersonalDataHold(db.Model):
     # [{"resource", "resource_name", "column", "rule", "rows", "sample"}]: the sample masked
     findings: Mapped[list] = mapped_column(JSON, default=list)
     problems: Mapped[list] = mapped_column(JSON, default=list)  # [{"resource", "resource_name", "message"}]
-    held_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)  # when the status was found
     run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -198,57 +198,38 @@ def record(
     """Keep what a verdict found beside the written dataset; add and flush, never commit.
 
     Returns what changed: "held" (newly, or on new findings), "cleared" (a hold or release ended by
-    clean data) or None."""
+    clean data) or None (nothing the office needs to know: a clean scan, or the same findings again)."""
     if verdict.scan is None:
         return None
+    found, problems = verdict.scan.findings, verdict.scan.problems
+    before = {"status": hold.status, "found": summary(hold)} if hold is not None else None
+    if hold is None:
+        hold = PersonalDataHold(dataset_id=dataset_id, status=CLEAR)
+        db.session.add(hold)
     if verdict.held:
-        if hold is None:
-            hold = PersonalDataHold(dataset_id=dataset_id)
-            db.session.add(hold)
-        before = {"status": hold.status} if hold.status else None
-        hold.status, hold.fingerprint, hold.held_at, hold.run_id = HELD, verdict.fingerprint, now, run_id
-        hold.findings, hold.problems = verdict.scan.findings, verdict.scan.problems
-        hold.released_at = hold.released_by_id = hold.release_reason = None
-        audit_log.record(
-            db.session,
-            "dataset.held",
-            object_type="dataset",
-            object_id=name,
-            before=before,
-            after={"reason": rules.WITHHELD_PERSONAL, "found": summary(hold), "sync_run": run_id},
-        )
-        db.session.flush()
-        return HELD
-    if hold is None or hold.status == CLEAR:
-        if hold is None:
-            hold = PersonalDataHold(dataset_id=dataset_id, held_at=now)
-            db.session.add(hold)
-        hold.status, hold.fingerprint, hold.run_id, hold.findings, hold.problems = (
-            CLEAR,
+        if (hold.status, hold.fingerprint, hold.findings, hold.problems) == (
+            HELD,
             verdict.fingerprint,
-            run_id,
-            [],
-            [],
+            found,
+            problems,
+        ):
+            return None  # an unreadable sample read again, and still unreadable: nothing new
+        change, action = HELD, "dataset.held"
+        hold.released_at = hold.released_by_id = hold.release_reason = None
+    else:
+        change, action = (None, None) if hold.status == CLEAR else ("cleared", "dataset.hold_cleared")
+    hold.status = HELD if verdict.held else CLEAR
+    hold.fingerprint, hold.findings, hold.problems = verdict.fingerprint, found, problems
+    hold.held_at, hold.run_id = now, run_id
+    if action is not None:
+        after = {"status": hold.status, "found": summary(hold), "sync_run": run_id}
+        if verdict.held:
+            after["reason"] = rules.WITHHELD_PERSONAL
+        audit_log.record(
+            db.session, action, object_type="dataset", object_id=name, before=before, after=after
         )
-        db.session.flush()
-        return None
-    audit_log.record(
-        db.session,
-        "dataset.hold_cleared",
-        object_type="dataset",
-        object_id=name,
-        before={"status": hold.status, "found": summary(hold)},
-        after={"status": CLEAR, "found": [], "sync_run": run_id},
-    )
-    hold.status, hold.fingerprint, hold.run_id, hold.findings, hold.problems = (
-        CLEAR,
-        verdict.fingerprint,
-        run_id,
-        [],
-        [],
-    )
     db.session.flush()
-    return "cleared"
+    return change
 
 
 def summary(hold: PersonalDataHold) -> list[str]:

@@ -373,3 +373,14 @@ def test_the_office_is_told_once_in_the_site_and_by_email_of_what_a_run_held(app
     message = message_from_bytes(sent.read_bytes(), policy=policy.default)
     assert message["To"] == office.email and "1 个数据集" in message["Subject"]
     assert "dataset-003" in message.get_content() and "/admin/sync/holds" in message.get_content()
+
+
+def test_an_unreadable_sample_is_read_again_each_run_without_telling_anyone_twice(app, ckan_url, s3, files):
+    sync(ckan_url, mirror=True, store=s3)
+    run = sync(ckan_url, full=True, mirror=True, store=s3)  # read again: the cause may have passed
+    assert dataset(5).state == WITHDRAWN and hold_of(5).problems and hold_of(5).status == HELD
+    assert [e.object_id for e in audit("dataset.held")].count("dataset-005") == 1
+    notes = db.session.scalars(
+        select(SyncError.package).where(SyncError.run_id == run.id, SyncError.stage == "personal")
+    )
+    assert "dataset-005" not in set(notes)
