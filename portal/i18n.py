@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
+from babel import Locale
 from flask import Flask, g, has_app_context
 from flask_babel import Domain, format_decimal, get_locale, get_timezone, gettext
 from flask_babel import get_translations as looked_up_translations
@@ -15,7 +17,7 @@ def init_babel(app: Flask) -> None:
     from portal import names
     from portal.site.views import select_locale
 
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=lambda: parsed_locale(select_locale()))
     babel.domain_instance = _RequestDomain()  # what flask_babel.gettext, _l() and forms use
     app.jinja_env.install_gettext_callables(  # what templates' _() use, without finding the domain each time
         gettext=lambda s: request_translations().ugettext(s),
@@ -30,6 +32,13 @@ def init_babel(app: Flask) -> None:
     )
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["human_size"] = human_size
+
+
+@functools.lru_cache(maxsize=16)
+def parsed_locale(identifier: str) -> Locale:
+    """Return the Locale of an identifier, parsed once per process: Flask-Babel parses the selector's
+    string again on every request, and a new Locale loads its data again when first formatting."""
+    return Locale.parse(identifier)
 
 
 def request_translations():

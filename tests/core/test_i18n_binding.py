@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from babel import Locale
 from flask_babel import force_locale, gettext, refresh
 
 from portal import i18n
@@ -45,3 +46,19 @@ def test_force_locale_and_refresh_still_switch_the_translations(app, lookups):
 def test_translations_without_a_request_are_the_default_language(app):
     with app.app_context():  # the CLI, jobs
         assert gettext("Data catalogue") == "数据目录"
+
+
+def test_a_page_parses_no_locale_identifier_once_the_process_has(client, monkeypatch):
+    parsed: list[str] = []
+    original = Locale.parse.__func__
+
+    def counting(cls, identifier, *args, **kwargs):
+        if isinstance(identifier, str):
+            parsed.append(identifier)
+        return original(cls, identifier, *args, **kwargs)
+
+    client.set_cookie("lang", "en")
+    client.get("/")  # the first view of each language parses it
+    monkeypatch.setattr(Locale, "parse", classmethod(counting))
+    assert client.get("/").status_code == 200
+    assert "en" not in parsed and "zh_CN" not in parsed
