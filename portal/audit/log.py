@@ -50,8 +50,9 @@ FIELDS = (
 # Statements built once: building them per row cost more than running them.
 _LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
 _INSERT = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
-# SQLite: a write that changes nothing takes the database's write lock before the head is read
-_TAKE_WRITE_LOCK = update(AuditEvent.__table__).where(AuditEvent.__table__.c.id.is_(None)).values(hash="")
+# SQLite: a write that changes nothing takes the database's write lock before the head is read (no row
+# has id 0, and the primary key finds none at once: `id IS NULL` scanned the whole table)
+_TAKE_WRITE_LOCK = update(AuditEvent.__table__).where(AuditEvent.__table__.c.id == 0).values(hash="")
 # PostgreSQL: the lock, then the head under it, sent as one simple query (no parameters, so psycopg
 # sends both in one round trip; each statement takes its own snapshot, so the second sees the rows
 # committed by whoever held the lock before)

@@ -97,6 +97,19 @@ def test_a_row_whose_json_was_broken_by_hand_is_found(app):
     assert (verdict.broken_at, verdict.rows) == (events[1].id, 1) and "content" in verdict.problem
 
 
+def test_the_sqlite_write_lock_touches_no_row_and_scans_none(app):
+    """SQLite's lock is a write that changes nothing: it must find that out by the primary key, not by
+    reading every row (an audit row would cost a scan of the whole log)."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL takes an advisory lock")
+    write(3)
+    conn = db.session.connection()
+    statement = log._TAKE_WRITE_LOCK.compile(conn)
+    plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", tuple(statement.params.values())).all()
+    assert [step[-1] for step in plan] == ["SEARCH audit_events USING INTEGER PRIMARY KEY (rowid=?)"]
+    assert conn.execute(log._TAKE_WRITE_LOCK).rowcount == 0
+
+
 def test_verify_command_on_a_sound_log(app, runner):
     events = write(3)
     result = runner.invoke(args=["audit", "verify"])
