@@ -89,7 +89,8 @@ def authenticate(plain: str) -> User | None:
 def lookup(plain: str) -> ApiToken | None:
     """Return the unrevoked token of an active user that `plain` is, suspended or not; else None.
 
-    Sets the token's last_used_at (to the minute); the caller's commit writes it.
+    Sets a usable token's last_used_at (to the minute; a refused call of a suspended one is no use); the
+    caller's commit writes it.
     """
     if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > MAX_TOKEN_LENGTH:
         return None
@@ -97,7 +98,8 @@ def lookup(plain: str) -> ApiToken | None:
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+    stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION
+    if stale and not token.is_suspended:
         token.last_used_at = now
     return token
 

@@ -51,7 +51,7 @@ from portal.refusals import Refusal
 NO_TOKEN = 0  # token_id of what a user did without a token (signed in, in a browser)
 METRICS = ("downloads", "row_calls", "rows", "bytes")
 SOFT, HARD = "soft", "hard"
-TOKEN_SUSPENDED = "token_suspended"  # the notification's kind
+TOKEN_SUSPENDED, TOKEN_REINSTATED = "token_suspended", "token_reinstated"  # the notifications' kinds
 MAX_REASON = 300
 
 
@@ -243,7 +243,8 @@ def notify_suspension(token: ApiToken) -> int:
 
 
 def lift(session: Session, token: ApiToken, by: User, note: str = "") -> None:
-    """Lift the token's suspension (an admin's decision, audited); lifting an unsuspended token is refused."""
+    """Lift the token's suspension (an admin's decision, audited, its owner told in the site); lifting an
+    unsuspended token is refused."""
     if not token.is_suspended:
         raise UsageError(_l("This token is not suspended."))
     before = {"suspended_at": token.suspended_at.isoformat(), "reason": token.suspension_reason}
@@ -254,6 +255,7 @@ def lift(session: Session, token: ApiToken, by: User, note: str = "") -> None:
         session, "token.suspension_lifted", actor=by, object_type="api_token", object_id=token.id,
         before=before, after=after,
     )  # fmt: skip
+    inbox.deliver([token.user_id], TOKEN_REINSTATED, now=utcnow(), reason=note[:MAX_REASON])
 
 
 # Reading

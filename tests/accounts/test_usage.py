@@ -119,6 +119,8 @@ def test_a_hard_limit_suspends_the_token_tells_its_owner_and_a_lift_is_audited(a
     usage.lift(db.session, token, office, "已核实为正常科研使用")
     db.session.commit()
     assert not token.is_suspended and tokens.authenticate(plain).id == user.id
+    told = db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id)).all()
+    assert sorted(told) == [usage.TOKEN_REINSTATED, usage.TOKEN_SUSPENDED]
     lifted = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "token.suspension_lifted")
     ).one()
