@@ -49,6 +49,8 @@ def _page_number() -> int:
 
 
 def _published(name: str) -> Dataset:
+    if "\x00" in name:  # no dataset has one, and PostgreSQL refuses it in a query
+        abort(404)
     dataset = db.session.scalar(select(Dataset).where(Dataset.name == name[:200]))
     if dataset is None or not dataset.is_published:
         abort(404)

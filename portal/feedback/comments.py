@@ -50,6 +50,9 @@ def _text(value: str, limit: int, field: str, missing) -> str:
     if len(value) > limit:
         message = _l("At most %(count)d characters.", count=limit)
         raise CommentError(message, fields={field: message})
+    if "\x00" in value:  # PostgreSQL stores no NUL in text
+        message = _l("The text holds a character that cannot be kept (NUL).")
+        raise CommentError(message, fields={field: message})
     return value
 
 

@@ -4,6 +4,7 @@ shown sanitised; the moderation queue, audited."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from catalogue_factories import make_dataset, make_department
@@ -286,3 +287,29 @@ def test_the_author_of_a_removed_comment_reads_why_in_their_notifications(client
     _sign_in(client, db.session.get(type(comment.user), comment.user_id))
     html = client.get("/applications/notifications").get_data(as_text=True)
     assert 'data-kind="comment_removed"' in html and "含有广告链接" in html
+
+
+HOSTILE = [
+    "²",
+    "9" * 40,
+    "-1",
+    "(" * 1001 + "a" + ")" * 1001,
+    "%_\\%" * 30 + "名\x01\x1b[31m\u202etxt.exe\x7f",
+    "\x00",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_in_every_field_never_answer_a_server_error(client, value):
+    dataset = make_dataset()
+    comment = _comment(dataset)
+    _sign_in(client, make_user("admin"))
+    answers = [
+        client.get(f"/datasets/{dataset.name}/comments", query_string={"page": value}),
+        client.get("/admin/comments", query_string={"page": value}),
+        client.post(f"/datasets/{dataset.name}/comments", data={"text": value}),
+        client.post(f"/admin/comments/{comment.id}", data={"action": value, "reason": value, "back": value}),
+        client.post(f"/admin/comments/{comment.id}", data={"action": "remove", "reason": value}),
+        client.get(f"/datasets/{quote(value, safe='')}/comments"),
+    ]
+    assert all(answer.status_code < 500 for answer in answers), [a.status_code for a in answers]

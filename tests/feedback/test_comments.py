@@ -58,7 +58,7 @@ def test_the_offices_comments_are_never_held(app):
     )
 
 
-@pytest.mark.parametrize("text", ["", "   \n\t", "字" * (comments.TEXT_MAX + 1)])
+@pytest.mark.parametrize("text", ["", "   \n\t", "字" * (comments.TEXT_MAX + 1), "有\x00空字符"])
 def test_empty_or_oversized_text_is_refused(app, text):
     with pytest.raises(comments.CommentError):
         comments.add(make_dataset(), by=make_user(), text=text, now=NOW, rules=RULES)
