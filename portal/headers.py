@@ -10,15 +10,28 @@ CSP = (
 )
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+)
+
+
 def _secure(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if current_app.config["PREFERRED_URL_SCHEME"] == "https":  # behind TLS only: browsers then insist on it
-        response.headers.setdefault(
-            "Strict-Transport-Security", f"max-age={current_app.config['HSTS_MAX_AGE']}"
-        )
+    """Add each security header the view did not set itself.
+
+    One pass over the response's headers rather than a setdefault per header: each setdefault scans
+    them twice, about 120 Python calls per request of the plainest page (issue 20).
+    """
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}
+    for name, value in SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    # behind TLS only: browsers then insist on it
+    if current_app.config["PREFERRED_URL_SCHEME"] == "https" and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", f"max-age={current_app.config['HSTS_MAX_AGE']}")
     return response
 
 
