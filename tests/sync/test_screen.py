@@ -384,3 +384,9 @@ def test_an_unreadable_sample_is_read_again_each_run_without_telling_anyone_twic
         select(SyncError.package).where(SyncError.run_id == run.id, SyncError.stage == "personal")
     )
     assert "dataset-005" not in set(notes)
+
+
+@pytest.mark.parametrize("page", ["abc", "-5", "99999", "1" * 400, "\x00"])
+def test_odd_pages_of_the_review_answer_without_an_error(app, client, login, page):
+    login("admin")
+    assert client.get("/admin/sync/holds", query_string={"page": page}).status_code in (200, 400, 404)
