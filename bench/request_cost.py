@@ -1,0 +1,149 @@
+"""Count what one anonymous page view costs the portal itself: figures a busy machine cannot skew.
+
+    python bench/request_cost.py                                   # an empty catalogue in a temporary SQLite
+    python bench/request_cost.py --database bench/out/catalogue-100000.db --json cost.json
+    DATABASE_URL=postgresql://... python bench/request_cost.py    # an already migrated PostgreSQL database
+
+For each page (the benchmark's minimal route, the home page, the catalogue, a search, a dataset page when
+the catalogue has one) it reports, per request of a visitor without cookies (as wrk sends them): the
+Python function calls (cProfile), the SQL statements and commits the request runs itself (the activity
+backlog's writer is held back and counted apart, per event), the cookies set and the bytes sent. The
+timings of catalogue_bench.py need a quiet machine; these counts do not (issue 20).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import logging
+import os
+import pstats
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MINIMAL = (
+    '{% extends "base.html" %}{% block content %}<h1>{{ title }}</h1><ul>'
+    "{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul>{% endblock %}"
+)
+
+
+def build_app(database: str | None):
+    """The portal as catalogue_bench.py serves it, with its minimal route."""
+    from flask import render_template
+
+    from portal import create_app
+
+    instance = tempfile.mkdtemp(prefix="request-cost-")
+    url = database or os.environ.get("DATABASE_URL") or f"sqlite:///{instance}/cost.db"
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "bench",
+                      "RATELIMIT_ENABLED": False, "ACTIVITY_FLUSH_MS": 600_000})  # fmt: skip
+    if url.startswith("sqlite") and not database:
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            logging.disable(logging.INFO)  # the migrations' lines
+            upgrade(revision="heads")
+            logging.disable(logging.NOTSET)
+    template = app.jinja_env.from_string(MINIMAL)
+
+    @app.get("/bench/minimal")
+    def minimal():
+        return render_template(template, title="基准页面", items=[f"数据集 {n}" for n in range(20)])
+
+    return app
+
+
+def pages(app) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from portal.catalogue import rules
+    from portal.catalogue.models import Dataset
+    from portal.extensions import db
+
+    found = {"minimal": "/bench/minimal", "home": "/", "catalogue": "/datasets/"}
+    found["search"] = "/datasets/?q=交通"
+    with app.app_context():
+        name = db.session.scalar(select(Dataset.name).where(rules.published()).limit(1))
+    if name:
+        found["dataset"] = f"/datasets/{name}"
+    return found
+
+
+def measure(app, path: str, requests: int) -> dict:
+    """Warm the caches, then count `requests` views of `path` by visitors without cookies."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    for _ in range(3):
+        app.test_client().get(path)
+    _drain()
+    statements: list[str] = []
+    commits: list[object] = []
+
+    def statement(conn, cursor, text, *args):
+        statements.append(text)
+
+    def commit(conn):
+        commits.append(conn)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    profile = cProfile.Profile()
+    try:
+        for _ in range(requests):
+            client = app.test_client()  # no cookies, as wrk sends none
+            profile.enable()
+            response = client.get(path)
+            profile.disable()
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+    events = len(app.extensions.get("activity_backlog", ()))
+    _drain()
+    calls = sum(stats[1] for stats in pstats.Stats(profile).stats.values())
+    return {
+        "status": response.status_code,
+        "python_calls": round(calls / requests),
+        "statements": round(len(statements) / requests, 2),
+        "commits": round(len(commits) / requests, 2),
+        "events_behind": round(events / requests, 2),
+        "cookies": sorted(c.split("=", 1)[0] for c in response.headers.getlist("Set-Cookie")),
+        "bytes": len(response.get_data()),
+    }
+
+
+def _drain() -> None:
+    """Write the events waiting behind the requests (a checkout from before the backlog has none)."""
+    try:
+        from portal.activity import backlog
+    except ImportError:
+        return
+    backlog.drain_all()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="a migrated SQLite file, e.g. bench/out/catalogue-100000.db")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    args = parser.parse_args()
+    app = build_app(f"sqlite:///{Path(args.database).resolve()}" if args.database else None)
+    figures = {label: measure(app, path, args.requests) for label, path in pages(app).items()}
+    for label, f in figures.items():
+        print(f"{label:>10}: {f['python_calls']:6d} calls, {f['statements']:5.2f} statements, "
+              f"{f['commits']:4.2f} commits, {f['events_behind']:4.2f} events behind, "
+              f"{f['bytes']:6d} bytes, cookies {f['cookies']} (HTTP {f['status']})")  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
