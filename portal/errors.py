@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
 from portal import dbtimeout, searchslots
 from portal.extensions import db
@@ -84,7 +84,15 @@ def handle_unexpected(exc: Exception):
     return _render(500)
 
 
+def refuse_nul(endpoint: str | None, values: dict | None) -> None:
+    """Refuse a NUL in an address's variables (a dataset name, a resource id) before any view sends it to
+    the database: no name holds one, and PostgreSQL rejects it in a text parameter with an error."""
+    if values and any("\x00" in str(v) for v in values.values()):
+        raise BadRequest("Parameters must not contain NUL characters.")
+
+
 def register(app: Flask) -> None:
+    app.url_value_preprocessor(refuse_nul)
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(InternalServerError, handle_unexpected)

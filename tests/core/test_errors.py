@@ -27,3 +27,27 @@ def test_json_405_is_the_api_error_envelope(client):
     response = client.post("/api/v1/datasets")
     assert response.get_json() == {"error": {"code": 405, "message": response.get_json()["error"]["message"]}}
     assert response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/datasets/%00",
+        "/datasets/a%00b/reports",
+        "/datasets/a%00/comments",
+        "/datasets/a%00/resources/1/table",
+        "/api/v1/datasets/%00",
+    ],
+)
+def test_a_nul_in_an_address_is_refused_before_any_query(client, path):
+    """PostgreSQL refuses a NUL in a text parameter with an error: no view may get to send one."""
+    response = client.get(path)
+    assert response.status_code == 400
+    if path.startswith("/api/"):
+        assert response.get_json()["error"]["message"] == "Parameters must not contain NUL characters."
+    else:
+        assert response.mimetype == "text/html"
+
+
+def test_an_address_without_a_nul_still_reaches_its_view(client):
+    assert client.get("/datasets/no-such-dataset").status_code == 404
