@@ -214,7 +214,23 @@ def _filter_value(column: store.Field, value: object) -> object:
     return converted
 
 
-def _statement(described: sa.Table, search: Search, dialect: str, table_name: str) -> sa.Select:
+def _scanned_terms(described: sa.Table, units: list[terms.Unit]) -> list:
+    """SQLite without an FTS5 table (a small table): FTS5's matching, read from the row's terms themselves.
+    Terms are space-separated in order and hold only [0-9a-z] and CJK characters, so a phrase is its
+    terms next to each other, a word a whole term, and a character the start of a term, as in FTS5."""
+    padded = sa.literal(" ") + described.c._terms + sa.literal(" ")
+    conditions = []
+    for unit in units:
+        if unit.kind == terms.CHARACTER:
+            conditions.append(padded.like(f"% {unit.text}%"))
+        else:
+            conditions.append(padded.like("% " + " ".join(unit.terms) + " %"))
+    return conditions
+
+
+def _statement(
+    conn: sa.Connection, described: sa.Table, search: Search, dialect: str, table_name: str
+) -> sa.Select:
     columns = [described.c[f.column].label(f"v{i}") for i, f in enumerate(search.fields)]
     statement = sa.select(*columns)
     for column, values in search.filters:
@@ -230,12 +246,14 @@ def _statement(described: sa.Table, search: Search, dialect: str, table_name: st
             query = sa.cast(sa.literal(terms.tsquery(units)), postgresql.TSQUERY)
             vector = sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), described.c._terms)
             statement = statement.where(vector.op("@@")(query))
-        else:
+        elif store.has_text_index(conn, table_name):
             fts = sa.table(store.fts_name(table_name), sa.column("rowid"))
             matching = sa.select(fts.c.rowid).where(
                 sa.literal_column(f'"{store.fts_name(table_name)}"').op("MATCH")(terms.fts5_query(units))
             )
             statement = statement.where(described.c._id.in_(matching))
+        else:
+            statement = statement.where(*_scanned_terms(described, units))
     for column, text in search.q_fields:
         pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
         statement = statement.where(sa.cast(described.c[column.column], sa.Text).like(pattern, escape="\\"))
@@ -253,9 +271,10 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
         dialect == "sqlite"
         and units
         and not (search.filters or search.q_fields or search.sort or search.distinct)
+        and store.has_text_index(conn, table_name)
     ):
         return _answer(search, *_text_only(conn, described, search, table_name, units))
-    statement = _statement(described, search, dialect, table_name)
+    statement = _statement(conn, described, search, dialect, table_name)
     total = _total(conn, described, statement, search) if search.include_total else None
     order = [
         (described.c[f.column].desc() if desc else described.c[f.column].asc()) for f, desc in search.sort

@@ -5,9 +5,11 @@ its own, created by revision 0017), `rows_r_<id>` in the embedded SQLite databas
 `_id` (1, 2, … in the source's order, as CKAN's DataStore numbers rows), `_terms` (the search terms of
 the row's non-personal text, see catalogue/terms.py) and one column `c<n>` per field, so that no field
 name, however hostile, ever reaches SQL. Full text: a GIN index on the terms' tsvector on PostgreSQL,
-a contentless FTS5 table `rows_r_<id>_fts` on SQLite. Indexes for equality filters are made after a load
-(building one over loaded rows is far cheaper than keeping it up to date row by row), and only for a
-table of INDEXED_FROM rows or more: below that a scan answers as fast as an index would.
+a contentless FTS5 table `rows_r_<id>_fts` on SQLite. Indexes are made after a load (building one over
+loaded rows is far cheaper than keeping it up to date row by row), and on SQLite only for a table of
+INDEXED_FROM rows or more, the FTS5 table too: below that a scan answers as fast as an index would, and
+each schema object costs SQLite's every connection a re-read of the whole schema when it changes (an FTS5
+table is five), which made the demo's 500 small tables the slowest part of its sync.
 
 Every function takes the SQLAlchemy connection it works on; none commits.
 """
@@ -129,9 +131,15 @@ def create(conn: sa.Connection, table_name: str, fields: Sequence[Field]) -> sa.
     drop(conn, table_name)
     described = table(table_name, fields, dialect)
     described.create(conn)
-    if dialect != "postgresql":
-        conn.exec_driver_sql(f"CREATE VIRTUAL TABLE \"{fts_name(table_name)}\" USING fts5(terms, content='')")
     return described
+
+
+def has_text_index(conn: sa.Connection, table_name: str) -> bool:
+    """SQLite: whether the table has its FTS5 index (a table under INDEXED_FROM rows has none)."""
+    found = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (fts_name(table_name),)
+    )
+    return found.first() is not None
 
 
 def drop(conn: sa.Connection, table_name: str) -> None:
@@ -209,16 +217,14 @@ def insert(
     try:
         marks = ", ".join("?" for _ in names)
         cursor.executemany(f'INSERT INTO "{described.name}" ({column_list}) VALUES ({marks})', prepared)
-        fts = fts_name(described.name.removeprefix("rows_"))
-        cursor.executemany(f'INSERT INTO "{fts}" (rowid, terms) VALUES (?, ?)', [r[:2] for r in prepared])
     finally:
         cursor.execute(f"PRAGMA cache_size = {int(cache)}")
     return len(prepared)
 
 
 def index(conn: sa.Connection, table_name: str, fields: Sequence[Field], records: int) -> None:
-    """Give a loaded table of `records` rows its indexes: equality filters per field (from INDEXED_FROM
-    rows), full text on PostgreSQL; then its statistics for the planner."""
+    """Give a loaded table of `records` rows its indexes: equality filters per field and, on SQLite, the
+    FTS5 table (both from INDEXED_FROM rows), full text on PostgreSQL; then its statistics."""
     dialect = conn.dialect.name
     name = physical_name(table_name, dialect)
     qualified = f'{SCHEMA}."{name}"' if dialect == "postgresql" else f'"{name}"'
@@ -237,6 +243,11 @@ def index(conn: sa.Connection, table_name: str, fields: Sequence[Field], records
         conn.exec_driver_sql(
             f'CREATE INDEX IF NOT EXISTS "{name}_search_idx" ON {qualified} USING gin ({VECTOR})'
         )
+    elif records >= INDEXED_FROM:  # FTS5, filled from the loaded terms in one statement
+        fts = fts_name(table_name)
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{fts}"')
+        conn.exec_driver_sql(f"CREATE VIRTUAL TABLE \"{fts}\" USING fts5(terms, content='')")
+        conn.exec_driver_sql(f'INSERT INTO "{fts}" (rowid, terms) SELECT _id, _terms FROM {qualified}')
     conn.exec_driver_sql(f"ANALYZE {qualified}")
 
 

@@ -187,3 +187,21 @@ def test_a_removed_resource_leaves_the_store(loaded_tables):
     assert store.physical_name(name, db.session.connection().dialect.name) not in inspector.get_table_names(
         schema
     )
+
+
+def test_a_small_table_without_a_text_index_answers_q_as_an_indexed_one(loaded_tables, monkeypatch):
+    lines = ["站点,线路,备注", "东湖公交站,K3路,Bus stop 7", "湖东站,5路,东 湖", "东湖公园,K3路,bus"]
+    data = ("\n".join(lines) + "\n").encode()
+    scanned = load(file_resource(data, "CSV"))
+    monkeypatch.setattr(store, "INDEXED_FROM", 1)
+    indexed = load(file_resource(data, "CSV"))
+    conn = db.session.connection()
+    if conn.dialect.name == "sqlite":
+        assert not store.has_text_index(conn, scanned.table_name)
+        assert store.has_text_index(conn, indexed.table_name)
+    for q in ["东湖", "湖", "东", "东湖公交", "公园东湖", "bus", "stop 7", "k3", "湖东 bus", "7", "公", "无"]:
+        for params in ({"q": q}, {"q": q, "filters": {"线路": "K3路"}}, {"q": q, "sort": "站点 desc"}):
+            expected = read(indexed, **params)
+            assert read(scanned, **params) == expected, params
+    assert [r["_id"] for r in read(scanned, q="东湖")["records"]] == [1, 3]
+    assert [r["_id"] for r in read(scanned, q="东")["records"]] == [1, 2, 3]
