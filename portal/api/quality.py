@@ -9,7 +9,7 @@ same figures). Nested under /api/v1.
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from portal import clock
 from portal.api import openapi
@@ -67,7 +67,7 @@ openapi.schemas(
     responses=responses("QualityByDepartment"),
 )
 def departments():
-    return {"departments": quality.departments(clock.now())}
+    return {"departments": quality.departments(clock.now(), reuse_within=_reuse())}
 
 
 @bp.get("/counties")
@@ -77,4 +77,9 @@ def departments():
     responses=responses("QualityByCounty"),
 )
 def counties():
-    return {"counties": quality.summary(clock.now())["counties"]}
+    return {"counties": quality.summary(clock.now(), reuse_within=_reuse())["counties"]}
+
+
+def _reuse() -> float:
+    """How stale the figures may get while the catalogue keeps changing: as long as its facet index."""
+    return current_app.config["CATALOGUE_INDEX_REUSE_SECONDS"]

@@ -13,21 +13,27 @@
 - Metadata completeness: the share of COMPLETENESS_FIELDS a dataset fills (declared once, below; the
   methodology page lists them from there).
 
-`tallies` counts all of it per department for /api/v1/quality, the quality board and its daily snapshots.
+`tallies` counts all of it per department for /api/v1/quality, the quality board and its daily snapshots,
+from a per-process cache stamped with the catalogue's generation (`standings`), so that a request's work does
+not grow with the catalogue.
 """
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select
-from sqlalchemy.orm import Mapped, mapped_column, selectinload
+from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.catalogue import rules
-from portal.catalogue.models import Dataset, Department, Resource
+from portal import dbtimeout
+from portal.catalogue import changes, rules, search_cache
+from portal.catalogue.models import Dataset, Department, Resource, dataset_tags
 from portal.dbtypes import UTCDateTime
 from portal.extensions import db
 from portal.regions.models import Region
@@ -195,35 +201,113 @@ class Tally:
         }
 
 
-def tallies(now: datetime) -> dict[int, Tally]:
-    """Tally the published datasets per department id (datasets without a department are left out)."""
-    query = (
-        select(Dataset)
-        .where(rules.published(), Dataset.department_id.is_not(None))
-        .options(selectinload(Dataset.resources), selectinload(Dataset.tags))
-    )
+@dataclass(frozen=True)
+class Standing:
+    """A department's tally as its data stands, timeliness aside: when each of its datasets that declares a
+    frequency falls overdue, sorted, so that the overdue count at any `now` is one bisection (`at`)."""
+
+    tally: Tally  # overdue left at 0
+    due: tuple[datetime, ...]  # latest update + allowed age, ascending
+
+    def at(self, now: datetime) -> Tally:
+        """The tally at `now`: overdue are the datasets due strictly before it (`is_overdue`)."""
+        return replace(self.tally, overdue=bisect_left(self.due, now))
+
+
+def measure() -> dict[int, Standing]:
+    """Read every published dataset with a department once, in four column-only statements, and return
+    its department's Standing per department id. The figures are those of `is_overdue`, `openness_stars`,
+    `broken_counts` and `fields_filled` on the loaded datasets (the tests hold them equal)."""
+    facts = _resource_facts()
+    tagged = set(db.session.scalars(select(dataset_tags.c.dataset_id).distinct()))
     broken = broken_counts()
-    rows: dict[int, Tally] = {}
-    for d in db.session.scalars(query):
-        tally = rows.setdefault(d.department_id, Tally())
-        tally.add(
+    columns = (Dataset.id, Dataset.department_id, Dataset.metadata_modified, *_COMPLETENESS_COLUMNS)
+    query = select(*columns).where(rules.published(), Dataset.department_id.is_not(None))
+    tallies: dict[int, Tally] = {}
+    due: dict[int, list[datetime]] = {}
+    for row in db.session.execute(query):
+        stars, newest = facts.get(row.id, (0, None))
+        allowed = allowed_age(row)
+        if allowed is not None:
+            latest = max(row.metadata_modified, newest) if newest else row.metadata_modified
+            due.setdefault(row.department_id, []).append(latest + allowed)
+        dataset = SimpleNamespace(**row._mapping, tags=row.id in tagged)
+        tallies.setdefault(row.department_id, Tally()).add(
             Tally(
                 datasets=1,
-                overdue=int(is_overdue(d, d.resources, now)),
-                broken_resources=broken.get(d.id, 0),
-                openness_stars=openness_stars(d.resources),
-                fields_filled=fields_filled(d),
+                broken_resources=broken.get(row.id, 0),
+                openness_stars=stars,
+                fields_filled=fields_filled(dataset),
                 fields_expected=len(COMPLETENESS_FIELDS),
             )
         )
-    return rows
+    return {dept_id: Standing(t, tuple(sorted(due.get(dept_id, ())))) for dept_id, t in tallies.items()}
 
 
-def summary(now: datetime) -> dict:
+# What `COMPLETENESS_FIELDS` read of a dataset, besides its tags.
+_COMPLETENESS_COLUMNS = (
+    Dataset.title,
+    Dataset.name,
+    Dataset.notes,
+    Dataset.licence_id,
+    Dataset.maintainer,
+    Dataset.author,
+    Dataset.extras,
+)
+
+
+def _resource_facts() -> dict[int, tuple[int, datetime | None]]:
+    """Per dataset id: the best openness stars of its active resources and their newest `last_modified`."""
+    query = (
+        select(Resource.dataset_id, Resource.format, func.max(Resource.ckan_last_modified))
+        .where(Resource.state == "active")
+        .group_by(Resource.dataset_id, Resource.format)
+    )
+    facts: dict[int, tuple[int, datetime | None]] = {}
+    for dataset_id, fmt, newest in db.session.execute(query):
+        stars, latest = facts.get(dataset_id, (0, None))
+        if newest is not None and (latest is None or newest > latest):
+            latest = newest
+        facts[dataset_id] = (max(stars, stars_of_format(fmt)), latest)
+    return facts
+
+
+def standings(*, reuse_within: float = 0.0) -> dict[int, Standing]:
+    """Return `measure()`, cached in this process for the catalogue's generation (catalogue/changes.py:
+    the sync, the link check and every writer of a dataset move it), so that a request costs one stamp
+    lookup instead of a read of the whole catalogue. Timeliness is kept out of the cache (`Standing.at`),
+    so a cached answer is exactly the live one at any moment. `reuse_within`: see StampedCache.get."""
+    stamp = changes.generation()
+    with _standings_lock:  # one thread measures; the others wait for it rather than measure too
+        return search_cache.searches.get(
+            "quality standings", _measure_unbounded, stamp, reuse_within=reuse_within
+        )
+
+
+_standings_lock = threading.Lock()
+
+
+def _measure_unbounded() -> dict[int, Standing]:
+    # a read of the whole catalogue that later requests reuse: not bound by one request's timeout
+    with dbtimeout.unbounded(db.session.connection()):
+        return measure()
+
+
+def tallies(now: datetime, *, cached: bool = True, reuse_within: float = 0.0) -> dict[int, Tally]:
+    """Tally the published datasets per department id (datasets without a department are left out);
+    `cached=False` reads the catalogue afresh (the daily snapshot, which runs outside any request)."""
+    measured = standings(reuse_within=reuse_within) if cached else measure()
+    return {dept_id: s.at(now) for dept_id, s in measured.items()}
+
+
+def summary(now: datetime, *, reuse_within: float = 0.0) -> dict:
     """Return {"total", "departments": [...], "counties": [...]}: the figures of `Tally.figures` over every
     department, per department with a published dataset (`organization`: the CKAN name, and `title`) and
-    per region, the city's own departments under the city (`code`, `name`, `name_en`)."""
-    by_department = tallies(now)
+    per region, the city's own departments under the city (`code`, `name`, `name_en`).
+
+    Bounded per request: the tallies come from the cache (`standings`); departments and regions, a few
+    hundred rows at most, are read live, so a renamed department shows at once."""
+    by_department = tallies(now, reuse_within=reuse_within)
     departments = db.session.execute(
         select(Department.id, Department.name, Department.title, Department.region_id).where(
             Department.id.in_(list(by_department))
@@ -252,9 +336,9 @@ def summary(now: datetime) -> dict:
     }
 
 
-def departments(now: datetime) -> list[dict]:
+def departments(now: datetime, *, reuse_within: float = 0.0) -> list[dict]:
     """Rows per department of the published datasets (see `summary`)."""
-    return summary(now)["departments"]
+    return summary(now, reuse_within=reuse_within)["departments"]
 
 
 def broken_resources(limit: int) -> list[dict]:

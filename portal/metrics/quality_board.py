@@ -40,8 +40,9 @@ class Board:
     chart: charts.LineChart
 
 
-def board(now: datetime, *, days: int = DAYS, county: str = "") -> Board:
-    """Build the board; `county` (a region code, "" for the city) picks the trend; raise UnknownCounty."""
+def board(now: datetime, *, days: int = DAYS, county: str = "", reuse_within: float = 0.0) -> Board:
+    """Build the board; `county` (a region code, "" for the city) picks the trend; raise UnknownCounty.
+    `reuse_within`: how stale today's figures may get while the catalogue changes (quality.standings)."""
     regions = list(db.session.scalars(select(Region).order_by(Region.position, Region.code)))
     region = None
     if county:
@@ -50,7 +51,7 @@ def board(now: datetime, *, days: int = DAYS, county: str = "") -> Board:
             raise UnknownCounty(county)
     today = clock.day_of(now)
     points = quality_trends.trend(today - timedelta(days=days - 1), today, region.id if region else None)
-    summary = quality.summary(now)
+    summary = quality.summary(now, reuse_within=reuse_within)
     return Board(
         total=summary["total"],
         departments=summary["departments"],

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 
 from portal import inputs
 from portal.accounts.models import ADMIN
@@ -25,7 +25,9 @@ def _board() -> quality_board.Board:
             request.args.get("days"), quality_board.DAYS, minimum=quality_board.MIN_DAYS,
             maximum=quality_board.MAX_DAYS,
         )  # fmt: skip
-        return quality_board.board(utcnow(), days=days, county=request.args.get("county", "").strip())
+        county = request.args.get("county", "").strip()
+        reuse = current_app.config["CATALOGUE_INDEX_REUSE_SECONDS"]
+        return quality_board.board(utcnow(), days=days, county=county, reuse_within=reuse)
     except (inputs.BadInput, quality_board.UnknownCounty):
         abort(400)
 

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from catalogue_factories import make_dataset, make_department, make_resource
 
-from portal.catalogue import quality
+from portal.catalogue import changes, quality
+from portal.catalogue.models import Dataset
 from portal.catalogue.quality import LinkCheck
+from portal.dbtypes import utcnow
 from portal.extensions import db
 
 NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
@@ -200,3 +202,94 @@ def test_broken_resource_ids_name_the_active_resources_whose_latest_check_failed
     db.session.flush()
     assert quality.broken_resource_ids(dataset.id) == {dead.id}
     assert [b["resource"] for b in quality.broken_resources(10)] == [dead.ckan_id]
+
+
+# -- The summary at scale (issue 20 / issue 17 item 4): measured once per catalogue generation ----------
+
+
+def _reference(now: datetime) -> dict[int, quality.Tally]:
+    """The tallies as the per-dataset functions give them on loaded datasets (what /api/v1/datasets shows)."""
+    broken = quality.broken_counts()
+    rows: dict[int, quality.Tally] = {}
+    for d in db.session.scalars(db.select(Dataset).where(Dataset.department_id.is_not(None))):
+        if d.state != "published":
+            continue
+        rows.setdefault(d.department_id, quality.Tally()).add(
+            quality.Tally(
+                datasets=1,
+                overdue=int(quality.is_overdue(d, d.resources, now)),
+                broken_resources=broken.get(d.id, 0),
+                openness_stars=quality.openness_stars(d.resources),
+                fields_filled=quality.fields_filled(d),
+                fields_expected=len(quality.COMPLETENESS_FIELDS),
+            )
+        )
+    return rows
+
+
+def _varied_catalogue():
+    """Overdue by metadata, timely by a resource, overdue despite a removed resource's date, no frequency,
+    withdrawn; stars from mixed-case, removed and missing formats; one broken link, one sound."""
+    transport, health = make_department(name="jx-transport"), make_department(name="jx-health")
+    resources = [{"format": "csv"}, {"format": "PDF"}, {"format": "TTL", "state": "removed"}]
+    late = _dataset("每月", timedelta(days=40), department=transport, tags=["公交"], resources=resources)
+    recent = [{"format": "XLSX", "ckan_last_modified": NOW - timedelta(days=d)} for d in (2, 9)]
+    _dataset("每周", timedelta(days=20), department=transport, resources=recent)
+    removed = [{"format": "JSON", "state": "removed", "ckan_last_modified": NOW}]
+    full = _full(extras={"update_frequency": "每日", "spatial": "嘉兴市"})
+    make_dataset(modified=NOW - timedelta(hours=30), department=health, resources=removed, **full)
+    _dataset(None, timedelta(days=900), department=health, resources=[])
+    _dataset("每年", timedelta(days=10), department=health, state="withdrawn")
+    _check(late.resources[0], True)
+    _check(late.resources[1], False)
+    db.session.commit()
+    return late
+
+
+def test_the_measured_tallies_equal_the_per_dataset_figures_at_any_time(app):
+    _varied_catalogue()
+    measured = quality.measure()
+    for now in (NOW, NOW - timedelta(days=30), NOW + timedelta(days=3), NOW + timedelta(days=400)):
+        assert {d: s.at(now) for d, s in measured.items()} == _reference(now)
+    assert sum(t.overdue for t in _reference(NOW).values()) == 2  # the monthly and the daily one
+
+
+def test_a_cached_summary_is_measured_once_and_stays_exact_as_time_passes(app, monkeypatch):
+    _varied_catalogue()
+    measured = []
+    monkeypatch.setattr(quality, "measure", lambda real=quality.measure: measured.append(1) or real())
+    early, later = NOW - timedelta(days=30), NOW + timedelta(days=400)
+    assert quality.summary(early)["total"]["overdue"] == 0
+    assert quality.summary(NOW)["total"]["overdue"] == 2
+    assert quality.summary(later)["total"]["overdue"] == 3  # the weekly one too, with no new measure
+    assert len(measured) == 1
+    for now in (early, NOW, later):
+        assert quality.tallies(now) == _reference(now) == quality.tallies(now, cached=False)
+
+
+def test_a_cached_summary_is_fresh_after_any_write_that_moves_the_change_time(app):
+    late = _varied_catalogue()
+    before = quality.summary(NOW)["total"]
+    assert (before["datasets"], before["broken_resources"]) == (4, 1)
+    # the link check's way: a resource's health changed, and its dataset is touched
+    sound = db.update(LinkCheck).where(LinkCheck.resource_id == late.resources[1].id)
+    db.session.execute(sound.values(broken=True))
+    assert quality.summary(NOW)["total"]["broken_resources"] == 1  # not yet said: the cache holds
+    changes.touch(db.session.connection(), [late.id], utcnow())
+    db.session.commit()
+    assert quality.summary(NOW)["total"]["broken_resources"] == 2
+    # the sync's way: a dataset withdrawn, its change time marked
+    late.state = "withdrawn"
+    changes.mark(late, utcnow())
+    db.session.commit()
+    after = quality.summary(NOW)["total"]
+    assert (after["datasets"], after["broken_resources"], after["overdue"]) == (3, 0, 1)
+    assert quality.tallies(NOW) == _reference(NOW)
+
+
+def test_a_renamed_department_shows_at_once_though_its_tallies_are_cached(app):
+    late = _varied_catalogue()
+    assert "jx-transport" in [d["organization"] for d in quality.departments(NOW)]
+    late.department.name = "jx-traffic"  # no dataset is written
+    db.session.commit()
+    assert [d["organization"] for d in quality.departments(NOW)] == ["jx-health", "jx-traffic"]
