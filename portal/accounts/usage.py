@@ -247,6 +247,8 @@ def lift(session: Session, token: ApiToken, by: User, note: str = "") -> None:
     unsuspended token is refused."""
     if not token.is_suspended:
         raise UsageError(_l("This token is not suspended."))
+    if "\x00" in note:  # PostgreSQL keeps no NUL in text, nor \u0000 in the audit row's JSON
+        raise UsageError(_l("The text holds a character that cannot be kept (NUL)."))
     before = {"suspended_at": token.suspended_at.isoformat(), "reason": token.suspension_reason}
     token.suspended_at, token.suspension_reason = None, ""
     session.flush()

@@ -91,6 +91,19 @@ def test_an_admin_lifts_a_suspension_audited(client, login, watched):
     assert client.post("/admin/monitoring/tokens/999999/lift").status_code == 404
 
 
+@pytest.mark.parametrize("note", ["已\x00核实", "\x00" + "x" * 5000])
+def test_a_note_holding_a_nul_is_refused_not_a_server_error(client, login, watched, note):
+    """PostgreSQL keeps no NUL in text nor \\u0000 in JSON: the lift is refused, the token still suspended."""
+    login("admin")
+    answer = client.post(
+        f"/admin/monitoring/tokens/{watched.id}/lift", data={"note": note}, follow_redirects=True
+    )
+    assert answer.status_code == 200 and 'class="flash flash-error"' in answer.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(ApiToken, watched.id).is_suspended
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "token.suspension_lifted")) == 0
+
+
 def test_the_work_queue_counts_alerts_and_suspended_tokens(client, login, watched):
     login("admin")
     page = client.get("/admin/").get_data(as_text=True)

@@ -229,6 +229,18 @@ def test_a_release_needs_a_reason_and_an_actual_hold(app, client, login, ckan_ur
     assert audit("dataset.hold_released") == []
 
 
+def test_a_reason_holding_a_nul_is_refused_not_a_server_error(app, client, login, ckan_url):
+    """PostgreSQL keeps no NUL in text (nor \\u0000 in JSON): the release is refused as any bad reason is."""
+    sync(ckan_url, full=True)
+    login("admin")
+    answer = client.post(
+        f"/admin/sync/holds/{dataset(3).id}/release", data={"reason": "看过\x00了"}, follow_redirects=True
+    )
+    assert answer.status_code == 200 and 'class="flash flash-error"' in answer.get_data(as_text=True)
+    assert dataset(3).state == WITHDRAWN and hold_of(3).status == HELD
+    assert audit("dataset.hold_released") == []
+
+
 def test_a_released_dataset_stays_published_until_ckan_changes_its_data(
     app, client, login, fake, ckan_url, s3, files
 ):
