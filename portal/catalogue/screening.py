@@ -62,9 +62,14 @@ def find_personal_data(header: Sequence[str], rows: Iterable[Sequence[object]]) 
             else:
                 seen[index] = (first[0], first[1] + 1, first[2])
     return [
-        Finding(str(header[index])[:200], rule, count, sample[:200])
+        Finding(_kept(str(header[index]))[:200], rule, count, _kept(sample)[:200])
         for index, (rule, count, sample) in sorted(seen.items())
     ]
+
+
+def _kept(text: str) -> str:
+    """Drop NUL characters, which PostgreSQL keeps in neither text nor JSON."""
+    return text.replace("\x00", "")
 
 
 def unmasked_rule(value: str, kind: str | None) -> str | None:

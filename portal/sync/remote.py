@@ -230,6 +230,19 @@ class CkanSource:
             if isinstance(f, dict) and f.get("id") not in (None, "_id")
         ]
 
+    def datastore_sample(self, resource_id: str, limit: int) -> tuple[list[str], list[dict]] | None:
+        """Return a DataStore table's field names (without `_id`) and its first `limit` records in one
+        call, or None when absent (the personal data scan's sample, sync/screen.py)."""
+        try:
+            result = self.call("datastore_search", resource_id=resource_id, limit=limit, sort="_id")
+        except (ckanapi.NotFound, ckanapi.NotAuthorized, ckanapi.ValidationError):
+            return None
+        fields, records = result.get("fields"), result.get("records")
+        if not isinstance(fields, list) or not isinstance(records, list):
+            raise SourceUnavailable("datastore_search answered without fields and records")
+        names = [str(f["id"]) for f in fields if isinstance(f, dict) and f.get("id") not in (None, "_id")]
+        return names, records[:limit]
+
     def datastore_records(self, resource_id: str, offset: int = 0, page: int = 10_000) -> Iterator[dict]:
         """Yield a DataStore table's records in `_id` order from the `offset`-th, a page per call."""
         while True:
@@ -339,6 +352,9 @@ class DumpSource:
 
     def datastore_records(self, resource_id: str, offset: int = 0, page: int = 10_000) -> Iterator[dict]:
         return iter(())
+
+    def datastore_sample(self, resource_id: str, limit: int) -> tuple[list[str], list[dict]] | None:
+        return None
 
     def local_file(self, url: str) -> Path | None:
         """Resolve a relative resource URL against the dump's folder, never outside it."""

@@ -23,7 +23,6 @@ Every hold, release and clearance is audited.
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -133,7 +132,7 @@ def scan(
             except SourceUnavailable:
                 raise
             except Exception as exc:  # unreadable: held, never published unread
-                result.problems.append({**label, "message": _problem(exc)[:500]})
+                result.problems.append({**label, "message": _problem(exc)[:500].replace("\x00", "")})
                 continue
             if table is not None:
                 header, rows = table
@@ -147,13 +146,12 @@ def _datastore_sample(values: dict, source: Any, open_stored, limit: int):
     if not values.get("datastore_active"):
         return None
     try:
-        fields = source.datastore_fields(values["ckan_id"])
-        if fields is None:
-            return None
-        names = [f["id"] for f in fields]
-        records = list(itertools.islice(source.datastore_records(values["ckan_id"], page=limit), limit))
+        sample = source.datastore_sample(values["ckan_id"], limit)
     except ckanapi.CKANAPIError as exc:
         raise ValueError(f"DataStore sample not read: {type(exc).__name__}") from exc
+    if sample is None:
+        return None
+    names, records = sample
     if any(not isinstance(r, dict) for r in records):
         raise ValueError("DataStore sample not read: records are not objects")
     return names, list(screening.as_rows(names, records))
@@ -265,6 +263,10 @@ def release(dataset: Dataset, *, by: Any, reason: str, now: datetime, client: st
         raise ReasonRequired(_l("Give the reason for releasing the dataset."), {"reason": _l("Required.")})
     if len(reason) > REASON_MAX:
         raise ReasonRequired(_l("The reason is too long (at most %(n)d characters).", n=REASON_MAX))
+    if "\x00" in reason:  # PostgreSQL keeps no NUL in text or JSON
+        raise ReasonRequired(
+            _l("The reason holds a character that cannot be kept."), {"reason": _l("Required.")}
+        )
     before = {"state": dataset.state, "reason": dataset.withdrawn_reason, "found": summary(hold)}
     dataset.state, dataset.withdrawn_reason, dataset.withdrawn_at = PUBLISHED, None, None
     changes.mark(dataset, now)  # the catalogue changed: cached pages must see it

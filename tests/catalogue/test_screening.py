@@ -78,3 +78,9 @@ def test_cells_of_any_type_and_ragged_rows_are_read():
 def test_datastore_records_become_rows_in_field_order():
     records = [{"姓名": "赵六", "_id": 1}, {"_id": 2}]
     assert list(screening.as_rows(["姓名"], records)) == [["赵六"], [None]]
+
+
+def test_nul_characters_are_dropped_from_what_a_finding_keeps():
+    """PostgreSQL keeps no NUL in text or JSON; a hostile file must not make a finding unstorable."""
+    found = screening.find_personal_data(["姓名\x00", "备注"], [["张三丰", "电话13812345678\x00"]])
+    assert [(f.column, f.sample) for f in found] == [("姓名", "张**"), ("备注", "电话138****5678")]
