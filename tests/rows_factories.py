@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from factories import make_user
+from sync_factories import release_holds
 
-from portal.accounts.models import ADMIN
-from portal.dbtypes import utcnow
-from portal.extensions import db
-from portal.sync import remote, run, screen
+from portal.sync import remote, run
 
 ORG = {"id": "org-jx-jtj", "name": "jiaxing-jtj", "title": "嘉兴市交通运输局"}
 STOPS = "20000000-0000-4000-8000-000000000001"  # a DataStore table of 250 bus stops
@@ -100,11 +97,3 @@ def sync_rows(url: str, store=None, *, release: bool = True, **settings):
     if release:
         release_holds()
     return done
-
-
-def release_holds() -> None:
-    """Release every dataset the sync held for personal data, as the office does, and commit."""
-    office = make_user(ADMIN)
-    for hold in db.session.scalars(screen.held_datasets()).all():
-        screen.release(hold.dataset, by=office, reason="已核实：测试数据", now=utcnow())
-    db.session.commit()
