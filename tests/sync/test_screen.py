@@ -200,7 +200,7 @@ def test_the_office_sees_held_datasets_with_masked_samples_only(app, client, log
     assert re.search(r'data-counter="held"><strong>4</strong>', run_page)
 
 
-@pytest.mark.parametrize("role", [None, "developer", "county_member", "judge"])
+@pytest.mark.parametrize("role", [None, "developer", "county_member", "judge", "data_owner"])
 def test_only_the_office_sees_and_releases_holds(app, client, login, ckan_url, role):
     sync(ckan_url, full=True)  # not mirrored: the DataStore table of dataset-003 holds it
     if role:
