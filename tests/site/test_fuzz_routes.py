@@ -19,9 +19,11 @@ from sqlalchemy import select, text
 
 from portal import seeding
 from portal.accounts.models import ADMIN, ROLES, User
+from portal.accounts.usage_demo import seed_demo_usage
 from portal.applications.demo import seed_demo_applications
 from portal.contest.demo import seed_demo_contest
 from portal.extensions import db
+from portal.feedback.demo import seed_demo_feedback
 from portal.feedback.owner_demo import seed_demo_owners
 from portal.storage import get_storage
 from portal.sync import remote, run
@@ -35,12 +37,14 @@ PARAMS = (
     "region_id", "judge_id", "track_id", "dataset_ids", "dataset_q", "decision", "max_score", "weight",
     "population", "advance_count", "advance_cutoff", "judges_per_entry", "notice_days", "aggregation",
     "tiebreak_order", "organization", "web_url", "demo_url", "confirm", "current", "new", "form_token",
+    "text", "reason", "action", "back", "day", "days", "note", "departments", "lang", "size", "reply",
 )  # fmt: skip
 
 # Where long texts go: the parameters that take free text (filling all sixty would only slow the test).
 TEXT_PARAMS = (
     "q", "fq", "fq_list", "sort", "id", "name", "name_or_id", "tag", "department", "email", "display_name",
     "title", "description", "source", "dataset_q", "facet.field", "fl", "next", "page", "year",
+    "text", "reason", "note", "reply", "day",
 )  # fmt: skip
 SHORT = 64  # texts up to this long go in every parameter
 
@@ -68,7 +72,8 @@ JSON_BODIES = {
     "not an object": "[1, 2, 3]",
     "invalid": '{"q": ',
 }
-# An id of a demo row for each integer path parameter, so the fuzz reaches past the 404.
+# An id of a demo row (a table, or table.column) for each integer path parameter, so the fuzz reaches
+# past the 404.
 TABLES = {
     "application_id": "applications",
     "file_id": "application_files",
@@ -86,6 +91,9 @@ TABLES = {
     "flag_id": "identity_flags",
     "conflict_id": "conflicts",
     "membership_id": "round_judges",
+    "comment_id": "dataset_comments",
+    "report_id": "error_reports",
+    "dataset_id": "personal_data_holds.dataset_id",  # a held dataset
 }
 # 5xx answers found here and reported to the helper building the route, not yet fixed: each must still
 # answer so (the test fails once it is fixed, so that its entry goes).
@@ -95,7 +103,8 @@ _ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 @pytest.fixture
 def demo_world(app):
-    """The demo accounts, catalogue, applications and contest, made as `flask init --demo` makes them."""
+    """The demo accounts, catalogue, applications, contest, feedback, usage and data owners, made as
+    `flask init --demo` makes them (without its months of activity events)."""
     seeding.create_demo_accounts()
     db.session.commit()
     run.sync(remote.DumpSource(seeding.DEMO_CATALOGUE), run.Settings(mirror=False))
@@ -103,11 +112,16 @@ def demo_world(app):
     db.session.commit()
     seed_demo_contest()
     db.session.commit()
+    seed_demo_feedback(5)  # error reports, data requests and comments, so their ids exist
+    db.session.commit()
+    seed_demo_usage()  # the developer's tokens, one suspended: the monitoring page's lift
+    db.session.commit()
     seed_demo_owners()  # data owners of the busiest departments, as init --demo makes them
     db.session.commit()
     ids = {}
-    for param, table in TABLES.items():
-        ids[param] = db.session.scalar(text(f"SELECT min(id) FROM {table}")) or 1  # noqa: S608
+    for param, source in TABLES.items():
+        table, _, column = source.partition(".")
+        ids[param] = db.session.scalar(text(f"SELECT min({column or 'id'}) FROM {table}")) or 1  # noqa: S608
     dataset = db.session.execute(
         text(
             "SELECT d.name, min(r.ckan_id) FROM datasets d JOIN resources r "
