@@ -275,7 +275,10 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
     ):
         return _answer(search, *_text_only(conn, described, search, table_name, units))
     statement = _statement(conn, described, search, dialect, table_name)
-    total = _total(conn, described, statement, search) if search.include_total else None
+    counted_with_page = _counted_with_page(conn, statement, search, units)
+    total = None
+    if search.include_total and not counted_with_page:
+        total = _total(conn, described, statement, search)
     order = [
         (described.c[f.column].desc() if desc else described.c[f.column].asc()) for f, desc in search.sort
     ]
@@ -286,8 +289,28 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
         # plan PostgreSQL favours for LIMIT, and by far the slowest; this keeps it on the text index
         order.append(described.c._id + 0 if search.q else described.c._id)
     page = statement.order_by(*order).limit(search.limit).offset(search.offset)
+    if counted_with_page:
+        rows = conn.execute(page.add_columns(sa.func.count().over())).all()
+        if rows or not search.offset:
+            return _answer(search, [row[:-1] for row in rows], (rows[0][-1] if rows else 0, False))
+        total = _total(conn, described, statement, search)  # a page past the last match
     rows = conn.execute(page).all() if search.limit else []
     return _answer(search, rows, total)
+
+
+def _counted_with_page(conn: sa.Connection, statement: sa.Select, search: Search, units) -> bool:
+    """PostgreSQL, full text: whether to count the matches in the page's own statement (a window count).
+    Ordered by `_id + 0`, the page reads every match anyway, so counting them there costs little, where a
+    separate count reads them all again; only while the planner expects at most COUNT_MAX matches."""
+    return bool(
+        conn.dialect.name == "postgresql"
+        and units
+        and search.include_total
+        and search.limit
+        and not search.distinct
+        and search.total_estimation_threshold is None
+        and _estimate(conn, statement) <= COUNT_MAX
+    )
 
 
 def _total(

@@ -183,3 +183,17 @@ def test_ckans_total_estimation_threshold_is_taken_and_echoed(client, synced):
     for bad in (-1, "many", [1]):
         status, body = search(client, total_estimation_threshold=bad)
         assert status == 409 and "total_estimation_threshold" in body["error"]
+
+
+def test_a_text_search_total_holds_on_every_page_and_past_the_last(client, synced):
+    expected = sum("秀洲" in r["站点名称"] for r in RECORDS)
+    for offset, shown in ((0, 100), (150, expected - 150), (expected + 50, 0)):
+        result = search(client, q="秀洲", offset=offset)[1]["result"]
+        assert (result["total"], result["total_was_estimated"], len(result["records"])) == (
+            expected,
+            False,
+            shown,
+        )
+    result = search(client, q="秀洲", filters={"线路": "K3路"}, limit=0)[1]["result"]
+    matching = [r for r in RECORDS if "秀洲" in r["站点名称"] and r["线路"] == "K3路"]
+    assert (result["total"], result["records"]) == (len(matching), [])
