@@ -43,9 +43,26 @@ def _observe(response):
     started = g.get("request_started")
     if started is not None:
         endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
-        REQUEST_SECONDS.labels(endpoint, request.method).observe(time.perf_counter() - started)
-        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        timer, counter = _series(endpoint, request.method, response.status_code)
+        timer.observe(time.perf_counter() - started)
+        counter.inc()
     return response
+
+
+_SERIES: dict[tuple[str, str, int], tuple] = {}
+MAX_SERIES = 5000  # beyond it (methods made up by clients), series are looked up each time
+
+
+def _series(endpoint: str, method: str, status: int) -> tuple:
+    """Return the latency and count series of one endpoint, method and status, kept once looked up:
+    prometheus-client's labels() checks and joins its label values again on every call (issue 20)."""
+    key = (endpoint, method, status)
+    found = _SERIES.get(key)
+    if found is None:
+        found = (REQUEST_SECONDS.labels(endpoint, method), REQUESTS.labels(endpoint, method, str(status)))
+        if len(_SERIES) < MAX_SERIES:
+            _SERIES[key] = found
+    return found
 
 
 class StateCollector:
