@@ -226,3 +226,17 @@ def test_result_cards_mark_a_dataset_with_a_broken_resource(app, client, server)
     assert page.count('data-broken="1"') == 1
     [card] = re.findall(rf'<li class="dataset-card" data-dataset="{dataset.name}">.*?</ul>', page, re.S)
     assert 'data-broken="1"' in card
+
+
+def test_the_cached_quality_summary_counts_a_link_broken_at_the_next_check(app, server):
+    from catalogue_factories import make_department
+
+    dataset = make_dataset(department=make_department(), resources=[{"url": f"{server}/ok.csv"}])
+    guard = outbound.Guard.from_settings(["127.0.0.1"])
+    linkcheck.check(dataset.resources, guard=guard, now=NOW, timeout=1)
+    db.session.commit()
+    assert quality.summary(NOW)["total"]["broken_resources"] == 0  # measured and cached
+    dataset.resources[0].url = f"{server}/missing.csv"
+    linkcheck.check(dataset.resources, guard=guard, now=NOW, timeout=1)
+    db.session.commit()
+    assert quality.summary(NOW)["total"]["broken_resources"] == 1

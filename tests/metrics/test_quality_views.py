@@ -7,17 +7,23 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from catalogue_factories import make_dataset, make_department
+from ckanserver import serve
 from openpyxl import load_workbook
+from sqlalchemy import Engine, event, insert, select
+from sync_factories import fake_ckan
 
 from portal import clock
 from portal.accounts.models import ADMIN, ROLES
+from portal.catalogue.models import Dataset, Resource
 from portal.catalogue.quality import LinkCheck
 from portal.extensions import db
 from portal.metrics import quality_trends
+from portal.sync import remote, run
 
 NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
 
@@ -165,3 +171,97 @@ def test_the_statistics_pages_link_to_the_board(client, login, city):
     assert 'href="/stats/quality"' in client.get("/stats/?year=2025").get_data(as_text=True)
     login(ADMIN)
     assert 'href="/admin/metrics/quality"' in client.get("/admin/metrics/?year=2025").get_data(as_text=True)
+
+
+# -- Cost per request (issue 20): a cached answer reads no dataset, whatever the catalogue's size ---------
+
+
+def _bulk(department, start: int, count: int) -> None:
+    """Write `count` published datasets with a resource each in two statements, as the sync writes in bulk."""
+    names = [f"bulk-{n}" for n in range(start, start + count)]
+    db.session.execute(
+        insert(Dataset),
+        [
+            {
+                "ckan_id": f"bulk-{name}",
+                "name": name,
+                "title": f"批量数据 {name}",
+                "department_id": department.id,
+                "metadata_modified": NOW - timedelta(days=int(name[5:]) % 60),
+                "extras": {"update_frequency": "每月"},
+            }
+            for name in names
+        ],
+    )
+    ids = db.session.scalars(select(Dataset.id).where(Dataset.name.in_(names)))
+    db.session.execute(
+        insert(Resource), [{"ckan_id": f"r-{i}", "dataset_id": i, "format": "CSV"} for i in ids]
+    )
+    db.session.commit()
+
+
+def _statements(client, path: str) -> tuple[list[str], object]:
+    """The statements the request for `path` runs in this thread (activity events aside), and its answer."""
+    seen: list[str] = []
+    me = threading.get_ident()
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if threading.get_ident() == me and "activity_events" not in statement:  # the backlog's, when full
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    return seen, response
+
+
+@pytest.mark.parametrize(
+    ("path", "datasets_in"),
+    [
+        ("/stats/quality", lambda r: int(rows_of(r.text, "quality-departments")["jx-bulk"]["datasets"])),
+        ("/stats/quality/export.csv", lambda r: int(r.text.splitlines()[1].split(",")[2])),
+        ("/api/v1/quality/departments", lambda r: r.get_json()["departments"][0]["datasets"]),
+        ("/api/v1/quality/counties", lambda r: r.get_json()["counties"][1]["datasets"]),
+    ],
+)  # fmt: skip
+def test_a_cached_answer_costs_the_same_statements_at_100_and_2000_datasets(app, client, path, datasets_in):
+    department = make_department(name="jx-bulk", title="批量局", region_code="330402")
+    _bulk(department, 0, 100)
+    with clock.frozen(NOW):
+        client.get(path)  # measures the catalogue once; later requests reuse it
+        small, answer = _statements(client, path)
+        assert datasets_in(answer) == 100
+        _bulk(department, 100, 1900)
+        first, answer = _statements(client, path)  # the catalogue changed: measured anew, at once
+        assert datasets_in(answer) == 2000
+        large, answer = _statements(client, path)
+    assert len(large) == len(small) < len(first)
+    read = [s for s in small + large if re.search(r"\b(FROM|JOIN) (datasets|resources|dataset_tags)\b", s)]
+    assert read and all(s.startswith("SELECT (SELECT max(id) FROM datasets)") for s in read)  # the stamp
+    assert datasets_in(answer) == 2000
+
+
+def test_the_board_and_the_api_show_what_the_sync_changed_at_once(app, client):
+    fake = fake_ckan(3)  # dataset-001 of tongxiang-wjj, 002 of jx-xinban, 003 of haining-jtj; CSV each
+    with serve(fake) as url:
+        run.sync(remote.CkanSource(url, timeout=5, retries=1, backoff=0), run.Settings())
+        before = client.get("/api/v1/quality/departments").get_json()["departments"]  # measured and cached
+        fake.delete_package("dataset-001")
+        ttl = {"id": "10000000-0000-4000-8000-000000000002", "name": "本体", "format": "TTL", "url": ""}
+        fake.update_package("dataset-002", resources=[ttl])
+        run.sync(remote.CkanSource(url, timeout=5, retries=1, backoff=0), run.Settings(full=True))
+    assert {d["organization"]: d["mean_openness_stars"] for d in before} == {
+        "haining-jtj": 3.0,
+        "jx-xinban": 3.0,
+        "tongxiang-wjj": 3.0,
+    }
+    after = client.get("/api/v1/quality/departments").get_json()["departments"]
+    assert {d["organization"]: d["mean_openness_stars"] for d in after} == {
+        "haining-jtj": 3.0,
+        "jx-xinban": 4.0,
+    }
+    page = rows_of(client.get("/stats/quality").text, "quality-departments")
+    assert {k: as_api(v) for k, v in page.items()} == {d["organization"]: _figures(d) for d in after}
