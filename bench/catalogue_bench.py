@@ -2,6 +2,12 @@
 
     python bench/catalogue_bench.py --datasets 100000       # builds bench/out/catalogue-100000.db once
     python bench/catalogue_bench.py --datasets 100000 --duration 15 --connections 16
+    python bench/catalogue_bench.py --datasets 100000 --database-url postgresql://postgres@127.0.0.1/catalogue
+
+On PostgreSQL (--database-url, or DATABASE_URL) the catalogue is built once into the database
+"<the URL's database>_<N>" on that server (catalogue_100000 above) and served from there by the same
+gunicorn set-up; a build is made under "<...>_<N>_partial" and renamed only once every generated
+dataset is published, so a build that stopped half-way is never taken for a complete one.
 
 Pages: the catalogue page, a search for a common two-character word (交通), a dataset
 page, and a minimal Flask route rendering the same base layout with fixed data, all in
@@ -11,8 +17,9 @@ minimal route sent, under the same gunicorn settings, so that the floor the port
 hooks add is measured too (issue 20 item 1). `--json FILE` writes each load's figures as
 {"bare": {"rps", "p50_ms", "p90_ms", "p99_ms", "errors"}, "minimal": ..., "catalogue": ...,
 "search": ..., "dataset": ..., "varied_catalogue": ..., "varied_datasets": ...,
-"load_average": [1, 5, 15 min]}. Load: wrk from 127.0.0.1 (Debian's `wrk`). Prints requests/s and latency
-percentiles for each, and each page's throughput as a share of the minimal route's.
+"database": "sqlite"|"postgresql", "load_average": [1, 5, 15 min]}. Load: wrk from 127.0.0.1
+(Debian's `wrk`). Prints requests/s and latency percentiles for each, and each page's throughput
+as a share of the minimal route's.
 
 Each load is preceded by a two-second unmeasured run, so that every gunicorn worker
 has its caches, as a long-running server has them. The issue asks for one URL per
@@ -42,60 +49,143 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def build(count: int) -> Path:
-    """Make (once) a SQLite catalogue of `count` generated datasets through the real sync."""
+def build(count: int, database_url: str | None = None) -> str:
+    """Make (once) a catalogue of `count` generated datasets through the real sync; return its URL.
+
+    Without `database_url` (or with a SQLite one) the catalogue is the SQLite file
+    bench/out/catalogue-<count>.db. With a PostgreSQL URL it is the database named
+    "<the URL's database>_<count>" on that server (e.g. .../catalogue -> catalogue_100000), so
+    that several sizes live side by side, as the SQLite files do.
+    """
+    if database_url and database_url.startswith("postgres"):
+        return _build_postgresql(count, database_url)
+    return f"sqlite:///{_build_sqlite(count)}"
+
+
+def database_kind(url: str) -> str:
+    """Name the database a catalogue URL points to ("sqlite" or "postgresql"), for the figures."""
+    return "postgresql" if url.startswith("postgres") else "sqlite"
+
+
+def _build_sqlite(count: int) -> Path:
+    """Build into catalogue-<count>.partial, renamed to catalogue-<count>.db only once complete."""
     database = OUT / f"catalogue-{count}.db"
     if database.exists():
-        return _upgraded(database)
+        _upgraded(f"sqlite:///{database}")
+        return database
     OUT.mkdir(parents=True, exist_ok=True)
+    partial = database.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    _sync_into(f"sqlite:///{partial}", count, OUT / f"catalogue-{count}.jsonl")
+    partial.rename(database)
+    return database
+
+
+def _build_postgresql(count: int, database_url: str) -> str:
+    """Build into "<name>_<count>_partial", renamed to "<name>_<count>" only once complete.
+
+    The rename is PostgreSQL's own (ALTER DATABASE ... RENAME), done after the sync and the
+    check that every generated dataset is published: a database of the final name is a
+    complete build, whatever stopped an earlier run, and a leftover partial one is dropped.
+    """
+    from sqlalchemy.engine import make_url
+
+    base = make_url(database_url)
+    name = f"{base.database or 'catalogue'}_{count}"
+    url = base.set(database=name).render_as_string(hide_password=False)
+    partial = f"{name}_partial"
+    if _postgresql_has(base, name):
+        _upgraded(url)
+        return url
+    OUT.mkdir(parents=True, exist_ok=True)
+    _postgresql_admin(base, f'DROP DATABASE IF EXISTS "{partial}"', f'CREATE DATABASE "{partial}"')
+    _sync_into(base.set(database=partial).render_as_string(hide_password=False), count, OUT / f"{name}.jsonl")
+    _postgresql_admin(base, f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
+    return url
+
+
+def _postgresql_admin(base, *statements: str) -> None:
+    """Run statements outside a transaction (CREATE/DROP/ALTER DATABASE) from the server's
+    maintenance database "postgres", which is never the one they act on."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def _postgresql_has(base, name: str) -> bool:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(base.set(database="postgres"))
+    try:
+        with engine.connect() as connection:
+            query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+            return connection.execute(query, {"name": name}).first() is not None
+    finally:
+        engine.dispose()
+
+
+def _sync_into(url: str, count: int, dump: Path) -> None:
+    """Migrate the empty database at `url`, load the regions and sync `count` generated packages.
+
+    Stops the run (SystemExit) unless every one of them ends up published: the sync screens
+    tabular resources for personal data and holds what it finds, and a catalogue with held or
+    failed datasets would measure a smaller catalogue than the one named.
+    """
     import ckan_generator
     from flask_migrate import upgrade
+    from sqlalchemy import func, select
 
     from portal import create_app
+    from portal.catalogue import rules
+    from portal.catalogue.models import Dataset
     from portal.extensions import db
     from portal.seeding import load_regions
     from portal.sync import remote, run
 
-    dump = OUT / f"catalogue-{count}.jsonl"
     ckan_generator.write_dump(ckan_generator.generate_packages(count), dump)
-    partial = database.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    app = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{partial}",
-            "INSTANCE_PATH": str(OUT / "instance"),
-            "SECRET_KEY": "bench",
-        }
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(OUT / "instance"), "SECRET_KEY": "bench"})
+    try:
+        with app.app_context():
+            upgrade(revision="heads")
+            load_regions()
+            db.session.commit()
+            began = time.perf_counter()
+            result = run.sync(remote.DumpSource(dump), run.Settings())
+            seconds = time.perf_counter() - began
+            counters = {name: getattr(result, name) for name in run.COUNTERS}
+            published = db.session.scalar(select(func.count()).select_from(Dataset).where(rules.published()))
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        dump.unlink(missing_ok=True)
+    created = counters["created"]
+    print(
+        f"synced {created} datasets in {seconds:.0f} s ({created / seconds:.0f} datasets/s) "
+        f"into {database_kind(url)}; {published} published",
+        flush=True,
     )
-    with app.app_context():
-        upgrade(revision="heads")
-        load_regions()
-        db.session.commit()
-        began = time.perf_counter()
-        result = run.sync(remote.DumpSource(dump), run.Settings())
-        print(f"synced {result.created} datasets in {time.perf_counter() - began:.0f} s", flush=True)
-        db.engine.dispose()
-    partial.rename(database)
-    dump.unlink()
-    return database
+    if published != count:
+        raise SystemExit(f"the build is not complete: {published} of {count} datasets published ({counters})")
 
 
-def _upgraded(database: Path) -> Path:
+def _upgraded(url: str) -> None:
     """Bring a catalogue built by an older checkout to the current schema (new columns, tables)."""
     from flask_migrate import upgrade
 
     from portal import create_app
 
-    app = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{database}",
-            "INSTANCE_PATH": str(OUT / "instance"),
-            "SECRET_KEY": "bench",
-        }
-    )
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(OUT / "instance"), "SECRET_KEY": "bench"})
     with app.app_context():
         upgrade(revision="heads")
-    return database
+        from portal.extensions import db
+
+        db.engine.dispose()
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -154,11 +244,12 @@ def serve_bare(page: bytes, workers: int, port: int) -> subprocess.Popen:
     return wait_until_serving(process, port)
 
 
-def serve(database: Path, workers: int, port: int) -> subprocess.Popen:
+def serve(database_url: str, workers: int, port: int) -> subprocess.Popen:
+    """The portal on the catalogue at `database_url` (a URL `build` returned), with the minimal route."""
     (OUT / "bench_wsgi.py").write_text(APP, encoding="utf-8")
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url,
         "PORTAL_INSTANCE_PATH": str(OUT / "instance"),
         "SECRET_KEY": "bench",
         "RATELIMIT_ENABLED": "false",
@@ -229,22 +320,16 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--datasets", type=int, default=100_000)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--port", type=int, default=5099)
-    parser.add_argument("--json", metavar="FILE", help="write each load's figures as JSON")
-    args = parser.parse_args()
-    database = build(args.datasets)
-    import sqlite3
+def _sample(database_url: str, count: int) -> tuple[str, list[str], list[str]]:
+    """Pick from the catalogue the dataset page, the varied loads' datasets and facet values."""
+    from sqlalchemy import create_engine
 
-    connection = sqlite3.connect(database)
+    engine = create_engine(database_url)
+    connection = engine.connect()
     published = "SELECT name FROM datasets WHERE state = 'published'"
-    name = connection.execute(f"{published} ORDER BY id LIMIT 1 OFFSET 500").fetchone()[0]
-    some_datasets = [row[0] for row in connection.execute(f"{published} ORDER BY random() LIMIT 2000")]
+    offset = min(500, count // 2)  # the 501st dataset, as before, or the middle of a small catalogue
+    name = connection.exec_driver_sql(f"{published} ORDER BY id LIMIT 1 OFFSET {offset}").scalar_one()
+    some_datasets = list(connection.exec_driver_sql(f"{published} ORDER BY random() LIMIT 2000").scalars())
     facet_values = [
         f"{param}={urllib.parse.quote(value)}"
         for param, statement in (
@@ -254,9 +339,30 @@ def main() -> None:
             ("format", "SELECT DISTINCT format FROM resources WHERE format != ''"),
             ("tag", "SELECT name FROM tags ORDER BY random() LIMIT 20"),
         )
-        for (value,) in connection.execute(statement)
+        for (value,) in connection.exec_driver_sql(statement)
     ]
     connection.close()
+    engine.dispose()
+    return name, some_datasets, facet_values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--datasets", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=5099)
+    parser.add_argument("--json", metavar="FILE", help="write each load's figures as JSON")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="a PostgreSQL URL: build and serve the catalogue in <its database>_<N> on that server "
+        "(default: $DATABASE_URL; without either, SQLite in bench/out)",
+    )
+    args = parser.parse_args()
+    database = build(args.datasets, args.database_url)
+    name, some_datasets, facet_values = _sample(database, args.datasets)
     words = ["交通", "医疗", "学校", "公交", "企业", "环境", "旅游", "人口", "doctor", "停车场"]
     catalogue_paths = [f"/datasets/?page={n}" for n in range(1, 41)]
     catalogue_paths += [f"/datasets/?{value}" for value in facet_values]
@@ -314,12 +420,14 @@ def main() -> None:
             }
             for label, r in results.items()
         }
+        figures["database"] = database_kind(database)
         figures["load_average"] = os.getloadavg()
         Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
     print(f"load average {os.getloadavg()}; bare Flask {results['bare']['rps']:.1f} req/s")
     floor = results["minimal route"]["rps"]
     print(
-        f"{args.datasets} datasets, gunicorn -w {args.workers}, wrk -c{args.connections} -d{args.duration}s"
+        f"{args.datasets} datasets on {database_kind(database)}, "
+        f"gunicorn -w {args.workers}, wrk -c{args.connections} -d{args.duration}s"
     )
     for label, r in results.items():
         print(

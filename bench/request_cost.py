@@ -3,6 +3,10 @@
     python bench/request_cost.py                                   # an empty catalogue in a temporary SQLite
     python bench/request_cost.py --database bench/out/catalogue-100000.db --json cost.json
     DATABASE_URL=postgresql://... python bench/request_cost.py    # an already migrated PostgreSQL database
+    python bench/request_cost.py --datasets 100000 --database-url postgresql://postgres@127.0.0.1/catalogue
+
+`--datasets N` counts on catalogue_bench.py's catalogue of N datasets (built once through the real sync
+if missing): bench/out/catalogue-N.db, or with a PostgreSQL --database-url the database <its name>_N.
 
 For each page (the benchmark's minimal route, the home page, the catalogue, a search, a dataset page when
 the catalogue has one) it reports, per request of a visitor without cookies (as wrk sends them): the
@@ -129,19 +133,35 @@ def _drain() -> None:
     backlog.drain_all()
 
 
+def _database(args: argparse.Namespace) -> str | None:
+    """The database URL the options name; None for DATABASE_URL or a fresh SQLite file."""
+    if args.datasets:
+        sys.path.insert(0, str(ROOT / "bench"))
+        import catalogue_bench
+
+        return catalogue_bench.build(args.datasets, args.database_url or os.environ.get("DATABASE_URL"))
+    return f"sqlite:///{Path(args.database).resolve()}" if args.database else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", help="a migrated SQLite file, e.g. bench/out/catalogue-100000.db")
+    parser.add_argument("--datasets", type=int, help="catalogue_bench.py's catalogue of this many datasets")
+    parser.add_argument("--database-url", help="with --datasets: a PostgreSQL URL as in catalogue_bench")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     args = parser.parse_args()
-    app = build_app(f"sqlite:///{Path(args.database).resolve()}" if args.database else None)
+    app = build_app(_database(args))
     figures = {label: measure(app, path, args.requests) for label, path in pages(app).items()}
     for label, f in figures.items():
         print(f"{label:>10}: {f['python_calls']:6d} calls, {f['statements']:5.2f} statements, "
               f"{f['commits']:4.2f} commits, {f['events_behind']:4.2f} events behind, "
               f"{f['bytes']:6d} bytes, cookies {f['cookies']} (HTTP {f['status']})")  # fmt: skip
     if args.json:
+        from portal.extensions import db
+
+        with app.app_context():
+            figures["database"] = db.engine.dialect.name  # "sqlite" or "postgresql"
         Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
