@@ -32,7 +32,8 @@ INT, FLOAT, BOOL, TEXT, JSON = "int", "float", "bool", "text", "json"  # how a f
 MAX_INDEXED = 24  # fields given an index for filtering; wider tables filter the rest by scan
 MAX_TERMS_TEXT = 4000  # characters of a row's text that go into its search terms
 INDEXED_FROM = 5000  # rows from which a table's fields get indexes for equality filters
-CACHED_TERMS = 100_000  # distinct short values whose terms a load remembers
+CACHED_TERMS = 50_000  # distinct short values whose terms a load remembers (a few tens of MB at most)
+CACHED_LENGTH = 64  # characters of the longest value remembered: longer ones rarely repeat
 SQLITE_LOAD_CACHE_KIB = 65536  # SQLite's page cache while a batch goes in (the FTS5 index merges in it)
 
 # CKAN DataStore types -> how the store keeps them (anything else is kept as JSON text)
@@ -176,7 +177,7 @@ class Terms:
             cut = known.get(text)
             if cut is None:
                 cut = terms.terms_text(text)
-                if len(text) <= 200:
+                if len(text) <= CACHED_LENGTH:
                     if len(known) >= CACHED_TERMS:
                         known.clear()
                     known[text] = cut
