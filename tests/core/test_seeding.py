@@ -49,7 +49,7 @@ def test_init_command_migrates_seeds_and_is_safe_to_rerun(runner):
     assert second.exit_code == 0, second.output
     assert "0 new region(s)" in second.output
     assert "password unchanged" in second.output
-    assert db.session.scalar(select(func.count()).select_from(User)) == 12
+    assert db.session.scalar(select(func.count()).select_from(User)) == 14  # and two data owners
 
 
 def test_create_admin_command_refuses_a_weak_password(runner):
