@@ -143,7 +143,10 @@ def parse(params: dict, table_fields: Sequence[store.Field]) -> Search:
 
     search = Search(fields=[ID, *table_fields])
     if params.get("fields") not in (None, "", []):
-        search.fields = [known(n, "fields") for n in dict.fromkeys(_names(params["fields"], "fields"))]
+        names = dict.fromkeys(_names(params["fields"], "fields"))
+        if not names:  # only blanks or commas: a SELECT of no column
+            raise Invalid({"fields": ["Name at least one field"]})
+        search.fields = [known(n, "fields") for n in names]
         search.echo["fields"] = params["fields"]
     if params.get("filters") not in (None, ""):
         filters = _json(params["filters"], "filters", (dict,))
