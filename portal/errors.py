@@ -84,11 +84,24 @@ def handle_unexpected(exc: Exception):
     return _render(500)
 
 
+NUL_REFUSED = "Parameters must not contain NUL characters."
+
+
 def refuse_nul(endpoint: str | None, values: dict | None) -> None:
-    """Refuse a NUL in an address's variables (a dataset name, a resource id) before any view sends it to
-    the database: no name holds one, and PostgreSQL rejects it in a text parameter with an error."""
+    """Refuse a NUL in an address's variables (a dataset name, a resource id), and in a form posted to the
+    site's pages, before any view sends it to the database: no name or field has a use for one, and
+    PostgreSQL rejects it in a text parameter with an error. The API checks its own parameters, to answer
+    in its own shapes (the JSON envelope, CKAN's error); queries are each view's (the catalogue's search
+    drops control characters from its words)."""
     if values and any("\x00" in str(v) for v in values.values()):
-        raise BadRequest("Parameters must not contain NUL characters.")
+        raise BadRequest(NUL_REFUSED)
+    if request.method == "POST" and not _wants_json() and _form_holds_nul():
+        raise BadRequest(NUL_REFUSED)
+
+
+def _form_holds_nul() -> bool:
+    """Tell whether a posted form's names or values hold a NUL (a file's content is not looked at)."""
+    return any("\x00" in name or any("\x00" in v for v in values) for name, values in request.form.lists())
 
 
 def register(app: Flask) -> None:

@@ -80,7 +80,7 @@ def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None 
         "visitor_hash": None if user else _visitor_hash(kind),
         "dataset_id": dataset_id,
         "resource_id": resource_id,
-        "path": request.path[:300],
+        "path": request.path.replace("\x00", "")[:300],  # PostgreSQL keeps no NUL: it would fail the batch
         "ip_hash": _hash(request.remote_addr or ""),
         "is_bot": is_bot(agent),
     }

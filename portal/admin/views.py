@@ -37,7 +37,7 @@ def index():
 @bp.get("/users")
 @role_required(ADMIN)
 def users():
-    q = request.args.get("q", "").strip()[:100]
+    q = request.args.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL refuses a NUL in a parameter
     role = request.args.get("role", "")
     query = select(User).order_by(User.role, User.email)
     if q:

@@ -102,7 +102,10 @@ def normalise(query: SearchQuery) -> SearchQuery:
 
 
 def _distinct(values) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for v in (str(x)[:200] for x in values) if v))[:MAX_FILTER_VALUES]
+    """The first distinct filter values, each cut to 200 characters; a NUL's value is left out (no name
+    holds one, and PostgreSQL refuses it in a parameter), as any malformed part of a search falls back."""
+    kept = (v for v in (str(x)[:200] for x in values) if v and "\x00" not in v)
+    return tuple(dict.fromkeys(kept))[:MAX_FILTER_VALUES]
 
 
 def chosen(query: SearchQuery) -> dict[str, tuple[str, ...]]:

@@ -56,3 +56,13 @@ def test_errors_redirects_and_static_files_are_not_page_views(client):
     client.get("/admin/")
     client.get("/static/css/site.css")
     assert db.session.scalar(select(func.count()).select_from(ActivityEvent)) == 0
+
+
+def test_a_path_holding_a_nul_is_recorded_without_it(app):
+    """PostgreSQL keeps no NUL in text: one such row would fail its whole batch at every try."""
+    from portal.activity import events as recorder
+
+    with app.test_request_context("/datasets/a%00b"):
+        recorder.record("search")
+    app.extensions[recorder.BACKLOG].flush()
+    assert [e.path for e in events("search")] == ["/datasets/ab"]

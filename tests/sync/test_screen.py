@@ -233,10 +233,8 @@ def test_a_reason_holding_a_nul_is_refused_not_a_server_error(app, client, login
     """PostgreSQL keeps no NUL in text (nor \\u0000 in JSON): the release is refused as any bad reason is."""
     sync(ckan_url, full=True)
     login("admin")
-    answer = client.post(
-        f"/admin/sync/holds/{dataset(3).id}/release", data={"reason": "看过\x00了"}, follow_redirects=True
-    )
-    assert answer.status_code == 200 and 'class="flash flash-error"' in answer.get_data(as_text=True)
+    answer = client.post(f"/admin/sync/holds/{dataset(3).id}/release", data={"reason": "看过\x00了"})
+    assert answer.status_code == 400
     assert dataset(3).state == WITHDRAWN and hold_of(3).status == HELD
     assert audit("dataset.hold_released") == []
 

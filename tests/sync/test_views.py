@@ -615,7 +615,7 @@ def test_an_offered_dump_named_by_another_spelling_of_its_path_is_read(demo, cli
         {"source": "other", "source_url": "../../etc/passwd"},
         {"source": "other", "source_url": "file:///etc/passwd"},
         {"source": "other", "source_url": str(SEEDED_DEMO)},  # a real dump, but not in the offered folder
-        {"source": "/tmp/\x00.jsonl"},
+        {"source": "/tmp/\x00.jsonl"},  # refused with any form holding a NUL (errors.refuse_nul)
     ],
 )
 @pytest.mark.parametrize("path", ["/admin/sync/start", "/admin/sync/health"])
@@ -624,9 +624,10 @@ def test_a_server_path_that_is_not_offered_is_refused_and_read_nowhere(client, l
     client.set_cookie("lang", "en")
     response = client.post(path, data=data)
     assert response.status_code == 400
-    assert "Only the dump files offered in the list can be read from the web." in response.get_data(
-        as_text=True
-    )
+    if "\x00" not in data["source"]:
+        assert "Only the dump files offered in the list can be read from the web." in response.get_data(
+            as_text=True
+        )
     assert count(SyncRun) == 0
 
 
