@@ -3,7 +3,7 @@
 The routes come from the app's URL map, so a route added later is fuzzed too. Each route
 and method gets each class of malformed input (issue 13: Unicode digits, integers past 64
 bits, deep nesting, long Solr-style queries, LIKE metacharacters, control and
-direction-override characters, lone surrogates in JSON, wrong JSON types) in its query
+direction-override characters, NUL, lone surrogates in JSON, wrong JSON types) in its query
 string, its path parameters and its form or JSON body, as an anonymous visitor and as a
 signed-in user of each role, on the demo data so that the routes' ids exist.
 """
@@ -58,6 +58,7 @@ TEXTS = {
     "deep nesting": DEEP,
     "many terms": MANY_TERMS,
     "like metacharacters and control characters": "%_\\%" * 30 + "名\x01\x1b[31m\u202etxt.exe\x7f",
+    "nul": "a\x00b",  # PostgreSQL keeps no NUL in text and refuses one in a parameter
     "solr syntax": 'title:"x AND (tags:[* TO NOW-99999999999YEARS] {a TO b} \\',
 }
 # Bodies that only JSON can carry.
