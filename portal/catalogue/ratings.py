@@ -10,6 +10,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.catalogue.models import Dataset
@@ -41,16 +42,26 @@ def rating_of(dataset: Dataset, user_id: int) -> int | None:
     return rating.stars if rating else None
 
 
+def _stored(dataset_id: int, user_id: int) -> DatasetRating | None:
+    return db.session.get(DatasetRating, (dataset_id, user_id))
+
+
 def rate(dataset: Dataset, *, user_id: int, stars: int, now: datetime) -> Dataset:
     """Give or change the user's rating; recompute the dataset's count and mean; flush."""
     if stars not in STARS:
         raise RatingError(_l("Choose from 1 to 5 stars."))
     if not dataset.is_published:
         raise RatingError(_l("This dataset is not published."))
-    rating = db.session.get(DatasetRating, (dataset.id, user_id))
+    rating = _stored(dataset.id, user_id)
     if rating is None:
-        db.session.add(DatasetRating(dataset_id=dataset.id, user_id=user_id, stars=stars, rated_at=now))
-    else:
+        try:
+            with db.session.begin_nested():  # the same user's first rating sent twice at once: one is first
+                db.session.add(
+                    DatasetRating(dataset_id=dataset.id, user_id=user_id, stars=stars, rated_at=now)
+                )
+        except IntegrityError:
+            rating = db.session.get(DatasetRating, (dataset.id, user_id), populate_existing=True)
+    if rating is not None:
         rating.stars, rating.rated_at = stars, now
     db.session.flush()
     count, mean = db.session.execute(

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import User
 from portal.catalogue.models import Dataset, Department
@@ -68,7 +69,11 @@ def vote(request: DataRequest, *, by: User, now: datetime) -> DataRequest:
     """Count one vote of `by`; a second is refused."""
     if has_voted(request, by):
         raise RequestError(_l("You have already voted for this request."))
-    db.session.add(DataRequestVote(request_id=request.id, user_id=by.id, created_at=now))
+    try:
+        with db.session.begin_nested():  # the same user's vote sent twice at once: one is first
+            db.session.add(DataRequestVote(request_id=request.id, user_id=by.id, created_at=now))
+    except IntegrityError:
+        raise RequestError(_l("You have already voted for this request.")) from None
     request.votes = DataRequest.votes + 1  # in SQL: concurrent votes do not overwrite each other
     db.session.flush()
     db.session.refresh(request, ["votes"])

@@ -107,3 +107,15 @@ def test_cards_show_the_mean_and_count_read_for_the_whole_page_at_once(app, clie
     statements = _statements_of(client, "/datasets/?sort=rating")
     assert not [s for s in statements if "dataset_ratings" in s]
     assert len([s for s in statements if "rating_mean" in s]) <= 2  # the page's versions, then its cards
+
+
+def test_a_first_rating_sent_twice_at_once_is_kept_as_the_latest(app, monkeypatch):
+    """Both requests see no rating yet; the second insert breaks the primary key (a 500 on PostgreSQL)."""
+    dataset, rater = make_dataset(), make_user()
+    ratings.rate(dataset, user_id=rater.id, stars=2, now=NOW)
+    db.session.commit()
+    monkeypatch.setattr(ratings, "_stored", lambda dataset_id, user_id: None)  # looked before the first
+    ratings.rate(dataset, user_id=rater.id, stars=5, now=NOW)
+    db.session.commit()
+    assert (dataset.rating_count, dataset.rating_mean) == (1, 5.0)
+    assert db.session.query(DatasetRating).count() == 1
