@@ -127,3 +127,15 @@ def test_api_lists_requests_with_votes_and_status(app, client):
     assert client.get("/api/v1/requests?status=bogus").status_code == 400
     assert client.get("/api/v1/requests?status=planned").json["total"] == 0
     assert client.get("/api/v1/requests?page=0").status_code == 400
+
+
+def test_a_vote_sent_twice_at_once_is_refused_not_a_server_error(app, monkeypatch):
+    """Both requests see no vote yet; the second insert breaks the primary key (a 500 on PostgreSQL)."""
+    request, voter = _ask(), make_user()
+    data_requests.vote(request, by=voter, now=NOW)
+    db.session.commit()
+    monkeypatch.setattr(data_requests, "has_voted", lambda request, user: False)  # checked before the first
+    with pytest.raises(data_requests.RequestError):
+        data_requests.vote(request, by=voter, now=NOW)
+    db.session.commit()
+    assert request.votes == 2 and db.session.query(DataRequestVote).count() == 2
