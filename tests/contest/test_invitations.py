@@ -275,9 +275,10 @@ def test_a_forged_or_overlong_token_is_not_found(client, world):
         "%F0%9F%98%80",
         "%ED%A0%80",
     ):
-        assert client.get(f"/contest/invitations/{token}").status_code == 404
-        assert client.post(f"/contest/invitations/{token}/accept").status_code == 404
-        assert client.post(f"/contest/invitations/{token}/decline").status_code == 404
+        refused = 400 if "%00" in token else 404  # a NUL in an address is refused before any view
+        assert client.get(f"/contest/invitations/{token}").status_code == refused
+        assert client.post(f"/contest/invitations/{token}/accept").status_code == refused
+        assert client.post(f"/contest/invitations/{token}/decline").status_code == refused
     assert snapshot(world["invitation"]) == before
 
 
