@@ -14,6 +14,10 @@ that fails to write goes back to the front of the backlog and is tried again lat
 
 What is lost: events of a process killed without a clean exit (SIGKILL, out of memory), at most
 `batch` events or `interval` seconds of them, and the dropped ones, which are counted.
+
+A batch the database refuses for what it holds (a constraint, a value it cannot store), rather than for
+being unreachable, would fail at every try and hold every later event behind it: it is written again one
+event at a time, and only the events refused on their own are dropped (logged and counted as rejected).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections import deque
 from collections.abc import Callable
 
 from prometheus_client import Counter
+from sqlalchemy import exc as sa_exc
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,10 @@ DROPPED = Counter(
 )
 FAILED_WRITES = Counter(
     "portal_activity_write_failures", "Batches of activity events that failed to write (tried again)."
+)
+
+REJECTED = Counter(
+    "portal_activity_events_rejected", "Activity events the database refused for what they hold (dropped)."
 )
 
 Row = dict
@@ -103,14 +112,44 @@ class Backlog:
             while batch := self._take():
                 try:
                     self.write(batch)
-                except Exception:
+                except Exception as exc:
                     FAILED_WRITES.inc()
-                    log.exception("could not write %d activity events; they wait for another try", len(batch))
-                    self._put_back(batch)
-                    break
+                    if not refused(exc):
+                        log.exception(
+                            "could not write %d activity events; they wait for another try", len(batch)
+                        )
+                        self._put_back(batch)
+                        break
+                    log.warning(
+                        "the database refused a batch of %d activity events: writing them one by one",
+                        len(batch),
+                    )
+                    done, stopped = self._write_singly(batch)
+                    written += done
+                    if stopped:
+                        break
+                    continue
                 WRITTEN.inc(len(batch))
                 written += len(batch)
         return written
+
+    def _write_singly(self, batch: list[Row]) -> tuple[int, bool]:
+        """Write a refused batch event by event, dropping the events refused on their own; on a failure
+        that is not a refusal, put the rest back and stop. Return (written, stopped)."""
+        written = 0
+        for at, row in enumerate(batch):
+            try:
+                self.write([row])
+            except Exception as exc:
+                if not refused(exc):
+                    self._put_back(batch[at:])
+                    return written, True
+                REJECTED.inc()
+                log.error("activity event dropped, the database refused it: %s", str(exc)[:300])
+                continue
+            WRITTEN.inc()
+            written += 1
+        return written, False
 
     def _take(self) -> list[Row]:
         with self._lock:
@@ -123,6 +162,14 @@ class Backlog:
             while len(self._rows) > self.capacity:
                 self._rows.pop()
                 DROPPED.inc()
+
+
+def refused(exc: Exception) -> bool:
+    """Tell a refusal of what the rows hold (a constraint, a value the column cannot store, a parameter that
+    could not be bound), which no retry mends, from the database being down, locked or slow."""
+    if isinstance(exc, sa_exc.IntegrityError | sa_exc.DataError):
+        return True
+    return isinstance(exc, sa_exc.StatementError) and not isinstance(exc, sa_exc.DBAPIError)
 
 
 def drain_all() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import IntegrityError
 from testconfig import ON_POSTGRES
 
 from portal.activity import backlog as backlogs
@@ -106,6 +107,58 @@ def test_a_batch_that_fails_is_tried_again_in_order():
     backlog.flush()
     assert calls == [[0, 1], [0, 1], [2]] and len(backlog) == 0
     assert counted("write_failures") - failures_before == 1
+
+
+def test_a_batch_the_database_refuses_is_written_event_by_event_and_only_the_refused_one_dropped():
+    """A row the database can never store (a NUL in PostgreSQL text, a broken constraint) must not hold
+    every later event behind it, tried forever: the others are written, the bad one counted as rejected."""
+    written: list[int] = []
+
+    def strict(batch):
+        if any(r["n"] == 1 for r in batch):
+            raise IntegrityError("INSERT INTO activity_events", {}, Exception("refused"))
+        written.extend(r["n"] for r in batch)
+
+    rejected_before = counted("events_rejected")
+    backlog = Backlog(strict, batch=3, interval=60, capacity=10)
+    for row in rows(5):
+        backlog.add(row)
+    backlog.flush()
+    assert sorted(written) == [0, 2, 3, 4] and len(backlog) == 0
+    assert counted("events_rejected") - rejected_before == 1
+
+
+def test_a_refused_batch_that_then_meets_an_unreachable_database_keeps_the_rest_in_order():
+    calls: list[list[int]] = []
+
+    def refuses_then_goes_away(batch):
+        calls.append([r["n"] for r in batch])
+        if len(calls) == 1:
+            raise IntegrityError("INSERT INTO activity_events", {}, Exception("refused"))
+        if len(calls) == 3:
+            raise OSError("the database went away")
+
+    backlog = Backlog(refuses_then_goes_away, batch=3, interval=60, capacity=10)
+    for row in rows(3):
+        backlog.add(row)
+    backlog.flush()  # the batch, then event 0 alone, then event 1 meets the outage: 1 and 2 wait
+    assert calls == [[0, 1, 2], [0], [1]] and len(backlog) == 2
+    backlog.flush()
+    assert calls[-1] == [1, 2] and len(backlog) == 0
+
+
+def test_an_event_the_table_cannot_store_does_not_stop_the_others(app):
+    """Through the real writer and table: a value past its column's constraint (a NULL kind) is refused."""
+    backlog = app.extensions[BACKLOG]
+    backlog.flush()
+    before = db.session.scalar(select(func.count()).select_from(ActivityEvent))
+    good = {"occurred_at": utcnow(), "kind": "page_view", "path": "/a", "visitor_hash": "v", "is_bot": False}
+    for row in (good, {**good, "kind": None}, {**good, "path": "/b"}):
+        backlog.add(row)
+    backlog.flush()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(ActivityEvent)) == before + 2
+    assert len(backlog) == 0
 
 
 def test_a_forked_child_starts_with_an_empty_backlog():
