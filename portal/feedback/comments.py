@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import ADMIN, User
 from portal.catalogue.models import Dataset
@@ -102,7 +103,11 @@ def report(comment: DatasetComment, *, by: User, now: datetime, rules: Rules) ->
         raise CommentError(_l("You cannot report your own comment."))
     if has_reported(comment, by):
         raise CommentError(_l("You have already reported this comment."))
-    db.session.add(CommentReport(comment_id=comment.id, user_id=by.id, created_at=now))
+    try:
+        with db.session.begin_nested():  # the same report sent twice at once: one is first
+            db.session.add(CommentReport(comment_id=comment.id, user_id=by.id, created_at=now))
+    except IntegrityError:
+        raise CommentError(_l("You have already reported this comment.")) from None
     comment.reports = DatasetComment.reports + 1  # in SQL: concurrent reports each count
     db.session.flush()
     db.session.refresh(comment, ["reports"])

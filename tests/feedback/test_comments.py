@@ -82,6 +82,20 @@ def test_reports_hide_a_comment_at_the_threshold_once_per_user(app):
     assert db.session.query(CommentReport).count() == 3
 
 
+def test_a_report_sent_twice_at_once_counts_once_and_the_second_is_refused(app, monkeypatch):
+    """Both requests see no report yet; the second insert breaks the primary key (a 500 on PostgreSQL)."""
+    comment = comments.add(make_dataset(), by=_established(), text="广告内容", now=NOW, rules=RULES)
+    reporter = make_user()
+    comments.report(comment, by=reporter, now=NOW, rules=RULES)
+    db.session.commit()
+    monkeypatch.setattr(comments, "has_reported", lambda comment, by: False)  # looked before the first
+    with pytest.raises(comments.CommentError):
+        comments.report(comment, by=reporter, now=NOW, rules=RULES)
+    db.session.commit()  # the session is still usable: only the savepoint was rolled back
+    db.session.refresh(comment)
+    assert comment.reports == 1 and db.session.query(CommentReport).count() == 1
+
+
 def test_an_author_cannot_report_their_own_comment_nor_anyone_a_held_one(app):
     author = _established()
     shown = comments.add(make_dataset(), by=author, text="你好", now=NOW, rules=RULES)
