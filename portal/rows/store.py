@@ -31,6 +31,7 @@ VECTOR = "to_tsvector('simple'::regconfig, _terms)"  # PostgreSQL: the full-text
 INT, FLOAT, BOOL, TEXT, JSON = "int", "float", "bool", "text", "json"  # how a field is stored
 MAX_INDEXED = 24  # fields given an index for filtering; wider tables filter the rest by scan
 MAX_TERMS_TEXT = 4000  # characters of a row's text that go into its search terms
+DROP_LOCK_WAIT = "5s"  # PostgreSQL: how long dropping a row table waits for a reader (see drop)
 INDEXED_FROM = 5000  # rows from which a table's fields get indexes for equality filters
 CACHED_TERMS = 50_000  # distinct short values whose terms a load remembers (a few tens of MB at most)
 CACHED_LENGTH = 64  # characters of the longest value remembered: longer ones rarely repeat
@@ -144,8 +145,13 @@ def has_text_index(conn: sa.Connection, table_name: str) -> bool:
 
 
 def drop(conn: sa.Connection, table_name: str) -> None:
+    """Drop a row table. On PostgreSQL the DROP waits at most DROP_LOCK_WAIT for its lock: a reader still
+    streaming an export holds the table, and a DROP waiting behind it would queue every new reader of the
+    table behind itself; past the wait it fails (LockNotAvailable) and its caller tries again later."""
     if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{DROP_LOCK_WAIT}'")
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS {SCHEMA}."{table_name}"')
+        conn.exec_driver_sql("SET LOCAL lock_timeout TO DEFAULT")
     else:
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{fts_name(table_name)}"')
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{physical_name(table_name, "sqlite")}"')

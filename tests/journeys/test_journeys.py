@@ -122,7 +122,7 @@ def test_sign_in_then_create_an_api_token(site, page, app):
     token = page.locator("[data-testid=token]").input_value()
     assert token.startswith("jxod_")
     copy = page.locator("button[data-copy=new-token]")
-    assert copy.is_visible()  # the static script revealed it under the CSP
+    expect(copy).to_be_visible()  # the static script revealed it under the CSP (it may run after the field shows)
     copy.click()
     status = page.locator("[data-copy-status=new-token]")
     # copied, or left selected; the script answers once the clipboard has (slow on a loaded machine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from testconfig import ON_POSTGRES
 
 from portal.extensions import db
 from portal.rows import store
@@ -85,3 +86,24 @@ def test_a_text_too_long_for_a_btree_is_still_indexed_for_equality(made, monkeyp
         assert "USING hash" in definition
     found = db.session.execute(sa.select(described.c._id).where(described.c.c1 == long)).scalars().all()
     assert found == [1]
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's lock queue: SQLite has no concurrent DROP to wait")
+def test_dropping_a_table_a_reader_holds_fails_after_its_wait_instead_of_hanging(made, monkeypatch):
+    """An export streaming a table holds it in an open transaction; a DROP waiting behind it forever would
+    hang the sync and queue every new reader of the table behind the DROP."""
+    made("r_900004", [["甲", 1, None, None]])
+    monkeypatch.setattr(store, "DROP_LOCK_WAIT", "200ms")
+    reader = db.engine.connect()
+    try:
+        reader.exec_driver_sql(f'SELECT count(*) FROM {store.SCHEMA}."r_900004"').scalar()  # holds it
+        with db.engine.connect() as dropper:
+            with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                store.drop(dropper, "r_900004")
+            dropper.rollback()
+    finally:
+        reader.close()
+    with db.engine.connect() as dropper:  # once the reader is gone the drop goes through
+        store.drop(dropper, "r_900004")
+        dropper.commit()
+    assert not sa.inspect(db.engine).has_table("r_900004", schema=store.SCHEMA)
