@@ -331,7 +331,7 @@ class _Job:
             self._note(name, "personal", "personal data gone: the hold is lifted and the dataset published")
 
     def _note(self, package: str, stage: str, message: str, *, resource: str = "") -> None:
-        """Note what is not a fault on the run, in the dataset's own transaction."""
+        """Add a line to the run's list (a fault, or what is not one), in the current transaction."""
         db.session.add(
             SyncError(
                 run=self.run,
@@ -504,15 +504,7 @@ class _Job:
         --full run tries the file again)."""
         if not resource and fault:
             self.bump("failed")
-        db.session.add(
-            SyncError(
-                run=self.run,
-                package=package[:200],
-                resource=resource[:200],
-                stage=stage,
-                message=message[:1000],
-            )
-        )
+        self._note(package, stage, message, resource=resource)
         self.commit()
 
     def _heartbeat(self) -> None:
