@@ -19,6 +19,7 @@ seconds the run spent on the unreachable hosts' files. `--json FILE` writes the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -33,6 +34,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+
+@contextlib.contextmanager
+def fresh_portal():
+    """Yield a temporary folder, inside the app context of a portal migrated afresh with its regions: on
+    DATABASE_URL (its public schema emptied first) or on a SQLite file in that folder."""
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from portal.extensions import db
+    from portal.seeding import load_regions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        database = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+        app = create_app({"DATABASE_URL": database, "INSTANCE_PATH": tmp, "SECRET_KEY": "bench"})
+        with app.app_context():
+            if database.startswith("postgres"):
+                with db.engine.begin() as conn:
+                    conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+            upgrade(revision="heads")
+            load_regions()
+            db.session.commit()
+            yield tmp
 
 
 def serve(count: int) -> None:
@@ -119,36 +143,24 @@ def bench_mirror(files: int) -> dict:
 
 
 def _measure_mirror(url: str) -> dict:
-    from flask_migrate import upgrade
-
-    from portal import create_app, outbound, storage
+    from portal import outbound, storage
     from portal.catalogue.models import Resource
     from portal.extensions import db
-    from portal.seeding import load_regions
     from portal.sync import mirror, remote, run
 
-    with tempfile.TemporaryDirectory() as tmp:
-        database = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
-        app = create_app({"DATABASE_URL": database, "INSTANCE_PATH": tmp, "SECRET_KEY": "bench"})
-        with app.app_context():
-            if database.startswith("postgres"):
-                with db.engine.begin() as conn:
-                    conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-            upgrade(revision="heads")
-            load_regions()
-            db.session.commit()
-            source = remote.CkanSource(url, timeout=60, retries=2)
-            fetcher = mirror.Fetcher(guard=outbound.Guard.from_settings(["127.0.0.0/8"]), timeout=10)
-            store = storage.LocalStorage(f"{tmp}/mirror")
-            began = time.perf_counter()
-            done = run.sync(source, run.Settings(full=True, mirror=True), store=store, fetcher=fetcher)
-            seconds = time.perf_counter() - began
-            copied = db.session.scalar(db.select(db.func.count()).where(Resource.storage_key.is_not(None)))
-            skipped = db.session.scalar(
-                db.select(db.func.count()).where(Resource.mirror_error.contains(mirror.UNREACHABLE))
-            )
-            errors = len(done.errors)
-            db.engine.dispose()
+    with fresh_portal() as tmp:
+        source = remote.CkanSource(url, timeout=60, retries=2)
+        fetcher = mirror.Fetcher(guard=outbound.Guard.from_settings(["127.0.0.0/8"]), timeout=10)
+        store = storage.LocalStorage(f"{tmp}/mirror")
+        began = time.perf_counter()
+        done = run.sync(source, run.Settings(full=True, mirror=True), store=store, fetcher=fetcher)
+        seconds = time.perf_counter() - began
+        copied = db.session.scalar(db.select(db.func.count()).where(Resource.storage_key.is_not(None)))
+        skipped = db.session.scalar(
+            db.select(db.func.count()).where(Resource.mirror_error.contains(mirror.UNREACHABLE))
+        )
+        errors = len(done.errors)
+        db.engine.dispose()
     return {
         "files": copied,
         "seconds": seconds,
@@ -179,41 +191,29 @@ def bench(count: int) -> dict:
 
 
 def _measure(count: int, url: str) -> dict:
-    from flask_migrate import upgrade
 
-    from portal import create_app
     from portal.extensions import db
-    from portal.seeding import load_regions
     from portal.sync import remote, run
 
-    with tempfile.TemporaryDirectory() as tmp:
-        database = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
-        app = create_app({"DATABASE_URL": database, "INSTANCE_PATH": tmp, "SECRET_KEY": "bench"})
-        with app.app_context():
-            if database.startswith("postgres"):
-                with db.engine.begin() as conn:
-                    conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-            upgrade(revision="heads")
-            load_regions()
-            db.session.commit()
-            source = remote.CkanSource(url, timeout=60, retries=2)
-            began = time.perf_counter()
-            full = run.sync(source, run.Settings(full=True))
-            full_s = time.perf_counter() - began
-            if full.status != "succeeded" or full.created != count:
-                from portal.sync.models import SyncError
+    with fresh_portal():
+        source = remote.CkanSource(url, timeout=60, retries=2)
+        began = time.perf_counter()
+        full = run.sync(source, run.Settings(full=True))
+        full_s = time.perf_counter() - began
+        if full.status != "succeeded" or full.created != count:
+            from portal.sync.models import SyncError
 
-                errors = db.session.scalars(db.select(SyncError).limit(5)).all()
-                raise SystemExit(
-                    f"full sync {full.status}: {full.created} created, {full.failed} failed; "
-                    + "; ".join(f"{e.package}: {e.stage}: {e.message[:200]}" for e in errors)
-                )
-            urllib.request.urlopen(f"{url}/_bench/touch?n=100", timeout=120).read()
-            began = time.perf_counter()
-            incremental = run.sync(source, run.Settings())
-            incremental_s = time.perf_counter() - began
-            assert incremental.updated == 100, (incremental.updated, incremental.seen)
-            db.engine.dispose()
+            errors = db.session.scalars(db.select(SyncError).limit(5)).all()
+            raise SystemExit(
+                f"full sync {full.status}: {full.created} created, {full.failed} failed; "
+                + "; ".join(f"{e.package}: {e.stage}: {e.message[:200]}" for e in errors)
+            )
+        urllib.request.urlopen(f"{url}/_bench/touch?n=100", timeout=120).read()
+        began = time.perf_counter()
+        incremental = run.sync(source, run.Settings())
+        incremental_s = time.perf_counter() - began
+        assert incremental.updated == 100, (incremental.updated, incremental.seen)
+        db.engine.dispose()
     return {
         "packages": count,
         "full_s": full_s,
