@@ -79,14 +79,16 @@ def test_file_slots_are_shared_between_processes_and_freed_when_a_holder_dies(tm
 
 
 def test_redis_slots_are_shared_and_a_dead_holders_slot_expires(redis_key):
-    one = searchslots.RedisSlots(REDIS, 2, 1.0, redis_key)  # as two processes would build them
-    two = searchslots.RedisSlots(REDIS, 2, 1.0, redis_key)
+    # as two processes would build them; leases long enough that a loaded CI worker cannot outlive them
+    # between two lines (a 1 s lease did, once, and a third slot opened)
+    one = searchslots.RedisSlots(REDIS, 2, 4.0, redis_key)
+    two = searchslots.RedisSlots(REDIS, 2, 4.0, redis_key)
     a, b = one.acquire(), two.acquire()
     assert a and b and one.acquire() is None and two.acquire() is None
     two.release(b)
     c = one.acquire()
     assert c is not None
-    time.sleep(1.2)  # nobody released a or c: their holders "died"
+    time.sleep(4.2)  # nobody released a or c: their holders "died"
     assert two.acquire() is not None and two.acquire() is not None
     assert one.acquire() is None
 
