@@ -9,8 +9,10 @@ while Redis was unreachable (`queue.requeue_stranded`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import select
 import socket
 import uuid
 
@@ -116,11 +118,37 @@ class Scheduler(CronScheduler):
     def calculate_sleep_interval(self) -> float:
         return min(super().calculate_sleep_interval(), self.tick)
 
-    def start(self):
+    def _request_stop(self, signum, frame) -> None:
+        """SIGTERM or SIGINT: finish the tick in hand, then stop.
+
+        RQ's own handler raises out of whatever the scheduler is doing; in the middle of a database
+        statement that left PostgreSQL's connection busy, and the clean-up's rollback then failed
+        and the process exited 1 instead of resigning.
+        """
+        self._stopping = True
+        with contextlib.suppress(OSError):  # a full bell has woken the wait already
+            self._bell[1].send(b"\0")  # wakes the wait between ticks
+
+    def start(self) -> None:
+        """Tick until a stop signal; resign the lease on the way out so a follower leads at once."""
+        self._stopping = False
+        self._bell = socket.socketpair()  # a handler may not take locks, so no threading.Event
+        self._bell[1].setblocking(False)
+        self._install_signal_handlers()
+        self.register_birth()
         try:
-            super().start()
+            while not self._stopping:
+                if self.enqueue_jobs():
+                    self.save()  # the schedules' next times, for RQ's views
+                self.heartbeat()
+                if not self._stopping:
+                    select.select([self._bell[0]], [], [], max(self.calculate_sleep_interval(), 0))
+            self.log.info("scheduler %s: stopped by a signal", self.name)
         finally:
+            for end in self._bell:
+                end.close()
             try:
+                self.register_death()
                 self.resign()
             except redis.RedisError:
                 pass

@@ -93,3 +93,33 @@ def test_only_admins_open_the_jobs_page(app, client, login, role, status):
     if role:
         login(role)
     assert client.get("/admin/jobs/").status_code == status
+
+
+def test_a_stop_signal_in_the_middle_of_a_tick_lets_the_tick_finish_then_resigns(
+    app, redis_url, redis_conn, monkeypatch
+):
+    """SIGTERM while the leader is enqueueing: the job is recorded whole, the lease freed, no exception."""
+    import os
+    import signal
+
+    from portal.jobs import schedules
+
+    app.config["REDIS_URL"] = redis_url
+    app.config["JOB_SCHEDULES"] = {"tick": {"job": "metrics.rollup", "every": 1}}
+    scheduler = schedules.from_config(app, redis_conn, lease=5, tick=0.05)
+    enqueue = queue.enqueue
+
+    def enqueue_while_told_to_stop(name, **params):
+        os.kill(os.getpid(), signal.SIGTERM)  # its handler runs before the next line
+        return enqueue(name, **params)
+
+    monkeypatch.setattr(queue, "enqueue", enqueue_while_told_to_stop)
+    handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        scheduler.start()  # returns once the tick in hand is done
+    finally:
+        signal.signal(signal.SIGTERM, handlers[0])
+        signal.signal(signal.SIGINT, handlers[1])
+    records = db.session.scalars(select(JobRecord).where(JobRecord.name == "metrics.rollup")).all()
+    assert len(records) == 1 and records[0].state == QUEUED
+    assert redis_conn.get(schedules.LEADER_KEY) is None
