@@ -11,7 +11,10 @@ notification still reaches them. Kinds and who receives them:
 - access_decided: the developer who asked for access to a dataset;
 - report_answered, request_answered: the reporter or the requester and voters (the feedback area's workflows);
 - token_suspended: the owner of an API token suspended past a daily usage limit (accounts/usage.py);
-- datasets_held: the office, when a sync holds datasets back for unmasked personal data (sync/screen.py).
+- datasets_held: the office, when a sync holds datasets back for unmasked personal data (sync/screen.py);
+- access_requested, data_requested, report_filed: who decides what a user filed (an access request, a data
+  request, an error report): the office and the data owners of its department, never the one who filed it;
+  they are told in the site too (`tell`).
 
 Each message is written in its reader's language (`users.language`: what they last chose with the
 language switch or signed in with), else in the default one (BABEL_DEFAULT_LOCALE).
@@ -22,6 +25,7 @@ Links are built from PUBLIC_BASE_URL (no request is needed: jobs and commands ca
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -31,6 +35,7 @@ from sqlalchemy import delete, select
 
 from portal import mail
 from portal.extensions import db
+from portal.notices import inbox
 from portal.notices.models import EmailOptOut
 
 APPLICATION_RETURNED = "application_returned"
@@ -42,6 +47,9 @@ REPORT_ANSWERED = "report_answered"
 REQUEST_ANSWERED = "request_answered"
 TOKEN_SUSPENDED = "token_suspended"
 DATASETS_HELD = "datasets_held"
+ACCESS_REQUESTED = "access_requested"
+DATA_REQUESTED = "data_requested"
+REPORT_FILED = "report_filed"
 
 # Kind -> its label on the account page, in the order shown there.
 KINDS = {
@@ -54,6 +62,9 @@ KINDS = {
     REQUEST_ANSWERED: _l("A data request I made or voted for was answered"),
     TOKEN_SUSPENDED: _l("One of my API tokens was suspended past a daily usage limit"),
     DATASETS_HELD: _l("The sync held datasets back for unmasked personal data (the office)"),
+    ACCESS_REQUESTED: _l("A developer asked for access to a dataset I decide on"),
+    DATA_REQUESTED: _l("A user asked for data from a department I answer for"),
+    REPORT_FILED: _l("A user reported an error in a dataset I answer for"),
 }
 
 
@@ -111,6 +122,18 @@ def email(users: Iterable[Reader], kind: str, context: dict, *, locale: str | No
         )
         count += 1
     return count
+
+
+def tell(
+    users: Iterable[Reader], kind: str, context: dict, *, now: datetime, reason: str = "", **subject
+) -> int:
+    """Tell each active user in the site (a `kind` notice about `subject`) and by email unless they opted out.
+
+    Returns how many emails were queued. Queueing commits the session, as `email` does: call it last.
+    """
+    readers = [user for user in users if user.active]
+    inbox.deliver([user.id for user in readers], kind, now=now, reason=reason, **subject)
+    return email(readers, kind, context)
 
 
 def reader_locale(user: Reader) -> str | None:

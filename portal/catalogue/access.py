@@ -1,8 +1,9 @@
 """Access requests for conditionally open (有条件开放) datasets: apply, decide, and look them up.
 
 A developer states a purpose; the data office approves or rejects it with a reason. One request per user
-and dataset may be pending at a time; after a rejection the developer may apply again. Functions add and
-flush; the caller commits.
+and dataset may be pending at a time; after a rejection the developer may apply again. The office and the
+dataset's data owners are told of a new request, and the developer of the decision. Functions add and
+flush; the caller commits (but sending email commits too: the request with its notices).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts import mailing
 from portal.accounts.models import DEVELOPER, User
 from portal.audit import log as audit_log
+from portal.catalogue import owners
 from portal.catalogue.models import APPROVED, CONDITIONAL, PENDING, REJECTED, AccessRequest, Dataset
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -90,7 +92,28 @@ def request_access(user: User, dataset: Dataset, purpose: str) -> AccessRequest:
     access_request = AccessRequest(user_id=user.id, dataset_id=dataset.id, purpose=purpose, status=PENDING)
     db.session.add(access_request)
     db.session.flush()
+    _tell_deciders(access_request)
     return access_request
+
+
+def _tell_deciders(access_request: AccessRequest) -> None:
+    """Tell the office and the dataset's data owners, in the site and by email, that a request waits.
+
+    Queueing the email commits the request with the notices.
+    """
+    context = {
+        "dataset": access_request.dataset.title,
+        "purpose": access_request.purpose,
+        "link": mailing.link("access.review"),
+    }
+    deciders = owners.deciders(access_request.dataset.department_id, besides=access_request.user_id)
+    mailing.tell(
+        deciders,
+        mailing.ACCESS_REQUESTED,
+        context,
+        now=access_request.created_at or utcnow(),
+        access_request=access_request,
+    )
 
 
 def decide(access_request: AccessRequest, *, approve: bool, reason: str, by: User) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, false, func, select
 
-from portal.accounts.models import DATA_OWNER, User
+from portal.accounts.models import ADMIN, DATA_OWNER, User
 from portal.audit import log as audit_log
 from portal.catalogue import rules
 from portal.catalogue.models import AccessRequest, Dataset, Department, DepartmentOwner
@@ -100,6 +100,17 @@ def owners_of(department_id: int | None) -> list[User]:
             .order_by(User.id)
         )
     )
+
+
+def deciders(department_id: int | None, *, besides: int | None = None) -> list[User]:
+    """Return who decides what is filed about a department: the active admins, then its data owners.
+
+    Whoever filed it (`besides`, a user id) is left out: an admin or owner who files is not told of it.
+    """
+    office = select(User).where(User.role == ADMIN, User.active.is_(True)).order_by(User.id)
+    found = {user.id: user for user in [*db.session.scalars(office), *owners_of(department_id)]}
+    found.pop(besides, None)
+    return list(found.values())
 
 
 def set_departments(user: User, departments: Iterable[Department], *, by: User | None) -> None:

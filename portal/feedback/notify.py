@@ -1,23 +1,26 @@
-"""Telling people about error reports: one `notify` call per event, by email (`portal/mail.py`).
+"""Telling people about error reports and data requests, in the site and by email (`accounts/mailing.py`).
 
-Events: a report filed (to those who answer it), a report answered (to its reporter), a data request
-answered (to its requester and voters). Each sends one
-message per reader through a background job, in the reader's language (`mailing.reader_locale`).
+Filed (`report_filed`, `request_filed`): the deciders (the office and the data owners of the department
+concerned, never whoever filed it) get a notice in the site and an email. Answered (`notify`): the reporter,
+or the requester and voters, get an email. Each message is written in the reader's language and sent by a
+background job; a reader may opt out of any kind by email.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from portal import mail
 from portal.accounts import mailing
 from portal.accounts.models import User
+from portal.catalogue import owners
+from portal.feedback import permissions
 from portal.feedback.models import DataRequest, ErrorReport
 
-REPORT_FILED = "report_filed"
-REPORT_ANSWERED = "report_answered"
-REQUEST_ANSWERED = "request_answered"
-KINDS = (REPORT_FILED, REPORT_ANSWERED, REQUEST_ANSWERED)
+REPORT_FILED = mailing.REPORT_FILED
+REPORT_ANSWERED = mailing.REPORT_ANSWERED
+REQUEST_ANSWERED = mailing.REQUEST_ANSWERED
+KINDS = (REPORT_ANSWERED, REQUEST_ANSWERED)
 
 
 def notify(
@@ -29,7 +32,7 @@ def notify(
     request: DataRequest | None = None,
     locale: str | None = None,
 ) -> int:
-    """Send the `kind` message about `report` or `request` to each user; return how many were queued."""
+    """Send the `kind` answer about `report` or `request` to each user; return how many were queued."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     if report is not None:
@@ -41,12 +44,23 @@ def notify(
         }
     else:
         context = {"title": request.title, "state": request.status, "reply": request.answer, "link": link}
-    if kind in mailing.KINDS:  # answers to a reader, who may have opted out of the kind (accounts/mailing.py)
-        return mailing.email(users, kind, context, locale=locale)
-    count = 0
-    for user in users:
-        mail.send_later(
-            user.email, kind, {**context, "name": user.display_name}, locale or mailing.reader_locale(user)
-        )
-        count += 1
-    return count
+    return mailing.email(users, kind, context, locale=locale)
+
+
+def report_filed(report: ErrorReport, *, now: datetime) -> int:
+    """Tell the report's deciders of it (its reporter aside); return how many emails were queued.
+
+    Queueing commits the session: call it once the report is committed.
+    """
+    context = {"dataset": report.dataset.title, "link": mailing.link("feedback.desk")}
+    return mailing.tell(permissions.answerers(report), REPORT_FILED, context, now=now, error_report=report)
+
+
+def request_filed(request: DataRequest, *, now: datetime) -> int:
+    """Tell the office and the named department's owners of a new data request (its requester aside)."""
+    context = {
+        "title": request.title,
+        "link": mailing.link("feedback.request_detail", request_id=request.id),
+    }
+    deciders = owners.deciders(request.department_id, besides=request.requester_id)
+    return mailing.tell(deciders, mailing.DATA_REQUESTED, context, now=now, data_request=request)

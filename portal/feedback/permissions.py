@@ -7,11 +7,8 @@ owners of the department a request names. The office sees everything; an owner o
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from portal.accounts.models import ADMIN, User
 from portal.catalogue import owners
-from portal.extensions import db
 from portal.feedback.models import ErrorReport
 
 
@@ -40,9 +37,9 @@ def can_see_reports_desk(user) -> bool:
 
 
 def answerers(report: ErrorReport) -> list[User]:
-    """The users told of a new report: active admins and the dataset's department's data owners."""
-    office = list(db.session.scalars(select(User).where(User.role == ADMIN, User.active.is_(True))))
-    return office + owners.owners_of(report.dataset.department_id)
+    """The users told of a new report: active admins and the dataset's department's data owners, but not
+    its reporter."""
+    return owners.deciders(report.dataset.department_id, besides=report.reporter_id)
 
 
 def can_answer_request(user, data_request=None) -> bool:

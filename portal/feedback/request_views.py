@@ -60,6 +60,7 @@ def new_request():
                 "feedback/new_request.html", departments=departments, values=values, problems=problems
             ), 400
         db.session.commit()
+        notify.request_filed(asked, now=clock.now())
         flash(_("Your request is published."), "success")
         return redirect(url_for("feedback.request_detail", request_id=asked.id))
     return render_template(

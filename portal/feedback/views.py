@@ -76,12 +76,7 @@ def new_report(name: str):
                 "feedback/new_report.html", dataset=dataset, kinds=KINDS, values=values, problems=problems
             ), 400
         db.session.commit()
-        notify.notify(
-            permissions.answerers(report),
-            notify.REPORT_FILED,
-            report=report,
-            link=url_for("feedback.desk", _external=True),
-        )
+        notify.report_filed(report, now=clock.now())
         flash(_("Thank you: your report was sent to the data office."), "success")
         return redirect(url_for("feedback.dataset_reports", name=dataset.name))
     return render_template(

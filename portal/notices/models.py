@@ -19,13 +19,14 @@ from portal.extensions import db
 if TYPE_CHECKING:  # the subjects' areas lie above: their classes are found by name
     from portal.applications.models import Application
     from portal.catalogue.models import AccessRequest
+    from portal.feedback.models import DataRequest, ErrorReport
 
 
 class Notification(db.Model):
     """A message to one user in the site, such as "your application was returned".
 
     The text is rendered from `kind` in the reader's language; `reason` carries a reviewer's words. It is
-    about one subject: an application or a developer's access request.
+    about one subject: an application, a developer's access request, a data request or an error report.
     """
 
     __tablename__ = "notifications"
@@ -40,12 +41,20 @@ class Notification(db.Model):
     access_request_id: Mapped[int | None] = mapped_column(
         ForeignKey("access_requests.id", ondelete="CASCADE"), index=True
     )
+    data_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("data_requests.id", ondelete="CASCADE"), index=True
+    )
+    error_report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("error_reports.id", ondelete="CASCADE"), index=True
+    )
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     application: Mapped[Application | None] = relationship()
     access_request: Mapped[AccessRequest | None] = relationship()
+    data_request: Mapped[DataRequest | None] = relationship()
+    error_report: Mapped[ErrorReport | None] = relationship()
 
 
 class EmailOptOut(db.Model):

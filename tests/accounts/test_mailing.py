@@ -11,7 +11,7 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 from application_factories import admin, make_application, team_member
-from catalogue_factories import make_dataset
+from catalogue_factories import make_dataset, make_department
 from contest_factories import (
     assign,
     join,
@@ -23,6 +23,7 @@ from contest_factories import (
     score_sheet,
 )
 from factories import make_user
+from owner_factories import make_owner
 from sqlalchemy import select
 
 from portal import mail
@@ -33,6 +34,7 @@ from portal.catalogue.models import CONDITIONAL
 from portal.contest import panels, results
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.feedback import notify, reports
 from portal.jobs.models import JobRecord
 from portal.notices.models import EmailOptOut, Notification
 
@@ -246,8 +248,6 @@ def test_mail_is_queued_as_a_job_with_no_secret(app, inbox):
 
 
 def test_the_feedback_answers_honour_the_opt_out(app, inbox):
-    from portal.feedback import notify, reports
-
     reporter, other = make_user("developer"), make_user("developer")
     mailing.set_opt_outs(other.id, [mailing.REPORT_ANSWERED])
     report = reports.file_report(
@@ -283,8 +283,6 @@ def test_each_reader_gets_the_workflow_mail_in_their_own_language(app, inbox):
 def test_the_language_signed_in_with_is_the_language_of_the_feedback_mail(app, client, inbox):
     from factories import PASSWORD
 
-    from portal.feedback import notify, reports
-
     reporter = make_user("developer")
     db.session.commit()
     client.set_cookie("lang", "en")  # the English pages
@@ -307,3 +305,96 @@ def test_the_language_signed_in_with_is_the_language_of_the_feedback_mail(app, c
     [message] = inbox.to(reporter.email)
     assert message["Subject"] == "Your report on 公交线路 was answered"
     assert "is now fixed" in _body(message) and "The reply: 已更正。" in _body(message)
+
+
+# What a user files reaches who decides it (the office and the department's data owners), never the filer.
+
+
+def _deciders_world():
+    """A department with an owner, an owner of another department, an admin writing in English."""
+    department, elsewhere = make_department(title="市交通运输局"), make_department(title="市民政局")
+    office = make_user("admin")
+    office.language = "en"
+    world = {
+        "department": department,
+        "office": office,
+        "owner": make_owner(department),
+        "stranger": make_owner(elsewhere),
+    }
+    db.session.commit()
+    return world
+
+
+def _notices(user) -> list[Notification]:
+    return db.session.scalars(select(Notification).where(Notification.user_id == user.id)).all()
+
+
+def test_a_new_access_request_tells_the_office_and_the_datasets_owners(app, inbox):
+    world = _deciders_world()
+    dataset = make_dataset(title="停车场实时数据", department=world["department"], open_condition=CONDITIONAL)
+    developer = make_user("developer")
+    asked = access.request_access(developer, dataset, "用于开发停车诱导小程序，需要实时数据。")
+    db.session.commit()
+    [to_owner] = inbox.to(world["owner"].email)
+    assert to_owner["Subject"] == "数据集“停车场实时数据”收到一条有条件开放数据申请"
+    assert "用于开发停车诱导小程序" in _body(to_owner)
+    assert "http://portal.example.cn/admin/access-requests" in _body(to_owner)
+    [to_office] = inbox.to(world["office"].email)  # in the reader's language
+    assert to_office["Subject"] == "An access request for 停车场实时数据"
+    assert inbox.to(world["stranger"].email) == [] and inbox.to(developer.email) == []
+    for decider in (world["owner"], world["office"]):
+        [notice] = _notices(decider)
+        assert (notice.kind, notice.access_request_id) == (mailing.ACCESS_REQUESTED, asked.id)
+    assert _notices(world["stranger"]) == [] and _notices(developer) == []
+
+
+def test_a_new_data_request_tells_the_deciders_and_the_notice_links_to_it(app, client, login, inbox):
+    world = _deciders_world()
+    requester = login("developer")
+    response = client.post(
+        "/requests/new",
+        data={"title": "全市停车场实时空位", "reason": "做停车导航", "department": world["department"].name},
+    )
+    assert response.status_code == 302
+    [to_owner] = inbox.to(world["owner"].email)
+    assert to_owner["Subject"] == "收到一条数据需求：全市停车场实时空位"
+    assert response.headers["Location"] in _body(to_owner)
+    assert inbox.to(world["office"].email)[0]["Subject"] == "A data request: 全市停车场实时空位"
+    assert inbox.to(world["stranger"].email) == [] and inbox.to(requester.email) == []
+    [notice] = _notices(world["owner"])
+    assert notice.kind == mailing.DATA_REQUESTED and notice.data_request.title == "全市停车场实时空位"
+    with client.session_transaction() as session:  # the owner reads it on the notifications page
+        session["_user_id"] = world["owner"].get_id()
+    page = client.get("/applications/notifications").get_data(as_text=True)
+    assert f'href="/requests/{notice.data_request_id}"' in page and "全市停车场实时空位" in page
+
+
+def test_a_new_error_report_tells_the_deciders_unless_they_opted_out(app, client, login, inbox):
+    world = _deciders_world()
+    mailing.set_opt_outs(world["office"].id, [mailing.REPORT_FILED])
+    dataset = make_dataset(title="公交线路", department=world["department"])
+    db.session.commit()
+    reporter = login("data_owner")  # an owner elsewhere who files is not told of their own report
+    response = client.post(
+        f"/datasets/{dataset.name}/reports/new", data={"kind": "wrong_values", "text": "第三行有误"}
+    )
+    assert response.status_code == 302
+    [to_owner] = inbox.to(world["owner"].email)
+    assert to_owner["Subject"] == "数据集“公交线路”收到一条数据纠错"
+    assert "http://portal.example.cn/admin/reports" in _body(to_owner)
+    assert inbox.to(world["office"].email) == []  # opted out of the email, still told in the site
+    for decider in (world["owner"], world["office"]):
+        [notice] = _notices(decider)
+        assert notice.kind == mailing.REPORT_FILED and notice.error_report.dataset_id == dataset.id
+    assert _notices(reporter) == [] and inbox.to(reporter.email) == []
+
+
+def test_an_admin_filing_is_not_told_of_their_own_request(app, inbox):
+    world = _deciders_world()
+    dataset = make_dataset(department=world["department"])
+    report = reports.file_report(
+        dataset, by=world["office"], kind="outdated", text="三年未更新", now=utcnow(), working_days=5
+    )
+    db.session.commit()
+    assert notify.report_filed(report, now=utcnow()) == 1  # the owner only
+    assert inbox.to(world["office"].email) == [] and _notices(world["office"]) == []
