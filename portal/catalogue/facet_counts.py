@@ -64,14 +64,22 @@ def _restrictions(
     return within, carrying
 
 
+def results(
+    facets_index: facet_index.FacetIndex, matched: Iterable[int] | None, chosen: dict[str, Sequence[str]]
+) -> int:
+    """Return the results as a bitset: the datasets `matched` (all when None) carrying a chosen
+    value of each facet."""
+    found, carrying = _restrictions(facets_index, matched, chosen)
+    for datasets in carrying.values():
+        found &= datasets
+    return found
+
+
 def total(
     facets_index: facet_index.FacetIndex, matched: Iterable[int] | None, chosen: dict[str, Sequence[str]]
 ) -> int:
-    """Count the results: the datasets `matched` (all when None) carrying a chosen value of each facet."""
-    results, carrying = _restrictions(facets_index, matched, chosen)
-    for datasets in carrying.values():
-        results &= datasets
-    return results.bit_count()
+    """Count the results (see `results`)."""
+    return results(facets_index, matched, chosen).bit_count()
 
 
 def counts(

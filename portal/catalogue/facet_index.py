@@ -8,14 +8,21 @@ generation; a count is then `(matching & value).bit_count()`, microseconds per v
 Python's integers are the bitsets (bit i is the dataset of id i): AND and popcount run
 in C over machine words.
 
-Memory: one bit per dataset id per facet value (100,000 datasets × 130 values ≈ 1.6 MB);
-a catalogue with thousands of distinct tags would want sparse sets for the rare ones.
+The index also keeps the published datasets in the listing's default order (newest first), so
+that a page of a filtered listing is picked from the bitset of its results instead of a SQL
+statement that filters and sorts the whole catalogue for each page (tens of milliseconds per
+filter at 100,000 datasets).
+
+Memory: one bit per dataset id per facet value (100,000 datasets × 130 values ≈ 1.6 MB),
+and 8 bytes per dataset for the order; a catalogue with thousands of distinct tags would
+want sparse sets for the rare ones.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select
 
@@ -31,6 +38,8 @@ class FacetIndex:
     everything: int  # the published datasets; bit i is the dataset of id i
     bitsets: dict[str, dict[str, int]]  # facet -> value -> the datasets carrying it
     labels: dict[str, dict[str, str]]  # facet -> value -> label
+    # the published ids, newest first: metadata_modified, then id, descending (search._NEWEST)
+    newest: array = field(default_factory=lambda: array("q"))
 
     def of_ids(self, ids: Iterable[int]) -> int:
         """Return the bitset of the published datasets among `ids`."""
@@ -48,6 +57,24 @@ class FacetIndex:
         found = {value: (within & bits).bit_count() for value, bits in self.bitsets[facet].items()}
         return {value: n for value, n in found.items() if n}
 
+    def newest_of(self, results: int, start: int = 0, count: int | None = None) -> list[int]:
+        """Return the ids of `count` datasets (all when None) among `results` (a bitset), newest
+        first, after skipping `start` of them: a page of a listing in its default order."""
+        if results == self.everything:
+            return self.newest[start : None if count is None else start + count].tolist()
+        flags = results.to_bytes((results.bit_length() + 7) // 8, "little")
+        size, page, skipped = len(flags), [], 0
+        for dataset_id in self.newest:  # stops at the page's end: the first pages cost least
+            byte = dataset_id >> 3
+            if byte < size and flags[byte] >> (dataset_id & 7) & 1:
+                if skipped < start:
+                    skipped += 1
+                    continue
+                page.append(dataset_id)
+                if len(page) == count:
+                    break
+        return page
+
 
 def build(generation: tuple = ()) -> FacetIndex:
     """Read the published catalogue's facet values: one pass over the published datasets for the
@@ -57,11 +84,13 @@ def build(generation: tuple = ()) -> FacetIndex:
     columns = list(
         {f.source.key: f.source for f in rules.FACETS if not isinstance(f.source, Select)}.values()
     )
-    rows = conn.execute(rules.published_datasets(rules.Dataset.id, *columns)).all()
+    dataset = rules.Dataset
+    rows = conn.execute(rules.published_datasets(dataset.id, dataset.metadata_modified, *columns)).all()
     everything = _bitset(row[0] for row in rows)
+    newest = array("q", (row[0] for row in sorted(rows, key=lambda row: (row[1], row[0]), reverse=True)))
     grouped: dict[str, dict] = {  # source -> key -> bitset
         column.key: _grouped((row[n], row[0]) for row in rows if row[n] is not None)
-        for n, column in enumerate(columns, start=1)
+        for n, column in enumerate(columns, start=2)
     }
     bitsets: dict[str, dict[str, int]] = {}
     labels: dict[str, dict[str, str]] = {}
@@ -82,7 +111,7 @@ def build(generation: tuple = ()) -> FacetIndex:
             if bits:
                 bitsets[facet.name][value] = bitsets[facet.name].get(value, 0) | bits
                 labels[facet.name][value] = label
-    return FacetIndex(generation, everything, bitsets, labels)
+    return FacetIndex(generation, everything, bitsets, labels, newest)
 
 
 def _grouped(pairs: Iterable[tuple]) -> dict:

@@ -173,19 +173,32 @@ def _page(
 
     The ranked list of a text search, the total and the statement of a listing are cached
     per catalogue generation: paging through results or reloading a page does not redo them.
+    A listing newest first (the default) is picked from the facet index's bitsets and order,
+    while the index is of the current catalogue: no statement filters and sorts the catalogue.
     """
     start = (query.page - 1) * query.per_page
     filters = replace(query, page=1, per_page=0, sort="")
+    current = counted.generation == stamp  # the index is of this catalogue: it can list the results
+
+    def found() -> int:
+        return facet_counts.results(counted, _matched(match), chosen(query))
+
     if query.sort == "relevance" and match is not None:
 
         def ranked() -> list[int]:
-            statement = select(Dataset.id).where(*_conditions(query, match)).order_by(*_NEWEST)
-            ids = list(db.session.scalars(statement))
+            if current:
+                ids = counted.newest_of(search_cache.cached(("results", filters), found, stamp))
+            else:
+                statement = select(Dataset.id).where(*_conditions(query, match)).order_by(*_NEWEST)
+                ids = list(db.session.scalars(statement))
             ids.sort(key=match.rank.__getitem__)  # stable: the newer first within equal ranks
             return ids
 
         ids = search_cache.cached(("ranked", filters), ranked, stamp)
         return ids[start : start + query.per_page], len(ids), None
+    if query.sort in _NEWEST_SORTS and current:
+        results = search_cache.cached(("results", filters), found, stamp)
+        return counted.newest_of(results, start, query.per_page), results.bit_count(), None
     statement = search_cache.cached(("listing", filters, query.sort), lambda: _listing(query, match), stamp)
     total = search_cache.cached(
         ("total", filters),
@@ -197,7 +210,8 @@ def _page(
     return [version.id for version in versions], total, versions
 
 
-_NEWEST = (Dataset.metadata_modified.desc(), Dataset.id.desc())
+_NEWEST = (Dataset.metadata_modified.desc(), Dataset.id.desc())  # facet_index.FacetIndex.newest too
+_NEWEST_SORTS = ("relevance", "updated")  # listed in _NEWEST's order (relevance: here without text)
 
 
 def _listing(query: SearchQuery, match: matching.Match | None) -> Select:
