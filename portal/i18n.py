@@ -9,6 +9,9 @@ from babel import Locale
 from flask import Flask, g, has_app_context
 from flask_babel import Domain, format_decimal, get_locale, get_timezone, gettext
 from flask_babel import get_translations as looked_up_translations
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from portal.extensions import babel
 
@@ -26,6 +29,7 @@ def init_babel(app: Flask) -> None:
         npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
     names.init_app(app)
     app.jinja_env.globals.update(
         current_locale=lambda: "zh_CN" if get_locale().language == "zh" else str(get_locale())
@@ -58,6 +62,34 @@ def request_translations():
     state = g._flask_babel  # made by the lookup
     state.portal_translations = (state.babel_locale, translations)
     return translations
+
+
+_FORMATTED: dict[tuple, str] = {}  # (translations, message, autoescape) -> what _("message") shows
+MAX_FORMATTED = 10_000  # beyond it (messages made up at run time), strings are formatted each time
+
+
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, message: str, **variables) -> str:
+    """Templates' `_()` and `gettext()`: what Jinja's newstyle gettext returns (the translation, as
+    Markup when autoescaping, always %-formatted with `variables`), in about a fifth of its calls.
+
+    Jinja's alias resolves `gettext` and goes through two context calls, a translations lookup and a
+    Markup format for every string: about 60 Python calls each, 16 strings on the plainest page, a
+    quarter of its cost (issue 20). A message without variables always shows the same text in one
+    catalogue, so it is kept per catalogue once formatted.
+    """
+    translations = request_translations()
+    if variables:
+        text = translations.ugettext(message)
+        return (Markup(text) if eval_ctx.autoescape else text) % variables
+    key = (translations, message, eval_ctx.autoescape)
+    shown = _FORMATTED.get(key)
+    if shown is None:
+        text = translations.ugettext(message)
+        shown = (Markup(text) if eval_ctx.autoescape else text) % {}
+        if len(_FORMATTED) < MAX_FORMATTED:
+            _FORMATTED[key] = shown
+    return shown
 
 
 class _RequestDomain(Domain):
