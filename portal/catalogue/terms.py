@@ -142,9 +142,21 @@ def _words(children, pieces: list[str]) -> None:
         _words(child.children, pieces)  # an image's alt text
 
 
+# What can make Markdown more than its words: a markup character anywhere (a NUL, which the parser
+# replaces), or a line that starts a list, a heading's underline or a thematic break. Text without
+# any reads as itself, once its white space is folded: every result card's snippet is made of it.
+_MARKUP = re.compile(r"[\\`*_\[\]<>&|~#!\x00]|(?:^|(?<=\r))[ \t]*(?:[-+=]|\d+[.)])", re.MULTILINE)
+
+
 def plain_text(markdown: str) -> str:
     """Return the words of a Markdown text without its markup (links and images keep their text,
     never their address); raw HTML in it is dropped."""
+    if not _MARKUP.search(markdown or ""):  # parsing it would change nothing but cost the most
+        return re.sub(r"\s+", " ", markdown or "").strip()
+    return _parsed_text(markdown)
+
+
+def _parsed_text(markdown: str) -> str:
     pieces: list[str] = []
     for token in _markdown.parse(markdown or ""):
         _words(token.children, pieces)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 from catalogue_factories import make_dataset, make_department, make_theme
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -91,6 +93,26 @@ def test_snippet_is_about_120_characters_around_the_first_match():
 
 def test_plain_text_drops_markdown_and_raw_html():
     assert terms.plain_text("**公交**站点\n\n<script>x()</script>\n\n[链接](http://a.cn)") == "公交站点 链接"
+
+
+# Text with a little of everything Markdown reads at the start of a line or anywhere: the plain
+# text of what holds no markup is taken without the parser, and must be what the parser gives.
+MARKDOWNISH = st.text(
+    alphabet=st.sampled_from(list("公交站点 ab1290.):-+=*_#>|[]()!<&`~\\\t\n\r\x00\u3000\u00a0")), max_size=40
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(MARKDOWNISH)
+def test_plain_text_of_text_without_markup_is_what_the_parser_gives(text):
+    assert terms.plain_text(text) == terms._parsed_text(text)
+
+
+def test_plain_text_of_plain_notes_skips_the_parser(monkeypatch):
+    monkeypatch.setattr(terms, "_markdown", None)  # any parse would fail
+    assert terms.plain_text("本数据集由嘉兴市提供，\n包含 2025 年的站点。\r\n\n每月更新") == (
+        "本数据集由嘉兴市提供， 包含 2025 年的站点。 每月更新"
+    )
 
 
 # -- search against the database -------------------------------------------------------------------

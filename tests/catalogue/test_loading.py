@@ -1,0 +1,33 @@
+"""Loading a page of results: cards read in one statement built once, in the order asked."""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+
+from catalogue_factories import make_dataset
+
+from portal.catalogue import loading
+from portal.extensions import db
+
+
+def python_calls(function) -> int:
+    profile = cProfile.Profile()
+    profile.runcall(function)
+    return sum(stats[1] for stats in pstats.Stats(profile).stats.values())
+
+
+def test_cards_come_in_the_order_asked_with_their_formats_and_themes(app):
+    first = make_dataset(title="甲", themes=["交通"], resources=[{"format": "XLSX"}, {"format": "CSV"}])
+    second = make_dataset(title="乙", resources=[])
+    db.session.commit()
+    cards = loading.load_cards([second.id, 10**6, first.id])
+    assert [card.title for card in cards] == ["乙", "甲"]
+    assert cards[1].formats == ("CSV", "XLSX") and cards[1].themes == ("交通",) and cards[0].formats == ()
+
+
+def test_a_page_of_cards_costs_fewer_python_calls_than_building_its_statement(app):
+    ids = [make_dataset(title=f"数据集{n}").id for n in range(20)]
+    db.session.commit()
+    loading.load_cards(ids)  # the statement is compiled once per database
+    assert python_calls(lambda: loading.load_cards(ids)) < python_calls(loading._cards_statement)
