@@ -36,12 +36,18 @@ def _caller() -> tuple[User | None, ApiToken | None]:
 
 
 def settle(session: Session, user: User, token: ApiToken | None, tally: usage.Tally) -> list[usage.Crossing]:
-    """Count `tally` for the user and token, commit, and tell the owner of a token it suspended."""
+    """Count `tally` for the user and token, commit, and tell the owner of each token it suspended: this
+    one, or all of theirs when their tokens together crossed a hard limit."""
     limits = usage.Limits.from_config(current_app.config)
     found = usage.record(session, clock.day_of(clock.now()), user, token, tally, limits)
     session.commit()
-    if token is not None and any(c.level == usage.HARD for c in found) and token.is_suspended:
-        usage.notify_suspension(token)  # commits: queueing the email is a job record
+    hard = [c for c in found if c.level == usage.HARD]
+    if token is None or not hard:
+        return found
+    suspended = usage.live_tokens(session, user.id) if any(c.together for c in hard) else [token]
+    for each in suspended:
+        if each.is_suspended:
+            usage.notify_suspension(each)  # commits: queueing the email is a job record
     return found
 
 

@@ -1,7 +1,9 @@
 """Behaviour monitoring (行为监控): what each user and each API token used per Shanghai day, and its limits.
 
 Counted per (day, user, token): downloads, row-API calls (/api/v1 rows and exports, `datastore_search`),
-rows returned and bytes downloaded. A call without a token (a signed-in browser) counts under token 0.
+rows returned and bytes downloaded. A call without a token (a signed-in browser) counts under token 0. A
+call with a token counts twice: under that token and under ALL_TOKENS, the user's tokens together, so that
+five tokens do not buy five times the limits.
 
 Why one upsert per counted request rather than folding the activity events: the events carry neither the
 token nor the volume (rows, bytes), and a threshold must be checked when the call happens; folding them would
@@ -10,8 +12,11 @@ mean a COUNT over the day's events per call (growing with the day) or alerts an 
 parallel requests never lose a count, and it returns the day's totals without another read.
 
 Thresholds (`Limits`, from the USAGE_ALERT_* and USAGE_LIMIT_* settings; 0 turns one off) are checked on
-those totals. A request whose increment crosses a soft threshold (before < threshold <= after) raises one
-alert; one crossing a hard limit raises a hard alert and, for a token, suspends it until an admin lifts it.
+those totals, a token's and its user's tokens together. A request whose increment crosses a soft threshold
+(before < threshold <= after) raises one alert; one crossing a hard limit raises a hard alert and suspends
+until an admin lifts it: the token, or, when the tokens together crossed, every token of the user (the
+reason says which limit). A crossing of the tokens together that the token itself made in the same
+request is the token's alone (a user with one token gets one alert, not two).
 Because increments are atomic exactly one request crosses, so each alert is raised once per day. A lifted
 token's counts stay past the limit, so it is not suspended again that day; the next day starts from zero.
 Every alert, suspension and lift is an audit row; the owner of a suspended token is told in the site and by
@@ -21,7 +26,7 @@ email. Functions add and flush; the caller commits (`notify_suspension` commits:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -49,6 +54,7 @@ from portal.notices import inbox
 from portal.refusals import Refusal
 
 NO_TOKEN = 0  # token_id of what a user did without a token (signed in, in a browser)
+ALL_TOKENS = -1  # token_id of what a user did through all their tokens together (the per-user limits)
 METRICS = ("downloads", "row_calls", "rows", "bytes")
 SOFT, HARD = "soft", "hard"
 TOKEN_SUSPENDED, TOKEN_REINSTATED = "token_suspended", "token_reinstated"  # the notifications' kinds
@@ -89,6 +95,11 @@ class UsageAlert(db.Model):
     value: Mapped[int] = mapped_column(BigInteger)
     threshold: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def together(self) -> bool:
+        """Whether the user's tokens together crossed the threshold, rather than one token or none."""
+        return self.token_id == ALL_TOKENS
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,7 @@ class Crossing:
     level: str
     value: int
     threshold: int
+    together: bool = False  # crossed by the user's tokens together, not by one token
 
 
 class UsageError(Refusal):
@@ -142,14 +154,23 @@ class UsageError(Refusal):
 
 def add(session: Session, day: date, user_id: int, token_id: int, tally: Tally) -> Tally:
     """Add `tally` to the user's (and token's) day in one atomic upsert; return the day's totals."""
+    return add_each(session, day, user_id, (token_id,), tally)[token_id]
+
+
+def add_each(
+    session: Session, day: date, user_id: int, token_ids: tuple[int, ...], tally: Tally
+) -> dict[int, Tally]:
+    """Add `tally` to the user's day under each of `token_ids` in one atomic upsert (a row each); return
+    each one's totals by token id."""
     table = UsageDay.__table__
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(day=day, user_id=user_id, token_id=token_id, **tally.values())
+    values = [{"day": day, "user_id": user_id, "token_id": t, **tally.values()} for t in token_ids]
+    statement = insert(table).values(values)
     statement = statement.on_conflict_do_update(
         index_elements=["day", "user_id", "token_id"],
         set_={m: table.c[m] + statement.excluded[m] for m in METRICS},
-    ).returning(*(table.c[m] for m in METRICS))
-    return Tally(*session.execute(statement).one())
+    ).returning(table.c.token_id, *(table.c[m] for m in METRICS))
+    return {row[0]: Tally(*row[1:]) for row in session.execute(statement)}
 
 
 def crossings(before: Tally, after: Tally, limits: Limits) -> list[Crossing]:
@@ -168,17 +189,51 @@ def record(
 ) -> list[Crossing]:
     """Count what `user` (through `token`, if any) used, then raise alerts and suspend past a hard limit.
 
-    Return the crossings; a suspension's notices are the caller's to send (`notify_suspension`, last)."""
-    token_id = token.id if token is not None else NO_TOKEN
-    after = add(session, day, user.id, token_id, tally)
+    Return the crossings, the token's then those of the user's tokens together; a suspension's emails are
+    the caller's to send (`metering.settle` sends them: `notify_suspension`, last)."""
+    if token is None:
+        totals = add_each(session, day, user.id, (NO_TOKEN,), tally)
+        return _alert_crossed(session, day, user, NO_TOKEN, totals[NO_TOKEN], tally, limits)
+    totals = add_each(session, day, user.id, (token.id, ALL_TOKENS), tally)  # one statement for both
+    own = _alert_crossed(session, day, user, token.id, totals[token.id], tally, limits)
+    made = {(c.metric, c.level) for c in own}
+    together = _alert_crossed(session, day, user, ALL_TOKENS, totals[ALL_TOKENS], tally, limits, skip=made)
+    hard = [c for c in own if c.level == HARD]
+    if hard:
+        suspend(session, token, _reason(hard[0]))
+    hard_together = [c for c in together if c.level == HARD]
+    if hard_together:
+        for each in live_tokens(session, user.id):
+            suspend(session, each, _reason(hard_together[0], together=True))
+    return own + together
+
+
+def _alert_crossed(
+    session: Session,
+    day: date,
+    user: User,
+    token_id: int,
+    after: Tally,
+    tally: Tally,
+    limits: Limits,
+    skip: set[tuple[str, str]] = frozenset(),
+) -> list[Crossing]:
+    """Alert on each threshold that adding `tally` to reach `after` crossed, but those in `skip`."""
     before = Tally(*(getattr(after, m) - getattr(tally, m) for m in METRICS))
-    found = crossings(before, after, limits)
+    found = [
+        replace(c, together=token_id == ALL_TOKENS)
+        for c in crossings(before, after, limits)
+        if (c.metric, c.level) not in skip
+    ]
     for crossing in found:
         _alert(session, day, user, token_id, crossing)
-    hard = [c for c in found if c.level == HARD]
-    if hard and token is not None:
-        suspend(session, token, _reason(hard[0]))
     return found
+
+
+def live_tokens(session: Session, user_id: int) -> list[ApiToken]:
+    """The user's unrevoked tokens: those a limit of their tokens together suspends."""
+    mine = select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    return list(session.scalars(mine.order_by(ApiToken.id)))
 
 
 def _alert(session: Session, day: date, user: User, token_id: int, crossing: Crossing) -> None:
@@ -207,11 +262,14 @@ def _crossing_values(crossing: Crossing) -> dict:
             "threshold": crossing.threshold}  # fmt: skip
 
 
-def _reason(crossing: Crossing) -> str:
-    """The reason kept on the token, in English like the API's messages (the pages translate the metric)."""
+def _reason(crossing: Crossing, *, together: bool = False) -> str:
+    """The reason kept on the token, in English like the API's messages: which limit, of the token or of
+    all the user's tokens together."""
     what = {"downloads": "downloads", "row_calls": "row API calls", "rows": "rows returned",
             "bytes": "bytes downloaded"}[crossing.metric]  # fmt: skip
-    return f"Daily limit reached: {crossing.value} {what} today (limit {crossing.threshold})."[:MAX_REASON]
+    whose = "of all your tokens together" if together else "of this token"
+    used = f"{crossing.value} {what} today (limit {crossing.threshold})"
+    return f"Daily limit {whose} reached: {used}."[:MAX_REASON]
 
 
 # Suspension
@@ -264,12 +322,12 @@ def lift(session: Session, token: ApiToken, by: User, note: str = "") -> None:
 
 
 def top_users(day: date, limit: int = 20) -> Select:
-    """Select (user, downloads, row_calls, rows, bytes) of `day`, all tokens together, heaviest first."""
+    """Select (user, downloads, row_calls, rows, bytes) of `day`, with and without tokens, heaviest first."""
     sums = [func.sum(UsageDay.__table__.c[m]).label(m) for m in METRICS]
     return (
         select(User, *sums)
         .join(UsageDay, UsageDay.user_id == User.id)
-        .where(UsageDay.day == day)
+        .where(UsageDay.day == day, UsageDay.token_id != ALL_TOKENS)  # counted already, per token
         .group_by(User.id)
         .order_by(func.sum(UsageDay.rows).desc(), func.sum(UsageDay.bytes).desc(), User.id)
         .limit(limit)
@@ -310,10 +368,10 @@ def suspended_tokens() -> Select:
 
 
 def of_user(user_id: int, day: date) -> dict[int, Tally]:
-    """Return the user's usage on `day` per token id (0: without a token)."""
+    """Return the user's usage on `day` per token id (0: without a token), the per-token view."""
     rows = db.session.execute(
         select(UsageDay.token_id, *(UsageDay.__table__.c[m] for m in METRICS)).where(
-            UsageDay.day == day, UsageDay.user_id == user_id
+            UsageDay.day == day, UsageDay.user_id == user_id, UsageDay.token_id != ALL_TOKENS
         )
     )
     return {row[0]: Tally(*row[1:]) for row in rows}

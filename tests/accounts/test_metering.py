@@ -5,7 +5,10 @@ the owner sees the reason on /account/api-tokens and in the inbox."""
 
 from __future__ import annotations
 
+import email
 from concurrent.futures import ThreadPoolExecutor
+from email import policy
+from pathlib import Path
 from urllib.request import Request, urlopen
 
 import pytest
@@ -112,6 +115,33 @@ def test_a_hard_limit_suspends_the_token_and_every_api_says_why(app, client, log
     assert 'data-state="suspended"' in page and "3 downloads today (limit 3)" in page
     inbox = client.get("/notifications").get_data(as_text=True)
     assert "/account/api-tokens" in inbox
+
+
+def test_tokens_together_past_a_hard_limit_suspend_all_of_them_and_say_so(app, client, resource):
+    app.config.update(USAGE_ALERT_DOWNLOADS=0, USAGE_LIMIT_DOWNLOADS=3)
+    dataset, res = resource
+    user = make_user()
+    (first, first_plain), (second, second_plain) = token_of(user, "脚本一"), token_of(user, "脚本二")
+    url = download_url(dataset, res)
+    statuses = [client.get(url, headers={"X-API-Key": first_plain}).status_code for _ in range(2)]
+    statuses.append(client.get(url, headers={"X-API-Key": second_plain}).status_code)
+    assert statuses == [200, 200, 200]  # the third download of the user reached the limit of the tokens
+    assert used(user.id) == {
+        first.id: Tally(downloads=2, bytes=2 * len(CSV)),
+        second.id: Tally(downloads=1, bytes=len(CSV)),
+    }
+    for plain in (first_plain, second_plain):  # each is refused now, saying which limit
+        refused = client.get("/api/v1/datasets", headers={"X-API-Key": plain})
+        assert refused.status_code == 403
+        assert (
+            "all your tokens together reached: 3 downloads today (limit 3)"
+            in refused.get_json()["error"]["message"]
+        )
+    bodies = [
+        email.message_from_bytes(path.read_bytes(), policy=policy.default).get_body().get_content()
+        for path in Path(app.instance_path, "mail").glob("*.eml")
+    ]
+    assert sorted(token.prefix in body for body in bodies for token in (first, second)) == [0, 0, 1, 1]
 
 
 def login_as(client, user) -> None:

@@ -124,7 +124,9 @@ def test_a_hard_limit_suspends_the_token_tells_its_owner_and_a_lift_is_audited(a
     lifted = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "token.suspension_lifted")
     ).one()
-    assert lifted.actor_id == office.id and lifted.before["reason"].startswith("Daily limit reached")
+    assert lifted.actor_id == office.id and lifted.before["reason"].startswith(
+        "Daily limit of this token reached"
+    )
     with pytest.raises(usage.UsageError):
         usage.lift(db.session, token, office)
 
@@ -154,3 +156,52 @@ def test_top_users_sum_their_tokens(app):
     assert [(row[0].id, row.row_calls, row.rows) for row in top] == [(heavy.id, 3, 500), (light.id, 0, 0)]
     ranked = [token.id for _, token, _ in db.session.execute(usage.top_tokens(DAY)).all()]
     assert ranked == [first.id, second.id]
+
+
+def test_a_users_tokens_together_reach_the_hard_limit_and_all_of_them_are_suspended(app):
+    user, other = make_user(), make_user()
+    mine = [tokens.create_token(user, name)[0] for name in ("一", "二", "三")]
+    revoked, _ = tokens.create_token(user, "已撤销")
+    tokens.revoke(revoked, user)
+    theirs, _ = tokens.create_token(other, "别人的")
+    db.session.commit()
+    found = [usage.record(db.session, DAY, user, t, Tally(downloads=2), LIMITS) for t in mine]
+    usage.record(db.session, DAY, other, theirs, Tally(downloads=2), LIMITS)
+    db.session.commit()
+    # 2 then 4 (past the soft 3) then 6 (past the hard 5): no single token reached either
+    assert [[(c.metric, c.level, c.together) for c in f] for f in found] == [
+        [],
+        [("downloads", SOFT, True)],
+        [("downloads", HARD, True)],
+    ]
+    db.session.expire_all()
+    for token in mine:
+        token = db.session.get(ApiToken, token.id)
+        assert token.is_suspended
+        assert token.suspension_reason == (
+            "Daily limit of all your tokens together reached: 6 downloads today (limit 5)."
+        )
+    assert not db.session.get(ApiToken, revoked.id).is_suspended
+    assert not db.session.get(ApiToken, theirs.id).is_suspended
+    alerts = db.session.scalars(select(UsageAlert).where(UsageAlert.user_id == user.id)).all()
+    assert {(a.level, a.token_id, a.together) for a in alerts} == {
+        (SOFT, usage.ALL_TOKENS, True),
+        (HARD, usage.ALL_TOKENS, True),
+    }
+    told = db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id)).all()
+    assert told == [usage.TOKEN_SUSPENDED] * 3
+    # the per-token view keeps each token apart; the users' view counts each download once
+    assert usage.of_user(user.id, DAY) == {t.id: Tally(downloads=2) for t in mine}
+    top = {row[0].id: row.downloads for row in db.session.execute(usage.top_users(DAY))}
+    assert top == {user.id: 6, other.id: 2}
+
+
+def test_one_token_past_a_limit_is_one_alert_not_two(app):
+    user = make_user()
+    token, _ = tokens.create_token(user, "唯一")
+    db.session.commit()
+    usage.record(db.session, DAY, user, token, Tally(downloads=5), LIMITS)
+    db.session.commit()
+    alerts = db.session.scalars(select(UsageAlert).order_by(UsageAlert.level)).all()
+    assert [(a.level, a.token_id) for a in alerts] == [(HARD, token.id), (SOFT, token.id)]
+    assert db.session.get(ApiToken, token.id).suspension_reason.startswith("Daily limit of this token")

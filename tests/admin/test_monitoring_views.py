@@ -65,6 +65,22 @@ def test_todays_alerts_users_tokens_and_suspensions(client, login, watched):
     assert f'data-suspended="{watched.id}"' in earlier  # suspensions show whatever the day
 
 
+def test_an_alert_of_a_users_tokens_together_says_so(client, login, app):
+    user = make_user(email="many@example.cn")
+    first, second = (tokens.create_token(user, name)[0] for name in ("甲", "乙"))
+    db.session.commit()
+    for token in (first, second):  # 600 each: only the two together pass the hard limit of 1000
+        usage.record(db.session, clock.today(), user, token, Tally(rows=600), LIMITS)
+    db.session.commit()
+    login("admin", email="office@example.cn")
+    client.set_cookie("lang", "en")
+    page = client.get("/admin/monitoring/").get_data(as_text=True)
+    rows = re.findall(r'<tr data-alert="\d+">.*?</tr>', page, re.S)
+    # each token crossed the alert threshold itself; only the two together crossed the hard limit
+    assert ["all tokens together" in row for row in rows] == [True, False, False]
+    assert "of all your tokens together reached: 1200 rows returned today (limit 1000)" in page
+
+
 @pytest.mark.parametrize(
     "day", ["yesterday", "2026-13-01", "2026-02-30", "0000-01-01", "1999-12-31", "9999-12-31", "2026-1-1",
             "x" * 5000, "２０２６-０１-０１", "2026-01-01\x00"]
