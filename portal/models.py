@@ -4,7 +4,7 @@ from portal.accounts.models import ApiToken, User  # noqa: F401
 from portal.accounts.usage import UsageAlert, UsageDay  # noqa: F401
 from portal.activity.models import ActivityEvent, DownloadMark  # noqa: F401
 from portal.applications.models import Application, ApplicationFile, ApplicationTransition  # noqa: F401
-from portal.audit.models import AuditEvent  # noqa: F401
+from portal.audit.models import AuditChain, AuditEvent  # noqa: F401
 from portal.catalogue.holds import PreviewHold  # noqa: F401
 from portal.catalogue.ratings import DatasetRating  # noqa: F401
 from portal.catalogue.models import (  # noqa: F401

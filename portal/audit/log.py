@@ -2,12 +2,14 @@
 
 `record` appends one row in the caller's transaction (the caller commits, so the row and
 the action it records stand or fall together). Each row's hash covers its content and the
-previous row's hash, so the previous row is read under the chain's lock, held until the
-caller commits: a transaction-scoped advisory lock on PostgreSQL, the database's write lock on
-SQLite. The unique `prev_hash` refuses a fork anywhere. A row costs two round trips on
-PostgreSQL (the lock with the head, then one INSERT) and no ORM flush. `verify` walks the
-chain and names the first row whose content or link does not match. Never pass a password
-or a token in `before`/`after`: the log keeps what it is given, for years.
+previous row's hash, kept as the chain's head in `audit_chain`: a writer moves the head and
+links its row to the head it moved, and the head's row lock (the database's write lock on
+SQLite) holds the next writer until the caller commits, so no two rows link to the same one.
+On PostgreSQL that is one statement, one round trip (the head moves and the row goes in; the
+hash is computed by the server, `_chained_sql`); on SQLite three, with no ORM flush on either.
+`verify` walks the chain and names the first row whose content or link does not match, or the
+last row when the chain stops short of the head (the newest rows removed). Never pass a
+password or a token in `before`/`after`: the log keeps what it is given, for years.
 """
 
 from __future__ import annotations
@@ -24,41 +26,32 @@ from typing import IO, Any
 from sqlalchemy import (
     Connection,
     DateTime,
+    Row,
+    String,
     Text,
     bindparam,
     cast,
     delete,
+    func,
     insert,
+    literal,
     select,
+    text,
     type_coerce,
     update,
 )
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from portal.audit.models import AuditEvent
+from portal.audit.models import AuditChain, AuditEvent
 from portal.dbtypes import utcnow
 
 GENESIS = "0" * 64  # the link of the first row ever written
-ADVISORY_LOCK = 15_0004  # pg_advisory_xact_lock key of the audit chain
 SYSTEM, ANONYMOUS = "system", "anonymous"
 FIELDS = (
     "id", "at", "actor_id", "actor", "role", "action", "object_type", "object_id", "before", "after",
     "client", "prev_hash", "hash",
 )  # fmt: skip
-
-# Statements built once: building them per row cost more than running them.
-_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-_INSERT = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
-# SQLite: a write that changes nothing takes the database's write lock before the head is read (no row
-# has id 0, and the primary key finds none at once: `id IS NULL` scanned the whole table)
-_TAKE_WRITE_LOCK = update(AuditEvent.__table__).where(AuditEvent.__table__.c.id == 0).values(hash="")
-# PostgreSQL: the lock, then the head under it, sent as one simple query (no parameters, so psycopg
-# sends both in one round trip; each statement takes its own snapshot, so the second sees the rows
-# committed by whoever held the lock before)
-_LOCKED_HEAD = (
-    f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK}); SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"
-)
+CONTENT = FIELDS[1:-2]  # what a row's hash covers besides its link
 _ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -80,13 +73,29 @@ def _at(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
+def _tail(at: datetime, actor_id, actor, role, action, object_type, object_id, before, after, client) -> str:
+    """A row's content as the JSON text that follows its link in what is hashed: `"<at>",<actor_id>,…]`."""
+    content = [_at(at), actor_id, actor, role, action, object_type, object_id, before, after, client]
+    return _ENCODE(content)[1:]  # "[" dropped: the link comes first
+
+
+def _chained(prev_hash: str, tail: str) -> str:
+    """A row's hash: over the JSON list of its link and its content, `["<prev_hash>",<tail>`."""
+    return hashlib.sha256(f'["{prev_hash}",{tail}'.encode()).hexdigest()
+
+
+def _chained_sql(prev_hash, tail):
+    """`_chained` as PostgreSQL computes it (the link is a hex digest: nothing in it to escape)."""
+    body = literal('["', String) + prev_hash + literal('",', String) + tail
+    return func.encode(func.sha256(func.convert_to(body, "UTF8")), "hex")
+
+
 def digest(prev_hash: str, at: datetime, actor_id, actor, role, action, object_type, object_id, before, after,
            client) -> str:  # fmt: skip
     """The hash of one row: over its content and the previous row's hash."""
-    body = _ENCODE(
-        [prev_hash, _at(at), actor_id, actor, role, action, object_type, object_id, before, after, client]
-    )  # the same text as json.dumps with these options; one encoder made once
-    return hashlib.sha256(body.encode()).hexdigest()
+    return _chained(
+        prev_hash, _tail(at, actor_id, actor, role, action, object_type, object_id, before, after, client)
+    )
 
 
 @dataclass(frozen=True)
@@ -108,22 +117,65 @@ class Entry:
     hash: str
 
 
-def _head(conn: Connection) -> str:
-    """Take the chain's lock (held to the end of the transaction) and return the last row's hash."""
-    if conn.dialect.name == "postgresql":
-        dbapi = conn.dialect.loaded_dbapi
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(_LOCKED_HEAD)
-            cursor.nextset()
-            row = cursor.fetchone()
-        except dbapi.Error as exc:  # as SQLAlchemy would raise it (a statement timeout: OperationalError)
-            raise DBAPIError.instance(_LOCKED_HEAD, None, exc, dbapi.Error) from exc
-        finally:
-            cursor.close()
-        return row[0] if row else GENESIS
-    conn.execute(_TAKE_WRITE_LOCK)
-    return conn.execute(_LAST_HASH).scalar() or GENESIS
+# Statements built once: building them per row cost more than running them.
+_EVENTS, _CHAIN = AuditEvent.__table__, AuditChain.__table__
+_HEAD = _CHAIN.c.id == 1
+_LAST_HASH = select(_EVENTS.c.hash).order_by(_EVENTS.c.id.desc()).limit(1)
+_HEAD_HASH = select(_CHAIN.c.hash).where(_HEAD)
+_SEED = text(
+    "INSERT INTO audit_chain (id, prev_hash, hash) VALUES (1, :genesis, :head) ON CONFLICT (id) DO NOTHING"
+)
+# PostgreSQL: the head moves (SET reads the row's old values; a writer that waited for the head's row
+# lock reads the version its holder committed) and the row is inserted with the link the move returned
+_MOVED = (
+    update(_CHAIN)
+    .where(_HEAD)
+    .values(prev_hash=_CHAIN.c.hash, hash=_chained_sql(_CHAIN.c.hash, bindparam("tail", type_=Text())))
+    .returning(_CHAIN.c.prev_hash, _CHAIN.c.hash)
+    .cte("moved")
+)
+_APPEND = (
+    insert(_EVENTS)
+    .from_select(
+        [*CONTENT, "prev_hash", "hash"],
+        select(
+            *(bindparam(name, type_=_EVENTS.c[name].type) for name in CONTENT),
+            _MOVED.c.prev_hash,
+            _MOVED.c.hash,
+        ),
+    )
+    .returning(_EVENTS.c.id, _EVENTS.c.prev_hash, _EVENTS.c.hash)
+)
+# SQLite (no UPDATE inside WITH): a write to the head takes the database's write lock as it reads the head
+_TAKE_HEAD = update(_CHAIN).where(_HEAD).values(prev_hash=_CHAIN.c.hash).returning(_CHAIN.c.hash)
+_INSERT = insert(_EVENTS).returning(_EVENTS.c.id)
+_SET_HEAD = update(_CHAIN).where(_HEAD).values(hash=bindparam("head"))
+
+
+def _append_postgresql(conn: Connection, values: dict, tail: str) -> Row | None:
+    return conn.execute(_APPEND, {**values, "tail": tail}).first()
+
+
+def _append_sqlite(conn: Connection, values: dict, tail: str) -> tuple[int, str, str] | None:
+    prev = conn.execute(_TAKE_HEAD).scalar()
+    if prev is None:
+        return None
+    hashed = _chained(prev, tail)
+    row_id = conn.execute(_INSERT, {**values, "prev_hash": prev, "hash": hashed}).scalar_one()
+    conn.execute(_SET_HEAD, {"head": hashed})
+    return row_id, prev, hashed
+
+
+def _append(conn: Connection, values: dict) -> tuple[int, str, str]:
+    """Move the chain's head and insert the row linked to it; return its id, link and hash. A missing head
+    (its table emptied) starts again from the last row kept: the chain goes on where it stopped."""
+    append = _append_postgresql if conn.dialect.name == "postgresql" else _append_sqlite
+    tail = _tail(**values)
+    appended = append(conn, values, tail)
+    if appended is None:
+        conn.execute(_SEED, {"genesis": GENESIS, "head": conn.execute(_LAST_HASH).scalar() or GENESIS})
+        appended = append(conn, values, tail)
+    return tuple(appended)
 
 
 def record(
@@ -139,8 +191,6 @@ def record(
 ) -> Entry:
     """Append one row: `actor` is a user (anything with id, email and role) or None for the system;
     `client` is `client_hash(address, secret)` of the request's address, or "" outside requests."""
-    conn = session.connection()
-    prev = _head(conn)
     if actor is None:
         actor_id, label, role = None, SYSTEM, SYSTEM
     elif not getattr(actor, "is_authenticated", True):
@@ -159,8 +209,7 @@ def record(
         after=_plain(after),
         client=client,
     )
-    hashed = digest(prev, **values)
-    row_id = conn.execute(_INSERT, {**values, "prev_hash": prev, "hash": hashed}).scalar_one()
+    row_id, prev, hashed = _append(session.connection(), values)
     return Entry(id=row_id, **values, prev_hash=prev, hash=hashed)
 
 
@@ -200,10 +249,13 @@ def _parsed(text: str | None) -> Any:
 
 def verify(session: Session, *, batch: int = 10_000) -> Verdict:
     """Walk the chain from the oldest row kept; return the first row changed, or whose predecessor
-    was removed. (Retention removes from the oldest end: the first row kept is taken as given.)"""
+    was removed, or the last row when the chain stops short of its head (the newest rows removed).
+    (Retention removes from the oldest end: the first row kept is taken as given.)"""
     count, expected = 0, None
     last_id = 0
     conn = session.connection()  # plain rows: the ORM's result layer doubled the cost of a row
+    head = conn.execute(_HEAD_HASH).scalar()  # read first: rows written during the walk come after it
+    reached = head is None  # no head to reach: its table was emptied, and the next row starts it again
     while True:
         rows = conn.execute(_BATCH, {"after": last_id, "n": batch}).all()
         if not rows:
@@ -230,14 +282,17 @@ def verify(session: Session, *, batch: int = 10_000) -> Verdict:
                 before, after = _parsed(before), _parsed(after)
             except ValueError:  # not JSON any more: changed by hand
                 return Verdict(count, expected or GENESIS, id_, "its content does not match its hash")
-            if (
-                digest(prev, at, actor_id, actor, role, action, object_type, object_id, before, after, client)
-                != hash_
-            ):
+            tail = _tail(at, actor_id, actor, role, action, object_type, object_id, before, after, client)
+            if _chained(prev, tail) != hash_:
                 return Verdict(count, expected or GENESIS, id_, "its content does not match its hash")
             expected = hash_
+            reached = reached or hash_ == head
             count += 1
         last_id = rows[-1][0]
+    if count and not reached:
+        return Verdict(
+            count, expected, last_id, "the rows after it were removed: the chain's head is past it"
+        )
     return Verdict(count, expected or GENESIS)
 
 

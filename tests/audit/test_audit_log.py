@@ -11,11 +11,13 @@ from datetime import timedelta
 
 import pytest
 from factories import make_user
-from sqlalchemy import delete, select, text, update
+from flask_migrate import upgrade
+from sqlalchemy import delete, event, insert, select, text, update
 
-from portal import clock
+from portal import clock, create_app
 from portal.audit import log
-from portal.audit.models import AuditEvent
+from portal.audit.models import AuditChain, AuditEvent
+from portal.dbtypes import utcnow
 from portal.extensions import db
 
 
@@ -85,6 +87,16 @@ def test_a_removed_row_is_found(app, runner):
     assert runner.invoke(args=["audit", "verify"]).exit_code == 1
 
 
+def test_the_newest_rows_removed_are_found_by_the_head(app, runner):
+    """The chain itself cannot tell a log cut short from a complete one: the head it stops short of can."""
+    events = write(4)
+    db.session.execute(delete(AuditEvent).where(AuditEvent.id.in_([events[2].id, events[3].id])))
+    db.session.commit()
+    verdict = log.verify(db.session)
+    assert (verdict.broken_at, verdict.rows) == (events[1].id, 2) and "removed" in verdict.problem
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 1
+
+
 def test_a_row_whose_json_was_broken_by_hand_is_found(app):
     events = write(3)
     if db.session.get_bind().dialect.name == "postgresql":
@@ -97,17 +109,99 @@ def test_a_row_whose_json_was_broken_by_hand_is_found(app):
     assert (verdict.broken_at, verdict.rows) == (events[1].id, 1) and "content" in verdict.problem
 
 
-def test_the_sqlite_write_lock_touches_no_row_and_scans_none(app):
-    """SQLite's lock is a write that changes nothing: it must find that out by the primary key, not by
-    reading every row (an audit row would cost a scan of the whole log)."""
-    if db.session.get_bind().dialect.name != "sqlite":
-        pytest.skip("PostgreSQL takes an advisory lock")
-    write(3)
-    conn = db.session.connection()
-    statement = log._TAKE_WRITE_LOCK.compile(conn)
-    plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", tuple(statement.params.values())).all()
-    assert [step[-1] for step in plan] == ["SEARCH audit_events USING INTEGER PRIMARY KEY (rowid=?)"]
-    assert conn.execute(log._TAKE_WRITE_LOCK).rowcount == 0
+def test_the_chain_head_follows_the_last_row(app):
+    events = write(3)
+    head = db.session.get(AuditChain, 1)
+    assert (head.prev_hash, head.hash) == (events[1].hash, events[2].hash)
+
+
+def test_a_missing_head_starts_again_from_the_last_row(app):
+    """The head's table emptied (by hand, or by a clean-up): the next row links to the last one kept."""
+    events = write(2)
+    db.session.execute(delete(AuditChain))
+    db.session.commit()
+    later = log.record(db.session, "user.signed_in")
+    db.session.commit()
+    assert later.prev_hash == events[-1].hash and db.session.get(AuditChain, 1).hash == later.hash
+    assert log.verify(db.session).ok
+
+
+def test_a_row_costs_one_statement_on_postgresql(app):
+    """PostgreSQL moves the head and inserts the row in one statement (one round trip, the hash computed by
+    the server as `digest` computes it); SQLite, which has no UPDATE inside WITH, takes three."""
+    write(1)  # the head exists
+    statements = []
+    listen = (db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    event.listen(*listen)
+    try:
+        entry = log.record(
+            db.session, "user.signed_in", object_type="user", object_id="7", after={"名": "张三"}
+        )
+    finally:
+        event.remove(*listen)
+    db.session.commit()
+    assert len(statements) == (1 if db.engine.dialect.name == "postgresql" else 3)
+    assert entry.hash == log.digest(entry.prev_hash, *(getattr(entry, name) for name in log.CONTENT))
+    assert log.verify(db.session).ok
+
+
+def test_a_fork_written_around_the_log_is_found(app):
+    """No unique index refuses a second row with the same link (the head keeps `record` from writing one):
+    `verify` finds it."""
+    events = write(3)
+    twin = {name: getattr(events[1], name) for name in (*log.CONTENT, "prev_hash", "hash")}
+    db.session.execute(insert(AuditEvent), twin)
+    db.session.commit()
+    verdict = log.verify(db.session)
+    assert verdict.rows == 3 and verdict.broken_at > events[2].id and "removed" in verdict.problem
+
+
+def test_a_writer_waits_for_the_head_and_links_to_the_row_it_was_waiting_for(app):
+    """The second writer's move of the head waits for the first writer's commit, then links to its row
+    (on PostgreSQL it reads the version the first committed, not the one it found at its start)."""
+    write(1)
+    first = log.record(db.session, "user.signed_in", object_type="user", object_id="first")
+    second = []
+
+    def other() -> None:
+        with app.app_context():
+            second.append(log.record(db.session, "user.signed_in", object_type="user", object_id="second"))
+            db.session.commit()
+            db.session.remove()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive()  # held by the head
+    db.session.commit()
+    thread.join(timeout=30)
+    assert second[0].prev_hash == first.hash and log.verify(db.session).ok
+
+
+def test_revision_0033_starts_the_head_where_the_log_stands(request, tmp_path):
+    url = request.getfixturevalue("empty_database_url")
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "i"), "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision="0032")
+        rows, prev = [], log.GENESIS
+        for n in range(3):
+            values = dict(
+                at=utcnow(), actor_id=None, actor="system", role="system", action="dataset.withdrawn",
+                object_type="dataset", object_id=str(n), before=None, after={"n": n}, client="",
+            )  # fmt: skip
+            rows.append({**values, "prev_hash": prev, "hash": log.digest(prev, **values)})
+            prev = rows[-1]["hash"]
+        db.session.execute(insert(AuditEvent), rows)
+        db.session.commit()
+        upgrade(revision="0033")
+        head = db.session.execute(text("SELECT prev_hash, hash FROM audit_chain")).all()
+        later = log.record(db.session, "user.signed_in")
+        db.session.commit()
+        verdict = log.verify(db.session)
+        db.session.remove()
+        db.engine.dispose()
+    assert head == [(rows[1]["hash"], rows[2]["hash"])]
+    assert later.prev_hash == rows[2]["hash"] and verdict.ok and verdict.rows == 4
 
 
 def test_verify_command_on_a_sound_log(app, runner):
@@ -165,8 +259,8 @@ def test_prune_keeps_the_retention_and_the_rest_still_verifies(app, runner):
 
 def test_concurrent_writers_keep_one_chain(app):
     """Writers in several threads (each its own connection) never fork the chain nor lose a row:
-    each reads the head under the chain's lock (an advisory lock on PostgreSQL, the write lock on
-    SQLite) and commits before the next may read it."""
+    each moves the chain's head (its row lock on PostgreSQL, the write lock on SQLite, held until
+    the writer commits) and links its row to the head it moved."""
     writers, each = 4, 15
     start, failures = threading.Barrier(writers), []
 
