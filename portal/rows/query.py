@@ -15,7 +15,9 @@ The total is bounded work. A table's rows are numbered 1 to n with none ever del
 table anew), so the total of a search without conditions is its largest `_id`, one index lookup, exact
 as CKAN's. Otherwise matching rows are counted up to COUNT_MAX, past which PostgreSQL answers its
 planner's estimate, flagged `total_was_estimated` as CKAN flags its own estimates (SQLite, which has no
-estimates, counts them all: from its indexes, or from the FTS5 index for a text search alone). CKAN
+estimates, counts them all: from its indexes, or from the FTS5 index for a text search alone); a
+full-text search the planner expects to match over COUNT_SKIPPED_FROM times COUNT_MAX rows is not
+counted at all, and its page is read from a bounded walk of the table's first rows (`_windowed`). CKAN
 counts every matching row unless the caller passes `total_estimation_threshold` (CKAN 2.9+), whose
 estimate above the threshold it answers instead; that parameter is taken here too.
 """
@@ -23,10 +25,11 @@ estimate above the threshold it answers instead; that parameter is taken here to
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -42,7 +45,11 @@ BIGGEST = 2**62
 MAX_FILTER_VALUES = 1000
 MAX_Q = 500
 COUNT_MAX = 20_000  # matching rows counted one by one for a total; past that, PostgreSQL estimates
+COUNT_SKIPPED_FROM = 4  # PostgreSQL: an estimate of over this many times COUNT_MAX matches is not counted
+WINDOW_SLACK = 4  # PostgreSQL: a window of rows expected to hold this many times the matches a page needs
+WINDOW_MAX = 100_000  # PostgreSQL: rows a page's window walk may pass at most
 RECORDS_FORMATS = ("objects", "lists", "csv", "tsv")
+SHORTEST_MASKED = 11  # characters of the shortest text masking.mask_text changes (a mobile number)
 ID = store.Field("_id", "int", "_id")
 _SORT_ITEM = re.compile(r'\s*(?:"((?:[^"]|"")+)"|([^\s,"]+))(?:\s+(asc|desc))?\s*$', re.IGNORECASE)
 
@@ -278,10 +285,15 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
     ):
         return _answer(search, *_text_only(conn, described, search, table_name, units))
     statement = _statement(conn, described, search, dialect, table_name)
-    counted_with_page = _counted_with_page(conn, statement, search, units)
-    total = None
-    if search.include_total and not counted_with_page:
-        total = _total(conn, described, statement, search)
+    if dialect == "postgresql" and units and not search.distinct:
+        return _answer(search, *_full_text(conn, described, statement, search))
+    total = _total(conn, described, statement, search) if search.include_total else None
+    rows = conn.execute(_page(described, statement, search)).all() if search.limit else []
+    return _answer(search, rows, total)
+
+
+def _page(described: sa.Table, statement: sa.Select, search: Search) -> sa.Select:
+    """The page of `statement`: in `sort`'s order, then `_id`'s, from `offset`."""
     order = [
         (described.c[f.column].desc() if desc else described.c[f.column].asc()) for f, desc in search.sort
     ]
@@ -289,51 +301,90 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
         order += [described.c[f.column] for f in search.fields]  # only selected columns may order DISTINCT
     else:
         # with full text, `_id + 0`: walking the primary key in order and testing each row's text is the
-        # plan PostgreSQL favours for LIMIT, and by far the slowest; this keeps it on the text index
+        # plan PostgreSQL favours for LIMIT, and by far the slowest for a rare word; this keeps it on the
+        # text index (a frequent word's page is read from a bounded walk instead, see _windowed)
         order.append(described.c._id + 0 if search.q else described.c._id)
-    page = statement.order_by(*order).limit(search.limit).offset(search.offset)
-    if counted_with_page:
-        rows = conn.execute(page.add_columns(sa.func.count().over())).all()
-        if rows or not search.offset:
-            return _answer(search, [row[:-1] for row in rows], (rows[0][-1] if rows else 0, False))
-        total = _total(conn, described, statement, search)  # a page past the last match
-    rows = conn.execute(page).all() if search.limit else []
-    return _answer(search, rows, total)
+    return statement.order_by(*order).limit(search.limit).offset(search.offset)
 
 
-def _counted_with_page(conn: sa.Connection, statement: sa.Select, search: Search, units) -> bool:
-    """PostgreSQL, full text: whether to count the matches in the page's own statement (a window count).
-    Ordered by `_id + 0`, the page reads every match anyway, so counting them there costs little, where a
-    separate count reads them all again; only while the planner expects at most COUNT_MAX matches."""
-    return bool(
-        conn.dialect.name == "postgresql"
-        and units
-        and search.include_total
+def _full_text(
+    conn: sa.Connection, described: sa.Table, statement: sa.Select, search: Search
+) -> tuple[list, tuple[int, bool] | None]:
+    """PostgreSQL, a full-text search: its rows and total, read as the planner's estimate of its matches
+    (one EXPLAIN) makes cheapest. Few matches (at most COUNT_MAX) and a total wanted: one statement reads
+    each match once for both the page and its count (a window count; ordered by `_id + 0`, the page reads
+    every match anyway), where a count of its own read them all again. Many: the page from a bounded walk
+    of the first rows in `_id` order (_windowed), the total counted up to COUNT_MAX, or not at all when the
+    estimate is far past it (_total)."""
+    estimate = _estimate(conn, statement)
+    if (
+        search.include_total
         and search.limit
-        and not search.distinct
         and search.total_estimation_threshold is None
-        and _estimate(conn, statement) <= COUNT_MAX
-    )
+        and estimate <= COUNT_MAX
+    ):
+        rows = conn.execute(_page(described, statement, search).add_columns(sa.func.count().over())).all()
+        if rows or not search.offset:
+            return [row[:-1] for row in rows], (rows[0][-1] if rows else 0, False)
+        return [], _total(conn, described, statement, search, estimate)  # a page past the last match
+    total = _total(conn, described, statement, search, estimate) if search.include_total else None
+    if not search.limit:
+        return [], total
+    rows = _windowed(conn, described, statement, search, estimate)
+    if rows is None:
+        rows = conn.execute(_page(described, statement, search)).all()
+    return rows, total
+
+
+def _windowed(
+    conn: sa.Connection, described: sa.Table, statement: sa.Select, search: Search, estimate: int
+) -> list | None:
+    """PostgreSQL, many matches in `_id` order: the page read from the first rows only, in a window of
+    `_id`s expected to hold WINDOW_SLACK times the matches the page needs (a walk of the primary key that
+    stops at the page's last row), where the text index's plan reads every match and sorts them. Return
+    None when the window would pass WINDOW_MAX rows, or holds less than the page (the estimate was wrong,
+    or the matches lie late in the table): the caller then reads the page as for few matches."""
+    if search.sort or estimate <= 0:
+        return None
+    last = _last_id(conn, described)
+    window = -(-(search.offset + search.limit) * last * WINDOW_SLACK // estimate)  # rounded up
+    if window > WINDOW_MAX or window >= last:
+        return None
+    page = statement.where(described.c._id <= window).order_by(described.c._id)
+    rows = conn.execute(page.limit(search.limit).offset(search.offset)).all()
+    return rows if len(rows) == search.limit else None
+
+
+def _last_id(conn: sa.Connection, described: sa.Table) -> int:
+    """The table's largest `_id`, its number of rows (rows are numbered 1..n and never deleted)."""
+    return conn.execute(sa.select(sa.func.coalesce(sa.func.max(described.c._id), 0))).scalar_one()
 
 
 def _total(
-    conn: sa.Connection, described: sa.Table, statement: sa.Select, search: Search
+    conn: sa.Connection,
+    described: sa.Table,
+    statement: sa.Select,
+    search: Search,
+    estimate: int | None = None,
 ) -> tuple[int, bool]:
-    """Return the number of rows `statement` selects and whether it is an estimate (see the module)."""
+    """Return the number of rows `statement` selects and whether it is an estimate (see the module).
+    PostgreSQL takes the planner's `estimate` when the caller has one (asks for it only when it must):
+    past CKAN's threshold, or COUNT_SKIPPED_FROM times COUNT_MAX, it is the answer, uncounted."""
     if not (search.filters or search.q or search.q_fields or search.distinct):
-        return conn.execute(sa.select(sa.func.coalesce(sa.func.max(described.c._id), 0))).scalar_one(), False
+        return _last_id(conn, described), False
     if conn.dialect.name != "postgresql":  # SQLite counts from its indexes, and has no estimates
         return conn.execute(sa.select(sa.func.count()).select_from(statement.subquery())).scalar_one(), False
     threshold = search.total_estimation_threshold
-    if threshold is not None:
+    if estimate is None and threshold is not None:
         estimate = _estimate(conn, statement)
-        if estimate > threshold:
-            return estimate, True
+    uncounted = COUNT_SKIPPED_FROM * COUNT_MAX if threshold is None else threshold
+    if estimate is not None and estimate > uncounted:
+        return estimate, True
     bounded = statement.limit(COUNT_MAX + 1).subquery()
     counted = conn.execute(sa.select(sa.func.count()).select_from(bounded)).scalar_one()
     if counted <= COUNT_MAX:
         return counted, False
-    return max(_estimate(conn, statement), counted), True
+    return max(_estimate(conn, statement) if estimate is None else estimate, counted), True
 
 
 def _estimate(conn: sa.Connection, statement: sa.Select) -> int:
@@ -364,11 +415,11 @@ def _text_only(
 
 
 def _answer(search: Search, rows: list, total: tuple[int, bool] | None) -> dict:
-    kinds = [(f.personal, f.storage) for f in search.fields]
-    values = [
-        [_shown(v, personal, storage) for v, (personal, storage) in zip(row, kinds, strict=True)]
-        for row in rows
-    ]
+    shown = [(i, show) for i, f in enumerate(search.fields) if (show := _shown_by(f)) is not None]
+    values = [list(row) for row in rows]
+    for row in values:
+        for i, show in shown:
+            row[i] = show(row[i])
     result = {
         "fields": [{"id": f.id, "type": "text" if f.personal else f.type} for f in search.fields],
         "records": _records(values, search),
@@ -376,6 +427,30 @@ def _answer(search: Search, rows: list, total: tuple[int, bool] | None) -> dict:
     if total is not None:
         result["total"], result["total_was_estimated"] = total
     return result
+
+
+def _shown_by(column: store.Field) -> Callable[[object], object] | None:
+    """How a field's stored values are shown, or None for a field whose values are shown as stored (an
+    ordinary number or boolean): an answer's conversions are most of its Python work."""
+    if column.personal:
+        return functools.partial(_shown, personal=column.personal, storage=column.storage)
+    if column.storage == store.TEXT:
+        return _plain_text
+    if column.storage == store.JSON:
+        return _plain_json
+    return None
+
+
+def _plain_text(value: str | None) -> str | None:
+    """An ordinary text cell: masked where it holds a mobile or ID number, which a shorter one cannot."""
+    if value is None or len(value) < SHORTEST_MASKED:
+        return value
+    return masking.mask_text(value)
+
+
+def _plain_json(value: str | None) -> object:
+    value = store.restore(value, store.JSON)
+    return _plain_text(value) if isinstance(value, str) else value
 
 
 def _shown(value: object, personal: str | None, storage: str) -> object:

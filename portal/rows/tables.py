@@ -37,7 +37,10 @@ def readable(session: Session, resource: Resource | None, user) -> RowTable:
 
 
 def by_ckan_id(session: Session, ckan_id: str) -> Resource | None:
-    return session.scalar(select(Resource).where(Resource.ckan_id == ckan_id))
+    """Return the resource with its dataset, which `readable` reads next (one statement, not two)."""
+    return session.scalar(
+        select(Resource).options(joinedload(Resource.dataset)).where(Resource.ckan_id == ckan_id)
+    )
 
 
 def in_dataset(session: Session, dataset: Dataset, ckan_id: str) -> Resource | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ckanapi
 import pytest
+import sqlalchemy as sa
 from ckanserver import FakeCkan, serve
 from rows_factories import (
     CONDITIONAL_TABLE,
@@ -70,6 +71,19 @@ def synced(app, ckan_url):
     for row_table in db.session.scalars(select(RowTable)):
         row_store.drop(db.session.connection(), row_table.table_name)
     db.session.commit()
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements the app's engine runs while the test runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -32,6 +32,13 @@ def test_filters_take_a_value_or_a_list(client, synced):
     assert records and all(r["线路"] in ("1路", "2路") and r["座位数"] == 3 for r in records)
 
 
+def test_the_resource_its_dataset_and_its_rows_are_found_in_two_statements(client, synced, statements):
+    status, body = search(client, limit=5)
+    assert status == 200 and len(body["result"]["records"]) == 5
+    catalogue = [s for s in statements if any(f" {t} " in s for t in ("resources", "datasets", "row_tables"))]
+    assert len(catalogue) == 2, catalogue
+
+
 def test_filters_as_a_json_string_in_a_get(client, synced):
     filters = json.dumps({"座位数": "0"}, ensure_ascii=False)
     body = client.get(
