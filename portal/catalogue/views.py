@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 from urllib.parse import quote, quote_plus
 
 from flask import Blueprint, get_template_attribute, render_template, request, url_for
@@ -35,8 +36,7 @@ def index():
         query=query,
         result=result,
         links=links,
-        names=names,
-        facets=_facets_html(result, links, names),
+        fragments=_fragments(query, result, links, names),
         cards=_cards(result.items, query.q, names),
         popular=popular,
     )
@@ -103,20 +103,32 @@ def _names(locale: str) -> dict[str, dict[str, str]]:
     }
 
 
-def _facets_html(result: search.SearchResult, links: _Links, names: dict) -> Markup:
-    """Render the facets, or take them from the cache: some two hundred links that change
-    only with the search (not its page) and the catalogue, like the counts they show."""
-    key = ("facets-html", str(get_locale()), tuple((p, tuple(v)) for p, v in links.params.items()))
+class Fragments(NamedTuple):
+    form: Markup  # the heading and the search form
+    facets: Markup  # the facets' sidebar
+    bar: Markup  # the current search's chips, the count of results and the sorts
 
-    def render() -> Markup:
-        html = render_template(
+
+def _fragments(
+    query: search.SearchQuery, result: search.SearchResult, links: _Links, names: dict
+) -> Fragments:
+    """Render the parts of the page that change only with the search (not its page) and the
+    catalogue, or take them from the cache: the facets alone are some two hundred links, like
+    the counts they show."""
+    key = ("fragments-html", str(get_locale()), tuple((p, tuple(v)) for p, v in links.params.items()))
+
+    def render() -> Fragments:
+        facets = render_template(
             "catalogue/_facets.html",
             result=result,
             links=links,
             facet_names=names["facets"],
             condition_names=names["conditions"],
         )
-        return Markup(html)
+        head = "catalogue/_search_head.html"
+        form = get_template_attribute(head, "search_form")(query, links)
+        bar = get_template_attribute(head, "results_bar")(query, result, links, names)
+        return Fragments(form, Markup(facets), bar)
 
     return search_cache.cached(key, render, result.generation)
 
@@ -210,3 +222,8 @@ class _Links:
 
     def first_page(self) -> str:
         return self._url()
+
+    def page(self, number: int) -> str:
+        """The current search at page `number`, as url_for(..., page=number, **params) writes it."""
+        query = "&".join(part for part in (f"page={number}", *self._encoded.values()) if part)
+        return f"{self.base}?{query}"

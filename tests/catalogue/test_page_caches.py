@@ -85,6 +85,18 @@ def test_the_catalogue_facets_show_what_the_sync_changed_at_once(app, client, fa
         assert 'data-dataset="dataset-009"' in html
 
 
+def test_the_count_and_chips_above_the_results_show_what_the_sync_changed_at_once(app, client, fake):
+    with serve(fake) as url:
+        sync(url)
+        assert 'data-total="3"' in page(client, "/datasets/?theme=jtcx&page=2")
+        fake.add_package(package(9))
+        sync(url)
+        html = page(client, "/datasets/?theme=jtcx")  # another page of the same search: the same fragments
+        assert 'data-total="4"' in html and 'data-remove="theme"' in html
+        client.set_cookie("lang", "en", domain="localhost")
+        assert "4 datasets found" in page(client, "/datasets/?theme=jtcx")
+
+
 def test_a_download_shows_in_the_counts_of_the_next_page(client):
     dataset = make_dataset(resources=[], index=False)
     resource = make_resource(dataset, name="表")

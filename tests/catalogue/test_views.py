@@ -13,11 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from catalogue_factories import make_dataset, make_department, make_theme
+from flask import url_for
+from markupsafe import escape
 from sqlalchemy import func, select
 
+from portal.activity.models import ActivityEvent
 from portal.catalogue.models import CONDITIONAL, WITHDRAWN
 from portal.extensions import db
-from portal.activity.models import ActivityEvent
 
 FACET = re.compile(
     r'data-facet="(\w+)" data-value="([^"]*)"[^>]*>\s*<span class="facet-label">[^<]*</span>\s*'
@@ -190,6 +192,19 @@ def test_pager_pages_through_the_results_keeping_the_search(client, app):
     second = get(client, "?q=公交&theme=jtcx&page=2")
     assert cards(second) == [f"bus-{n:02d}" for n in range(4, -1, -1)]
     assert link_params(second, 'rel="prev"')["page"] == ["1"]
+
+
+def test_pager_links_are_those_url_for_builds(client, app):
+    theme = make_theme("交通 出行&", name="jt cx&")
+    for n in range(45):
+        make_dataset(title=f"公交数据{n:02d}", themes=[theme], tags=["a+b"])
+    db.session.commit()
+    params = {"q": ["公交 数据"], "theme": ["jt cx&"], "tag": ["a+b"], "sort": ["name"]}
+    html = get(client, "?q=公交+数据&theme=jt+cx%26&tag=a%2Bb&sort=name&page=2")
+    with app.test_request_context("/datasets/"):
+        for rel, page in (("prev", 1), ("next", 3)):
+            expected = url_for("catalogue.index", page=page, **params)
+            assert f'href="{escape(expected)}" rel="{rel}"' in html
 
 
 def test_empty_state_suggests_clearing_filters_broader_words_and_popular_themes(client, catalogue):
