@@ -13,8 +13,9 @@ and `commit` (the sync commits; a job would too). It never touches the request.
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from sqlalchemy import select
@@ -114,14 +115,13 @@ def _load_file(session, found, resource, checksum, open_stored, fresh, commit, b
                 _start(session, found, resource, FILE, checksum, _named(table.names, table.types), commit)
             elif table.names != [c["id"] for c in found.columns]:  # JSON keys the first objects lack
                 raise readers.Mismatch("the load being resumed was typed on the whole file")
-            converters = [readers.converter(c["type"]) for c in found.columns]
-            _fill(session, found, resource, _unloaded(table.rows, found), converters, commit, batch)
+            rows = _unloaded(table.rows, found)
+            _fill(session, found, resource, rows, _file_converters(found), commit, batch)
     except readers.Mismatch:
         session.rollback()
         with readers.reading(opener, resource.format, whole=True) as table:
             _start(session, found, resource, FILE, checksum, _named(table.names, table.types), commit)
-            converters = [readers.converter(c["type"]) for c in found.columns]
-            _fill(session, found, resource, table.rows, converters, commit, batch)
+            _fill(session, found, resource, table.rows, _file_converters(found), commit, batch)
 
 
 def _start(session, found, resource, origin, checksum, fields, commit) -> None:
@@ -171,9 +171,10 @@ def _fill(session, row_table, resource, raw, converters, commit, batch) -> None:
     described = store.table(row_table.table_name, fields, conn.dialect.name)
     terms = store.Terms(fields)
     while chunk := list(itertools.islice(raw, batch)):
-        converted = [[convert(v) for convert, v in zip(converters, row, strict=True)] for row in chunk]
+        raw_columns = zip(*chunk, strict=True)
+        columns = [convert(column) for convert, column in zip(converters, raw_columns, strict=True)]
         row_table.records += store.insert(
-            session.connection(), described, fields, row_table.records + 1, converted, terms
+            session.connection(), described, fields, row_table.records + 1, columns, len(chunk), terms
         )
         commit()
     if (
@@ -188,9 +189,19 @@ def _fill(session, row_table, resource, raw, converters, commit, batch) -> None:
     commit()
 
 
-def _lenient_converters(row_table: RowTable) -> list[Callable[[object], object]]:
-    """A DataStore's declared types: a value a type does not hold is stored empty."""
-    return [_converter(store.storage_of(c["type"])) for c in row_table.columns]
+def _file_converters(row_table: RowTable) -> list[Callable[[Sequence], list]]:
+    """A file's inferred types, a column at a time: a value a type does not hold raises Mismatch."""
+    return [readers.column_converter(c["type"]) for c in row_table.columns]
+
+
+def _lenient_converters(row_table: RowTable) -> list[Callable[[Sequence], list]]:
+    """A DataStore's declared types, a column at a time: a value a type does not hold is stored empty."""
+    converters = [_converter(store.storage_of(c["type"])) for c in row_table.columns]
+    return [functools.partial(_each, convert) for convert in converters]
+
+
+def _each(convert: Callable[[object], object], column: Sequence) -> list:
+    return list(map(convert, column))
 
 
 def _converter(storage: str) -> Callable[[object], object]:

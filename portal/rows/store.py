@@ -16,10 +16,12 @@ Every function takes the SQLAlchemy connection it works on; none commits.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -33,7 +35,7 @@ MAX_INDEXED = 24  # fields given an index for filtering; wider tables filter the
 MAX_TERMS_TEXT = 4000  # characters of a row's text that go into its search terms
 DROP_LOCK_WAIT = "5s"  # PostgreSQL: how long dropping a row table waits for a reader (see drop)
 INDEXED_FROM = 5000  # rows from which a table's fields get indexes for equality filters
-CACHED_TERMS = 50_000  # distinct short values whose terms a load remembers (a few tens of MB at most)
+CACHED_TERMS = 100_000  # distinct short values whose terms a load remembers (15-65 MB at most)
 CACHED_LENGTH = 64  # characters of the longest value remembered: longer ones rarely repeat
 SQLITE_LOAD_CACHE_KIB = 65536  # SQLite's page cache while a batch goes in (the FTS5 index merges in it)
 
@@ -62,7 +64,6 @@ _STORAGE = {
     "uuid": TEXT,
 }
 TOO_BIG = "54000"  # PostgreSQL's program_limit_exceeded: here, a value too long for a B-tree entry
-_COPY_TYPES = {INT: "int8", FLOAT: "float8", BOOL: "bool", TEXT: "text", JSON: "text"}
 _SQL_TYPES = {
     INT: sa.BigInteger,
     FLOAT: lambda: sa.Float(53),
@@ -167,29 +168,45 @@ class Terms:
     """The search terms of a table's rows, as `row_terms` gives them, remembering the terms of each short
     value: a table's values repeat (its counties, categories, dates, lines) and cutting text into terms
     is a load's dearest step. A row's terms are its values' terms in order, since terms never span the
-    space that joins two values."""
+    space that joins two values. Rows come as columns, so that each distinct value of a batch is looked up
+    once and the rest runs in C."""
 
     def __init__(self, fields: Sequence[Field]) -> None:
         self.searchable = [f.personal is None and f.storage in (TEXT, JSON) for f in fields]
         self.positions = [i for i, s in enumerate(self.searchable) if s]
         self.known: dict[str, str] = {}
 
-    def of(self, values: Sequence[object]) -> str:
-        texts = [str(v) for i in self.positions if (v := values[i]) is not None]
-        if sum(map(len, texts)) + len(texts) > MAX_TERMS_TEXT:  # row_terms cuts the text: do as it does
-            return row_terms(values, self.searchable)
-        known, parts = self.known, []
-        for text in texts:
-            cut = known.get(text)
+    def of(self, columns: Sequence[Sequence], count: int) -> list[str]:
+        """Return the terms of `count` rows given as columns of converted values, in field order."""
+        texts = [columns[i] for i in self.positions]
+        if not texts:
+            return [""] * count
+        cuts = [self._cuts(column) for column in texts]
+        looked_up = [list(map(cut.__getitem__, column)) for cut, column in zip(cuts, texts, strict=True)]
+        if any("" in cut.values() for cut in cuts):  # a blank or a value without terms adds no space
+            found = [" ".join(filter(None, parts)) for parts in zip(*looked_up, strict=True)]
+        else:
+            found = list(map(" ".join, zip(*looked_up, strict=True)))
+        if sum(max(map(len, filter(None, column)), default=0) + 1 for column in texts) > MAX_TERMS_TEXT:
+            for n, values in enumerate(zip(*texts, strict=True)):  # a row row_terms cuts: cut as it does
+                filled = [v for v in values if v is not None]
+                if sum(map(len, filled)) + len(filled) > MAX_TERMS_TEXT:
+                    found[n] = row_terms(filled, [True] * len(filled))
+        return found
+
+    def _cuts(self, column: Sequence[str | None]) -> dict:
+        """Return the terms of each distinct value of a column (a blank's are none)."""
+        known, cuts = self.known, {}
+        for text in set(column):
+            cut = "" if text is None else known.get(text)
             if cut is None:
                 cut = terms.terms_text(text)
                 if len(text) <= CACHED_LENGTH:
                     if len(known) >= CACHED_TERMS:
                         known.clear()
                     known[text] = cut
-            if cut:
-                parts.append(cut)
-        return " ".join(parts)
+            cuts[text] = cut
+        return cuts
 
 
 def insert(
@@ -197,36 +214,41 @@ def insert(
     described: sa.Table,
     fields: Sequence[Field],
     first_id: int,
-    rows: Iterable[Sequence],
+    columns: Sequence[Sequence],
+    count: int,
     cutter: Terms | None = None,
 ) -> int:
-    """Insert rows (values already converted, in field order) numbered from `first_id`; return how many.
-    Pass the same `cutter` for every batch of a load so that its values' terms are cut once.
+    """Insert `count` rows given as columns of converted values (in field order), numbered from
+    `first_id`; return how many. Pass the same `cutter` for every batch of a load so that its values'
+    terms are cut once.
 
-    PostgreSQL takes them through COPY, SQLite through one prepared statement run many times.
+    PostgreSQL takes them through COPY of one CSV text per batch (Python's csv writer formats every value
+    in C; FORCE_NOT_NULL keeps a row without terms an empty string where an unquoted blank is NULL),
+    SQLite through one prepared statement run many times.
     """
-    cutter = cutter or Terms(fields)
-    prepared = [(first_id + offset, cutter.of(values), *values) for offset, values in enumerate(rows)]
-    if not prepared:
+    if not count:
         return 0
+    cutter = cutter or Terms(fields)
+    rows = zip(range(first_id, first_id + count), cutter.of(columns, count), *columns, strict=True)
     names = ["_id", "_terms", *(f.column for f in fields)]
     column_list = ", ".join(f'"{n}"' for n in names)
     if conn.dialect.name == "postgresql":
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\r\n").writerows(rows)  # CR LF: a CR in a value is quoted too
+        statement = f'COPY {SCHEMA}."{described.name}" ({column_list}) FROM STDIN'
         with conn.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f'COPY {SCHEMA}."{described.name}" ({column_list}) FROM STDIN') as copy:
-                copy.set_types(["int8", "text", *(_COPY_TYPES[f.storage] for f in fields)])
-                for row in prepared:
-                    copy.write_row(row)
-        return len(prepared)
+            with cursor.copy(f'{statement} WITH (FORMAT csv, FORCE_NOT_NULL ("_terms"))') as copy:
+                copy.write(text.getvalue())
+        return count
     cursor = conn.connection.driver_connection.cursor()
     cache = cursor.execute("PRAGMA cache_size").fetchone()[0]
     cursor.execute(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
     try:
         marks = ", ".join("?" for _ in names)
-        cursor.executemany(f'INSERT INTO "{described.name}" ({column_list}) VALUES ({marks})', prepared)
+        cursor.executemany(f'INSERT INTO "{described.name}" ({column_list}) VALUES ({marks})', rows)
     finally:
         cursor.execute(f"PRAGMA cache_size = {int(cache)}")
-    return len(prepared)
+    return count
 
 
 def index(conn: sa.Connection, table_name: str, fields: Sequence[Field], records: int) -> None:

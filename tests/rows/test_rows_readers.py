@@ -79,6 +79,9 @@ def test_a_json_key_the_sample_lacked_is_a_mismatch_and_whole_reading_finds_ever
 )
 def test_converters_store_what_the_guessed_type_holds(ckan_type, value, stored):
     assert readers.converter(ckan_type)(value) == stored
+    column = readers.column_converter(ckan_type)
+    assert column([value, "", None]) == [stored, None, None]  # a column as a CSV's, or another source's
+    assert column(["7", value, "7"])[1] == stored
 
 
 @pytest.mark.parametrize(
@@ -104,6 +107,8 @@ def test_converters_store_what_the_guessed_type_holds(ckan_type, value, stored):
 def test_converters_refuse_what_the_guess_would_not_have_typed_so(ckan_type, value):
     with pytest.raises(readers.Mismatch):
         readers.converter(ckan_type)(value)
+    with pytest.raises(readers.Mismatch):  # a whole column refuses it too, among values its type holds
+        readers.column_converter(ckan_type)(["1", None, value, ""])
     guesses = readers._Guesses(1)
     guesses.see([value])
     assert guesses.types() != [ckan_type]

@@ -31,9 +31,27 @@ FIELDS = [
 def test_a_rows_terms_are_what_row_terms_gives_cut_once_per_value(values):
     cutter = store.Terms(FIELDS)
     searchable = [True, False, False, True]
-    assert cutter.of(values) == store.row_terms(values, searchable)
-    assert cutter.of(values) == store.row_terms(values, searchable)  # from what it remembers
-    assert "13800000000" not in cutter.of(values)
+    columns = [[v] for v in values]
+    assert cutter.of(columns, 1) == [store.row_terms(values, searchable)]
+    assert cutter.of(columns, 1) == [store.row_terms(values, searchable)]  # from what it remembers
+    assert "13800000000" not in cutter.of(columns, 1)[0]
+
+
+def test_a_batchs_terms_are_each_rows_own_whatever_its_neighbours():
+    """A batch is cut a column at a time: blanks, values without terms, repeats and a row too long for
+    MAX_TERMS_TEXT beside short ones each give what row_terms gives that row alone."""
+    rows = [
+        ["南湖区公交站", 3, "13800000000", '["a"]'],
+        [None, 1, None, None],
+        ["南湖区公交站", None, None, '"—"'],
+        ["—", 2, None, '"东湖 2025"'],
+        ["甲" * 3000, 1, None, '"' + "乙" * 1500 + '"'],
+        ["ＣＳＶ", None, "13900000000", '"南湖区公交站"'],
+    ]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    expected = [store.row_terms(row, [True, False, False, True]) for row in rows]
+    assert store.Terms(FIELDS).of(columns, len(rows)) == expected
+    assert store.Terms(FIELDS[1:3]).of(columns[1:3], len(rows)) == [""] * len(rows)  # nothing searchable
 
 
 def index_names(table_name: str) -> set[str]:
@@ -52,7 +70,7 @@ def made(app):
     def make(table_name: str, rows: list[list]):
         conn = db.session.connection()
         described = store.create(conn, table_name, FIELDS)
-        store.insert(conn, described, FIELDS, 1, rows)
+        store.insert(conn, described, FIELDS, 1, [list(c) for c in zip(*rows, strict=True)], len(rows))
         store.index(conn, table_name, FIELDS, len(rows))
         db.session.commit()
         names.append(table_name)
@@ -107,3 +125,44 @@ def test_dropping_a_table_a_reader_holds_fails_after_its_wait_instead_of_hanging
         store.drop(dropper, "r_900004")
         dropper.commit()
     assert not sa.inspect(db.engine).has_table("r_900004", schema=store.SCHEMA)
+
+
+def test_values_that_csv_and_copy_treat_specially_come_back_as_they_went_in(made):
+    """PostgreSQL loads a batch as CSV text: quotes, separators, line ends, backslashes, a lone `\\.`
+    (COPY's end of data), blanks around text, and a row without search terms all come back exact."""
+    awkward = [
+        'a "quoted", text',
+        "line\nbreak",
+        "carriage\rreturn",
+        "both\r\nends",
+        "\\.",
+        "x\n\\.\ny",
+        "back\\slash\\N",
+        "  padded  ",
+        "\\N",
+        "NULL",
+        ",",
+        '"',
+    ]
+    rows = [[text, n, None, None] for n, text in enumerate(awkward)]
+    rows += [
+        [None, None, None, None],
+        [None, -(2**63), None, '{"a": [1, "乙"]}'],
+        ["—", 2**63 - 1, None, None],
+    ]
+    described = made("r_900005", rows)
+    columns = [described.c._terms, described.c.c1, described.c.c2, described.c.c4]
+    stored = db.session.execute(sa.select(*columns).order_by(described.c._id)).all()
+    assert [list(row[1:]) for row in stored] == [[row[0], row[1], row[3]] for row in rows]
+    searchable = [True, False, False, True]
+    assert [row[0] for row in stored] == [store.row_terms(row, searchable) for row in rows]
+    assert stored[-1][0] == stored[-3][0] == ""  # a row without terms holds "", never NULL
+
+
+def test_the_terms_a_load_remembers_stay_bounded_and_short(monkeypatch):
+    monkeypatch.setattr(store, "CACHED_TERMS", 2)
+    cutter = store.Terms(FIELDS[:1])
+    values = ["南湖", "秀洲", "嘉善", "平湖", "甲" * (store.CACHED_LENGTH + 1)]
+    for value in values:
+        assert cutter.of([[value, value]], 2) == [store.row_terms([value], [True])] * 2
+        assert len(cutter.known) <= 2 and all(len(text) <= store.CACHED_LENGTH for text in cutter.known)
