@@ -39,8 +39,20 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     _settle_config(app)
     app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are 404, not 500
+    app.ensure_sync = _known_sync(app.ensure_sync)
 
-    from portal import dbtimeout, errors, extensions, headers, inputs, mail, models, searchslots, storage  # noqa: F401
+    from portal import (  # noqa: F401
+        dbtimeout,
+        errors,
+        extensions,
+        headers,
+        inputs,
+        layout,
+        mail,
+        models,
+        searchslots,
+        storage,
+    )
     from portal.accounts import metering
     from portal.activity import events
     from portal.i18n import init_babel
@@ -57,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     init_babel(app)
+    layout.init_app(app)  # parts of base.html kept once rendered, per language
     storage.init_app(app)
     mail.init_app(app)  # SMTP when MAIL_SERVER is set, else .eml files in instance/mail/
     _init_login(app)
@@ -68,6 +81,26 @@ def create_app(config: dict | None = None) -> Flask:
     metering.init_app(app)  # behaviour monitoring: one upsert per request that served rows or a download
     inputs.init_app(app)  # bounded request JSON; pages take no JSON bodies
     return app
+
+
+def _known_sync(ensure_sync):
+    """Flask's `ensure_sync`, answered from memory for each function it has seen: Flask asks it of every
+    hook and view on every request, and it inspects the function each time (about 7 calls, a dozen
+    hooks on a page view; issue 20)."""
+    known: dict = {}
+
+    def known_sync(func):
+        try:
+            found = known.get(func)
+        except TypeError:  # an unhashable callable
+            return ensure_sync(func)
+        if found is None:
+            found = ensure_sync(func)
+            if len(known) < 10_000:
+                known[func] = found
+        return found
+
+    return known_sync
 
 
 def _settle_config(app: Flask) -> None:
