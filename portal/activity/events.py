@@ -14,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import Engine, insert
+from werkzeug.http import http_date
 
 from portal.activity import backlog
 from portal.activity.models import KINDS, ActivityEvent
@@ -25,6 +27,8 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 
 VISITOR_COOKIE = "vid"
+VISITOR_COOKIE_AGE = 365 * 24 * 3600
+_VISITOR_ID = re.compile(r"[0-9a-f]{32}")
 IN_TRANSACTION = ("download", "sign_in")  # written with the request's own rows; the rest behind it
 BACKLOG = "activity_backlog"  # the app's key in app.extensions
 BOTS = re.compile(r"bot|crawl|spider|slurp|curl|wget|python-requests|httpclient|headless", re.I)
@@ -49,20 +53,22 @@ def downloader(user=None) -> str:
     return _hash(f"address:{request.remote_addr or ''}")
 
 
-def visitor_id() -> str:
-    """Return this browser's random visitor id, making one (set as a cookie after the request)."""
-    vid = request.cookies.get(VISITOR_COOKIE, "")
-    if not re.fullmatch(r"[0-9a-f]{32}", vid):
-        vid = g.get("new_visitor_id") or secrets.token_hex(16)
-        g.new_visitor_id = vid
+def visitor_id(req: Request, state) -> str:
+    """Return this browser's random visitor id, making one (kept on the request's `g` as `state`, set as
+    a cookie after the request)."""
+    cookies = req.cookies
+    vid = cookies[VISITOR_COOKIE] if VISITOR_COOKIE in cookies else ""
+    if not _VISITOR_ID.fullmatch(vid):
+        vid = getattr(state, "new_visitor_id", None) or secrets.token_hex(16)
+        state.new_visitor_id = vid
     return vid
 
 
-def _visitor_hash(kind: str) -> str:
+def _visitor_hash(kind: str, req: Request, state) -> str:
     """API clients keep no cookies: tell them apart by address and agent, not by a new id each call."""
-    if kind == "api_call" and VISITOR_COOKIE not in request.cookies:
-        return _hash(f"api:{request.remote_addr}:{request.headers.get('User-Agent', '')}")
-    return _hash(visitor_id())
+    if kind == "api_call" and VISITOR_COOKIE not in req.cookies:
+        return _hash(f"api:{req.remote_addr}:{req.headers.get('User-Agent', '')}")
+    return _hash(visitor_id(req, state))
 
 
 def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None = None, user=None) -> None:
@@ -70,18 +76,22 @@ def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None 
     commit writes it), anything else into the backlog, written behind the request."""
     if kind not in KINDS:
         raise ValueError(f"unknown activity kind {kind!r}")
-    user = user if user is not None else (current_user if current_user.is_authenticated else None)
-    agent = request.headers.get("User-Agent", "")
+    # the request, its g and the user looked up once: each use of Flask's proxies costs three calls
+    req, state = request._get_current_object(), g._get_current_object()
+    if user is None:
+        visitor = current_user._get_current_object()
+        user = visitor if visitor.is_authenticated else None
+    agent = req.headers.get("User-Agent", "")
     row = {
         "occurred_at": utcnow(),
         "kind": kind,
         "user_id": user.id if user else None,
         "region_id": user.region_id if user else None,
-        "visitor_hash": None if user else _visitor_hash(kind),
+        "visitor_hash": None if user else _visitor_hash(kind, req, state),
         "dataset_id": dataset_id,
         "resource_id": resource_id,
-        "path": request.path.replace("\x00", "")[:300],  # PostgreSQL keeps no NUL: it would fail the batch
-        "ip_hash": _hash(request.remote_addr or ""),
+        "path": req.path.replace("\x00", "")[:300],  # PostgreSQL keeps no NUL: it would fail the batch
+        "ip_hash": _hash(req.remote_addr or ""),
         "is_bot": is_bot(agent),
     }
     if kind in IN_TRANSACTION:
@@ -89,27 +99,44 @@ def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None 
         db.session.execute(insert(ActivityEvent.__table__).values(row))
     else:
         current_app.extensions[BACKLOG].add(row)
-    g.activity_recorded = True
+    state.activity_recorded = True
 
 
-def _after_request(response):
+def _after_request(response: Response) -> Response:
     """Record a page view for a successful HTML GET that recorded nothing more specific."""
+    req, state = request._get_current_object(), g._get_current_object()
     if (
-        request.method == "GET"
+        req.method == "GET"
         and response.status_code == 200
         and response.mimetype == "text/html"
-        and not g.get("activity_recorded")
-        and request.endpoint not in (None, "static")
+        and not getattr(state, "activity_recorded", False)
+        and req.endpoint not in (None, "static")
     ):
         try:
             record("page_view")
         except Exception:  # counting must never break a page
             current_app.logger.exception("could not record a page view")
-    if g.get("new_visitor_id"):
-        response.set_cookie(
-            VISITOR_COOKIE, g.new_visitor_id, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
-        )
+    vid = getattr(state, "new_visitor_id", None)
+    if vid:
+        response.headers.add("Set-Cookie", visitor_cookie(vid, time.time()))
     return response
+
+
+_expiry: tuple[int, str] = (0, "")  # (second, the Expires of a cookie set in it), one second kept
+
+
+def visitor_cookie(vid: str, now: float) -> str:
+    """The Set-Cookie value of a new visitor id, as `response.set_cookie(VISITOR_COOKIE, vid,
+    max_age=VISITOR_COOKIE_AGE, httponly=True, samesite="Lax")` writes it, without its ~50 calls of
+    quoting and date formatting per page view of a browser without the cookie (issue 20)."""
+    global _expiry
+    second, expires = _expiry  # one read: another thread may replace it
+    if second != int(now):
+        second = int(now)
+        expires = http_date(second + VISITOR_COOKIE_AGE)
+        _expiry = (second, expires)
+    attributes = f"Expires={expires}; Max-Age={VISITOR_COOKIE_AGE}; HttpOnly; Path=/; SameSite=Lax"
+    return f"{VISITOR_COOKIE}={vid}; {attributes}"
 
 
 def init_app(app: Flask) -> None:
