@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from catalogue_factories import make_dataset, make_department, make_resource, make_theme
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from portal.activity.models import ActivityEvent
 from portal.catalogue import preview
 from portal.catalogue.models import (
     APPROVED,
@@ -24,7 +25,6 @@ from portal.catalogue.models import (
     Resource,
 )
 from portal.extensions import db
-from portal.activity.models import ActivityEvent
 from portal.storage import get_storage
 
 PEOPLE_CSV = (
@@ -534,3 +534,24 @@ def test_read_table_skips_blank_rows_and_trims_empty_trailing_columns():
         [["1", "甲"], ["2", "乙"]],
         False,
     )
+
+
+def test_an_anonymous_visit_of_a_cached_dataset_page_reads_one_light_row_of_the_dataset(client, app):
+    dataset = make_dataset(title="公交站点", open_condition=CONDITIONAL, resources=[{"format": "CSV"}])
+    db.session.commit()
+    first = client.get(f"/datasets/{dataset.name}").get_data(as_text=True)  # renders and caches its body
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        again = client.get(f"/datasets/{dataset.name}").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert again == first
+    reading_datasets = [s for s in statements if "FROM datasets" in s]
+    # no ORM object: the row has no notes, extras or relations, and nothing else reads the dataset
+    assert len(reading_datasets) == 1 and "datasets.notes" not in reading_datasets[0], statements
+    assert not [s for s in statements if "FROM resources" in s or "FROM departments" in s]
