@@ -89,6 +89,7 @@ class CkanSource:
         self.ckan = ckanapi.RemoteCKAN(
             self.location, apikey=api_key, user_agent=USER_AGENT, session=self.session
         )
+        self._samples: dict[str, tuple[int, list[str], list[dict]]] = {}  # read ahead by datastore_shapes
 
     def call(self, action: str, **params):
         """Call an action; map transport failures to SourceUnavailable."""
@@ -211,12 +212,7 @@ class CkanSource:
 
     def datastore_shape(self, resource_id: str) -> tuple[int, int] | None:
         """Return (records, fields without `_id`) of a DataStore table, or None when absent."""
-        try:
-            result = self.call("datastore_search", resource_id=resource_id, limit=0)
-        except (ckanapi.NotFound, ckanapi.NotAuthorized, ckanapi.ValidationError):
-            return None
-        fields = [f for f in result.get("fields", []) if f.get("id") != "_id"]
-        return int(result.get("total") or 0), len(fields)
+        return self._shape_and_sample(resource_id, 0)[0]
 
     def datastore_fields(self, resource_id: str) -> list[dict] | None:
         """Return a DataStore table's fields ({"id", "type"}, without `_id`), or None when absent."""
@@ -232,16 +228,29 @@ class CkanSource:
 
     def datastore_sample(self, resource_id: str, limit: int) -> tuple[list[str], list[dict]] | None:
         """Return a DataStore table's field names (without `_id`) and its first `limit` records in one
-        call, or None when absent (the personal data scan's sample, sync/screen.py)."""
+        call, or None when absent (the personal data scan's sample, sync/screen.py); a sample read
+        ahead with its shape (datastore_shapes) is served once without a call."""
+        ahead = self._samples.pop(resource_id, None)
+        if ahead is not None and ahead[0] >= limit:
+            return ahead[1], ahead[2][:limit]
         try:
             result = self.call("datastore_search", resource_id=resource_id, limit=limit, sort="_id")
         except (ckanapi.NotFound, ckanapi.NotAuthorized, ckanapi.ValidationError):
             return None
-        fields, records = result.get("fields"), result.get("records")
-        if not isinstance(fields, list) or not isinstance(records, list):
+        sample = _sample(result)
+        if sample is None:
             raise SourceUnavailable("datastore_search answered without fields and records")
-        names = [str(f["id"]) for f in fields if isinstance(f, dict) and f.get("id") not in (None, "_id")]
-        return names, records[:limit]
+        return sample[0], sample[1][:limit]
+
+    def _shape_and_sample(self, resource_id: str, limit: int):
+        """Return a DataStore table's shape and its first `limit` records (None when the answer holds
+        none), in one call; (None, None) when the table is absent."""
+        try:
+            result = self.call("datastore_search", resource_id=resource_id, limit=limit, sort="_id")
+        except (ckanapi.NotFound, ckanapi.NotAuthorized, ckanapi.ValidationError):
+            return None, None
+        fields = [f for f in result.get("fields", []) if f.get("id") != "_id"]
+        return (int(result.get("total") or 0), len(fields)), _sample(result)
 
     def datastore_records(self, resource_id: str, offset: int = 0, page: int = 10_000) -> Iterator[dict]:
         """Yield a DataStore table's records in `_id` order from the `offset`-th, a page per call."""
@@ -263,13 +272,20 @@ class CkanSource:
             offset += len(records)
 
     def datastore_shapes(
-        self, resource_ids: list[str], workers: int = 8
+        self, resource_ids: list[str], workers: int = 8, *, sample: int = 0
     ) -> dict[str, tuple[int, int] | None]:
-        """Read many DataStore shapes at once, a few calls in parallel."""
+        """Read many DataStore shapes at once, a few calls in parallel. With `sample`, each call brings
+        the table's first `sample` records too, kept for `datastore_sample` until the next batch: the
+        personal data scan then costs no call of its own, one after the other."""
+        self._samples = {}
         if not resource_ids:
             return {}
         with ThreadPoolExecutor(max_workers=min(workers, len(resource_ids))) as pool:
-            return dict(zip(resource_ids, pool.map(self.datastore_shape, resource_ids), strict=True))
+            found = list(pool.map(lambda rid: self._shape_and_sample(rid, sample), resource_ids))
+        self._samples = {
+            rid: (sample, *ahead) for rid, (_, ahead) in zip(resource_ids, found, strict=True) if ahead
+        }
+        return {rid: shape for rid, (shape, _) in zip(resource_ids, found, strict=True)}
 
     def local_file(self, url: str) -> Path | None:
         return None
@@ -344,7 +360,7 @@ class DumpSource:
     def datastore_shape(self, resource_id: str) -> tuple[int, int] | None:
         return None
 
-    def datastore_shapes(self, resource_ids: list[str]) -> dict[str, tuple[int, int] | None]:
+    def datastore_shapes(self, resource_ids: list[str], *, sample: int = 0) -> dict[str, tuple[int, int]]:
         return {}
 
     def datastore_fields(self, resource_id: str) -> list[dict] | None:
@@ -365,6 +381,15 @@ class DumpSource:
         if base not in candidate.parents or not candidate.is_file():
             return None
         return candidate
+
+
+def _sample(result: dict) -> tuple[list[str], list[dict]] | None:
+    """The field names (without `_id`) and records of a datastore_search answer, or None when it
+    lacks either list."""
+    fields, records = result.get("fields"), result.get("records")
+    if not isinstance(fields, list) or not isinstance(records, list):
+        return None
+    return [str(f["id"]) for f in fields if isinstance(f, dict) and f.get("id") not in (None, "_id")], records
 
 
 def _modified(pkg: object) -> datetime | None:

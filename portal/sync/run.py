@@ -1,9 +1,13 @@
 """A sync run: read the source, write each dataset, mirror and measure, reconcile, record.
 
-Long-running on purpose, so it commits per dataset: files are mirrored and measured
-first, then the dataset and its resources are written in one transaction. A run killed
-half-way loses nothing already written, and the watermark only moves after a run with
-no error, so the next run picks up whatever was missed.
+Long-running on purpose, so it commits as it goes: files are mirrored and measured first,
+then the dataset and its resources are written. Datasets are committed by batches
+(COMMIT_EVERY datasets or COMMIT_SECONDS, whichever comes first) together with the run's
+counters, so the run's record always tells what is committed; a dataset whose files were
+just mirrored, or whose rows are loaded, is committed at once. A run killed half-way loses
+nothing committed, and the watermark only moves after a run with no error, so the next run
+picks up whatever was missed (the uncommitted batch included). A dataset that fails rolls
+back its batch: the batch's other datasets are written again one by one (`_Job._replay`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from portal.sync.write import UNCHANGED, WITHDRAWN_NOW, Writer, resource_values,
 SEED_DEPARTMENTS = Path(__file__).resolve().parents[2] / "seeds" / "departments.json"
 HEARTBEAT_EVERY = 5.0  # seconds
 PREFETCH = 200  # packages read ahead, so that their DataStore shapes are fetched in parallel
+COMMIT_EVERY = 200  # datasets per commit: a commit per dataset was most of the sync's time on PostgreSQL
+COMMIT_SECONDS = 2.0  # and at least this often, so that a slow batch is not held for long
 COUNTERS = ("seen", "created", "updated", "unchanged", "restored", "withdrawn", "relinked", "held", "failed")
 
 
@@ -109,14 +115,17 @@ def execute(
     try:
         job.go()
     except SourceUnavailable as exc:
-        db.session.rollback()
+        job.rollback()
         job.finish(FAILED, f"{outcome.SOURCE_UNAVAILABLE}: {exc}")
     except lock.LockLost as exc:
-        db.session.rollback()
+        job.rollback()
         job.finish(FAILED, f"{outcome.LOCK_LOST}: {exc} (it went quiet for too long)")
     except Exception as exc:
-        db.session.rollback()
+        job.rollback()
         job.finish(FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    except BaseException:  # interrupted (Ctrl-C): what is not committed is dropped, as a kill drops it
+        job.rollback()
         raise
     finally:
         lock.release(run.id)
@@ -139,6 +148,9 @@ class _Job:
         self.withdrawals: list[tuple[int, str, rules.Grade]] = []  # published datasets withheld by level
         self.deleted_files: list[tuple[int, str]] = []  # (dataset id, storage key) deleted as withheld
         self.newly_held: list[str] = []  # names of the datasets this run held for personal data review
+        self.pending: list[dict] = []  # package dicts written since the last commit
+        self.one_by_one = settings.rows  # rows are loaded after their dataset is committed
+        self._saved()
         self.assessor = Assessor(
             source=source,
             store=store,
@@ -152,10 +164,51 @@ class _Job:
         self.counts[counter] += 1
 
     def commit(self) -> None:
-        """Commit, saving the counters on the run too."""
+        """Commit, saving the counters on the run too: what the run says is what was committed."""
         for counter, value in self.counts.items():
             setattr(self.run, counter, value)
         db.session.commit()
+        self._saved()
+
+    def _saved(self) -> None:
+        """Remember the state the last commit saved, which a rolled-back batch returns to."""
+        self.pending.clear()
+        self.committed_at = time.monotonic()
+        self.saved = (dict(self.counts), self.newest, len(self.withdrawals), len(self.newly_held))
+
+    def _written(self, entry: dict, *, at_once: bool) -> None:
+        """Count a written dataset into the batch; commit the batch when it is due."""
+        self.pending.append(entry)
+        if (
+            at_once
+            or self.one_by_one
+            or len(self.pending) >= COMMIT_EVERY
+            or time.monotonic() - self.committed_at >= COMMIT_SECONDS
+        ):
+            self.commit()
+
+    def rollback(self) -> list[dict]:
+        """Roll back to the last commit, the run's own state too; return the package dicts lost."""
+        db.session.rollback()
+        lost = list(self.pending)
+        counts, self.newest, withdrawals, held = self.saved
+        self.counts.update(counts)
+        del self.withdrawals[withdrawals:], self.newly_held[held:]
+        self.pending.clear()
+        return lost
+
+    def _rolled_back(self, writer: Writer) -> None:
+        """Roll a failed dataset back (it stays seen), then write the datasets of its batch that the
+        rollback lost again, each committed on its own (so that a failing one fails alone)."""
+        lost = self.rollback()
+        self.bump("seen")
+        writer.forget()
+        self.one_by_one, careful = True, self.one_by_one
+        try:
+            for entry in lost:
+                self._take(writer, entry)
+        finally:
+            self.one_by_one = careful
 
     def go(self) -> None:
         watermark = self.run.source.watermark
@@ -165,7 +218,8 @@ class _Job:
         total = self.source.count(since)
         done = 0
         for batch in _batches(self.source.packages(since), PREFETCH):
-            self.assessor.shapes = self.source.datastore_shapes(_datastore_ids(batch))
+            ids = _datastore_ids(batch)  # their samples come along for the personal data scan
+            self.assessor.shapes = self.source.datastore_shapes(ids, sample=screen.SAMPLE_ROWS)
             for entry in batch:
                 self._take(writer, entry)
                 done += 1
@@ -174,6 +228,7 @@ class _Job:
         self._catch_up(writer)
         if self.settings.full:
             self._reconcile(writer)
+        self.commit()  # the last batch, before anything that may roll back
         self._purge_withheld()
         self._drop_retired_rows()
         self._tell_office()
@@ -205,29 +260,31 @@ class _Job:
             return
         self.seen_ids.add(rec.ckan_id)
         try:
-            problems = self._write(writer, rec)
+            problems, stored = self._write(writer, rec)
         except SourceUnavailable:
-            db.session.rollback()
-            raise
+            raise  # the run stops: execute() rolls back
         except identity.NameClash as exc:
-            db.session.rollback()
-            writer.forget()
-            if exc.holder is not None:  # neither is published under the name
-                writer.withdraw_row(exc.holder, identity.CLASH_REASON, utcnow())
+            self._rolled_back(writer)
+            holder = exc.holder and writer.name_holder(rec)  # as the batch written again left it
+            if holder is not None:  # neither is published under the name
+                writer.withdraw_row(holder, identity.CLASH_REASON, utcnow())
             self._error(label, "clash", str(exc))
             return
         except Exception as exc:  # one bad package must not stop the others
-            db.session.rollback()
-            writer.forget()
+            self._rolled_back(writer)
             self._error(label, "write", f"{type(exc).__name__}: {exc}")
             return
+        self._written(entry, at_once=stored)
+        if self.settings.rows:
+            problems += self._load_rows([r.ckan_id for r in rec.resources])
         for resource_id, stage, message in problems:
             self._error(rec.name, stage, message, resource=resource_id)
         if self.newest is None or rec.metadata_modified > self.newest:
             self.newest = rec.metadata_modified
 
-    def _write(self, writer: Writer, rec) -> list[tuple[str, str, str]]:
-        """Assess the resources (downloads happen here), then write the dataset in one transaction."""
+    def _write(self, writer: Writer, rec) -> tuple[list[tuple[str, str, str]], bool]:
+        """Assess the resources (downloads happen here), then write the dataset, uncommitted; return
+        the resources' problems and whether a file was stored (then the dataset is committed at once)."""
         old, old_resources = writer.existing(rec)
         grade = rules.grade(rec.data_level, rec.open_condition, ungraded=self.settings.ungraded)
         if grade.unknown:
@@ -246,8 +303,7 @@ class _Job:
         )
         if unchanged and not self.settings.full:
             self.bump(UNCHANGED)
-            db.session.commit()
-            return []
+            return [], False
         if not unchanged and self.referee.settle(writer, rec, old, utcnow()):  # else its name is its own
             old, old_resources = writer.existing(rec)
         problems = []
@@ -301,10 +357,11 @@ class _Job:
                            "data_level_sent": rec.data_level, "sync_run": self.run.id},
                 )  # fmt: skip
         self.counts["relinked"] += identity.record(self.run.id, writer)
-        db.session.commit()
-        if self.settings.rows:
-            problems += self._load_rows([values["ckan_id"] for values in resources])
-        return problems
+        stored = any(
+            v["storage_key"] and v["storage_key"] != old_resources.get(v["ckan_id"], {}).get("storage_key")
+            for v in resources
+        )
+        return problems, stored
 
     def _screen(self, rec, old: dict | None, resources: list[dict]):
         """Return the dataset's hold (or None) and whether its data holds it back now."""
@@ -366,7 +423,7 @@ class _Job:
 
     def _heartbeat_commit(self) -> None:
         """Commit a batch of rows; beat the lock while a long table loads."""
-        db.session.commit()
+        self.commit()
         self._heartbeat()
 
     def _catch_up(self, writer: Writer) -> None:

@@ -13,7 +13,9 @@ pass. A resource with neither a DataStore table nor a copy (mirroring off, or it
 the run already records) has nothing to scan and holds nothing.
 
 What was scanned is a fingerprint of CKAN's data (metadata_modified and each resource's file identity),
-kept for every scanned dataset: a dataset is scanned again only when it changes. A published dataset that
+kept for every dataset whose scan read a table: a dataset is scanned again only when it changes. A clean
+scan that read nothing is not kept (scanning it again reads nothing either), which spares most datasets
+a row. A published dataset that
 was never scanned (published before this rule) is scanned by the next full run. The office is told of the
 datasets a run holds (in the site and by email) and may release one with a reason; it stays published
 until the fingerprint changes. A held dataset whose new data is clean is released by the sync itself.
@@ -31,7 +33,7 @@ from typing import Any, BinaryIO
 
 import ckanapi
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from portal import storage
@@ -66,6 +68,7 @@ class Scan:
 
     findings: list[dict] = field(default_factory=list)  # screening.Finding with resource id and name
     problems: list[dict] = field(default_factory=list)  # {"resource", "resource_name", "message"}
+    read: int = 0  # tables sampled (DataStore tables and files)
 
     @property
     def clean(self) -> bool:
@@ -135,6 +138,7 @@ def scan(
                 result.problems.append({**label, "message": _problem(exc)[:500].replace("\x00", "")})
                 continue
             if table is not None:
+                result.read += 1
                 header, rows = table
                 result.findings += [
                     {**label, **finding.as_dict()} for finding in screening.find_personal_data(header, rows)
@@ -198,6 +202,14 @@ def record(
     Returns what changed: "held" (newly, or on new findings), "cleared" (a hold or release ended by
     clean data) or None (nothing the office needs to know: a clean scan, or the same findings again)."""
     if verdict.scan is None:
+        return None
+    if hold is None and not verdict.held:  # the common case, kept in one statement (or none)
+        if verdict.scan.read:
+            db.session.execute(
+                insert(PersonalDataHold),
+                {"dataset_id": dataset_id, "status": CLEAR, "fingerprint": verdict.fingerprint,
+                 "findings": [], "problems": [], "held_at": now, "run_id": run_id},
+            )  # fmt: skip
         return None
     found, problems = verdict.scan.findings, verdict.scan.problems
     before = {"status": hold.status, "found": summary(hold)} if hold is not None else None

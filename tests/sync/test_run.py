@@ -158,22 +158,43 @@ def test_after_the_last_retry_the_run_fails_cleanly_and_keeps_the_watermark(app,
     assert sync(ckan_url).updated == 1  # the next run picks the change up
 
 
-def test_a_killed_run_loses_nothing_and_the_next_run_resumes(app, fake, ckan_url):
+def test_a_killed_run_loses_nothing_and_the_next_run_resumes(app, fake, ckan_url, monkeypatch):
+    monkeypatch.setattr(run, "COMMIT_EVERY", 2)  # datasets are committed two by two
     src = source(ckan_url)
     settings = run.Settings()
     started = run.start(src, settings)
 
     def die(done, total):
         if done == 3:
-            raise KeyboardInterrupt  # the process is killed mid-run
+            raise KeyboardInterrupt  # the process is killed mid-run, the third dataset not committed
 
     with pytest.raises(KeyboardInterrupt):
         run.execute(started, src, settings, progress=die)
-    assert len(published()) == 3
+    db.session.expire_all()
+    assert len(published()) == 2
+    killed = db.session.get(SyncRun, started.id)
+    assert (killed.seen, killed.created) == (2, 2)  # the run's counters were committed with its datasets
     assert db.session.scalar(select(SyncSource.watermark)) is None
     resumed = sync(ckan_url)
-    assert (resumed.unchanged, resumed.created, resumed.status) == (3, 4, "succeeded")
+    assert (resumed.unchanged, resumed.created, resumed.status) == (2, 5, "succeeded")
     assert db.session.get(SyncRun, started.id).status == "failed"
+
+
+def test_a_failed_dataset_rolls_back_alone_and_its_batch_is_written_again(app, fake, ckan_url, monkeypatch):
+    monkeypatch.setattr(run, "COMMIT_EVERY", 100)  # one batch: without a replay 001-003 would be lost
+    monkeypatch.setattr(run, "COMMIT_SECONDS", 3600.0)
+    write = run.Writer.write
+
+    def fail_on_four(self, rec, *args, **kwargs):
+        if rec.name == "dataset-004":
+            raise ValueError("broken on purpose")
+        return write(self, rec, *args, **kwargs)
+
+    monkeypatch.setattr(run.Writer, "write", fail_on_four)
+    result = sync(ckan_url)
+    assert (result.created, result.failed, result.seen, result.status) == (6, 1, 7, "partial")
+    assert published() == {f"dataset-00{n}" for n in (1, 2, 3, 5, 6, 7)}
+    assert [(e.package, e.stage) for e in result.errors] == [("dataset-004", "write")]
 
 
 def test_a_second_sync_is_refused_while_one_holds_the_lock(app, ckan_url):

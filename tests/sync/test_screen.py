@@ -400,3 +400,16 @@ def test_an_unreadable_sample_is_read_again_each_run_without_telling_anyone_twic
 def test_odd_pages_of_the_review_answer_without_an_error(app, client, login, page):
     login("admin")
     assert client.get("/admin/sync/holds", query_string={"page": page}).status_code in (200, 400, 404)
+
+
+def test_a_datastore_table_is_read_once_and_only_a_scan_that_read_a_table_keeps_a_row(app, fake, ckan_url):
+    fake.set_datastore("r-2", ["站点", "线路"], 1, [{"站点": "南湖站", "线路": "1路"}])
+    run = sync(ckan_url, full=True)  # no mirroring: only the DataStore tables of r-2 and r-3 can be read
+    searched = sorted(params["resource_id"] for params in fake.calls_to("datastore_search"))
+    assert searched == ["r-2", "r-3"]  # each table's shape and sample in one call, read ahead
+    assert hold_of(3).status == HELD and hold_of(2).status == "clear"
+    assert {n: hold_of(n) for n in (1, 4, 5, 6)} == dict.fromkeys((1, 4, 5, 6))  # nothing read, nothing kept
+    assert run.held == 1 and "dataset-001" in published()
+    again = sync(ckan_url, full=True)
+    assert (again.unchanged, again.held) == (5, 1)
+    assert len(fake.calls_to("datastore_search")) == 4  # read ahead again; no scan is repeated
