@@ -58,13 +58,25 @@ class CookieSessions(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app: Flask, session, response) -> None:
+        """Flask's, without reading its seven cookie settings for an empty session left unchanged (every
+        anonymous page view): no cookie is set then, and the page only says that it varies by cookie."""
+        if session or session.modified:
+            super().save_session(app, session, response)
+        elif session.accessed:
+            if "Vary" in response.headers:
+                response.vary.add("Cookie")
+            else:  # what the line above writes, without parsing and dumping a header set
+                response.headers["Vary"] = "Cookie"
+
 
 def anonymous_without_cookies() -> None:
     """Take a request with neither a session nor a remember cookie as anonymous at once (a before-request
     hook): Flask-Login would reach the same answer after hashing the client's address and agent for
     session protection and looking for cookies it does not have (issue 20)."""
-    config = current_app.config
-    if config["SESSION_COOKIE_NAME"] not in request.cookies and (
-        config.get("REMEMBER_COOKIE_NAME", "remember_token") not in request.cookies
+    config, cookies = current_app.config, request.cookies  # each proxy read once
+    if (
+        config["SESSION_COOKIE_NAME"] not in cookies
+        and config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
     ):
         g._login_user = login_manager.anonymous_user()

@@ -42,8 +42,9 @@ def _start_timer() -> None:
 def _observe(response):
     started = g.get("request_started")
     if started is not None:
-        endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
-        timer, counter = _series(endpoint, request.method, response.status_code)
+        req = request._get_current_object()  # once: each use of the proxy costs three calls
+        endpoint = req.url_rule.endpoint if req.url_rule is not None else "unmatched"
+        timer, counter = _series(endpoint, req.method, response.status_code)
         timer.observe(time.perf_counter() - started)
         counter.inc()
     return response
