@@ -112,6 +112,8 @@ class JSONProvider(DefaultJSONProvider):
 
 def refuse_json_on_pages() -> None:
     """Answer 415 to a JSON body sent to an HTML page: its forms take form data only."""
+    if not request.environ.get("CONTENT_TYPE"):  # no body type, no JSON: most requests, in two calls
+        return
     if request.is_json and not request.path.startswith("/api/") and request.content_length != 0:
         abort(415)
 
