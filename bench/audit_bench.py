@@ -9,7 +9,7 @@
    one `audit.log.record` in it (the sign-in's pattern: record, then commit), are requested in turn
    `--requests` times each. Prints the median and p95 of each and the difference (target: under
    0.5 ms), then the CPU time per request of each (this process and, on PostgreSQL, the server's
-   backend serving it, read from /proc): on a busy machine the times stretch, CPU time does not.
+   backends serving it, read from /proc): a busy machine stretches it far less than the times.
 2. Verify: fills the log to `--rows` chained rows (bulk, hashes computed as `record` does), then times
    `audit.log.verify` over all of them (target: under 60 s for 1,000,000). The table is analysed after
    filling, as autovacuum would: without statistics PostgreSQL sorts the table for each batch.
@@ -150,7 +150,7 @@ def per_request(app, requests: int, profile: bool = False) -> None:
     print(
         f"CPU per request ({'this process and its PostgreSQL backends' if backends else 'this process'}): "
         f"{cpu['/bench-plain']:.3f} ms plain, {cpu['/bench-audited']:.3f} ms audited, one audit row "
-        f"{cpu['/bench-audited'] - cpu['/bench-plain']:.3f} ms (what a busy machine does not stretch)"
+        f"{cpu['/bench-audited'] - cpu['/bench-plain']:.3f} ms (a busy machine stretches it less than times)"
     )
 
 
