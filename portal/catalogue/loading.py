@@ -3,11 +3,12 @@ they are shown with, result cards without the ORM, or only their versions."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from portal.catalogue import changes, rules
 from portal.catalogue.models import Dataset, Department, Resource, Theme, dataset_themes
@@ -63,12 +64,19 @@ class Version(NamedTuple):
 
 
 VERSION_COLUMNS = (Dataset.id, *changes.VERSION_COLUMNS)
-_VERSIONS = select(*VERSION_COLUMNS).where(Dataset.id.in_(bindparam("ids", expanding=True)))
+
+
+@functools.lru_cache(maxsize=128)  # a page holds at most search.MAX_PER_PAGE datasets
+def _versions(count: int) -> Select:
+    """The statement of `count` datasets' versions, one parameter per id: every catalogue page runs
+    one, and an expanding parameter would have it rewritten at each run."""
+    return select(*VERSION_COLUMNS).where(Dataset.id.in_([bindparam(f"id{n}") for n in range(count)]))
 
 
 def load_versions(ids: list[int]) -> list[Version]:
     """Load the versions of the page's datasets, in the order of `ids`: one light statement."""
-    rows = db.session.connection().execute(_VERSIONS, {"ids": ids}) if ids else ()
+    parameters = {f"id{n}": dataset_id for n, dataset_id in enumerate(ids)}
+    rows = db.session.connection().execute(_versions(len(ids)), parameters) if ids else ()
     by_id = {row[0]: Version(*row) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 

@@ -6,8 +6,10 @@ import cProfile
 import pstats
 
 from catalogue_factories import make_dataset
+from sqlalchemy import bindparam, select
 
 from portal.catalogue import loading
+from portal.catalogue.models import Dataset
 from portal.extensions import db
 
 
@@ -31,3 +33,21 @@ def test_a_page_of_cards_costs_fewer_python_calls_than_building_its_statement(ap
     db.session.commit()
     loading.load_cards(ids)  # the statement is compiled once per database
     assert python_calls(lambda: loading.load_cards(ids)) < python_calls(loading._cards_statement)
+
+
+def test_versions_come_in_the_order_asked_and_their_statement_is_not_rewritten_per_page(app):
+    ids = [make_dataset(title=f"数据集{n}", download_count=n).id for n in range(20)]
+    db.session.commit()
+    asked = [*reversed(ids[5:]), 10**6]
+    versions = loading.load_versions(asked)
+    assert [v.id for v in versions] == asked[:-1] and [v.download_count for v in versions] == list(
+        range(19, 4, -1)
+    )
+    loading.load_versions(ids)  # compiled once per database and number of ids
+    expanding = select(*loading.VERSION_COLUMNS).where(Dataset.id.in_(bindparam("ids", expanding=True)))
+    db.session.connection().execute(expanding, {"ids": ids}).all()
+
+    def rewritten_per_run():
+        return [loading.Version(*row) for row in db.session.connection().execute(expanding, {"ids": ids})]
+
+    assert python_calls(lambda: loading.load_versions(ids)) < python_calls(rewritten_per_run)
