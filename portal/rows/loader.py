@@ -183,7 +183,7 @@ def _fill(session, row_table, resource, raw, converters, commit, batch) -> None:
         and row_table.records != row_table.expected
     ):
         raise ValueError(f"the DataStore gave {row_table.records} rows of the {row_table.expected} it counts")
-    store.index(session.connection(), row_table.table_name, fields, row_table.records)
+    store.index(session.connection(), row_table.table_name, fields, row_table.records, committed=True)
     row_table.status, row_table.loaded_at = READY, utcnow()
     resource.records, resource.fields = row_table.records, len(fields)  # the volume, from the store
     commit()

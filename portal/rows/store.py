@@ -22,6 +22,7 @@ import io
 import json
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -63,6 +64,8 @@ _STORAGE = {
     "interval": TEXT,
     "uuid": TEXT,
 }
+# PostgreSQL: room to build an index in memory (the transaction's only)
+_INDEX_MEMORY = "SET LOCAL maintenance_work_mem = '256MB'"
 TOO_BIG = "54000"  # PostgreSQL's program_limit_exceeded: here, a value too long for a B-tree entry
 _SQL_TYPES = {
     INT: sa.BigInteger,
@@ -251,33 +254,58 @@ def insert(
     return count
 
 
-def index(conn: sa.Connection, table_name: str, fields: Sequence[Field], records: int) -> None:
+def index(
+    conn: sa.Connection, table_name: str, fields: Sequence[Field], records: int, *, committed: bool = False
+) -> None:
     """Give a loaded table of `records` rows its indexes: equality filters per field and, on SQLite, the
-    FTS5 table (both from INDEXED_FROM rows), full text on PostgreSQL; then its statistics."""
+    FTS5 table (both from INDEXED_FROM rows), full text on PostgreSQL; then its statistics.
+
+    PostgreSQL's full-text index is the dearest (each row's terms parsed, then a GIN build, which
+    PostgreSQL 15 never spreads over workers: over half of a large table's indexing). When the table is
+    `committed` (a load's is: every batch commits), it is built on a connection of its own while this
+    one builds the B-trees, so that a second core works instead of waiting."""
     dialect = conn.dialect.name
     name = physical_name(table_name, dialect)
     qualified = f'{SCHEMA}."{name}"' if dialect == "postgresql" else f'"{name}"'
-    if dialect == "postgresql":  # room to build the full-text index in memory (the transaction's only)
-        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
     filtered = [f for f in fields if f.personal is None][:MAX_INDEXED] if records >= INDEXED_FROM else []
-    for field in filtered:
+    if dialect == "postgresql":
+        conn.exec_driver_sql(_INDEX_MEMORY)
+        text_index = f'CREATE INDEX IF NOT EXISTS "{name}_search_idx" ON {qualified} USING gin ({VECTOR})'
+        if committed:
+            with ThreadPoolExecutor(1) as alongside:
+                beside = alongside.submit(_committed, conn.engine, text_index)
+                _field_indexes(conn, qualified, name, filtered)
+                beside.result()
+        else:
+            _field_indexes(conn, qualified, name, filtered)
+            conn.exec_driver_sql(text_index)
+    else:
+        _field_indexes(conn, qualified, name, filtered)
+        if records >= INDEXED_FROM:  # FTS5, filled from the loaded terms in one statement
+            fts = fts_name(table_name)
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{fts}"')
+            conn.exec_driver_sql(f"CREATE VIRTUAL TABLE \"{fts}\" USING fts5(terms, content='')")
+            conn.exec_driver_sql(f'INSERT INTO "{fts}" (rowid, terms) SELECT _id, _terms FROM {qualified}')
+    conn.exec_driver_sql(f"ANALYZE {qualified}")
+
+
+def _field_indexes(conn: sa.Connection, qualified: str, name: str, fields: Sequence[Field]) -> None:
+    """Index each field for equality filters."""
+    for field in fields:
         index_name = f"{name}_{field.column}_idx"
-        if dialect == "postgresql" and field.storage in (TEXT, JSON):
+        if conn.dialect.name == "postgresql" and field.storage in (TEXT, JSON):
             _text_index(conn, qualified, index_name, field.column)
         else:
             conn.exec_driver_sql(
                 f'CREATE INDEX IF NOT EXISTS "{index_name}" ON {qualified} ("{field.column}")'
             )
-    if dialect == "postgresql":
-        conn.exec_driver_sql(
-            f'CREATE INDEX IF NOT EXISTS "{name}_search_idx" ON {qualified} USING gin ({VECTOR})'
-        )
-    elif records >= INDEXED_FROM:  # FTS5, filled from the loaded terms in one statement
-        fts = fts_name(table_name)
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{fts}"')
-        conn.exec_driver_sql(f"CREATE VIRTUAL TABLE \"{fts}\" USING fts5(terms, content='')")
-        conn.exec_driver_sql(f'INSERT INTO "{fts}" (rowid, terms) SELECT _id, _terms FROM {qualified}')
-    conn.exec_driver_sql(f"ANALYZE {qualified}")
+
+
+def _committed(engine: sa.Engine, statement: str) -> None:
+    """PostgreSQL: run an index build on a connection of its own, and commit it."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_INDEX_MEMORY)
+        conn.exec_driver_sql(statement)
 
 
 def _text_index(conn: sa.Connection, qualified: str, index_name: str, column: str) -> None:

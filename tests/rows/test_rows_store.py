@@ -166,3 +166,21 @@ def test_the_terms_a_load_remembers_stay_bounded_and_short(monkeypatch):
     for value in values:
         assert cutter.of([[value, value]], 2) == [store.row_terms([value], [True])] * 2
         assert len(cutter.known) <= 2 and all(len(text) <= store.CACHED_LENGTH for text in cutter.known)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL builds the full-text index beside the B-trees")
+def test_a_committed_tables_text_index_is_built_on_a_connection_of_its_own(made, monkeypatch):
+    monkeypatch.setattr(store, "INDEXED_FROM", 2)
+    made("r_900006", [["南湖区公交站", 1, None, None], ["秀洲区", 2, None, None]])
+    conn = db.session.connection()
+    conn.exec_driver_sql(f'DROP INDEX {store.SCHEMA}."r_900006_search_idx"')
+    db.session.commit()
+    store.index(db.session.connection(), "r_900006", FIELDS, 2, committed=True)
+    db.session.commit()
+    assert {"r_900006_search_idx", "r_900006_c1_idx"} <= index_names("r_900006")
+    monkeypatch.setattr(store, "VECTOR", "no_such_function(_terms)")  # its failure is the caller's
+    conn = db.session.connection()
+    conn.exec_driver_sql(f'DROP INDEX {store.SCHEMA}."r_900006_search_idx"')
+    db.session.commit()
+    with pytest.raises(sa.exc.ProgrammingError, match="no_such_function"):
+        store.index(db.session.connection(), "r_900006", FIELDS, 2, committed=True)
