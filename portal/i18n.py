@@ -6,7 +6,8 @@ import functools
 from datetime import datetime
 
 from babel import Locale
-from flask import Flask, g, has_app_context
+from flask import Flask, g
+from flask.globals import _cv_app
 from flask_babel import Domain, format_decimal, get_locale, get_timezone, gettext
 from flask_babel import get_translations as looked_up_translations
 from jinja2 import pass_eval_context
@@ -52,9 +53,10 @@ def request_translations():
     the plainest page); this keeps the catalogue on the request's Babel state beside the locale it
     belongs to, so force_locale (emails in the reader's language) and refresh() still switch it.
     """
-    if not has_app_context():
+    context = _cv_app.get(None)  # flask.g without its proxy's calls: this runs for every string shown
+    if context is None:
         return looked_up_translations()
-    state = g.get("_flask_babel")
+    state = vars(context.g).get("_flask_babel")
     bound = getattr(state, "portal_translations", None)
     if bound is not None and bound[0] is getattr(state, "babel_locale", None):
         return bound[1]
