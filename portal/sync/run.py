@@ -149,6 +149,7 @@ class _Job:
         self.deleted_files: list[tuple[int, str]] = []  # (dataset id, storage key) deleted as withheld
         self.newly_held: list[str] = []  # names of the datasets this run held for personal data review
         self.pending: list[dict] = []  # package dicts written since the last commit
+        self.writer: Writer | None = None
         self.one_by_one = settings.rows  # rows are loaded after their dataset is committed
         self._saved()
         self.assessor = Assessor(
@@ -165,6 +166,8 @@ class _Job:
 
     def commit(self) -> None:
         """Commit, saving the counters on the run too: what the run says is what was committed."""
+        if self.writer is not None:
+            self.writer.flush()
         for counter, value in self.counts.items():
             setattr(self.run, counter, value)
         db.session.commit()
@@ -190,6 +193,8 @@ class _Job:
     def rollback(self) -> list[dict]:
         """Roll back to the last commit, the run's own state too; return the package dicts lost."""
         db.session.rollback()
+        if self.writer is not None:
+            self.writer.forget()  # its caches and held-back links may name rows rolled back
         lost = list(self.pending)
         counts, self.newest, withdrawals, held = self.saved
         self.counts.update(counts)
@@ -202,7 +207,6 @@ class _Job:
         rollback lost again, each committed on its own (so that a failing one fails alone)."""
         lost = self.rollback()
         self.bump("seen")
-        writer.forget()
         self.one_by_one, careful = True, self.one_by_one
         try:
             for entry in lost:
@@ -213,7 +217,7 @@ class _Job:
     def go(self) -> None:
         watermark = self.run.source.watermark
         since = None if self.settings.full or watermark is None else watermark - self.settings.safety_margin
-        writer = Writer(organizations=self.source.organizations(), seed_codes=seed_codes())
+        writer = self.writer = Writer(organizations=self.source.organizations(), seed_codes=seed_codes())
         self.referee = identity.Referee(self.source, whole=since is None)
         total = self.source.count(since)
         done = 0

@@ -433,3 +433,19 @@ def test_a_run_that_lost_its_lock_stops_and_frees_nothing(app, ckan_url):
         lock.beat(started.id)
     lock.release(started.id)
     assert lock.holder() is not None
+
+
+def test_a_package_written_twice_before_a_commit_keeps_one_set_of_links(app, fake):
+    from portal.sync.mapping import parse_package
+
+    writer = run.Writer(organizations={}, seed_codes={})
+    rec = parse_package(fake.get_package("dataset-001"))
+    for _ in range(2):  # as when CKAN changes it during the run: it comes again in the same batch
+        old, old_resources = writer.existing(rec)
+        resources = [run.resource_values(r, old_resources.get(r.ckan_id)) for r in rec.resources]
+        writer.write(rec, old, resources, old_resources, utcnow())
+    writer.flush()
+    db.session.commit()
+    dataset = db.session.scalar(select(Dataset).where(Dataset.name == "dataset-001"))
+    themes, tags = [t.title for t in dataset.themes], sorted(t.name for t in dataset.tags)
+    assert (themes, tags) == (["交通出行"], ["公交", "站点"])
