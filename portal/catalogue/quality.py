@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, bindparam, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import dbtimeout
@@ -105,14 +105,18 @@ def broken_counts(dataset_ids: Iterable[int] | None = None) -> dict[int, int]:
     return dict(db.session.execute(query).all())
 
 
+_BROKEN_OF_DATASET = (  # built once: every dataset page rendered asks it
+    select(LinkCheck.resource_id)
+    .join(Resource, Resource.id == LinkCheck.resource_id)
+    .where(
+        Resource.dataset_id == bindparam("dataset_id"), Resource.state == "active", LinkCheck.broken.is_(True)
+    )
+)
+
+
 def broken_resource_ids(dataset_id: int) -> set[int]:
     """The ids of the dataset's active resources whose latest check failed (its page marks them)."""
-    query = (
-        select(LinkCheck.resource_id)
-        .join(Resource, Resource.id == LinkCheck.resource_id)
-        .where(Resource.dataset_id == dataset_id, Resource.state == "active", LinkCheck.broken.is_(True))
-    )
-    return set(db.session.scalars(query))
+    return set(db.session.scalars(_BROKEN_OF_DATASET, {"dataset_id": dataset_id}))
 
 
 @dataclass(frozen=True)
