@@ -7,6 +7,9 @@ Nested under /api/v1 (portal/api/v1.py). Messages are in English.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, request
 
 from portal import clock, inputs
@@ -134,21 +137,32 @@ def requests_index():
     status = request.args.get("status", "")
     if status and status not in REQUEST_STATUSES:
         raise ApiError(400, "status must be one of open, planned, published, declined")
-    try:
-        page = inputs.optional_number(request.args.get("page"), 1, strict=True, minimum=1, maximum=MAX_PAGE)
-        per_page = inputs.optional_number(
-            request.args.get("per_page"), DEFAULT_PER_PAGE, strict=True, minimum=1, maximum=inputs.BIGGEST
-        )
-    except inputs.BadInput:
-        raise ApiError(400, "page and per_page must be whole numbers from 1") from None
-    per_page = min(per_page, MAX_PER_PAGE)
-    result = db.paginate(data_requests.listing(status or None), page=page, per_page=per_page, error_out=False)
+    return page_of(data_requests.listing(status or None), request_json, DEFAULT_PER_PAGE)
+
+
+def page_of(query, serialize: Callable[[Any], dict], default_per_page: int) -> dict:
+    """One page of `query`'s rows as every /api/v1 list answers (items, page, per_page, total), paged by
+    the request's page and per_page."""
+    page, per_page = _paging(default_per_page)
+    result = db.paginate(query, page=page, per_page=per_page, error_out=False)
     return {
-        "items": [request_json(r) for r in result.items],
+        "items": [serialize(row) for row in result.items],
         "page": page,
         "per_page": per_page,
         "total": result.total,
     }
+
+
+def _paging(default_per_page: int) -> tuple[int, int]:
+    """Return the query's (page, per_page), per_page clamped to MAX_PER_PAGE; bad numbers are a 400."""
+    try:
+        page = inputs.optional_number(request.args.get("page"), 1, strict=True, minimum=1, maximum=MAX_PAGE)
+        per_page = inputs.optional_number(
+            request.args.get("per_page"), default_per_page, strict=True, minimum=1, maximum=inputs.BIGGEST
+        )
+    except inputs.BadInput:
+        raise ApiError(400, "page and per_page must be whole numbers from 1") from None
+    return page, min(per_page, MAX_PER_PAGE)
 
 
 def request_json(item: DataRequest) -> dict:

@@ -25,12 +25,7 @@ bp = Blueprint("comments", __name__)
 
 
 def rules() -> comments.Rules:
-    config = current_app.config
-    return comments.Rules(
-        new_days=config["COMMENT_NEW_ACCOUNT_DAYS"],
-        trusted_after=config["COMMENT_TRUSTED_AFTER"],
-        hide_after=config["COMMENT_HIDE_AFTER_REPORTS"],
-    )
+    return comments.Rules.from_config(current_app.config)
 
 
 def _field(name: str) -> str:

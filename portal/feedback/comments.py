@@ -43,6 +43,14 @@ class Rules:
     trusted_after: int = 1  # approved comments an author needs before theirs show at once
     hide_after: int = 3  # reports of abuse that hide a shown comment
 
+    @classmethod
+    def from_config(cls, config) -> Rules:
+        return cls(
+            new_days=config["COMMENT_NEW_ACCOUNT_DAYS"],
+            trusted_after=config["COMMENT_TRUSTED_AFTER"],
+            hide_after=config["COMMENT_HIDE_AFTER_REPORTS"],
+        )
+
 
 def _text(value: str, limit: int, field: str, missing) -> str:
     value = (value or "").strip()
@@ -137,6 +145,11 @@ def remove(comment: DatasetComment, *, by: User, reason: str, now: datetime) -> 
     inbox.deliver([comment.user_id], COMMENT_REMOVED, now=now, reason=reason)
     db.session.flush()
     return comment
+
+
+def shown(dataset: Dataset):
+    """The dataset's comments everyone sees (shown), oldest first: what the API lists."""
+    return visible(dataset, None)
 
 
 def visible(dataset: Dataset, viewer: User | None):

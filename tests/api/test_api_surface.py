@@ -162,6 +162,7 @@ def test_each_area_declares_its_operations_and_gets_the_surfaces_refusals_docume
     assert tags["applications"] == ["/api/v1/applications", "/api/v1/applications/{application_id}"]
     assert tags["metrics"] == ["/api/v1/metrics/counties"]
     assert tags["contest"] == ["/api/v1/contests", "/api/v1/contests/{contest_id}/rounds/{round_id}/results"]
+    assert tags["comments"] == ["/api/v1/datasets/{name}/comments"] * 2  # GET and POST
     assert {"Application", "RegionFigures", "ContestRound", "Dataset", "Error"} <= set(
         document["components"]["schemas"]
     )
