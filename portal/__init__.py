@@ -9,17 +9,10 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+
+from portal.converters import AsciiInt
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class BoundedInt(IntegerConverter):
-    """`<int:…>` that matches only what fits a 32-bit database integer."""
-
-    def __init__(self, map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -38,7 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(defaults.from_environment())
     app.config.update(config or {})
     _settle_config(app)
-    app.url_map.converters["int"] = BoundedInt  # ids beyond the database's integers are 404, not 500
+    app.url_map.converters["int"] = AsciiInt  # ASCII digits of a 32-bit id only, else 404 (converters.py)
     app.ensure_sync = _known_sync(app.ensure_sync)
 
     from portal import (  # noqa: F401
