@@ -187,6 +187,7 @@ def _fill(session, row_table, resource, raw, converters, commit, batch) -> None:
     row_table.status, row_table.loaded_at = READY, utcnow()
     resource.records, resource.fields = row_table.records, len(fields)  # the volume, from the store
     commit()
+    store.settle(session.get_bind(), row_table.table_name)
 
 
 def _file_converters(row_table: RowTable) -> list[Callable[[Sequence], list]]:

@@ -10,7 +10,8 @@ import json
 import pytest
 from catalogue_factories import make_dataset, mirrored
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import select, text
+from testconfig import ON_POSTGRES
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -205,3 +206,39 @@ def test_a_small_table_without_a_text_index_answers_q_as_an_indexed_one(loaded_t
             assert read(scanned, **params) == expected, params
     assert [r["_id"] for r in read(scanned, q="东湖")["records"]] == [1, 3]
     assert [r["_id"] for r in read(scanned, q="东")["records"]] == [1, 2, 3]
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's own plans and visibility map")
+def test_a_loaded_tables_filtered_page_reads_its_rows_in_order_from_an_index_on_a_settled_table(
+    loaded_tables, monkeypatch
+):
+    """Each field's B-tree ends in _id, so a filtered page in _id order needs no sort of every match;
+    the load's VACUUM leaves the visibility map set, so counting reads the index alone."""
+    monkeypatch.setattr(store, "INDEXED_FROM", 1)
+    lines = ["线路,站点"] + [f"{'K3路' if n % 2 else '5路'},站{n}" for n in range(2000)]
+    row_table = load(file_resource(("\n".join(lines) + "\n").encode(), "CSV"))
+    assert row_table.status == READY
+    conn = db.session.connection()
+    name = store.physical_name(row_table.table_name, "postgresql")
+    definition = (
+        conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE schemaname = :s AND indexname LIKE :n"),
+            {"s": store.SCHEMA, "n": f"{name}_c%_idx"},
+        )
+        .scalars()
+        .all()
+    )
+    assert definition and all(d.endswith(", _id)") for d in definition), definition
+    pages, visible = conn.execute(
+        text("SELECT relpages, relallvisible FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+        {"t": f'{store.SCHEMA}."{name}"'},
+    ).one()
+    assert pages > 0 and visible == pages  # statistics gathered, every page all-visible
+    column = tables.fields(row_table)[0].column
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a 2,000-row table: ask for the index's plan
+    plan = conn.exec_driver_sql(
+        f'EXPLAIN (FORMAT JSON) SELECT _id FROM {store.SCHEMA}."{name}" '
+        f"WHERE \"{column}\" = 'K3路' ORDER BY _id LIMIT 100"
+    ).scalar_one()
+    assert "Sort" not in json.dumps(plan), plan
+    assert [r["_id"] for r in read(row_table, filters={"线路": "K3路"}, limit=3)["records"]] == [2, 4, 6]
