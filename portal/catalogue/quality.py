@@ -345,8 +345,9 @@ def departments(now: datetime, *, reuse_within: float = 0.0) -> list[dict]:
     return summary(now, reuse_within=reuse_within)["departments"]
 
 
-def broken_resources(limit: int) -> list[dict]:
-    """Published datasets' active resources whose latest check failed, newest first, `limit` at most."""
+def broken_resources(limit: int, department_ids: list[int] | None = None) -> list[dict]:
+    """Published datasets' active resources whose latest check failed, newest first, `limit` at most; of
+    the datasets of `department_ids` only when given (a data owner's)."""
     query = (
         select(Dataset.name, Dataset.title, Resource.ckan_id, Resource.name, LinkCheck)
         .join(Resource, Resource.id == LinkCheck.resource_id)
@@ -355,6 +356,8 @@ def broken_resources(limit: int) -> list[dict]:
         .order_by(LinkCheck.checked_at.desc(), Resource.id)
         .limit(limit)
     )
+    if department_ids is not None:
+        query = query.where(Dataset.department_id.in_(department_ids))
     return [
         {"dataset": name, "title": title, "resource": ckan_id, "resource_name": resource_name, "check": check}
         for name, title, ckan_id, resource_name, check in db.session.execute(query)

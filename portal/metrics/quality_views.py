@@ -1,14 +1,18 @@
 """The quality board's pages: public at /stats/quality (with CSV and XLSX exports), and the office's at
-/admin/metrics/quality, which adds the list of broken resources to follow up."""
+/admin/metrics/quality, which adds the list of broken resources to follow up; a data owner opens it too,
+limited to their departments' rows and broken resources."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
 
 from portal import inputs
-from portal.accounts.models import ADMIN
+from portal.accounts.models import ADMIN, DATA_OWNER
 from portal.accounts.permissions import role_required
-from portal.catalogue import quality
+from portal.catalogue import owners, quality
 from portal.dbtypes import utcnow
 from portal.metrics import exports, quality_board
 from portal.metrics.admin_views import MIMETYPES
@@ -52,7 +56,15 @@ def export(fmt: str):
 
 
 @bp.get("/admin/metrics/quality")
-@role_required(ADMIN)
+@role_required(ADMIN, DATA_OWNER)
 def admin():
-    broken = quality.broken_resources(BROKEN_LISTED)
-    return render_template("metrics/quality.html", board=_board(), broken=broken)
+    """The office's board; a data owner's shows their departments' rows and broken resources only."""
+    board, mine = _board(), None
+    if current_user.role != ADMIN:
+        departments = owners.departments_of(current_user)
+        if not departments:
+            abort(403)
+        names, mine = {d.name for d in departments}, [d.id for d in departments]
+        board = replace(board, departments=[r for r in board.departments if r["organization"] in names])
+    broken = quality.broken_resources(BROKEN_LISTED, mine)
+    return render_template("metrics/quality.html", board=board, broken=broken)

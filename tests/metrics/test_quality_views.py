@@ -161,6 +161,26 @@ def test_only_the_office_sees_its_board(client, login, catalogue, role, status):
     assert client.get("/stats/quality").status_code == 200  # the public board, for everyone
 
 
+@pytest.mark.parametrize(
+    ("department", "rows", "broken"), [("nh-transport", ["nh-transport"], 1), ("nh-health", ["nh-health"], 0)]
+)
+def test_a_data_owner_sees_the_board_of_their_departments_only(client, catalogue, department, rows, broken):
+    from owner_factories import make_owner
+
+    from portal.catalogue.models import Department
+
+    owner = make_owner(db.session.scalar(select(Department).where(Department.name == department)))
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = owner.get_id()
+        session["_fresh"] = True
+    with clock.frozen(NOW):
+        html = client.get("/admin/metrics/quality").get_data(as_text=True)
+    assert list(rows_of(html, "quality-departments")) == rows
+    assert html.count("<tr data-resource=") == broken  # the broken resources of their datasets only
+    assert 'href="/admin/metrics/quality#broken"' in client.get("/owner/").get_data(as_text=True)
+
+
 def test_the_methodology_page_lists_the_completeness_fields(client, app):
     html = client.get("/stats/methodology").get_data(as_text=True)
     assert 'id="quality"' in html
