@@ -11,7 +11,9 @@ SNIFF_BYTES = 64 * 1024  # how much of the start decides the encoding
 
 
 def decoded(stream: BinaryIO, *, sniff: int = SNIFF_BYTES) -> io.TextIOWrapper:
-    """Return `stream` as text, for the csv module (newline=""); undecodable bytes become U+FFFD."""
+    """Return `stream` as text, for the csv module (newline=""); undecodable bytes become U+FFFD and NUL
+    bytes are dropped (PostgreSQL's text holds none, so a cell with one would fail a whole load there;
+    neither UTF-8 nor GB18030 uses the byte inside another character)."""
     head = stream.read(sniff)
     encoding = "utf-8-sig"
     try:
@@ -23,10 +25,10 @@ def decoded(stream: BinaryIO, *, sniff: int = SNIFF_BYTES) -> io.TextIOWrapper:
 
 
 class _Prefixed(io.RawIOBase):
-    """A stream that yields `head` and then the rest of `stream`."""
+    """A stream that yields `head` and then the rest of `stream`, without NUL bytes."""
 
     def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        self.head, self.stream = head, stream
+        self.head, self.stream = head.replace(b"\0", b""), stream
 
     def readable(self) -> bool:
         return True
@@ -36,6 +38,9 @@ class _Prefixed(io.RawIOBase):
             n = min(len(buffer), len(self.head))
             buffer[:n], self.head = self.head[:n], self.head[n:]
             return n
-        data = self.stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        while data := self.stream.read(len(buffer)):
+            data = data.replace(b"\0", b"")
+            if data:  # a read of nothing but NULs is not the end of the stream
+                buffer[: len(data)] = data
+                return len(data)
+        return 0

@@ -10,7 +10,7 @@ from portal import textfiles
 from portal.rows import readers
 from portal.sync import volume
 
-ROWS = "区县,人口\r\n南湖区,\"62万\r\n常住\"\r\n秀洲区,73万\r\n"
+ROWS = '区县,人口\r\n南湖区,"62万\r\n常住"\r\n秀洲区,73万\r\n'
 
 
 def _read(data: bytes, **kwargs) -> str:
@@ -48,3 +48,9 @@ def test_the_volume_count_and_the_row_store_read_a_gb18030_file_alike():
     assert names == ["区县", "人口"]
     rows = list(readers.rows(lambda: io.BytesIO(data), "CSV", 2))
     assert rows == [["南湖区", "62万\r\n常住"], ["秀洲区", "73万"]]
+
+
+def test_nul_bytes_are_dropped_in_the_start_and_after_it_even_a_read_of_nothing_else():
+    data = "名称\0,值\r\n".encode("gb18030") + b"\0" * 8 + "南湖\0区,1\r\n".encode("gb18030")
+    assert _read(data, sniff=4) == "名称,值\r\n南湖区,1\r\n"
+    assert _read(data) == "名称,值\r\n南湖区,1\r\n"
