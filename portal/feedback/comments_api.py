@@ -126,6 +126,8 @@ def add(name: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or set(body) != {"text"} or not isinstance(body["text"], str):
         raise ApiError(400, 'The body must be a JSON object with only the comment, as "text" (a string).')
+    if len(body["text"]) > comments.TEXT_MAX:  # as sent: the page trims blanks first, the document does not
+        raise ApiError(400, f"The text is longer than {comments.TEXT_MAX} characters.")
     rules = comments.Rules.from_config(current_app.config)
     try:
         added = comments.add(dataset, by=author, text=body["text"], now=clock.now(), rules=rules)

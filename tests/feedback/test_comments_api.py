@@ -98,6 +98,7 @@ def _count() -> int:
         ({"text": ""}, "json"),
         ({"text": "   "}, "json"),
         ({"text": "x" * (comments.TEXT_MAX + 1)}, "json"),
+        ({"text": "@" + "\x1e" * comments.TEXT_MAX}, "json"),  # blanks to Python's strip, not to the limit
         ({"text": "含\x00字符"}, "json"),
         ({"text": 42}, "json"),
         ({"text": ["数组"]}, "json"),
