@@ -159,6 +159,8 @@ def _filters() -> showcase.Filters:
         )
         if given and not kept
     ]
+    if args.get("dataset") == "":  # documented as an id: an empty one is no id (the others allow "")
+        refused.append("dataset")
     if args.get("exemplary") not in (None, "", "0", "1", "true", "false", "on"):
         refused.append("exemplary")
     if refused:

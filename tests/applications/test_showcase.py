@@ -97,7 +97,17 @@ def test_the_api_lists_approved_applications_with_paging(showcase_data, client):
 
 
 @pytest.mark.parametrize(
-    "query", ["page=0", "page=x", "per_page=-1", "domain=sports", "quarter=2020Q9", "county=南湖"]
+    "query",
+    [
+        "page=0",
+        "page=x",
+        "per_page=-1",
+        "domain=sports",
+        "quarter=2020Q9",
+        "county=南湖",
+        "dataset=",
+        "dataset=x",
+    ],
 )
 def test_the_api_refuses_bad_parameters_with_a_json_error(app, client, query):
     response = client.get(f"/api/v1/applications?{query}")
