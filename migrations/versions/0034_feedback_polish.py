@@ -1,15 +1,15 @@
 """feedback_polish: notifications about a data request or an error report (the deciders are told of new ones)
 
-Revision ID: 0035
-Revises: 0034
+Revision ID: 0034
+Revises: 0033
 Create Date: 2026-12-06 11:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0035"
-down_revision = "0034"
+revision = "0034"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
