@@ -6,9 +6,6 @@ The routes join the catalogue blueprint (`catalogue.dataset` is linked from the 
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import NamedTuple
-
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -27,6 +24,7 @@ from portal.catalogue import (
     changes,
     downloads,
     holds,
+    loading,
     permissions,
     quality,
     rendering,
@@ -111,37 +109,13 @@ _WITH_RELATIONS = (
 )
 
 
-class Shown(NamedTuple):
-    """What the page of a published dataset reads for a visitor who is not signed in, besides
-    its cached public part: one light row, no ORM object (which cost more than the rest of it)."""
-
-    id: int
-    name: str
-    title: str
-    state: str
-    open_condition: str
-    last_synced_at: datetime  # its change time, and the rest of its version (changes.VERSION_COLUMNS)
-    download_count: int
-    rating_count: int
-    rating_mean: float | None
-
-    @property
-    def is_published(self) -> bool:
-        return rules.is_published(self)
-
-
-_SHOWN = select(
-    Dataset.id, Dataset.name, Dataset.title, Dataset.state, Dataset.open_condition, *changes.VERSION_COLUMNS
-).where(Dataset.name == bindparam("name"))
-
-
-def _shown_to_anonymous(name: str) -> Shown | None:
+def _shown_to_anonymous(name: str) -> loading.Shown | None:
     """Return the light row of a published dataset for a visitor not signed in; None otherwise
     (a signed-in user's page, or a dataset not published, needs the dataset itself)."""
     if current_user.is_authenticated:
         return None
-    row = db.session.connection().execute(_SHOWN, {"name": name}).first()
-    return Shown(*row) if row is not None and rules.is_published(row) else None
+    row = db.session.connection().execute(loading.SHOWN, {"name": name}).first()
+    return loading.Shown(*row) if row is not None and rules.is_published(row) else None
 
 
 @bp.get("/<name>")
@@ -160,7 +134,7 @@ def dataset(name: str):
     return page, 200 if dataset.is_published else WITHDRAWN
 
 
-def _body(dataset: Dataset | Shown) -> Markup:
+def _body(dataset: Dataset | loading.Shown) -> Markup:
     """Render what the page shows everyone alike, or take it from the cache.
 
     The stamp is the dataset's version (catalogue/changes.py: every write of the dataset, its
