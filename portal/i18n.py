@@ -67,7 +67,7 @@ def request_translations():
 
 
 _FORMATTED: dict[tuple, str] = {}  # (translations, message, autoescape) -> what _("message") shows
-MAX_FORMATTED = 10_000  # beyond it (messages made up at run time), strings are formatted each time
+MAX_FORMATTED = 10_000  # beyond it (messages made up at run time, or many apps) the store starts again
 
 
 @pass_eval_context
@@ -89,8 +89,9 @@ def template_gettext(eval_ctx: EvalContext, message: str, **variables) -> str:
     if shown is None:
         text = translations.ugettext(message)
         shown = (Markup(text) if eval_ctx.autoescape else text) % {}
-        if len(_FORMATTED) < MAX_FORMATTED:
-            _FORMATTED[key] = shown
+        if len(_FORMATTED) >= MAX_FORMATTED:  # full (many catalogues: apps made one after another)
+            _FORMATTED.clear()  # start again rather than stop keeping new messages for good
+        _FORMATTED[key] = shown
     return shown
 
 

@@ -47,3 +47,14 @@ def test_sixteen_messages_cost_few_calls(app):
         template.render()  # the request's translations found, the messages kept
         calls = calls_of(template.render)
     assert calls < 16 * 35  # Jinja's alias and newstyle gettext took about 75 calls a message, 37 at first
+
+
+def test_a_full_store_of_kept_messages_starts_again_instead_of_keeping_nothing_new(app, monkeypatch):
+    """A process that made many apps (as a test run does) filled the store once and then kept no
+    message of a later app: every message paid the full price again."""
+    from portal import i18n
+
+    monkeypatch.setattr(i18n, "MAX_FORMATTED", 3)
+    monkeypatch.setattr(i18n, "_FORMATTED", {("another app's catalogue", n, True): "x" for n in range(3)})
+    test_sixteen_messages_cost_few_calls(app)
+    assert len(i18n._FORMATTED) <= 3
