@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import cProfile
-import pstats
-
+from calls import python_calls
 from catalogue_factories import make_dataset
 from sqlalchemy import bindparam, select
 
 from portal.catalogue import loading
 from portal.catalogue.models import Dataset
 from portal.extensions import db
-
-
-def python_calls(function) -> int:
-    profile = cProfile.Profile()
-    profile.runcall(function)
-    return sum(stats[1] for stats in pstats.Stats(profile).stats.values())
 
 
 def test_cards_come_in_the_order_asked_with_their_formats_and_themes(app):

@@ -3,11 +3,10 @@ stars, broken resources from the latest link checks, and the per-department rows
 
 from __future__ import annotations
 
-import cProfile
-import pstats
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from calls import python_calls
 from catalogue_factories import make_dataset, make_department, make_resource
 
 from portal.catalogue import changes, quality
@@ -217,13 +216,7 @@ def test_a_dataset_page_asks_its_broken_resources_with_a_statement_built_once(ap
         return set(db.session.scalars(statement, {"dataset_id": dataset.id}))
 
     built_anew()
-    assert _python_calls(lambda: quality.broken_resource_ids(dataset.id)) < _python_calls(built_anew)
-
-
-def _python_calls(function) -> int:
-    profile = cProfile.Profile()
-    profile.runcall(function)
-    return sum(stats[1] for stats in pstats.Stats(profile).stats.values())
+    assert python_calls(lambda: quality.broken_resource_ids(dataset.id)) < python_calls(built_anew)
 
 
 # -- The summary at scale (issue 20 / issue 17 item 4): measured once per catalogue generation ----------

@@ -7,8 +7,10 @@ from __future__ import annotations
 import cProfile
 import pstats
 import re
+import statistics
 
 import pytest
+from calls import python_calls
 from flask import Flask, render_template
 
 MINIMAL = (
@@ -17,17 +19,21 @@ MINIMAL = (
 )
 
 
-def calls_per_view(app, path: str, views: int = 20) -> float:
+def calls_per_view(app, path: str, views: int = 21) -> float:
+    """The median of Python calls per view, the activity event left to the backlog's writer. (A CI run
+    on PostgreSQL once counted a mean of 3,152, where SQLite counted about 2,800: the test client wrote
+    each view's event inside the count, which psycopg makes dearer, and some view could pay for a
+    collection of earlier tests' objects.)"""
     for _ in range(3):  # the process's caches warm, as a serving worker's are
         app.test_client().get(path)
-    profile = cProfile.Profile()
+    counts = []
     for _ in range(views):
         client = app.test_client()  # no cookies
-        profile.enable()
-        response = client.get(path)
-        profile.disable()
-        assert response.status_code == 200
-    return sum(stats[1] for stats in pstats.Stats(profile).stats.values()) / views
+        client.drains_activity = False  # the backlog's writer stores the event later, as in production
+        responses = []
+        counts.append(python_calls(lambda: responses.append(client.get(path))))  # noqa: B023
+        assert responses[0].status_code == 200
+    return statistics.median(counts)
 
 
 def test_the_minimal_route_costs_the_portal_few_calls(app):
@@ -41,9 +47,9 @@ def test_the_minimal_route_costs_the_portal_few_calls(app):
     page = app.test_client().get("/bench/minimal")
     assert page.headers["Content-Security-Policy"] and page.headers["X-Request-ID"]  # still every hook's
     assert [c.split("=")[0] for c in page.headers.getlist("Set-Cookie")] == ["vid"]
-    # about 2,800 here (bench/request_cost.py: 2,470, where it was 4,152 before issue 20's work on the
-    # hooks and the layout); the layout rendered each time would add ~800, Jinja's gettext ~600
-    assert calls_per_view(app, "/bench/minimal") < 3_100
+    # 2,422 here on either database (bench/request_cost.py: 2,470, where it was 4,152 before issue 20's
+    # work on the hooks and the layout); the layout rendered each time would add ~800, Jinja's gettext ~600
+    assert calls_per_view(app, "/bench/minimal") < 2_700
 
 
 def test_flask_inspects_each_hook_and_view_once(app):
