@@ -54,6 +54,14 @@ _FIGURES = {
         "description": "首次答复用时中位数（小时）",
     },
 }
+_FIGURES |= {
+    "overdue_datasets": {
+        **_COUNT,
+        "description": "当前逾期未更新的已发布数据集数（与数据质量看板的逾期数一致）",
+    },
+    "requests": {**_COUNT, "description": "提出的数据需求数（部门：点名该部门的需求）"},
+    "requests_answered": {**_COUNT, "description": "其中已答复（已列入计划、已开放或不予开放）的需求数"},
+}
 openapi.schemas(
     {
         "FeedbackFigures": obj(_FIGURES),
@@ -74,7 +82,8 @@ openapi.schemas(
 @bp.get("/summary")
 @openapi.operation(
     "getFeedbackSummary",
-    "数据纠错统计：各部门、各县（市、区）的纠错数、已整改、未采纳、逾期、整改率、答复用时中位数",
+    "数据纠错统计：各部门、各县（市、区）的纠错数、已整改、未采纳、逾期、整改率、答复用时中位数，"
+    "逾期未更新数据集数，数据需求数与已答复数",
     parameters=[
         query_parameter(
             "year",
