@@ -168,19 +168,21 @@ def assign_round(round_: Round, *, by: User, now: datetime) -> AssignmentReport:
         short += [e for e in entries if counts.get(e.id, 0) < round_.judges_per_entry]
     db.session.flush()
     for judge in db.session.scalars(select(User).where(User.id.in_(given))):
-        _tell_judge(judge, round_, given[judge.id])
+        _tell_judge(judge, round_, given[judge.id], now=now)
     return AssignmentReport(created, short)
 
 
-def _tell_judge(judge: User, round_: Round, count: int) -> None:
-    """Email a judge that `count` entries of `round_` were given to them (the judging page lists them)."""
+def _tell_judge(judge: User, round_: Round, count: int, *, now: datetime) -> None:
+    """Tell a judge in the site and by email that `count` entries of `round_` were given to them (the
+    judging page lists them)."""
     context = {
         "contest": round_.contest.name,
         "round": round_.name,
         "count": count,
         "link": mailing.link("contest.judging.index"),
     }
-    mailing.email([judge], mailing.JUDGE_ASSIGNED, context)
+    reason = f"{round_.contest.name} · {round_.name}"
+    mailing.tell([judge], mailing.JUDGE_ASSIGNED, context, now=now, reason=reason)
 
 
 def assign_manually(entry: Entry, judge: User, *, by: User, now: datetime) -> Assignment:
@@ -206,7 +208,7 @@ def assign_manually(entry: Entry, judge: User, *, by: User, now: datetime) -> As
         raise PanelError(_l("The judge already has this entry."))
     made = _make(round_, entry.id, judge.id, by=by, now=now, source=MANUAL, reuse=existing)
     db.session.flush()
-    _tell_judge(judge, round_, 1)
+    _tell_judge(judge, round_, 1, now=now)
     return made
 
 

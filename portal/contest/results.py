@@ -171,11 +171,12 @@ def publish(round_: Round, *, by: User, now: datetime) -> None:
     round_.published_at, round_.published_by_id = now, by.id
     round_.notice_ends_at = windows.notice_end(now, round_.notice_days)
     db.session.flush()
-    _tell_teams(round_)
+    _tell_teams(round_, now=now)
 
 
-def _tell_teams(round_: Round) -> None:
-    """Email the captains and accepted members of the teams with an entry in the round: results are out."""
+def _tell_teams(round_: Round, *, now: datetime) -> None:
+    """Tell the captains and accepted members of the teams with an entry in the round, in the site and by
+    email: results are out."""
     member_ids = {m for entry in _entries(round_) for m in {entry.team.captain_id, *entry.team.member_ids}}
     members = db.session.scalars(select(User).where(User.id.in_(member_ids))) if member_ids else []
     context = {
@@ -183,7 +184,8 @@ def _tell_teams(round_: Round) -> None:
         "round": round_.name,
         "link": mailing.link("contest.ranking", contest_id=round_.contest_id, round_id=round_.id),
     }
-    mailing.email(members, mailing.RESULTS_PUBLISHED, context)
+    reason = f"{round_.contest.name} · {round_.name}"
+    mailing.tell(members, mailing.RESULTS_PUBLISHED, context, now=now, reason=reason)
 
 
 def finalise(round_: Round, *, by: User, now: datetime) -> None:

@@ -2,8 +2,9 @@
 
 Filed (`report_filed`, `request_filed`): the deciders (the office and the data owners of the department
 concerned, never whoever filed it) get a notice in the site and an email. Answered (`notify`): the reporter,
-or the requester and voters, get an email. Each message is written in the reader's language and sent by a
-background job; a reader may opt out of any kind by email.
+or the requester and voters, get a notice in the site (linking to the public replies or the request) and an
+email. Each message is written in the reader's language and sent by a background job; a reader may opt out
+of any kind by email, never of the notice in the site.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from portal import clock
 from portal.accounts import mailing
 from portal.accounts.models import User
 from portal.catalogue import owners
 from portal.feedback import permissions
 from portal.feedback.models import DataRequest, ErrorReport
+from portal.notices import inbox
 
 REPORT_FILED = mailing.REPORT_FILED
 REPORT_ANSWERED = mailing.REPORT_ANSWERED
@@ -31,10 +34,15 @@ def notify(
     report: ErrorReport | None = None,
     request: DataRequest | None = None,
     locale: str | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Send the `kind` answer about `report` or `request` to each user; return how many were queued."""
+    """Tell each active user of the `kind` answer about `report` or `request`: a notice in the site, and an
+    email unless they opted out of the kind; return how many emails were queued (queueing commits)."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
+    users = [user for user in users if user.active]
+    subject = {"error_report": report} if report is not None else {"data_request": request}
+    inbox.deliver([user.id for user in users], kind, now=now or clock.now(), **subject)
     if report is not None:
         context = {
             "dataset": report.dataset.title,

@@ -34,7 +34,7 @@ from portal.catalogue.models import CONDITIONAL
 from portal.contest import panels, results
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.feedback import notify, reports
+from portal.feedback import data_requests, notify, reports
 from portal.jobs.models import JobRecord
 from portal.notices.models import EmailOptOut, Notification
 
@@ -157,6 +157,8 @@ def test_assigning_a_round_mails_each_judge_once_with_their_count(app, inbox):
     [message] = inbox.to(judge.email)
     assert message["Subject"] == f"{contest.name}{round_.name}：您有 2 件参赛作品待评审"
     assert "http://portal.example.cn/contest/judging/" in _body(message)
+    [notice] = _notices(judge)  # and in the site
+    assert (notice.kind, notice.reason) == (mailing.JUDGE_ASSIGNED, f"{contest.name} · {round_.name}")
 
 
 def test_results_published_mail_the_teams_accepted_members(app, inbox):
@@ -174,7 +176,9 @@ def test_results_published_mail_the_teams_accepted_members(app, inbox):
         [message] = inbox.to(user.email)
         assert message["Subject"] == f"“{contest.name}”{round_.name}评审结果已公布"
         assert f"/contest/{contest.id}/rounds/{round_.id}/ranking" in _body(message)
-    assert inbox.to(bystander.email) == []
+        [notice] = _notices(user)  # and in the site
+        assert (notice.kind, notice.reason) == (mailing.RESULTS_PUBLISHED, f"{contest.name} · {round_.name}")
+    assert inbox.to(bystander.email) == [] and _notices(bystander) == []
 
 
 def test_unknown_kinds_are_refused(app):
@@ -398,3 +402,32 @@ def test_an_admin_filing_is_not_told_of_their_own_request(app, inbox):
     db.session.commit()
     assert notify.report_filed(report, now=utcnow()) == 1  # the owner only
     assert inbox.to(world["office"].email) == [] and _notices(world["office"]) == []
+
+
+def test_answers_to_a_report_and_a_request_tell_in_the_site_as_well_as_by_email(app, client, login, inbox):
+    """Issue 17 item 6: report answered and request answered reach the site's notifications, each linking
+    to what was answered, and the email (an opted-out voter keeps the notice)."""
+    reporter, voter = make_user("developer"), make_user("developer")
+    mailing.set_opt_outs(voter.id, [mailing.REQUEST_ANSWERED])
+    dataset = make_dataset(title="公交线路")
+    report = reports.file_report(
+        dataset, by=reporter, kind="wrong_values", text="第三行有误", now=utcnow(), working_days=5
+    )
+    asked = data_requests.ask(by=reporter, title="停车场空位", reason="导航", department=None, now=utcnow())
+    data_requests.vote(asked, by=voter, now=utcnow())
+    db.session.commit()
+    login("admin")
+    client.post(f"/admin/reports/{report.id}/answer", data={"action": "fix", "reply": "已更正"})
+    client.post(f"/requests/{asked.id}/answer", data={"status": "planned", "text": "下季度开放"})
+    assert sorted(m["Subject"] for m in inbox.to(reporter.email)) == [
+        "您对“公交线路”的数据纠错已有答复",
+        "数据需求“停车场空位”已有答复",
+    ]
+    assert inbox.to(voter.email) == []
+    kinds = {(n.kind, n.error_report_id, n.data_request_id) for n in _notices(reporter)}
+    assert kinds == {(mailing.REPORT_ANSWERED, report.id, None), (mailing.REQUEST_ANSWERED, None, asked.id)}
+    assert [(n.kind, n.data_request_id) for n in _notices(voter)] == [(mailing.REQUEST_ANSWERED, asked.id)]
+    with client.session_transaction() as session:  # the reporter reads them on the notifications page
+        session["_user_id"] = reporter.get_id()
+    page = client.get("/applications/notifications").get_data(as_text=True)
+    assert f'href="/datasets/{dataset.name}/reports"' in page and f'href="/requests/{asked.id}"' in page
