@@ -6,7 +6,9 @@ The routes join the catalogue blueprint (`catalogue.dataset` is linked from the 
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+import secrets
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -30,6 +32,7 @@ from portal.catalogue import (
     rendering,
     rules,
     search_cache,
+    whole_pages,
 )
 from portal.catalogue import preview as previews
 from portal.catalogue.models import CONDITIONAL, Dataset, Resource
@@ -120,7 +123,15 @@ def _shown_to_anonymous(name: str) -> loading.Shown | None:
 
 @bp.get("/<name>")
 def dataset(name: str):
-    dataset = _shown_to_anonymous(name) or _dataset_or_404(name)
+    shown = _shown_to_anonymous(name)
+    key = whole_pages.key("dataset") if shown is not None else None
+    stamp = (*changes.version_of(shown), shown.state) if shown is not None else None
+    kept = whole_pages.dataset_pages.peek(key, stamp) if key is not None else None
+    if kept is not None:  # the page of a published dataset, as a visitor not signed in saw it
+        events.record("dataset_view", dataset_id=shown.id)
+        head, tail = kept
+        return head + _reuses_panel(shown) + tail
+    dataset = shown or _dataset_or_404(name)
     if not permissions.can_view_dataset(current_user, dataset):
         return _withdrawn(dataset)
     if dataset.is_published:
@@ -130,8 +141,33 @@ def dataset(name: str):
         dataset=dataset,
         body=_body(dataset),
         my_request=_my_request(dataset),
+        reuses_panel=_REUSES_SLOT,
     )
-    return page, 200 if dataset.is_published else WITHDRAWN
+    head, tail = page.split(_REUSES_SLOT, 1)
+    if key is not None:
+        whole_pages.dataset_pages.put(key, stamp, (head, tail))
+    return head + _reuses_panel(dataset) + tail, 200 if dataset.is_published else WITHDRAWN
+
+
+# Where the reuses panel goes in a rendered dataset page: the applications using a dataset change
+# with their own area's writes, which no dataset's version sees, so the panel is added at each view.
+_REUSES_SLOT = Markup(f"<!--reuses {secrets.token_hex(16)}-->")  # no escaped text holds "<", none guesses it
+
+
+def _reuses_panel(dataset: Dataset | loading.Shown) -> str:
+    """Return the dataset page's panel of the applications using it: its empty state (most datasets'
+    case) rendered once per language, after one small statement asking for them."""
+    reuses = current_app.jinja_env.globals["dataset_reuses"](dataset.id)
+    if reuses:
+        return render_template("catalogue/_reuses.html", reuses=reuses)
+    locale = (str(get_locale()), request.script_root)
+    empty = _EMPTY_REUSES.get(locale)
+    if empty is None:
+        empty = _EMPTY_REUSES[locale] = render_template("catalogue/_reuses.html", reuses=[])
+    return empty
+
+
+_EMPTY_REUSES: dict[tuple, str] = {}  # the empty reuses panel per language (and script root)
 
 
 def _body(dataset: Dataset | loading.Shown) -> Markup:

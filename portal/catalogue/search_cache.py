@@ -83,6 +83,9 @@ class StampedCache:
 searches = StampedCache(512)  # facets, ranked matches, totals, and the facets' HTML
 fragments = StampedCache(512)  # rendered parts of dataset pages
 cards = StampedCache(4096)  # rendered result cards of the catalogue page
+# Whole pages as a visitor not signed in sees them (catalogue/whole_pages.py):
+listings = StampedCache(256)  # catalogue pages: listings, facets, sorts, searches
+dataset_pages = StampedCache(512)  # dataset pages, split around their reuses panel
 
 
 def cached(key: Hashable, compute: Callable[[], Any], stamp: tuple) -> Any:
@@ -94,3 +97,5 @@ def clear() -> None:
     searches.clear()
     fragments.clear()
     cards.clear()
+    listings.clear()
+    dataset_pages.clear()

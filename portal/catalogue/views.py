@@ -14,7 +14,7 @@ from werkzeug.routing import BuildError
 
 from portal import inputs
 from portal.activity import events
-from portal.catalogue import changes, highlights, loading, rules, search, search_cache, terms
+from portal.catalogue import changes, highlights, loading, rules, search, search_cache, terms, whole_pages
 
 bp = Blueprint("catalogue", __name__, url_prefix="/datasets")
 
@@ -25,13 +25,19 @@ FACET_PARAMS = {facet.name: facet.param for facet in rules.FACETS}
 @bp.get("/")
 def index():
     """Search the catalogue: every part of the search comes from the URL."""
+    key = whole_pages.key("listing")
+    kept = _kept_listing(key) if key is not None else None
+    if kept is not None:
+        if kept.searched:
+            events.record("search")
+        return kept.html
     query = search.normalise(_search_query(request.args))
     result = search.search_datasets(query, load=loading.load_versions, highlight=False)
     if query.q:
         events.record("search")  # written behind the request: no commit
     popular = search.popular_themes() if result.total == 0 else []
     links, names = _Links(query), _names(str(get_locale()))
-    return render_template(
+    html = render_template(
         "catalogue/index.html",
         query=query,
         result=result,
@@ -40,6 +46,31 @@ def index():
         cards=_cards(result.items, query.q, names),
         popular=popular,
     )
+    if key is not None:
+        ids = tuple(version.id for version in result.items)
+        versions = tuple(version.version for version in result.items)
+        whole_pages.listings.put(key, result.generation, _Listing(ids, versions, bool(query.q), html))
+    return html
+
+
+class _Listing(NamedTuple):
+    """A catalogue page as a visitor who is not signed in sees it (catalogue/whole_pages.py)."""
+
+    ids: tuple[int, ...]  # the datasets it lists, in order
+    versions: tuple  # their versions when it was rendered
+    searched: bool  # a text search: each view records a search event
+    html: str
+
+
+def _kept_listing(key) -> _Listing | None:
+    """Return the page kept under `key` while the catalogue's generation and the versions of the
+    datasets it lists (a download moves a count, a rating the rating) are those it was made of."""
+    kept = whole_pages.listings.peek(key, changes.generation())
+    if kept is None:
+        return None
+    if kept.ids and tuple(v.version for v in loading.load_versions(list(kept.ids))) != kept.versions:
+        return None
+    return kept
 
 
 def _cards(versions: list[loading.Version], q: str, names: dict) -> list[Markup]:

@@ -1,0 +1,143 @@
+"""Whole catalogue and dataset pages kept for visitors who are not signed in (catalogue/whole_pages.py):
+the page served again is the page rendered, costs two statements, still records its event, follows every
+change of what it shows, and is never a signed-in user's page nor served to one."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from application_factories import make_application
+from catalogue_factories import make_dataset
+from sqlalchemy import event, func, select
+
+from portal.activity.models import ActivityEvent as Event
+from portal.catalogue import search_cache
+from portal.catalogue.models import CONDITIONAL
+from portal.extensions import db
+
+PLACES = ["/datasets/", "/datasets/?q=%E5%85%AC%E5%8E%95", "/datasets/?sort=name&page=1", "/datasets/?page=7"]
+
+
+def statements_of(app, path: str, **cookies) -> tuple[list[str], object]:
+    """The statements one view of `path` by a new visitor runs, and its response."""
+    client = app.test_client()
+    for name, value in cookies.items():
+        client.set_cookie(name, value, domain="localhost")
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return [s for s in seen if "activity_events" not in s], response
+
+
+def comparable(response) -> tuple:
+    """A response without what differs per request (its id)."""
+    headers = sorted((k, v) for k, v in response.headers if k not in ("X-Request-ID", "Set-Cookie"))
+    cookies = sorted(c.split("=", 1)[0] for c in response.headers.getlist("Set-Cookie"))
+    return response.status_code, headers, cookies, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def datasets(app):
+    made = [make_dataset(f"公厕分布{n}", index=True) for n in range(3)]
+    made.append(make_dataset("公交站点", open_condition=CONDITIONAL, index=True))
+    db.session.commit()
+    return made
+
+
+@pytest.mark.parametrize("cookies", [{}, {"lang": "en"}, {"text_size": "large"}])
+def test_a_kept_page_is_the_page_rendered_and_costs_two_statements(app, datasets, cookies):
+    places = [*PLACES, *(f"/datasets/{d.name}" for d in datasets)]
+    for place in places:
+        rendered_statements, rendered = statements_of(app, place, **cookies)
+        kept_statements, kept = statements_of(app, place, **cookies)
+        assert comparable(kept) == comparable(rendered), place
+        html = kept.get_data(as_text=True)
+        is_dataset = place in places[len(PLACES) :]
+        assert kept.status_code == 200 and ('data-testid="reuses"' in html) == is_dataset
+        # catalogue: its generation and its datasets' versions (a page past the results lists none);
+        # a dataset: its row and its reuses
+        expected = 1 if place.endswith("page=7") else 2
+        assert len(kept_statements) == expected < len(rendered_statements), (place, kept_statements)
+    assert len(search_cache.listings._entries) == len(PLACES)
+    assert len(search_cache.dataset_pages._entries) == len(datasets)
+
+
+def test_each_view_of_a_kept_page_records_its_event(app, datasets):
+    for _ in range(3):
+        app.test_client().get("/datasets/?q=%E5%85%AC%E5%8E%95")
+        app.test_client().get("/datasets/")
+        app.test_client().get(f"/datasets/{datasets[0].name}")
+    kinds = dict(db.session.execute(select(Event.kind, func.count()).group_by(Event.kind)).all())
+    assert kinds["search"] == 3 and kinds["dataset_view"] == 3
+
+
+def test_a_kept_page_follows_a_new_title_a_rating_and_a_withdrawal(app, client, datasets):
+    from portal.catalogue import changes
+    from portal.dbtypes import utcnow
+
+    dataset = datasets[0]
+    assert "公厕分布0" in client.get(f"/datasets/{dataset.name}").get_data(as_text=True)
+    assert "公厕分布0" in client.get("/datasets/").get_data(as_text=True)
+    dataset.title = "公厕分布（新）"
+    changes.mark(dataset, utcnow())
+    db.session.commit()
+    assert "公厕分布（新）" in client.get(f"/datasets/{dataset.name}").get_data(as_text=True)
+    assert "公厕分布（新）" in client.get("/datasets/").get_data(as_text=True)
+    dataset.rating_count, dataset.rating_mean = 2, 4.5  # a rating leaves the change time alone
+    db.session.commit()
+    assert 'data-rating-count="2"' in client.get(f"/datasets/{dataset.name}").get_data(as_text=True)
+    assert (
+        "4.5"
+        in re.search(
+            rf'data-dataset="{dataset.name}".*?</li>', client.get("/datasets/").get_data(as_text=True), re.S
+        )[0]
+    )
+    dataset.state = "withdrawn"
+    changes.mark(dataset, utcnow())
+    db.session.commit()
+    assert client.get(f"/datasets/{dataset.name}").status_code == 410
+    assert f'data-dataset="{dataset.name}"' not in client.get("/datasets/").get_data(as_text=True)
+
+
+def test_an_application_approved_shows_on_a_kept_dataset_page(app, client):
+    dataset = make_dataset("停车场")
+    db.session.commit()
+    assert 'data-testid="reuses-list"' not in client.get(f"/datasets/{dataset.name}").get_data(as_text=True)
+    make_application(datasets=[dataset], status="approved", name="停车助手")
+    db.session.commit()
+    html = client.get(f"/datasets/{dataset.name}").get_data(as_text=True)
+    assert 'data-testid="reuses-list"' in html and "停车助手" in html
+
+
+def test_signed_in_users_neither_get_nor_leave_a_kept_page(app, client, login, datasets):
+    anonymous = client.application.test_client()
+    place = f"/datasets/{datasets[3].name}"  # open on application: the access panel is the visitor's
+    assert 'data-access="sign-in"' in anonymous.get(place).get_data(as_text=True)
+    assert "公厕分布" in anonymous.get("/datasets/").get_data(as_text=True)
+    kept = len(search_cache.listings._entries), len(search_cache.dataset_pages._entries)
+    user = login("developer", display_name="开发者小王")
+    for path in (place, "/datasets/"):
+        html = client.get(path).get_data(as_text=True)
+        assert "开发者小王" in html and 'name="csrf_token"' in html, path
+    assert 'data-access="apply"' in client.get(place).get_data(as_text=True)
+    assert (len(search_cache.listings._entries), len(search_cache.dataset_pages._entries)) == kept
+    again = anonymous.get(place).get_data(as_text=True)
+    assert "开发者小王" not in again and 'name="csrf_token"' not in again and 'data-access="sign-in"' in again
+    assert user.display_name not in anonymous.get("/datasets/").get_data(as_text=True)
+
+
+def test_a_message_waiting_is_shown_on_the_page_not_kept(app, client, datasets):
+    client.get("/datasets/")  # kept
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "一条提示")]
+    assert "一条提示" in client.get("/datasets/").get_data(as_text=True)
+    assert "一条提示" not in client.get("/datasets/").get_data(as_text=True)  # shown once
+    assert "一条提示" not in app.test_client().get("/datasets/").get_data(as_text=True)
