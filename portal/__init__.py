@@ -26,6 +26,9 @@ def create_app(config: dict | None = None) -> Flask:
         or str(ROOT / "instance"),
     )
     from portal import config as defaults
+    from portal.layout import Environment as LayoutEnvironment
+
+    app.jinja_environment = LayoutEnvironment  # base.html's shells, contexts copied by C (layout.py)
 
     app.config.from_object(defaults)
     app.config.update(defaults.from_environment())
