@@ -74,6 +74,14 @@ def _demo_activity() -> None:
     reports = seed_demo_feedback(current_app.config["REPORT_REPLY_WORKING_DAYS"])
     db.session.commit()
     click.echo(f"Demo feedback: {reports} error reports, data requests and ratings.")
+    from portal import clock
+    from portal.feedback.demo import seed_demo_link_health
+    from portal.metrics import quality_trends
+
+    checked, broken = seed_demo_link_health(storage.get_storage())
+    quality_trends.take(clock.day_of(clock.now()), clock.now())  # today's snapshot counts what it found
+    db.session.commit()
+    click.echo(f"Demo link check: {checked} mirrored copies re-read, {broken} broken.")
     from portal.accounts.usage_demo import seed_demo_usage
 
     days = seed_demo_usage()  # after the catalogue: the demo developer's tokens and their use

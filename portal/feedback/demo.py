@@ -1,6 +1,8 @@
-"""Demo feedback for `init --demo`: error reports in every state, data requests with votes and answers,
-ratings and comments (shown, held for moderation), made through the same domain functions users go
-through. Idempotent: once any report exists, nothing is added."""
+"""Demo feedback for `init --demo`: error reports in every state (one of exposed personal data, which holds
+its dataset's previews), data requests with votes and every answer, ratings and comments (shown, held for
+moderation, reported as abusive and hidden at the threshold), made through the same domain functions users
+go through; and the link check over the mirrored copies (`seed_demo_link_health`). Idempotent: once any
+report (or link check) exists, nothing is added."""
 
 from __future__ import annotations
 
@@ -8,13 +10,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal import clock
+from portal import clock, outbound
 from portal.accounts.models import ADMIN, DEVELOPER, JUDGE, User
-from portal.catalogue import ratings, rules
-from portal.catalogue.models import Dataset
+from portal.catalogue import linkcheck, ratings, rules
+from portal.catalogue.models import Dataset, Resource
+from portal.catalogue.quality import LinkCheck
 from portal.extensions import db
 from portal.feedback import comments, data_requests, reports
-from portal.feedback.models import ErrorReport
+from portal.feedback.models import DatasetComment, ErrorReport
 
 REPORTS = [  # (kind, text, answer: None | "acknowledge" | "fix" | "reject", reply, hours to reply)
     ("outdated", "最近一次更新是去年，数据说明写的是按月更新。", "fix", "已补充更新至上月数据。", 20),
@@ -28,6 +31,7 @@ REPORTS = [  # (kind, text, answer: None | "acknowledge" | "fix" | "reject", rep
         30,
     ),
     ("other", "希望增加英文字段说明。", None, "", 0),
+    ("personal_data", "预览第 3 行显示了完整的手机号码。", "acknowledge", "已暂停预览，正在脱敏处理。", 3),
 ]
 
 
@@ -97,6 +101,13 @@ def _requests(office: User, people: list[User], datasets: list[Dataset], now) ->
             department=None,
             now=now - timedelta(days=4),
         ),
+        data_requests.ask(
+            by=people[-1],
+            title="企业员工个人社保缴纳明细",
+            reason="用于企业信用评估",
+            department=datasets[-1].department,
+            now=now - timedelta(days=7),
+        ),
     ]
     for person in people[1:]:
         data_requests.vote(asked[0], by=person, now=now - timedelta(days=10))
@@ -110,6 +121,13 @@ def _requests(office: User, people: list[User], datasets: list[Dataset], now) ->
         text="已开放，见关联数据集。",
         now=now - timedelta(days=2),
         dataset=datasets[0],
+    )
+    data_requests.answer(
+        asked[3],
+        by=office,
+        status="declined",
+        text="涉及个人信息，不予开放；可申请有条件开放的企业社保汇总数据。",
+        now=now - timedelta(days=6),
     )
     data_requests.comment(
         asked[2], by=people[-1], text="同样需要，最好有实时接口。", now=now - timedelta(days=3)
@@ -143,3 +161,36 @@ def _comments(office: User, people: list[User], datasets: list[Dataset], now) ->
             now=now - timedelta(days=4),
             rules=rules,
         )
+    # Reports of abuse: the first dataset's approved comment by everyone else (hidden at the threshold,
+    # back in the moderators' queue), the second's by one person (still shown, one report counted).
+    for n, reporters in ((0, rules.hide_after), (1, 1)):
+        approved = db.session.scalar(
+            select(DatasetComment).where(
+                DatasetComment.dataset_id == datasets[n].id, DatasetComment.text == COMMENTS[0][0]
+            )
+        )
+        others = [p for p in people if p.id != approved.user_id][:reporters]
+        for person in others:
+            comments.report(approved, by=person, now=now - timedelta(days=2), rules=rules)
+
+
+def seed_demo_link_health(store) -> tuple[int, int]:
+    """Run the link check over the published datasets' mirrored copies (read from storage: nothing leaves
+    the machine), after losing one archived copy (存档) as a storage fault would, so that the pages, cards
+    and the quality board show what the check reports. Return (checked, broken); (0, 0) once any check
+    exists. The linked resources (on the city's site) are left to the scheduled job."""
+    if db.session.scalar(select(LinkCheck.resource_id).limit(1)) is not None:
+        return 0, 0
+    mirrored = list(
+        db.session.scalars(
+            select(Resource)
+            .join(Dataset, Dataset.id == Resource.dataset_id)
+            .where(rules.published(), Resource.state == "active", Resource.storage_key.is_not(None))
+            .order_by(Resource.id)
+        )
+    )
+    archived = [r for r in mirrored if "存档" in (r.name or "")]
+    if archived:
+        store.delete(archived[0].storage_key)
+    results = linkcheck.check(mirrored, guard=outbound.Guard.from_settings(), now=clock.now(), store=store)
+    return len(results), sum(r.broken for r in results.values())
