@@ -87,7 +87,8 @@ def test_voting_twice_through_the_page_changes_nothing(app, client, login):
     db.session.commit()
     login()
     client.post(f"/requests/{request.id}/vote")
-    client.post(f"/requests/{request.id}/vote")
+    again = client.post(f"/requests/{request.id}/vote", follow_redirects=True)
+    assert "您已支持过该需求。" in again.get_data(as_text=True)  # a clear error on the request's page
     db.session.expire_all()
     assert db.session.get(DataRequest, request.id).votes == 2
 
