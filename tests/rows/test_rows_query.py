@@ -8,6 +8,7 @@ import hashlib
 import pstats
 
 import pytest
+import sqlalchemy as sa
 from catalogue_factories import make_dataset, mirrored
 from sqlalchemy import select
 
@@ -103,3 +104,36 @@ def test_a_page_of_100_records_costs_few_python_calls(table):
     profile.disable()
     assert len(found["records"]) == 100
     assert pstats.Stats(profile).total_calls < 2200  # 1,338 on SQLite, 1,772 on PostgreSQL; ~3,400 before
+
+
+@pytest.mark.parametrize("offset", [0, 150, 1990, 2100])
+def test_a_one_term_search_is_counted_from_the_text_index_exactly(table, statements, offset):
+    """On PostgreSQL a search of single terms (one bigram each) takes its total from the GIN index's
+    bitmap, counting no row of the table, exactly; its page comes from a window of the first rows when
+    it holds the page. The planner's settings held for the count are back afterwards."""
+    matching = [n for n in range(1, ROWS + 1) if "南湖" in name(n)]
+    found = search(table, q="南湖", offset=offset, limit=100)
+    assert [r["_id"] for r in found["records"]] == matching[offset : offset + 100]
+    assert (found["total"], found["total_was_estimated"]) == (len(matching), False)
+    both = [n for n in matching if "秀洲" in name(n)]
+    found = search(table, q="秀洲 南湖", limit=0)
+    assert (found["total"], found["total_was_estimated"], found["records"]) == (len(both), False, [])
+    if db.engine.dialect.name == "postgresql":
+        assert not [s for s in statements if "count(" in s.lower()]  # no row counted through SQL
+        windowed = [s for s in statements if "._id <=" in s]
+        assert len(windowed) == (1 if offset <= 150 else 0)  # past that, the window would be the table
+        settings = db.session.execute(
+            sa.text("SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')")
+        ).one()
+        assert tuple(settings) == ("on", "on")
+
+
+def test_a_phrase_is_still_counted_row_by_row(table, statements):
+    """A phrase of several bigrams (南湖站: 南湖 then 湖站) may match rows that hold its bigrams apart, which
+    the index cannot tell: PostgreSQL checks the rows, so such a total is counted from them."""
+    found = search(table, q="南湖站")
+    expected = [n for n in range(1, ROWS + 1) if "南湖站" in name(n)]
+    assert (found["total"], found["total_was_estimated"]) == (len(expected), False)
+    assert [r["_id"] for r in found["records"]] == expected[:100]
+    if db.engine.dialect.name == "postgresql":
+        assert [s for s in statements if "count(" in s.lower()]
