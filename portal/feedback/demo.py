@@ -1,8 +1,8 @@
 """Demo feedback for `init --demo`: error reports in every state (one of exposed personal data, which holds
 its dataset's previews), data requests with votes and every answer, ratings and comments (shown, held for
 moderation, reported as abusive and hidden at the threshold), made through the same domain functions users
-go through; and the link check over the mirrored copies (`seed_demo_link_health`). Idempotent: once any
-report (or link check) exists, nothing is added."""
+go through, and told as the pages tell (in the site and by email); and the link check over the mirrored
+copies (`seed_demo_link_health`). Idempotent: once any report (or link check) exists, nothing is added."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from portal import clock, outbound
+from portal.accounts import mailing
 from portal.accounts.models import ADMIN, DEVELOPER, JUDGE, User
 from portal.catalogue import linkcheck, ratings, rules
 from portal.catalogue.models import Dataset, Resource
 from portal.catalogue.quality import LinkCheck
 from portal.extensions import db
-from portal.feedback import comments, data_requests, reports
-from portal.feedback.models import DatasetComment, ErrorReport
+from portal.feedback import comments, data_requests, notify, reports
+from portal.feedback.models import DataRequest, DatasetComment, ErrorReport
 
 REPORTS = [  # (kind, text, answer: None | "acknowledge" | "fix" | "reject", reply, hours to reply)
     ("outdated", "最近一次更新是去年，数据说明写的是按月更新。", "fix", "已补充更新至上月数据。", 20),
@@ -52,6 +53,7 @@ def seed_demo_feedback(working_days: int = 5) -> int:
     if office is None or not people or not datasets:
         return 0
     now = clock.now()
+    filed_reports = []
     for n, (kind, text, answer, reply, hours) in enumerate(REPORTS):
         filed = now - timedelta(days=20 - 3 * n)
         report = reports.file_report(
@@ -62,6 +64,7 @@ def seed_demo_feedback(working_days: int = 5) -> int:
             now=filed,
             working_days=working_days,
         )
+        filed_reports.append(report)
         when = filed + timedelta(hours=hours)
         if answer == "acknowledge":
             reports.acknowledge(report, by=office, reply=reply, now=when)
@@ -69,16 +72,35 @@ def seed_demo_feedback(working_days: int = 5) -> int:
             reports.fix(report, by=office, reply=reply, now=when)
         elif answer == "reject":
             reports.reject(report, by=office, reply=reply, now=when)
-    _requests(office, people, datasets, now)
+    asked = _requests(office, people, datasets, now)
     _comments(office, people, datasets, now)
     for n, dataset in enumerate(datasets):
         for m, person in enumerate(people):
             ratings.rate(dataset, user_id=person.id, stars=5 - (n + m) % 3, now=now)
     db.session.flush()
+    _tell(filed_reports, asked)  # last: queueing mail commits the session
     return len(REPORTS)
 
 
-def _requests(office: User, people: list[User], datasets: list[Dataset], now) -> None:
+def _tell(filed: list[ErrorReport], asked: list[DataRequest]) -> None:
+    """Tell people as the pages do (feedback/notify.py): the deciders of each report and request filed, the
+    reporters of those answered, the requesters and voters of those answered; in the site and by email."""
+    for report in filed:
+        notify.report_filed(report, now=report.created_at)
+        if report.replied_at is not None:
+            link = mailing.link("feedback.dataset_reports", name=report.dataset.name)
+            notify.notify(
+                [report.reporter], notify.REPORT_ANSWERED, report=report, link=link, now=report.replied_at
+            )
+    for item in asked:
+        notify.request_filed(item, now=item.created_at)
+        if item.answered_at is not None:
+            link = mailing.link("feedback.request_detail", request_id=item.id)
+            people = data_requests.people_to_tell(item)
+            notify.notify(people, notify.REQUEST_ANSWERED, request=item, link=link, now=item.answered_at)
+
+
+def _requests(office: User, people: list[User], datasets: list[Dataset], now) -> list[DataRequest]:
     asked = [
         data_requests.ask(
             by=people[0],
@@ -132,6 +154,7 @@ def _requests(office: User, people: list[User], datasets: list[Dataset], now) ->
     data_requests.comment(
         asked[2], by=people[-1], text="同样需要，最好有实时接口。", now=now - timedelta(days=3)
     )
+    return asked
 
 
 COMMENTS = [  # (text, approved by the office)

@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.feedback import figures
 from portal.feedback.demo import seed_demo_feedback, seed_demo_link_health
 from portal.feedback.models import DataRequest, DatasetComment, ErrorReport
+from portal.notices.models import Notification
 
 
 def test_demo_fills_reports_requests_and_ratings_once(app):
@@ -35,6 +36,10 @@ def test_demo_fills_reports_requests_and_ratings_once(app):
     row = next(r for r in figures.summary(now=clock.now())["departments"] if r["organization"] == "jx-demo")
     assert row["reports"] == 6 and row["rectification_rate"] == 0.4
     assert (row["requests"], row["requests_answered"]) == (2, 2)
+    told = {(n.kind, n.user_id) for n in db.session.query(Notification)}  # as the pages tell
+    reporters = {r.reporter_id for r in db.session.query(ErrorReport) if r.replied_at is not None}
+    assert {user for kind, user in told if kind == "report_answered"} == reporters
+    assert {kind for kind, _ in told} >= {"report_filed", "data_requested", "request_answered"}
     assert seed_demo_feedback() == 0
     assert db.session.query(ErrorReport).count() == 6
     assert db.session.query(DatasetComment).count() == 9
