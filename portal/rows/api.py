@@ -25,7 +25,6 @@ from portal.api import costs, openapi, v1
 from portal.api.openapi import INTEGER, STRING, TEXT, obj, query_parameter, responses
 from portal.api.v1 import ApiError
 from portal.catalogue import rules
-from portal.catalogue.models import Dataset
 from portal.extensions import db
 from portal.rows import ckan as rows_ckan
 from portal.rows import query, tables
@@ -102,17 +101,18 @@ def _export_cost() -> int:
     return costs.records_rows(current_app.config["ROWS_EXPORT_MAX_RECORDS"])
 
 
-def _readable(name: str, resource_id: str):
-    """Return (resource, row table) the caller may read; raise ApiError 404, 410 or 403."""
-    dataset = db.session.scalar(db.select(Dataset).where(Dataset.name == name))
+def _readable(name: str, resource_id: str) -> tuple[str, tables.Table]:
+    """Return (the resource's CKAN id, its row table) if the caller may read them; raise ApiError 404, 410
+    or 403. The dataset, resource and row table are read in one statement (rows/tables.py)."""
+    found = tables.locate(db.session, resource_id, dataset_name=name)
+    dataset = found.dataset
     if dataset is None or dataset.withdrawn_reason in rules.WITHHELD_REASONS:  # graded 3-4: not even "gone"
         raise ApiError(404, f"There is no dataset named {name[:100]!r}.")
     g.api_dataset_id = dataset.id
     if not dataset.is_published:
         raise ApiError(410, f"The dataset {name[:100]!r} has been withdrawn from the catalogue.")
-    resource = tables.in_dataset(db.session, dataset, resource_id)
     try:
-        return resource, tables.readable(db.session, resource, rows_ckan.caller())
+        return found.ckan_id, tables.readable_table(found, rows_ckan.caller())
     except tables.NotFound:
         raise ApiError(404, f"The dataset has no resource {resource_id[:100]!r} with rows.") from None
     except tables.Denied:
@@ -121,11 +121,11 @@ def _readable(name: str, resource_id: str):
         ) from None
 
 
-def _search(fields, **fixed) -> query.Search:
+def _search(row_table: tables.Table, **fixed) -> query.Search:
     """Read the query parameters as datastore_search's; a refusal is a 400 naming the parameter."""
     params = {k: v for k, v in request.args.items() if k in ("filters", "q", "sort", "fields", "distinct")}
     try:
-        return query.parse({**params, **fixed}, fields)
+        return query.parse({**params, **fixed}, row_table.fields)
     except query.Invalid as exc:
         key, messages = next(iter(exc.errors.items()))
         raise ApiError(400, f"{key}: {messages[0]}") from None
@@ -156,14 +156,13 @@ def _fields_json(search: query.Search) -> list[dict]:
     responses={**responses("RowPage", *_REFUSED), "403": _DENIED},
 )
 def rows(name: str, resource_id: str):
-    resource, row_table = _readable(name, resource_id)
+    ckan_id, row_table = _readable(name, resource_id)
     page, per_page = _page_number(), _per_page()
-    fields = tables.fields(row_table)
-    search = _search(fields, limit=per_page, offset=(page - 1) * per_page)
-    found = query.run(db.session.connection(), row_table.table_name, fields, search)
+    search = _search(row_table, limit=per_page, offset=(page - 1) * per_page)
+    found = query.run(db.session.connection(), row_table.table_name, row_table.fields, search)
     metering.note(row_calls=1, rows=len(found["records"]))
     return {
-        "resource_id": resource.ckan_id,
+        "resource_id": ckan_id,
         "fields": _fields_json(search),
         "items": found["records"],
         "page": page,
@@ -200,13 +199,13 @@ def export(name: str, resource_id: str):
     fmt = request.args.get("format", "csv")
     if fmt not in EXPORT_FORMATS:
         raise ApiError(400, f"format must be one of {', '.join(EXPORT_FORMATS)}.")
-    resource, row_table = _readable(name, resource_id)
-    fields = tables.fields(row_table)
+    ckan_id, row_table = _readable(name, resource_id)
+    fields = row_table.fields
     most = current_app.config["ROWS_EXPORT_MAX_RECORDS"]
     if fmt == "xlsx":
         most = min(most, XLSX_MAX)
-    search = _search(fields, limit=query.MAX_LIMIT, include_total=False)
-    filename = f"{resource.ckan_id}.{fmt}"
+    search = _search(row_table, limit=query.MAX_LIMIT, include_total=False)
+    filename = f"{ckan_id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     # The rows are read while the answer streams, after the request's context has gone: on a connection
     # of their own, taken now (PostgreSQL keeps the request's statement bound on it), closed at the end.

@@ -27,13 +27,13 @@ def caller():
     return callers.user() or current_user
 
 
-def _table(params: dict):
+def _table(params: dict) -> tuple[str, tables.Table]:
     ref = ckan_params.string(params, "resource_id") or ckan_params.string(params, "id")
     if not ref:
         raise ckan_params.invalid({"resource_id": ["Missing value"]})
-    resource = tables.by_ckan_id(db.session, ref)
+    found = tables.locate(db.session, ref)
     try:
-        row_table = tables.readable(db.session, resource, caller())
+        row_table = tables.readable_table(found, caller())
     except tables.NotFound:
         raise ckan_params.ActionError(
             404, {"__type": "Not Found Error", "message": f'Not found: Resource "{ref[:100]}" was not found.'}
@@ -46,13 +46,13 @@ def _table(params: dict):
                 "message": f"Access denied: User not authorized to read resource {ref[:100]}",
             },
         ) from None
-    g.api_dataset_id = resource.dataset_id
+    g.api_dataset_id = found.dataset.id
     return ref, row_table
 
 
 def datastore_search(params: dict) -> dict:
     ref, row_table = _table(params)
-    fields = tables.fields(row_table)
+    fields = row_table.fields
     try:
         search = query.parse(params, fields)
     except query.Invalid as exc:
@@ -89,7 +89,7 @@ def returned(records: object, records_format: str) -> int:
 
 def datastore_info(params: dict) -> dict:
     ref, row_table = _table(params)
-    fields = tables.fields(row_table)
+    fields = row_table.fields
     return {
         "meta": {"id": ref, "count": row_table.records, "table_type": "BASE TABLE", "aliases": []},
         "fields": [
