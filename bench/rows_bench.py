@@ -8,11 +8,13 @@
 A CSV of generated bus stops (7 fields: Chinese stop names, 1,000 lines, 7 counties, numbers) is written
 into the benchmark's storage and loaded by the loader the sync uses (`rows/loader.py`: a pass to infer the
 types, a pass to load, then the indexes), timed. A table already loaded with as many rows is reused
-(`--reload` loads it again). Then gunicorn serves the app and wrk sends `datastore_search` calls at
-`--connections` connections: an equality filter on a random line, and a full-text `q` on a random
-stop-name word (Chinese, by bigrams), each with CKAN's default limit of 100 and the total. It prints the
-load rate and each query's throughput and p50/p90/p99 (`--json FILE` writes them to FILE as well). Rate
-limits are off; the statement bound is on. `--skip-http` measures the store alone.
+(`--reload` loads it again). Then gunicorn serves the app as production runs it (`deploy/gunicorn.conf.py`:
+gthread, 4 workers of 4 threads unless `--workers`/`--threads` say otherwise, through its PORTAL_WORKERS
+and PORTAL_THREADS) and wrk sends `datastore_search` calls at `--connections` connections: an equality
+filter on a random line, and a full-text `q` on a random stop-name word (Chinese, by bigrams), each with
+CKAN's default limit of 100 and the total. It prints the load rate and each query's throughput and
+p50/p90/p99 (`--json FILE` writes them to FILE as well). Rate limits are off; the statement bound is on.
+`--skip-http` measures the store alone.
 """
 
 from __future__ import annotations
@@ -130,7 +132,10 @@ def build(database_url: str, rows: int, reload: bool) -> tuple[float | None, int
         return time.perf_counter() - started, loaded.records
 
 
-def serve(database_url: str, workers: int, threads: int, port: int) -> subprocess.Popen:
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"  # what an app node runs (deploy/systemd, local-cluster)
+
+
+def _server_env(database_url: str, workers: int | None, threads: int | None) -> dict:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -140,19 +145,28 @@ def serve(database_url: str, workers: int, threads: int, port: int) -> subproces
         "RATELIMIT_ENABLED": "false",
         "LOG_JSON": "false",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-w",
-        str(workers),
-        "-k",
-        "gthread",
-        "--threads",
-        str(threads),
-    ]
-    command += ["-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning", "wsgi:app"]
+    for name, value in (("PORTAL_WORKERS", workers), ("PORTAL_THREADS", threads)):
+        if value is not None:
+            env[name] = str(value)
+    return env
+
+
+def serve(database_url: str, workers: int | None, threads: int | None, port: int) -> subprocess.Popen:
+    """Start gunicorn with the production settings (worker class, workers and threads, keep-alive,
+    restarts), the workers and threads overridden only when given, and log only warnings."""
+    command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
+    command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
+    env = _server_env(database_url, workers, threads)
     return catalogue_bench.wait_until_serving(subprocess.Popen(command, env=env, cwd=ROOT), port, tries=150)
+
+
+def _gunicorn_settings(database_url: str, workers: int | None, threads: int | None) -> tuple[int, int]:
+    """The workers and threads gunicorn runs with: the given ones, else deploy/gunicorn.conf.py's."""
+    code = f"import runpy; s = runpy.run_path({str(GUNICORN_CONF)!r}); print(s['workers'], s['threads'])"
+    env = _server_env(database_url, workers, threads)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    found_workers, found_threads = out.stdout.split()
+    return int(found_workers), int(found_threads)
 
 
 def paths(kind: str, count: int = 500) -> list[str]:
@@ -225,8 +239,8 @@ def main() -> None:
     parser.add_argument("--reload", action="store_true", help="load the table again even when it is there")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: deploy/gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: deploy/gunicorn.conf.py's)")
     parser.add_argument("--port", type=int, default=5097)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--skip-http", action="store_true", help="measure the store only, not gunicorn")
@@ -247,12 +261,14 @@ def main() -> None:
         figures["store"][kind] = direct(args.database_url, kind, args.connections, args.duration)
         _report(kind, figures["store"][kind], bounds[kind])
     if not args.skip_http:
-        figures["http"] = _over_http(args, bounds)
+        workers, threads = _gunicorn_settings(args.database_url, args.workers, args.threads)
+        figures["gunicorn"] = {"config": "deploy/gunicorn.conf.py", "workers": workers, "threads": threads}
+        figures["http"] = _over_http(args, bounds, workers, threads)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
 
 
-def _over_http(args, bounds: dict) -> dict:
+def _over_http(args, bounds: dict, workers: int, threads: int) -> dict:
     server = serve(args.database_url, args.workers, args.threads, args.port)
     base = f"http://127.0.0.1:{args.port}"
     try:
@@ -265,8 +281,8 @@ def _over_http(args, bounds: dict) -> dict:
         server.terminate()
         server.wait(30)
     print(
-        f"gunicorn -w {args.workers} -k gthread --threads {args.threads}, wrk -c{args.connections} "
-        f"-d{args.duration}s, datastore_search limit 100 with the total"
+        f"gunicorn -c deploy/gunicorn.conf.py ({workers} gthread workers x {threads} threads), "
+        f"wrk -c{args.connections} -d{args.duration}s, datastore_search limit 100 with the total"
     )
     for kind, r in results.items():
         _report(kind, r, bounds[kind])
