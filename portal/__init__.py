@@ -27,8 +27,10 @@ def create_app(config: dict | None = None) -> Flask:
     )
     from portal import config as defaults
     from portal.layout import Environment as LayoutEnvironment
+    from portal.wrappers import Request
 
     app.jinja_environment = LayoutEnvironment  # base.html's shells, contexts copied by C (layout.py)
+    app.request_class = Request  # its cookies read from the environ at once (wrappers.py)
 
     app.config.from_object(defaults)
     app.config.update(defaults.from_environment())

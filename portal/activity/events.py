@@ -16,7 +16,8 @@ import re
 import secrets
 import time
 
-from flask import Flask, Request, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, request
+from flask.globals import _cv_app, _cv_request
 from flask_login import current_user
 from sqlalchemy import Engine, insert
 from werkzeug.http import http_date
@@ -34,8 +35,8 @@ BACKLOG = "activity_backlog"  # the app's key in app.extensions
 BOTS = re.compile(r"bot|crawl|spider|slurp|curl|wget|python-requests|httpclient|headless", re.I)
 
 
-def _hash(value: str) -> str:
-    salt = current_app.config["SECRET_KEY"]
+def _hash(value: str, salt: str | None = None) -> str:
+    salt = current_app.config["SECRET_KEY"] if salt is None else salt
     return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()
 
 
@@ -64,11 +65,11 @@ def visitor_id(req: Request, state) -> str:
     return vid
 
 
-def _visitor_hash(kind: str, req: Request, state) -> str:
+def _visitor_hash(kind: str, req: Request, state, salt: str) -> str:
     """API clients keep no cookies: tell them apart by address and agent, not by a new id each call."""
     if kind == "api_call" and VISITOR_COOKIE not in req.cookies:
-        return _hash(f"api:{req.remote_addr}:{req.headers.get('User-Agent', '')}")
-    return _hash(visitor_id(req, state))
+        return _hash(f"api:{req.remote_addr}:{req.environ.get('HTTP_USER_AGENT', '')}", salt)
+    return _hash(visitor_id(req, state), salt)
 
 
 def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None = None, user=None) -> None:
@@ -76,35 +77,40 @@ def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None 
     commit writes it), anything else into the backlog, written behind the request."""
     if kind not in KINDS:
         raise ValueError(f"unknown activity kind {kind!r}")
-    # the request, its g and the user looked up once: each use of Flask's proxies costs three calls
-    req, state = request._get_current_object(), g._get_current_object()
+    # the app, the request, its g and the user read from their context variables, not through Flask's
+    # proxies (three calls at each use; issue 20)
+    context = _cv_app.get()
+    app, state, req = context.app, context.g, _cv_request.get().request
     if user is None:
-        visitor = current_user._get_current_object()
+        visitor = vars(state).get("_login_user")  # Flask-Login's current_user, once it looked
+        if visitor is None:
+            visitor = current_user._get_current_object()
         user = visitor if visitor.is_authenticated else None
-    agent = req.headers.get("User-Agent", "")
+    salt = app.config["SECRET_KEY"]
+    agent = req.environ.get("HTTP_USER_AGENT", "")  # req.headers.get("User-Agent", ""), in one call
     row = {
         "occurred_at": utcnow(),
         "kind": kind,
         "user_id": user.id if user else None,
         "region_id": user.region_id if user else None,
-        "visitor_hash": None if user else _visitor_hash(kind, req, state),
+        "visitor_hash": None if user else _visitor_hash(kind, req, state, salt),
         "dataset_id": dataset_id,
         "resource_id": resource_id,
         "path": req.path.replace("\x00", "")[:300],  # PostgreSQL keeps no NUL: it would fail the batch
-        "ip_hash": _hash(req.remote_addr or ""),
+        "ip_hash": _hash(req.remote_addr or "", salt),
         "is_bot": is_bot(agent),
     }
     if kind in IN_TRANSACTION:
         # on the Table, not the class: the ORM bulk path cost ~8 % of a plain page (issue 20)
         db.session.execute(insert(ActivityEvent.__table__).values(row))
     else:
-        current_app.extensions[BACKLOG].add(row)
+        app.extensions[BACKLOG].add(row)
     state.activity_recorded = True
 
 
 def _after_request(response: Response) -> Response:
     """Record a page view for a successful HTML GET that recorded nothing more specific."""
-    req, state = request._get_current_object(), g._get_current_object()
+    req, state = _cv_request.get().request, _cv_app.get().g
     if (
         req.method == "GET"
         and response.status_code == 200
