@@ -80,8 +80,12 @@ def _demo_activity() -> None:
 
     checked, broken = seed_demo_link_health(storage.get_storage())
     quality_trends.take(clock.day_of(clock.now()), clock.now())  # today's snapshot counts what it found
+    from portal.metrics.demo import seed_demo_quality_trend
+
+    trend_days = seed_demo_quality_trend()
     db.session.commit()
     click.echo(f"Demo link check: {checked} mirrored copies re-read, {broken} broken.")
+    click.echo(f"Demo quality trend: {trend_days} past day(s) measured.")
     from portal.accounts.usage_demo import seed_demo_usage
 
     days = seed_demo_usage()  # after the catalogue: the demo developer's tokens and their use

@@ -22,7 +22,8 @@ from portal.catalogue import downloads, rules
 from portal.catalogue.models import Dataset, Resource
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.metrics import rollup
+from portal.metrics import quality_trends, rollup
+from portal.metrics.models import QualitySnapshot
 from portal.seeding import DEMO_DOMAIN
 
 MARKER = hashlib.sha256(b"portal demo activity").hexdigest()  # the ip_hash of every demo event
@@ -149,3 +150,23 @@ def _users(rng, day, users, datasets, resources, weekday: bool) -> list[dict]:
                 at += timedelta(seconds=rng.randrange(1, 60))
                 rows.append(_event("api_call", at, f"/api/v1/datasets/{name}", dataset_id=dataset_id, **who))
     return rows
+
+
+def seed_demo_quality_trend(days: int = 30, *, now: datetime | None = None) -> int:
+    """Fill the quality trend's missing days among the last `days` (today included) with the snapshot the
+    rollup's `quality_trends.take` makes of the catalogue as it stands, measured at the end of each past day
+    (today: now). The demo catalogue is synced once, so over those days its datasets fall overdue as their
+    declared frequencies say, and the board's trend has a line to show. Return how many days were added."""
+    now = now or utcnow()
+    today = clock.day_of(now)
+    have = set(db.session.scalars(select(QualitySnapshot.day).distinct()))
+    added = 0
+    for back in range(days - 1, -1, -1):
+        day = today - timedelta(days=back)
+        if day in have:
+            continue
+        moment = now if back == 0 else clock.day_start(day + timedelta(days=1)) - timedelta(seconds=1)
+        quality_trends.take(day, moment)
+        added += 1
+    db.session.flush()
+    return added

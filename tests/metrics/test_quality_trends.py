@@ -74,3 +74,21 @@ def test_the_board_days_follow_the_city_clock(app):
     rollup.roll_up(now=late_evening)
     assert db.session.scalar(select(func.max(QualitySnapshot.day))) == clock.day_of(late_evening)
     assert clock.day_of(late_evening) == date(2026, 12, 7)
+
+
+def test_the_demo_fills_the_missing_days_of_the_trend_at_each_days_end(app):
+    """The demo's month of snapshots: a monthly dataset last updated 40 days before NOW falls overdue 9 days
+    before it, so the trend's line rises then; a day already taken is kept, and a second run adds nothing."""
+    from portal.metrics.demo import seed_demo_quality_trend
+
+    _catalogue()
+    quality_trends.take(TODAY, NOW)  # the rollup's own snapshot of today stays
+    assert seed_demo_quality_trend(30, now=NOW) == 29
+    db.session.commit()
+    points = quality_trends.trend(TODAY - timedelta(days=29), TODAY)
+    assert [p.day for p in points] == [TODAY - timedelta(days=29 - n) for n in range(30)]
+    overdue = {p.day: p.figures["overdue"] for p in points}
+    due = clock.day_of(NOW - timedelta(days=9))  # 40 − 31 days ago, mid-day in Jiaxing
+    assert overdue[due - timedelta(days=1)] == 0 and overdue[due] == 1 and overdue[TODAY] == 1
+    assert {p.figures["broken_resources"] for p in points} == {1}
+    assert seed_demo_quality_trend(30, now=NOW) == 0
