@@ -1,15 +1,17 @@
 """Keep the search index current: each dataset's terms in `dataset_search`.
 
-The sync calls `index_dataset` for each dataset it writes, in the dataset's own
-transaction; `reindex` rebuilds everything (the `catalogue reindex` command), and
-`index_missing` fills in what an upgraded database lacks. On SQLite, triggers carry
-each change on to the FTS5 table; on PostgreSQL the tsvector column is generated.
+The sync takes each dataset's row from `terms_row` and writes a batch of them with
+`write_rows`, in the datasets' transaction; `reindex` rebuilds everything (the
+`catalogue reindex` command), and `index_missing` fills in what an upgraded database
+lacks. On SQLite, triggers carry each change on to the FTS5 table; on PostgreSQL the
+tsvector column is generated.
 These functions execute but never commit.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, delete, literal, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
@@ -58,6 +60,11 @@ def index_dataset(conn: Connection, dataset_id: int, package: PackageRecord | No
     if package is None:
         _index(conn, [dataset_id])
         return
+    write_rows(conn, [terms_row(dataset_id, package, utcnow())])
+
+
+def terms_row(dataset_id: Any, package: PackageRecord, now: datetime) -> dict:
+    """Return the search row of a package as the sync writes it (spares reading it back)."""
     org = package.organization
     title, tags, body = terms.dataset_terms(
         title=package.title[:500],
@@ -68,7 +75,14 @@ def index_dataset(conn: Connection, dataset_id: int, package: PackageRecord | No
         tags=package.tags,
         extras=package.extras,
     )
-    conn.execute(_UPSERTS[conn.dialect.name], _row(dataset_id, title, tags, body, utcnow()))
+    return _row(dataset_id, title, tags, body, now)
+
+
+def write_rows(conn: Connection, rows: list[dict]) -> None:
+    """Insert or update search rows (of `terms_row`) in one statement; a row whose terms are the same
+    is left alone, and the full-text index with it."""
+    if rows:
+        conn.execute(_UPSERTS[conn.dialect.name], rows)
 
 
 def index_missing(conn: Connection) -> int:
@@ -102,11 +116,10 @@ def _index(conn: Connection, ids: list[int]) -> None:
             extras=d.extras if isinstance(d.extras, dict) else {},
         )
         rows.append(_row(d.id, title, tag, body, now))
-    if rows:
-        conn.execute(_UPSERTS[conn.dialect.name], rows)
+    write_rows(conn, rows)
 
 
-def _row(dataset_id: int, title: str, tags: str, body: str, now) -> dict:
+def _row(dataset_id: Any, title: str, tags: str, body: str, now) -> dict:
     return {
         "dataset_id": dataset_id,
         "title_terms": title,

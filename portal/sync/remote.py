@@ -278,14 +278,26 @@ class CkanSource:
         the table's first `sample` records too, kept for `datastore_sample` until the next batch: the
         personal data scan then costs no call of its own, one after the other."""
         self._samples = {}
+        shapes, self._samples = self.read_datastore(resource_ids, workers, sample=sample)
+        return shapes
+
+    def read_datastore(
+        self, resource_ids: list[str], workers: int = 8, *, sample: int = 0
+    ) -> tuple[dict[str, tuple[int, int] | None], dict]:
+        """Return the shapes and samples of `datastore_shapes` without keeping the samples (see
+        `keep_samples`): the sync reads a batch's while it writes the batch before."""
         if not resource_ids:
-            return {}
+            return {}, {}
         with ThreadPoolExecutor(max_workers=min(workers, len(resource_ids))) as pool:
             found = list(pool.map(lambda rid: self._shape_and_sample(rid, sample), resource_ids))
-        self._samples = {
+        samples = {
             rid: (sample, *ahead) for rid, (_, ahead) in zip(resource_ids, found, strict=True) if ahead
         }
-        return {rid: shape for rid, (shape, _) in zip(resource_ids, found, strict=True)}
+        return {rid: shape for rid, (shape, _) in zip(resource_ids, found, strict=True)}, samples
+
+    def keep_samples(self, samples: dict) -> None:
+        """Keep samples `read_datastore` returned for `datastore_sample`, in place of the last ones."""
+        self._samples = samples
 
     def local_file(self, url: str) -> Path | None:
         return None
@@ -362,6 +374,12 @@ class DumpSource:
 
     def datastore_shapes(self, resource_ids: list[str], *, sample: int = 0) -> dict[str, tuple[int, int]]:
         return {}
+
+    def read_datastore(self, resource_ids: list[str], *, sample: int = 0) -> tuple[dict, dict]:
+        return {}, {}
+
+    def keep_samples(self, samples: dict) -> None:
+        pass
 
     def datastore_fields(self, resource_id: str) -> list[dict] | None:
         return None

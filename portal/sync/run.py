@@ -4,10 +4,13 @@ Long-running on purpose, so it commits as it goes: files are mirrored and measur
 then the dataset and its resources are written. Datasets are committed by batches
 (COMMIT_EVERY datasets or COMMIT_SECONDS, whichever comes first) together with the run's
 counters, so the run's record always tells what is committed; a dataset whose files were
-just mirrored, or whose rows are loaded, is committed at once. A run killed half-way loses
+just mirrored, or whose rows are loaded, or that has problems to record, is committed at once.
+A batch's rows are read ahead in a few statements, and its writes are held back by the writer
+and flushed in a few more before the commit (sync/write.py). A run killed half-way loses
 nothing committed, and the watermark only moves after a run with no error, so the next run
 picks up whatever was missed (the uncommitted batch included). A dataset that fails rolls
-back its batch: the batch's other datasets are written again one by one (`_Job._replay`).
+back its batch: the batch's other datasets are written again one by one (`_Job._replay`), and
+so are all of a batch's datasets when its flush fails.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -148,7 +152,7 @@ class _Job:
         self.withdrawals: list[tuple[int, str, rules.Grade]] = []  # published datasets withheld by level
         self.deleted_files: list[tuple[int, str]] = []  # (dataset id, storage key) deleted as withheld
         self.newly_held: list[str] = []  # names of the datasets this run held for personal data review
-        self.pending: list[dict] = []  # package dicts written since the last commit
+        self.pending: list[dict] = []  # package dicts taken since the last commit
         self.writer: Writer | None = None
         self.one_by_one = settings.rows  # rows are loaded after their dataset is committed
         self._saved()
@@ -179,8 +183,9 @@ class _Job:
         self.committed_at = time.monotonic()
         self.saved = (dict(self.counts), self.newest, len(self.withdrawals), len(self.newly_held))
 
-    def _written(self, entry: dict, *, at_once: bool) -> None:
-        """Count a written dataset into the batch; commit the batch when it is due."""
+    def _done(self, entry: dict, *, at_once: bool = False) -> bool:
+        """Count a package taken into the batch; flush and commit the batch when it is due. Return
+        False when the flush failed: the batch was written again one by one, this package included."""
         self.pending.append(entry)
         if (
             at_once
@@ -188,7 +193,32 @@ class _Job:
             or len(self.pending) >= COMMIT_EVERY
             or time.monotonic() - self.committed_at >= COMMIT_SECONDS
         ):
+            if not self._flush():
+                return False
             self.commit()
+        return True
+
+    def _flush(self) -> bool:
+        """Write the rows the writer holds back. When that fails (which dataset's rows failed is not
+        known), the batch is rolled back and its packages are taken again one by one, each committed
+        alone, so that a failing one fails alone; return False then."""
+        if self.writer is None or not self.writer.holds_rows():
+            return True
+        try:
+            self.writer.flush()
+        except Exception:
+            self._replay(self.rollback())
+            return False
+        return True
+
+    def _replay(self, lost: list[dict]) -> None:
+        """Take packages again (a rolled-back batch's), each committed on its own."""
+        self.one_by_one, careful = True, self.one_by_one
+        try:
+            for entry in lost:
+                self._take(self.writer, entry)
+        finally:
+            self.one_by_one = careful
 
     def rollback(self) -> list[dict]:
         """Roll back to the last commit, the run's own state too; return the package dicts lost."""
@@ -207,12 +237,7 @@ class _Job:
         rollback lost again, each committed on its own (so that a failing one fails alone)."""
         lost = self.rollback()
         self.bump("seen")
-        self.one_by_one, careful = True, self.one_by_one
-        try:
-            for entry in lost:
-                self._take(writer, entry)
-        finally:
-            self.one_by_one = careful
+        self._replay(lost)
 
     def go(self) -> None:
         watermark = self.run.source.watermark
@@ -221,14 +246,19 @@ class _Job:
         self.referee = identity.Referee(self.source, whole=since is None)
         total = self.source.count(since)
         done = 0
-        for batch in _batches(self.source.packages(since), PREFETCH):
-            ids = _datastore_ids(batch)  # their samples come along for the personal data scan
-            self.assessor.shapes = self.source.datastore_shapes(ids, sample=screen.SAMPLE_ROWS)
+        batches = _batches(self.source.packages(since), PREFETCH)
+        for batch, shapes, samples in _read_ahead(self.source, batches):
+            self.assessor.shapes = shapes
+            self.source.keep_samples(samples)  # for the personal data scan
+            writer.read_ahead(batch)  # their rows, in three statements
             for entry in batch:
                 self._take(writer, entry)
                 done += 1
                 self.progress(done, max(total, done))
                 self._heartbeat()
+        writer.ahead = None
+        self._flush()
+        self.one_by_one = True  # what is left is rare: each dataset is committed on its own
         self._catch_up(writer)
         if self.settings.full:
             self._reconcile(writer)
@@ -252,19 +282,27 @@ class _Job:
         self.finish(status, message)
 
     def _take(self, writer: Writer, entry: dict) -> None:
-        self.bump("seen")
+        rec, problem, label = None, None, ""
         if isinstance(entry, BrokenEntry):
-            self._error("", "read", entry.get("reason", "broken entry"))
-            return
-        label = str(entry.get("name") or entry.get("id") or "?")[:200]
-        try:
-            rec = parse_package(entry)
-        except MalformedPackage as exc:
-            self._error(label, "validate", str(exc))
+            problem = ("", "read", entry.get("reason", "broken entry"))
+        else:
+            label = str(entry.get("name") or entry.get("id") or "?")[:200]
+            try:
+                rec = parse_package(entry)
+            except MalformedPackage as exc:
+                problem = (label, "validate", str(exc))
+        if rec is not None and writer.must_flush(rec):
+            self._flush()  # rows held back touch its rows: written first, so that they are read as they are
+        self.bump("seen")
+        if problem is not None:  # recorded with the batch (a batch written again records it again)
+            self._error(*problem, commit=False)
+            self._done(entry)
             return
         self.seen_ids.add(rec.ckan_id)
         try:
             problems, stored = self._write(writer, rec)
+            if self.one_by_one:
+                writer.flush()  # only its own rows are held back: a failure is its own
         except SourceUnavailable:
             raise  # the run stops: execute() rolls back
         except identity.NameClash as exc:
@@ -278,13 +316,14 @@ class _Job:
             self._rolled_back(writer)
             self._error(label, "write", f"{type(exc).__name__}: {exc}")
             return
-        self._written(entry, at_once=stored)
-        if self.settings.rows:
-            problems += self._load_rows([r.ckan_id for r in rec.resources])
-        for resource_id, stage, message in problems:
-            self._error(rec.name, stage, message, resource=resource_id)
         if self.newest is None or rec.metadata_modified > self.newest:
             self.newest = rec.metadata_modified
+        if not self._done(entry, at_once=stored or bool(problems) or self.settings.rows):
+            return  # its batch failed to flush and was taken again one by one, this package included
+        if self.settings.rows:
+            problems += self._load_rows([r.ckan_id for r in rec.resources])
+        for resource_id, stage, message in problems:  # each committed (its dataset is)
+            self._error(rec.name, stage, message, resource=resource_id)
 
     def _write(self, writer: Writer, rec) -> tuple[list[tuple[str, str, str]], bool]:
         """Assess the resources (downloads happen here), then write the dataset, uncommitted; return
@@ -297,6 +336,7 @@ class _Job:
                 "level",
                 f"unknown data_level {rec.data_level!r}: graded {grade.level} (the strictest), not published",
                 fault=False,
+                commit=False,  # with its dataset
             )
         unchanged = (
             old is not None
@@ -345,7 +385,10 @@ class _Job:
             if verdict is not None:
                 self._keep_verdict(old["id"], rec.name, verdict, hold)
         else:
-            outcome, dataset_id = writer.write(rec, old, resources, old_resources, utcnow(), grade)
+            held = verdict is not None and verdict.held  # its hold row needs the dataset's id now
+            outcome, dataset_id = writer.write(
+                rec, old, resources, old_resources, utcnow(), grade, at_once=held
+            )
             self.bump(outcome)
             if verdict is not None:
                 self._keep_verdict(dataset_id, rec.name, verdict, hold)
@@ -369,7 +412,7 @@ class _Job:
 
     def _screen(self, rec, old: dict | None, resources: list[dict]):
         """Return the dataset's hold (or None) and whether its data holds it back now."""
-        hold = db.session.get(PersonalDataHold, old["id"]) if old is not None else None
+        hold = self.writer.hold(old["id"]) if old is not None else None
         store = self.store.open if self.store is not None else None
         verdict = screen.judge(
             hold,
@@ -378,11 +421,23 @@ class _Job:
         )
         return hold, verdict
 
-    def _keep_verdict(self, dataset_id: int, name: str, verdict: screen.Verdict, hold) -> None:
-        """Record the hold (or its end) beside the dataset, count it and note it on the run."""
+    def _keep_verdict(self, dataset_id, name: str, verdict: screen.Verdict, hold) -> None:
+        """Record the hold (or its end) beside the dataset, count it and note it on the run.
+
+        `hold` may be the row read ahead: a change to it is made on its ORM object."""
         if verdict.held:
             self.bump("held")
-        changed = screen.record(dataset_id, name, verdict, hold, run_id=self.run.id, now=utcnow())
+        if hold is not None and verdict.scan is not None and not isinstance(hold, PersonalDataHold):
+            hold = db.session.get(PersonalDataHold, dataset_id)
+        changed = screen.record(
+            dataset_id,
+            name,
+            verdict,
+            hold,
+            run_id=self.run.id,
+            now=utcnow(),
+            hold_back=self.writer.clear_hold,
+        )
         if changed == HELD:
             self.newly_held.append(name)
             for line in screen.summary(db.session.get(PersonalDataHold, dataset_id))[:20]:
@@ -558,18 +613,28 @@ class _Job:
         return "deleted"
 
     def _error(
-        self, package: str, stage: str, message: str, *, resource: str = "", fault: bool = True
+        self,
+        package: str,
+        stage: str,
+        message: str,
+        *,
+        resource: str = "",
+        fault: bool = True,
+        commit: bool = True,
     ) -> None:
-        """Record a fault. A failed dataset keeps the watermark; a failed resource, or what is not
+        """Record a fault, committed now unless `commit` is False (then with the batch, whose replay
+        records it again). A failed dataset keeps the watermark; a failed resource, or what is not
         a `fault` (an unknown data level), is only noted (its dataset was written, and the next
         --full run tries the file again)."""
         if not resource and fault:
             self.bump("failed")
         self._note(package, stage, message, resource=resource)
-        self.commit()
+        if commit:
+            self.commit()
 
     def _heartbeat(self) -> None:
         if time.monotonic() - self.last_beat >= HEARTBEAT_EVERY:
+            self._flush()  # the batch so far, committed with the beat
             lock.beat(self.run.id)
             self.commit()
             self.last_beat = time.monotonic()
@@ -584,6 +649,26 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
+
+
+def _read_ahead(source, batches: Iterator[list]) -> Iterator[tuple[list, dict, dict]]:
+    """Yield each batch of package dicts with its DataStore shapes and samples; the next batch is read
+    (its page of packages, its DataStore calls) in a thread while the caller writes this one."""
+
+    def read():
+        batch = next(batches, None)
+        if batch is None:
+            return None
+        return batch, *source.read_datastore(_datastore_ids(batch), sample=screen.SAMPLE_ROWS)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-read-ahead")
+    try:
+        upcoming = pool.submit(read)
+        while (got := upcoming.result()) is not None:
+            upcoming = pool.submit(read)
+            yield got
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _datastore_ids(batch: list) -> list[str]:

@@ -195,9 +195,20 @@ def _problem(exc: Exception) -> str:
 
 
 def record(
-    dataset_id: int, name: str, verdict: Verdict, hold: PersonalDataHold | None, *, run_id: int, now: datetime
+    dataset_id: Any,
+    name: str,
+    verdict: Verdict,
+    hold: PersonalDataHold | None,
+    *,
+    run_id: int,
+    now: datetime,
+    hold_back: Callable[[dict], None] | None = None,
 ) -> str | None:
     """Keep what a verdict found beside the written dataset; add and flush, never commit.
+
+    The common case, a first scan that is clean, is one row: given to `hold_back` when given (the
+    sync's writer inserts a batch of them at once; `dataset_id` may then be the writer's `New`),
+    else inserted now. Any other case needs the dataset's id and the hold's ORM object.
 
     Returns what changed: "held" (newly, or on new findings), "cleared" (a hold or release ended by
     clean data) or None (nothing the office needs to know: a clean scan, or the same findings again)."""
@@ -205,11 +216,12 @@ def record(
         return None
     if hold is None and not verdict.held:  # the common case, kept in one statement (or none)
         if verdict.scan.read:
-            db.session.execute(
-                insert(PersonalDataHold),
-                {"dataset_id": dataset_id, "status": CLEAR, "fingerprint": verdict.fingerprint,
-                 "findings": [], "problems": [], "held_at": now, "run_id": run_id},
-            )  # fmt: skip
+            row = {"dataset_id": dataset_id, "status": CLEAR, "fingerprint": verdict.fingerprint,
+                   "findings": [], "problems": [], "held_at": now, "run_id": run_id}  # fmt: skip
+            if hold_back is not None:
+                hold_back(row)
+            else:
+                db.session.execute(insert(PersonalDataHold), row)
         return None
     found, problems = verdict.scan.findings, verdict.scan.problems
     before = {"status": hold.status, "found": summary(hold)} if hold is not None else None

@@ -1,15 +1,23 @@
-"""Write one package into the catalogue tables with a few bulk statements.
+"""Write packages into the catalogue tables, a batch of packages in a few bulk statements.
 
-The sync's hot path: a package costs about five statements, whatever its number of
-resources, tags and themes. `Writer` keeps per-run caches of department, theme, tag and
-licence ids. It executes but never commits; the run commits by batches of packages, and
-has the writer `flush` first the theme and tag links it holds back (one statement each
-per batch instead of per package).
+The sync's hot path. `read_ahead` reads the rows of a batch of packages (about 200) in three
+statements: their datasets and the datasets holding their names, their resources, and their
+personal data holds. `write` and `save_resources` then hold their rows back, and `flush` writes
+all of them, each kind in one statement (the new datasets first, whose ids the other rows then
+take). A package costs no statement of its own, whatever its number of resources, tags and themes.
+
+What was read ahead serves a package only while nothing written since touched its rows (a package
+that comes twice in a batch, a resource moving between two of them, a name changing hands): such a
+package has the rows held back flushed first and its own rows read alone, as they are. `Writer`
+also keeps per-run caches of department, theme, tag and licence ids. It executes but never
+commits; the run flushes and commits by batches of packages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
@@ -30,6 +38,7 @@ from portal.extensions import db
 from portal.regions.models import Region
 from portal.sync.identity import NameClash
 from portal.sync.mapping import OrganizationRecord, PackageRecord, parse_organization, resolve_region
+from portal.sync.models import PersonalDataHold
 
 CREATED, UPDATED, UNCHANGED, RESTORED = "created", "updated", "unchanged", "restored"
 WITHDRAWN_NOW = "withdrawn"  # a published dataset regraded beyond publication (a run counter too)
@@ -54,6 +63,29 @@ _RESOURCES_OF = select(_RESOURCES).where(
     )
 )
 _INSERT_DATASET = insert(_DATASETS).returning(_DATASETS.c.id)
+# Many at once, each id returned with its CKAN id (SQLite inserts one by one when asked to return them
+# in the order of the rows given)
+_INSERT_DATASETS = insert(_DATASETS).returning(_DATASETS.c.ckan_id, _DATASETS.c.id)
+_INSERT_RESOURCES = insert(_RESOURCES)
+_HOLDS = PersonalDataHold.__table__
+_INSERT_HOLDS = insert(_HOLDS)
+# A batch's rows read ahead: datasets by CKAN id or by name, then resources by CKAN id or by
+# dataset, then the datasets' holds (each list a single array-like parameter, expanded)
+_DATASETS_AHEAD = select(*_DATASET_OR_HOLDER.selected_columns).where(
+    or_(
+        _DATASETS.c.ckan_id.in_(bindparam("ids", expanding=True)),
+        _DATASETS.c.name.in_(bindparam("names", expanding=True)),
+    )
+)
+_RESOURCES_AHEAD = select(_RESOURCES).where(
+    or_(
+        _RESOURCES.c.ckan_id.in_(bindparam("ids", expanding=True)),
+        _RESOURCES.c.dataset_id.in_(bindparam("dataset_ids", expanding=True)),
+    )
+)
+_HOLDS_AHEAD = select(_HOLDS.c.dataset_id, _HOLDS.c.status, _HOLDS.c.fingerprint, _HOLDS.c.problems).where(
+    _HOLDS.c.dataset_id.in_(bindparam("dataset_ids", expanding=True))
+)
 _UPDATE_DATASET = update(_DATASETS).where(_DATASETS.c.id == bindparam("b_id"))
 _UPDATE_RESOURCE = update(_RESOURCES).where(_RESOURCES.c.id == bindparam("b_id"))
 _UNLINK_THEMES = delete(dataset_themes).where(dataset_themes.c.dataset_id == bindparam("b_id"))
@@ -77,6 +109,100 @@ DERIVED = (
 )
 
 
+class New:
+    """A dataset row held back by the writer: its id is known once `Writer.flush` inserted it.
+
+    Rows held back with it name it as their `dataset_id` until then."""
+
+    __slots__ = ("id",)
+
+    def __init__(self) -> None:
+        self.id: int | None = None
+
+
+def _resolve(rows: list[dict]) -> list[dict]:
+    """Give rows held back the ids of the new datasets they belong to (inserted just before)."""
+    for row in rows:
+        if type(row["dataset_id"]) is New:
+            row["dataset_id"] = row["dataset_id"].id
+    return rows
+
+
+class _Keys:
+    """CKAN ids, names and resource CKAN ids of rows: what a write touched, or what a read served."""
+
+    __slots__ = ("ids", "names", "resources")
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.names: set[str] = set()
+        self.resources: set[str] = set()
+
+    def add(self, ids: Iterable[str], names: Iterable[str], resources: Iterable[str]) -> None:
+        self.ids.update(ids)
+        self.names.update(names)
+        self.resources.update(resources)
+
+    def meets(self, ids: Iterable[str], names: Iterable[str], resources: Iterable[str]) -> bool:
+        return (
+            not self.ids.isdisjoint(ids)
+            or not self.names.isdisjoint(names)
+            or not self.resources.isdisjoint(resources)
+        )
+
+    def copy(self) -> _Keys:
+        keys = _Keys()
+        keys.add(self.ids, self.names, self.resources)
+        return keys
+
+    def clear(self) -> None:
+        self.ids.clear()
+        self.names.clear()
+        self.resources.clear()
+
+
+class _Ahead:
+    """The rows of a batch of packages, read in three statements (`Writer.read_ahead`)."""
+
+    def __init__(self, conn, ids: set[str], names: set[str], resource_ids: set[str]) -> None:
+        self.ids, self.names, self.resource_ids = ids, names, resource_ids
+        self.by_id: dict[str, Any] = {}  # rows (id, name, ckan_id, state, …)
+        self.by_name: dict[str, Any] = {}
+        for row in conn.execute(_DATASETS_AHEAD, {"ids": list(ids), "names": list(names)}):
+            self.by_id[row.ckan_id] = row
+            self.by_name[row.name] = row
+        dataset_ids = [row.id for row in self.by_id.values()]
+        self.resources: dict[str, dict] = {}
+        self.of_dataset: dict[int, list[dict]] = {}
+        if resource_ids or dataset_ids:
+            params = {"ids": list(resource_ids), "dataset_ids": dataset_ids}
+            for found in conn.execute(_RESOURCES_AHEAD, params).mappings():
+                row = dict(found)
+                self.resources[row["ckan_id"]] = row
+                self.of_dataset.setdefault(row["dataset_id"], []).append(row)
+        self.holds: dict[int, Any] = {}
+        if dataset_ids:
+            self.holds = {h.dataset_id: h for h in conn.execute(_HOLDS_AHEAD, {"dataset_ids": dataset_ids})}
+
+    def rows_of(self, rec: PackageRecord) -> tuple[Any, Any, dict[str, dict]] | None:
+        """Return rec's dataset row, its name's holder (rows, or None) and its resources' rows by CKAN
+        id, or None when the batch's read did not ask for all of them."""
+        wanted = [r.ckan_id for r in rec.resources]
+        if rec.ckan_id not in self.ids or rec.name not in self.names:
+            return None
+        if not self.resource_ids.issuperset(wanted):
+            return None
+        row = self.by_id.get(rec.ckan_id)
+        holder = self.by_name.get(rec.name)
+        if holder is not None and holder.ckan_id == rec.ckan_id:
+            holder = None
+        resources = {rid: self.resources[rid] for rid in wanted if rid in self.resources}
+        if row is not None:
+            for r in self.of_dataset.get(row.id, ()):
+                resources[r["ckan_id"]] = r
+        return row, holder, resources
+
+
 class Writer:
     def __init__(self, *, organizations: dict[str, dict], seed_codes: dict[str, str]) -> None:
         regions = list(db.session.scalars(select(Region)))
@@ -94,26 +220,128 @@ class Writer:
         self.forget()
 
     def forget(self) -> None:
-        """Drop the caches (after a rollback they may name rows that no longer exist)."""
+        """Drop the caches, the rows read ahead and the rows held back (after a rollback they may
+        name rows that no longer exist)."""
         self.departments: dict[str, int] = {}
         self.themes: dict[str, int] = {}
         self.tags: dict[str, int] = {}
         self.licences: set[str] = set()
         self.changes: list[tuple[str, int, str, str, str]] = []  # (kind, row id, name, old id, new id)
         self.holders: dict[str, object] = {}  # ckan id -> the name's holder that `existing` just read
-        self.links: tuple[list[dict], list[dict]] = ([], [])  # theme and tag links held back until `flush`
+        self.ahead: _Ahead | None = None  # the batch's rows, as `read_ahead` read them
+        self.hold_read: tuple[int, Any] | None = None  # (dataset id, hold row or None) read ahead
+        self.since_ahead = _Keys()  # what was written since the read ahead (flushed or not)
+        self.held_back = _Keys()  # what the rows held back touch
+        # rows held back until `flush`
+        self.new: list[tuple[New, dict]] = []
+        self.updates: list[dict] = []
+        self.unlinks: list[dict] = []
+        self.new_resources: list[dict] = []
+        self.changed_resources: list[dict] = []
+        self.gone_resources: list[dict] = []
+        self.search: list[dict] = []
+        self.links: tuple[list[dict], list[dict]] = ([], [])  # theme and tag links
+        self.holds: list[dict] = []
+
+    def holds_rows(self) -> bool:
+        """Whether rows are held back, waiting for `flush`."""
+        return bool(
+            self.new
+            or self.updates
+            or self.new_resources
+            or self.changed_resources
+            or self.gone_resources
+            or self.search
+            or self.holds
+            or self.links[0]
+            or self.links[1]
+        )
 
     def flush(self) -> None:
-        """Write the theme and tag links held back, each kind in one statement (before a commit)."""
+        """Write the rows held back, each kind in one statement: new datasets first (their ids go to
+        the rows that name them), then updated datasets, links, resources, search terms and holds.
+
+        No two rows held back touch the same dataset, name or resource (`existing` flushes before
+        reading such a package's rows again), so their order within a kind does not matter."""
+        if not self.holds_rows():
+            return
         conn = db.session.connection()
+        if self.new:
+            ids = dict(conn.execute(_INSERT_DATASETS, [values for _, values in self.new]).all())
+            for new, values in self.new:
+                new.id = ids[values["ckan_id"]]
+        if self.updates:
+            conn.execute(_UPDATE_DATASET, self.updates)
+        if self.unlinks:  # an updated dataset's links are written anew below
+            conn.execute(_UNLINK_THEMES, self.unlinks)
+            conn.execute(_UNLINK_TAGS, self.unlinks)
+        if self.new_resources:
+            conn.execute(_INSERT_RESOURCES, _resolve(self.new_resources))
+        if self.changed_resources:
+            conn.execute(_UPDATE_RESOURCE, _resolve(self.changed_resources))
+        if self.gone_resources:
+            conn.execute(_UPDATE_RESOURCE, self.gone_resources)
+        if self.search:
+            search_index.write_rows(conn, _resolve(self.search))
         for table, rows in zip((dataset_themes, dataset_tags), self.links, strict=True):
             if rows:
-                conn.execute(insert(table), rows)
-                rows.clear()
+                conn.execute(insert(table), _resolve(rows))
+        if self.holds:
+            conn.execute(_INSERT_HOLDS, _resolve(self.holds))
+        for rows in (self.new, self.updates, self.unlinks, self.new_resources, self.changed_resources,
+                     self.gone_resources, self.search, *self.links, self.holds):  # fmt: skip
+            rows.clear()
+        self.held_back.clear()
+
+    def read_ahead(self, packages: list) -> None:
+        """Read the rows of a batch of package dicts (as CKAN sent them) in three statements, for
+        `existing` to serve while nothing written since touches them."""
+        ids, names, resource_ids = set(), set(), set()
+        for pkg in packages:
+            if not isinstance(pkg, dict):
+                continue
+            ckan_id, name, resources = pkg.get("id"), pkg.get("name"), pkg.get("resources")
+            if isinstance(ckan_id, str) and isinstance(name, str):
+                ids.add(ckan_id.strip())
+                names.add(name.strip())
+            for r in resources if isinstance(resources, list) else ():
+                if isinstance(r, dict) and isinstance(r.get("id"), str):
+                    resource_ids.add(r["id"].strip())
+        self.ahead = _Ahead(db.session.connection(), ids, names, resource_ids)
+        self.since_ahead = self.held_back.copy()  # rows held back are not in what was read
+
+    def _served(self, rec: PackageRecord):
+        """Return rec's rows as read ahead (see `_Ahead.rows_of`), or None when they may have changed."""
+        found = self.ahead.rows_of(rec) if self.ahead is not None else None
+        if found is None:
+            return None
+        row, holder, resources = found
+        ids = [rec.ckan_id] if holder is None else [rec.ckan_id, holder.ckan_id]
+        names = [rec.name] if row is None else [rec.name, row.name]
+        if self.since_ahead.meets(ids, names, [*resources, *(r.ckan_id for r in rec.resources)]):
+            return None
+        return found
+
+    def must_flush(self, rec: PackageRecord) -> bool:
+        """Whether `existing(rec)` will flush the rows held back first (to read rec's rows as they are)."""
+        return self.holds_rows() and self._served(rec) is None
 
     def existing(self, rec: PackageRecord) -> tuple[dict | None, dict[str, dict]]:
         """Return the dataset row of `rec` (or None) and its resources' rows by CKAN id; the row that
-        holds rec's name under another id comes in the same statement, for `name_holder` next."""
+        holds rec's name under another id comes with them, for `name_holder` next.
+
+        From the batch's read ahead when it serves; else read now, after a flush of the rows held back."""
+        found = self._served(rec)
+        if found is not None:
+            row, holder, resources = found
+            self.holders = {rec.ckan_id: holder}
+            if row is None:
+                self.hold_read = None
+                return None, resources
+            self.hold_read = (row.id, self.ahead.holds.get(row.id))
+            return dict(row._mapping), resources
+        self.hold_read = None
+        self.flush()
         conn = db.session.connection()
         row, holder = None, None
         for found in conn.execute(_DATASET_OR_HOLDER, {"ckan_id": rec.ckan_id, "name": rec.name}):
@@ -126,6 +354,21 @@ class Writer:
         rows = conn.execute(_RESOURCES_OF, {"ids": ids, "dataset_id": row.id if row else -1}).mappings()
         return (dict(row._mapping) if row else None), {r["ckan_id"]: dict(r) for r in rows}
 
+    def hold(self, dataset_id: int):
+        """Return the personal data hold of a dataset `existing` just returned: the row read ahead
+        (status, fingerprint, problems) or the ORM object, None when it has none."""
+        if self.hold_read is not None and self.hold_read[0] == dataset_id:
+            return self.hold_read[1]
+        return db.session.get(PersonalDataHold, dataset_id)
+
+    def clear_hold(self, row: dict) -> None:
+        """Hold back the row of a clean first scan (sync/screen.py's `record`) for `flush`."""
+        self.holds.append(row)
+
+    def _touched(self, ids: Iterable[str], names: Iterable[str], resources: Iterable[str]) -> None:
+        self.since_ahead.add(ids, names, resources)
+        self.held_back.add(ids, names, resources)
+
     def write(
         self,
         rec: PackageRecord,
@@ -134,12 +377,15 @@ class Writer:
         old_resources: dict[str, dict],
         now: datetime,
         grade: rules.Grade | None = None,
-    ) -> tuple[str, int]:
-        """Create or update the dataset and its resources; return what happened and its id.
+        *,
+        at_once: bool = False,
+    ) -> tuple[str, int | New]:
+        """Create or update the dataset and its resources; return what happened and its id (a `New`
+        until `flush` when the dataset is new, unless `at_once` inserts it now).
 
         `grade` (catalogue/rules.py) decides whether it is published and with which open
         condition; a dataset it withholds is written withdrawn, and a published one so
-        withheld counts as WITHDRAWN."""
+        withheld counts as WITHDRAWN. The rows are held back for `flush`."""
         conn = db.session.connection()
         grade = grade or rules.grade(rec.data_level, rec.open_condition)
         values = {
@@ -170,31 +416,37 @@ class Writer:
                 withdrawn_at=old_withdrawn_at(conn, old["id"]) if kept else now,
             )
         values = changes.touched(values, now)  # the catalogue changed: cached pages must see it
+        dataset_id: int | New
         if old is None:
             outcome = CREATED
             values.update(ckan_id=rec.ckan_id, first_synced_at=now, download_count=0)
-            dataset_id = conn.execute(_INSERT_DATASET, values).scalar_one()
+            if at_once:
+                dataset_id = conn.execute(_INSERT_DATASET, values).scalar_one()
+            else:
+                dataset_id = New()
+                self.new.append((dataset_id, values))
         else:
             if not grade.publishable:
                 outcome = WITHDRAWN_NOW if old["state"] == PUBLISHED else UPDATED
             else:
                 outcome = RESTORED if old["state"] == WITHDRAWN else UPDATED
             dataset_id = old["id"]
-            conn.execute(_UPDATE_DATASET, {**values, "b_id": dataset_id})
-            self.flush()  # the links held back may be this dataset's, read again in the same batch
-            conn.execute(_UNLINK_THEMES, {"b_id": dataset_id})
-            conn.execute(_UNLINK_TAGS, {"b_id": dataset_id})
+            self.updates.append({**values, "b_id": dataset_id})
+            self.unlinks.append({"b_id": dataset_id})
+        self._touched([rec.ckan_id], [rec.name] if old is None else [rec.name, old["name"]], ())
         themes, tags = self.links
         themes += [{"dataset_id": dataset_id, "theme_id": t} for t in {self._theme(g) for g in rec.groups}]
         tags += [{"dataset_id": dataset_id, "tag_id": t} for t in {self._tag(name) for name in rec.tags}]
         self.save_resources(dataset_id, resources, old_resources)
-        search_index.index_dataset(conn, dataset_id, rec)
+        self.search.append(search_index.terms_row(dataset_id, rec, now))
         return outcome, dataset_id
 
-    def save_resources(self, dataset_id: int, resources: list[dict], old_resources: dict[str, dict]) -> bool:
-        """Insert new resources, update known ones, and mark those CKAN dropped as removed; return
-        whether anything a page shows changed (not only when a file was last checked)."""
-        conn = db.session.connection()
+    def save_resources(
+        self, dataset_id: int | New, resources: list[dict], old_resources: dict[str, dict]
+    ) -> bool:
+        """Insert new resources, update known ones, and mark those CKAN dropped as removed (rows held
+        back for `flush`); return whether anything a page shows changed (not only when a file was last
+        checked)."""
         fresh, known = [], []
         for values in resources:
             old = old_resources.get(values["ckan_id"])
@@ -202,18 +454,16 @@ class Writer:
                 fresh.append({**values, "dataset_id": dataset_id})
             elif any(old.get(k) != v for k, v in values.items()) or old["dataset_id"] != dataset_id:
                 known.append({**values, "dataset_id": dataset_id, "b_id": old["id"]})
-        if fresh:
-            conn.execute(insert(_RESOURCES), fresh)
-        if known:
-            conn.execute(_UPDATE_RESOURCE, known)
+        self.new_resources += fresh
+        self.changed_resources += known
         kept = {v["ckan_id"] for v in resources}
         gone = [
             {"b_id": o["id"], "state": "removed"}
             for o in old_resources.values()
             if o["dataset_id"] == dataset_id and o["ckan_id"] not in kept and o["state"] != "removed"
         ]
-        if gone:
-            conn.execute(_UPDATE_RESOURCE, gone)
+        self.gone_resources += gone
+        self._touched((), (), [*kept, *old_resources])
         shown = [
             values
             for values in known
@@ -234,6 +484,7 @@ class Writer:
         `existing` read it just before, once, else read now."""
         if rec.ckan_id in self.holders:
             return self.holders.pop(rec.ckan_id)
+        self.flush()  # read the rows as they are
         for found in db.session.connection().execute(
             _DATASET_OR_HOLDER, {"ckan_id": rec.ckan_id, "name": rec.name}
         ):
@@ -243,11 +494,13 @@ class Writer:
 
     def relink(self, holder, rec: PackageRecord) -> None:
         """Give the dataset row `holder` rec's CKAN id: rec takes it over, history and all."""
+        self.ahead = None  # a row read ahead may have changed hands
         db.session.connection().execute(_UPDATE_DATASET, {"ckan_id": rec.ckan_id, "b_id": holder.id})
         self.changes.append(("dataset", holder.id, rec.name, holder.ckan_id, rec.ckan_id))
 
     def park(self, holder, now: datetime, *, withdraw_as: str | None) -> None:
         """Move a dataset row off a name another id now holds; withdraw it when given a reason."""
+        self.ahead = None  # a row read ahead may have changed its name
         values = {"name": _parking_name(holder.name, holder.ckan_id), "b_id": holder.id}
         if withdraw_as and holder.state == PUBLISHED:
             values = changes.touched(
@@ -257,6 +510,7 @@ class Writer:
 
     def withdraw_row(self, holder, reason: str, now: datetime) -> None:
         """Withdraw a dataset row (it keeps its name)."""
+        self.ahead = None
         if holder.state == PUBLISHED:
             db.session.connection().execute(
                 _UPDATE_DATASET,

@@ -1,0 +1,102 @@
+"""The sync writes by batches (issue 20 item 3): a batch's rows read ahead in a few statements, its writes
+held back and flushed together, and the cases where what was read ahead no longer holds."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from sqlalchemy import event, select
+from sync_factories import package, published, sync
+
+from portal.catalogue.models import Dataset, Resource
+from portal.extensions import db
+from portal.sync import run
+
+
+@contextlib.contextmanager
+def statements():
+    """Count the statements sent to the database while the block runs."""
+    sent = []
+
+    def count(*args):
+        sent.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_a_full_sync_costs_no_statement_per_dataset(app, fake, ckan_url):
+    """Per dataset, the sync once sent five statements (its row and its holder, its resources, then its
+    insert, its resources', its search terms'); by batches it sends a few per 200 datasets."""
+    for n in range(8, 401):
+        fake.add_package(package(n, org="jx-xinban"))
+    with statements() as sent:
+        result = sync(ckan_url, full=True)
+    assert (result.created, result.failed) == (400, 0)
+    assert len(published()) == 400
+    assert len(sent) / 400 < 0.25, f"{len(sent)} statements for 400 datasets"
+    resources = db.session.scalar(select(db.func.count()).select_from(Resource))
+    assert resources == 400  # each dataset's resource written, with its dataset's id
+
+
+def test_a_batch_that_fails_to_flush_is_written_again_one_by_one(app, fake, ckan_url, monkeypatch):
+    """A batch's rows are flushed together, so a row that fails fails the flush of all; the batch is then
+    written again one dataset at a time, and only the dataset whose row fails is recorded as failed."""
+    monkeypatch.setattr(run, "COMMIT_EVERY", 100)
+    monkeypatch.setattr(run, "COMMIT_SECONDS", 3600.0)
+    flush = run.Writer.flush
+    broken = package(4)["id"]
+
+    def refuse_four(self):
+        if any(values["ckan_id"] == broken for _, values in self.new):
+            raise ValueError("a row the database refuses")
+        flush(self)
+
+    monkeypatch.setattr(run.Writer, "flush", refuse_four)
+    result = sync(ckan_url)
+    assert (result.created, result.failed, result.seen, result.status) == (6, 1, 7, "partial")
+    assert published() == {f"dataset-00{n}" for n in (1, 2, 3, 5, 6, 7)}
+    assert [(e.package, e.stage) for e in result.errors] == [("dataset-004", "write")]
+    assert (
+        db.session.scalar(select(Resource.id).where(Resource.ckan_id == package(4)["resources"][0]["id"]))
+        is None
+    )
+
+
+@pytest.mark.parametrize("first", ["giver", "taker"])
+def test_a_resource_moving_between_two_packages_of_one_batch_lands_once(app, fake, ckan_url, first):
+    """Package 1 hands its resource to package 2 in one change: whichever comes first in the batch, the
+    rows read ahead for the other are stale, so they are read again after a flush."""
+    sync(ckan_url)
+    moved = package(1)["resources"][0]
+    kept = package(2)["resources"][0]
+    changes = {
+        "giver": ("dataset-001", {"resources": []}),
+        "taker": ("dataset-002", {"resources": [kept, moved]}),
+    }
+    for role in (first, "taker" if first == "giver" else "giver"):
+        name, fields = changes[role]
+        fake.update_package(name, **fields)
+    result = sync(ckan_url)
+    assert (result.updated, result.failed) == (2, 0)
+    resource = db.session.scalar(select(Resource).where(Resource.ckan_id == moved["id"]))
+    assert (resource.dataset.name, resource.state) == ("dataset-002", "active")
+    giver = db.session.scalar(select(Dataset).where(Dataset.name == "dataset-001"))
+    assert [r for r in giver.resources if r.state == "active"] == []
+
+
+def test_a_package_renamed_onto_a_name_freed_in_the_same_batch(app, fake, ckan_url):
+    """Package 1 takes a new name and package 2 takes package 1's old name, in one batch: the name's
+    holder read ahead has moved, so package 2 is read again and takes the name without a clash."""
+    sync(ckan_url)
+    fake.update_package("dataset-001", name="dataset-renamed")
+    fake.update_package("dataset-002", name="dataset-001")
+    result = sync(ckan_url)
+    assert (result.updated, result.failed) == (2, 0)
+    names = dict(db.session.execute(select(Dataset.ckan_id, Dataset.name)).all())
+    assert names[package(1)["id"]] == "dataset-renamed"
+    assert names[package(2)["id"]] == "dataset-001"
