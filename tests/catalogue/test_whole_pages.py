@@ -141,3 +141,18 @@ def test_a_message_waiting_is_shown_on_the_page_not_kept(app, client, datasets):
     assert "一条提示" in client.get("/datasets/").get_data(as_text=True)
     assert "一条提示" not in client.get("/datasets/").get_data(as_text=True)  # shown once
     assert "一条提示" not in app.test_client().get("/datasets/").get_data(as_text=True)
+
+
+def test_a_dataset_page_rendered_anew_reads_its_public_part_without_the_orm(app, datasets):
+    from portal.catalogue import loading
+
+    statements, response = statements_of(app, f"/datasets/{datasets[0].name}")
+    assert response.status_code == 200
+    # its row; its dataset, resources, themes and tags (loading.load_page_dataset); its broken
+    # resources; its reuses
+    assert len(statements) == 7, statements
+    loaded = loading.load_page_dataset(datasets[0].id)
+    assert isinstance(loaded, loading.PageDataset) and loaded.volume == datasets[0].volume
+    assert [r.ckan_id for r in loaded.resources] == [r.ckan_id for r in datasets[0].resources]
+    assert [t.name for t in loaded.themes] == [t.name for t in datasets[0].themes]
+    assert loaded.is_published and loading.load_page_dataset(-1) is None
