@@ -13,7 +13,8 @@ CKAN runs in a child process so its memory is not counted.
 (five per dataset) and, in every dataset, one more file on each of two unreachable hosts (a name that
 does not resolve, a loopback port nobody listens on). It reports files mirrored per second and the
 seconds the run spent on the unreachable hosts' files. `--json FILE` writes the last size's figures:
-{"full": {"datasets", "seconds", "datasets_per_s", "statements_per_dataset", "commits_per_dataset"},
+{"full": {"datasets", "seconds", "datasets_per_s", "statements_per_dataset", "commits_per_dataset",
+"cpu_ms_per_dataset"},
 "database", "incremental": {"changed", "seconds"},
 "peak_rss": {"mb"}, "mirror": {"files", "seconds", "files_per_s", "unreachable_files",
 "unreachable_hosts", "errors_recorded"}, "load_average": [1, 5, 15 min]}.
@@ -21,6 +22,7 @@ seconds the run spent on the unreachable hosts' files. `--json FILE` writes the 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -220,10 +222,10 @@ def _measure(count: int, url: str) -> dict:
 
     with fresh_portal():
         source = remote.CkanSource(url, timeout=60, retries=2)
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         with counting(db.engine) as sent:
             full = run.sync(source, run.Settings(full=True))
-        full_s = time.perf_counter() - began
+        full_s, cpu = time.perf_counter() - began, time.process_time() - cpu
         if full.status != "succeeded" or full.created != count:
             from portal.sync.models import SyncError
 
@@ -241,6 +243,7 @@ def _measure(count: int, url: str) -> dict:
     return {
         "packages": count,
         "full_s": full_s,
+        "cpu_s": cpu,
         "per_s": count / full_s,
         "statements": sent["statements"] / count,
         "commits": sent["commits"] / count,
@@ -250,34 +253,45 @@ def _measure(count: int, url: str) -> dict:
     }
 
 
-def _arguments(argv: list[str]) -> tuple[list[int], str | None, int]:
-    sizes, json_path, mirror_files = [], None, 0
-    args = iter(argv)
-    for arg in args:
-        if arg == "--json":
-            json_path = next(args)
-        elif arg == "--mirror":
-            mirror_files = int(next(args))
-        else:
-            sizes.append(int(arg))
-    return sizes or ([] if mirror_files else [10_000]), json_path, mirror_files
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark the catalogue sync against a generated CKAN served over HTTP "
+        "(on DATABASE_URL, else SQLite in a temporary folder).",
+    )
+    parser.add_argument(
+        "sizes", nargs="*", type=int, metavar="N", help="datasets in the generated CKAN (default 10000)"
+    )
+    parser.add_argument("--json", metavar="FILE", help="write the last size's figures to FILE as JSON")
+    parser.add_argument(
+        "--mirror", type=int, default=0, metavar="FILES", help="add a mirroring load of about FILES files"
+    )
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the child processes' own entries
+    parser.add_argument("--serve-mirror", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if any(size < 1 for size in args.sizes) or args.mirror < 0:
+        parser.error("sizes must be positive and --mirror at least 0")
+    if not args.sizes and not args.mirror:
+        args.sizes = [10_000]
+    return args
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--serve":
-        serve(int(sys.argv[2]))
+    args = _arguments(sys.argv[1:])
+    if args.serve is not None:
+        serve(args.serve)
         sys.exit(0)
-    if sys.argv[1] == "--serve-mirror":
-        serve_mirror(int(sys.argv[2]))
+    if args.serve_mirror is not None:
+        serve_mirror(args.serve_mirror)
         sys.exit(0)
-    sizes, json_path, mirror_files = _arguments(sys.argv[1:])
+    sizes, json_path, mirror_files = args.sizes, args.json, args.mirror
     print(f"database: {os.environ.get('DATABASE_URL') or 'SQLite'}; load {os.getloadavg()}", flush=True)
     figures: dict = {}
     for size in sizes:
         r = bench(size)
         print(
             f"{r['packages']:>7} packages: full sync {r['full_s']:.1f} s = {r['per_s']:.0f} datasets/s "
-            f"({r['statements']:.2f} statements, {r['commits']:.3f} commits per dataset); "
+            f"({r['statements']:.2f} statements, {r['commits']:.3f} commits, "
+            f"{r['cpu_s'] / r['packages'] * 1000:.2f} ms of this process's CPU per dataset); "
             f"incremental (100 changed, {r['incremental_seen']} read) {r['incremental_s']:.2f} s; "
             f"peak memory {r['peak_mb']:.0f} MB",
             flush=True,
@@ -289,6 +303,7 @@ if __name__ == "__main__":
                 "datasets_per_s": r["per_s"],
                 "statements_per_dataset": r["statements"],
                 "commits_per_dataset": r["commits"],
+                "cpu_ms_per_dataset": r["cpu_s"] / r["packages"] * 1000,
             },
             database="PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite",
             incremental={"changed": 100, "seconds": r["incremental_s"]},
