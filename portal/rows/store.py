@@ -228,27 +228,18 @@ def insert(
     `first_id`; return how many. Pass the same `cutter` for every batch of a load so that its values'
     terms are cut once.
 
-    PostgreSQL takes them through COPY of one CSV text per batch (Python's csv writer formats every value
-    in C; FORCE_NOT_NULL keeps a row without terms an empty string where an unquoted blank is NULL),
-    SQLite through one prepared statement run many times.
+    PostgreSQL takes them through COPY of one CSV text per batch (`copy_text`, then `copy`), SQLite
+    through one prepared statement run many times.
     """
     if not count:
         return 0
+    if conn.dialect.name == "postgresql":
+        copy(conn, described, fields, copy_text(fields, first_id, columns, count, cutter))
+        return count
     cutter = cutter or Terms(fields)
     rows = zip(range(first_id, first_id + count), cutter.of(columns, count), *columns, strict=True)
     names = ["_id", "_terms", *(f.column for f in fields)]
     column_list = ", ".join(f'"{n}"' for n in names)
-    if conn.dialect.name == "postgresql":
-        # the rows can be loaded again from their source: a crash may lose the last batches' commits
-        # (each with its count of rows loaded, so a resumed load starts after the last one kept)
-        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        text = io.StringIO()
-        csv.writer(text, lineterminator="\r\n").writerows(rows)  # CR LF: a CR in a value is quoted too
-        statement = f'COPY {SCHEMA}."{described.name}" ({column_list}) FROM STDIN'
-        with conn.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f'{statement} WITH (FORMAT csv, FORCE_NOT_NULL ("_terms"))') as copy:
-                copy.write(text.getvalue())
-        return count
     cursor = conn.connection.driver_connection.cursor()
     cache = cursor.execute("PRAGMA cache_size").fetchone()[0]
     cursor.execute(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
@@ -258,6 +249,36 @@ def insert(
     finally:
         cursor.execute(f"PRAGMA cache_size = {int(cache)}")
     return count
+
+
+def copy_text(
+    fields: Sequence[Field],
+    first_id: int,
+    columns: Sequence[Sequence],
+    count: int,
+    cutter: Terms | None = None,
+) -> str:
+    """PostgreSQL: the COPY text of `count` rows given as in `insert`. Python's csv writer formats every
+    value in C; CR LF ends a row, so that a CR in a value is quoted too. It needs no database, so a load
+    makes the next batch's while the last one goes in (loader.py)."""
+    cutter = cutter or Terms(fields)
+    rows = zip(range(first_id, first_id + count), cutter.of(columns, count), *columns, strict=True)
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\r\n").writerows(rows)
+    return text.getvalue()
+
+
+def copy(conn: sa.Connection, described: sa.Table, fields: Sequence[Field], text: str) -> None:
+    """PostgreSQL: COPY a batch's `copy_text` into the table (FORCE_NOT_NULL keeps a row without terms
+    an empty string where an unquoted blank is NULL)."""
+    # the rows can be loaded again from their source: a crash may lose the last batches' commits
+    # (each with its count of rows loaded, so a resumed load starts after the last one kept)
+    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    column_list = ", ".join(f'"{n}"' for n in ["_id", "_terms", *(f.column for f in fields)])
+    statement = f'COPY {SCHEMA}."{described.name}" ({column_list}) FROM STDIN'
+    with conn.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f'{statement} WITH (FORMAT csv, FORCE_NOT_NULL ("_terms"))') as copying:
+            copying.write(text)
 
 
 def index(
