@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 
 import pytest
 from catalogue_factories import make_dataset, mirrored
@@ -142,6 +143,36 @@ def test_a_load_cut_short_resumes_where_it_stopped(loaded_tables):
     assert [r["n"] for r in records] == list(range(1, 1001)) and [r["_id"] for r in records] == list(
         range(1, 1001)
     )
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite's inserts run in Python's thread alone")
+def test_the_next_batch_is_made_while_the_last_one_is_copied(loaded_tables, monkeypatch):
+    """On PostgreSQL each batch's COPY text is made ahead, in a thread, while the last batch goes in:
+    the copy of batch 1 sees batch 2 made without returning first (it would wait forever otherwise)."""
+    data = "n,name\n" + "".join(f"{n},第{n}行\n" for n in range(1, 501))
+    resource = file_resource(data.encode(), "CSV")
+    made, copied, ahead = [], [], []
+    second = threading.Event()
+    copy_text, copy = store.copy_text, store.copy
+
+    def making(fields, first_id, *args, **kwargs):
+        made.append(first_id)
+        if len(made) == 2:
+            second.set()
+        return copy_text(fields, first_id, *args, **kwargs)
+
+    def copying(conn, described, fields, text):
+        copied.append(text.split(",", 1)[0])
+        if len(copied) == 1:
+            ahead.append(second.wait(30))  # a guard against a hang, never a measure
+        copy(conn, described, fields, text)
+
+    monkeypatch.setattr(store, "copy_text", making)
+    monkeypatch.setattr(store, "copy", copying)
+    row_table = load(resource, batch=100)
+    assert ahead == [True] and made == [1, 101, 201, 301, 401] and copied == ["1", "101", "201", "301", "401"]
+    assert (row_table.status, row_table.records) == (READY, 500)
+    assert [r["_id"] for r in read(row_table, limit=500)["records"]] == list(range(1, 501))
 
 
 def test_rows_after_the_sample_that_contradict_its_types_load_typed_as_the_whole_file(
