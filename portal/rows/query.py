@@ -16,6 +16,8 @@ table anew), so the total of a search without conditions is its largest `_id`, o
 as CKAN's. Otherwise matching rows are counted up to COUNT_MAX, past which PostgreSQL answers its
 planner's estimate, flagged `total_was_estimated` as CKAN flags its own estimates (SQLite, which has no
 estimates, counts them all: from its indexes, or from the FTS5 index for a text search alone); a
+full-text search of single terms alone is counted exactly from PostgreSQL's GIN index, reading no row
+(`_indexed_count`), up to that same bound of its estimate; a
 full-text search the planner expects to match over COUNT_SKIPPED_FROM times COUNT_MAX rows is not
 counted at all, and its page is read from a bounded walk of the table's first rows (`_windowed`). CKAN
 counts every matching row unless the caller passes `total_estimation_threshold` (CKAN 2.9+), whose
@@ -79,6 +81,7 @@ class Search:
     records_format: str = "objects"
     truncated: bool = False  # limit was over MAX_LIMIT
     echo: dict = field(default_factory=dict)  # the parameters CKAN repeats in its answer
+    text_index: bool | None = None  # SQLite: whether the table has its FTS5 table, when the caller knows
 
 
 def _not_in_table(name: object) -> str:
@@ -263,7 +266,7 @@ def _statement(
             query = sa.cast(sa.literal(terms.tsquery(units)), postgresql.TSQUERY)
             vector = sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), described.c._terms)
             statement = statement.where(vector.op("@@")(query))
-        elif store.has_text_index(conn, table_name):
+        elif _has_text_index(conn, table_name, search):
             fts = sa.table(store.fts_name(table_name), sa.column("rowid"))
             matching = sa.select(fts.c.rowid).where(
                 sa.literal_column(f'"{store.fts_name(table_name)}"').op("MATCH")(terms.fts5_query(units))
@@ -288,7 +291,7 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
         dialect == "sqlite"
         and units
         and not (search.filters or search.q_fields or search.sort or search.distinct)
-        and store.has_text_index(conn, table_name)
+        and _has_text_index(conn, table_name, search)
     ):
         return _answer(search, *_text_only(conn, described, search, table_name, units))
     statement = _statement(conn, described, search, dialect, table_name)
@@ -297,6 +300,14 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
     total = _total(conn, described, statement, search) if search.include_total else None
     rows = conn.execute(_page(described, statement, search)).all() if search.limit else []
     return _answer(search, rows, total)
+
+
+def _has_text_index(conn: sa.Connection, table_name: str, search: Search) -> bool:
+    """SQLite: whether the table has its FTS5 table, as the caller read it with the table (the rows APIs:
+    rows/tables.py `locate`), else asked now."""
+    if search.text_index is not None:
+        return search.text_index
+    return store.has_text_index(conn, table_name)
 
 
 def _page(described: sa.Table, statement: sa.Select, search: Search) -> sa.Select:
@@ -318,9 +329,11 @@ def _full_text(
     conn: sa.Connection, described: sa.Table, statement: sa.Select, search: Search
 ) -> tuple[list, tuple[int, bool] | None]:
     """PostgreSQL, a full-text search: its rows and total, read as the planner's estimate of its matches
-    (one EXPLAIN) makes cheapest. Few matches (at most COUNT_MAX) and a total wanted: one statement reads
-    each match once for both the page and its count (a window count; ordered by `_id + 0`, the page reads
-    every match anyway), where a count of its own read them all again. Many: the page from a bounded walk
+    (one EXPLAIN) makes cheapest. Single terms on the text alone, not too many matches: the total from
+    the text index (_indexed_count), the page from a window of the first rows. Else, few matches (at most
+    COUNT_MAX) and a total wanted: one statement reads each match once for both the page and its count (a
+    window count; ordered by `_id + 0`, the page reads every match anyway), where a count of its own read
+    them all again. Many: the page from a bounded walk
     of the first rows in `_id` order (_windowed), the total counted up to COUNT_MAX, or not at all when the
     estimate is far past it (_total)."""
     compiled = _compiled(conn, statement)
