@@ -104,7 +104,7 @@ def _export_cost() -> int:
 def _readable(name: str, resource_id: str) -> tuple[str, tables.Table]:
     """Return (the resource's CKAN id, its row table) if the caller may read them; raise ApiError 404, 410
     or 403. The dataset, resource and row table are read in one statement (rows/tables.py)."""
-    found = tables.locate(db.session, resource_id, dataset_name=name)
+    found = tables.locate(db.session, resource_id, dataset_name=name, text_index=bool(request.args.get("q")))
     dataset = found.dataset
     if dataset is None or dataset.withdrawn_reason in rules.WITHHELD_REASONS:  # graded 3-4: not even "gone"
         raise ApiError(404, f"There is no dataset named {name[:100]!r}.")
@@ -125,10 +125,12 @@ def _search(row_table: tables.Table, **fixed) -> query.Search:
     """Read the query parameters as datastore_search's; a refusal is a 400 naming the parameter."""
     params = {k: v for k, v in request.args.items() if k in ("filters", "q", "sort", "fields", "distinct")}
     try:
-        return query.parse({**params, **fixed}, row_table.fields)
+        search = query.parse({**params, **fixed}, row_table.fields)
     except query.Invalid as exc:
         key, messages = next(iter(exc.errors.items()))
         raise ApiError(400, f"{key}: {messages[0]}") from None
+    search.text_index = row_table.text_index
+    return search
 
 
 def _page_number() -> int:

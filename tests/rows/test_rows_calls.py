@@ -15,6 +15,7 @@ from portal.accounts import tokens
 from portal.catalogue import rules
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
+from portal.rows import store as row_store
 from portal.rows.models import RowTable
 
 ROWS = f"/api/v1/datasets/rows-dataset-1/resources/{STOPS}/rows"
@@ -104,3 +105,34 @@ def test_removed_resources_unready_tables_and_withheld_datasets_have_no_rows(cli
         dataset.state, dataset.withdrawn_reason = "withdrawn", reason
         db.session.commit()
         assert call().status_code == 404, reason
+
+
+@pytest.mark.parametrize("endpoint", ["datastore_search", "v1 rows"])
+def test_a_full_text_call_learns_of_the_text_index_with_its_table(client, synced, statements, endpoint):
+    """SQLite: whether the table has its FTS5 table is read in the lookup (it asked sqlite_master once or
+    twice more per call); a table given one afterwards (a reload) is searched through it at once."""
+    url, params = (SEARCH, {"resource_id": STOPS}) if endpoint == "datastore_search" else (ROWS, {})
+
+    def call():
+        response = client.get(url, query_string={**params, "q": "南湖"})
+        assert response.status_code == 200
+        body = response.get_json()
+        records = body["result"]["records"] if endpoint == "datastore_search" else body["items"]
+        return [r["_id"] for r in records]
+
+    scanned = call()
+    statements.clear()
+    assert call() == scanned and scanned
+    sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:
+        assert len(_own(statements)) == 3, _own(statements)
+    assert len([s for s in statements if "sqlite_master" in s or " row_tables " in s]) == 1, statements
+    if not sqlite:
+        return
+    row_table = db.session.scalar(select(RowTable).join(Resource).where(Resource.ckan_id == STOPS))
+    fields = [row_store.Field.from_dict(c) for c in row_table.columns]
+    row_store.index(db.session.connection(), row_table.table_name, fields, row_store.INDEXED_FROM)
+    db.session.commit()
+    statements.clear()
+    assert call() == scanned
+    assert any("_fts" in s and "MATCH" in s for s in statements), statements
