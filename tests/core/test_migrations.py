@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 
 from portal import create_app
 from portal.dbschema import include_object
-from portal.extensions import db
+from portal.extensions import SQLITE_MMAP_BYTES, db
 
 
 def _app(url, tmp_path):
@@ -39,10 +39,11 @@ def test_migrations_downgrade_to_base_and_upgrade_again(empty_database_url, tmp_
         db.engine.dispose()
 
 
-def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
+def test_sqlite_runs_with_wal_foreign_keys_and_memory_mapped_reads(tmp_path):
     app = _app(f"sqlite:///{tmp_path / 'wal.db'}", tmp_path)
     with app.app_context():
         with db.engine.connect() as conn:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA mmap_size")).scalar() == SQLITE_MMAP_BYTES > 0
         db.engine.dispose()
