@@ -152,6 +152,7 @@ def _instance_secret(instance_path: str) -> str:
 
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
+    from flask_login.utils import _user_context_processor
 
     from portal.accounts import permissions, sessions
     from portal.accounts.models import role_labels
@@ -165,6 +166,12 @@ def _init_login(app: Flask) -> None:
     login_manager.user_loader(sessions.load_user)  # checks the session epoch and deactivation
     app.session_interface = sessions.CookieSessions()  # no signer built for a request without a cookie
     app.before_request(sessions.anonymous_without_cookies)  # nor a user looked for
+    # Flask-Login's hooks, without their proxies' calls, and its remember hook only when there is a session
+    hooks, processors = app.after_request_funcs[None], app.template_context_processors[None]
+    hooks[hooks.index(login_manager._update_remember_cookie)] = sessions.remember_cookie_hook(
+        app, login_manager._update_remember_cookie
+    )
+    processors[processors.index(_user_context_processor)] = sessions.current_user_for_templates
 
     app.jinja_env.globals.update(
         can_manage_accounts=permissions.can_manage_accounts,

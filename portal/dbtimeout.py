@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import Flask, current_app, g, has_request_context
+from flask.globals import _cv_app
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import OperationalError
 
@@ -87,8 +88,9 @@ _DEADLINE = "_db_deadline"  # on flask.g: when the request's budget runs out (mo
 
 
 def _start_request() -> None:
-    budget = current_app.config.get("DB_REQUEST_BUDGET_MS") or 0
-    setattr(g, _DEADLINE, time.monotonic() + budget / 1000 if budget else None)
+    context = _cv_app.get()  # the app and g without their proxies' calls (issue 20)
+    budget = context.app.config.get("DB_REQUEST_BUDGET_MS") or 0
+    setattr(context.g, _DEADLINE, time.monotonic() + budget / 1000 if budget else None)
 
 
 def _request_deadline() -> float | None:

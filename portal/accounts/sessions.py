@@ -8,8 +8,10 @@ on any device, stops working at once.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask
+from flask.globals import _cv_app, _cv_request
 from flask.sessions import SecureCookieSessionInterface
+from flask_login.utils import _get_user
 
 from portal.accounts.models import User
 from portal.extensions import db, login_manager
@@ -74,9 +76,35 @@ def anonymous_without_cookies() -> None:
     """Take a request with neither a session nor a remember cookie as anonymous at once (a before-request
     hook): Flask-Login would reach the same answer after hashing the client's address and agent for
     session protection and looking for cookies it does not have (issue 20)."""
-    config, cookies = current_app.config, request.cookies  # each proxy read once
+    context = _cv_request.get()  # the request and app without their proxies' calls
+    config, cookies = context.app.config, context.request.cookies
     if (
         config["SESSION_COOKIE_NAME"] not in cookies
         and config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
     ):
-        g._login_user = login_manager.anonymous_user()
+        _cv_app.get().g._login_user = login_manager.anonymous_user()
+
+
+def current_user_for_templates() -> dict:
+    """Flask-Login's context processor (`current_user` in templates), reading g without its proxy."""
+    context = _cv_app.get(None)
+    user = None if context is None else vars(context.g).get("_login_user")
+    return {"current_user": user if user is not None else _get_user()}
+
+
+def remember_cookie_hook(app: Flask, update):
+    """Flask-Login's after-request hook `update` (it sets or clears the remember cookie as the session
+    asks), skipped for a request whose session is empty, where it does nothing: most page views."""
+    config = app.config
+
+    def update_remember_cookie(response):
+        context = _cv_request.get(None)
+        if (
+            context is not None
+            and not context.session
+            and not config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
+        ):
+            return response
+        return update(response)
+
+    return update_remember_cookie

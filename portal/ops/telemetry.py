@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import time
 
-from flask import Flask, g, request
+from flask import Flask
+from flask.globals import _cv_app, _cv_request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -36,13 +37,13 @@ def init_app(app: Flask) -> None:
 
 
 def _start_timer() -> None:
-    g.request_started = time.perf_counter()
+    _cv_app.get().g.request_started = time.perf_counter()  # g without its proxy's calls (issue 20)
 
 
 def _observe(response):
-    started = g.get("request_started")
+    started = getattr(_cv_app.get().g, "request_started", None)
     if started is not None:
-        req = request._get_current_object()  # once: each use of the proxy costs three calls
+        req = _cv_request.get().request
         endpoint = req.url_rule.endpoint if req.url_rule is not None else "unmatched"
         timer, counter = _series(endpoint, req.method, response.status_code)
         timer.observe(time.perf_counter() - started)
