@@ -4,6 +4,7 @@ they are shown with, result cards without the ORM, or only their versions."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -265,3 +266,14 @@ def load_page_dataset(dataset_id: int) -> PageDataset | None:
     return PageDataset(
         **values, department=department, licence=licence, themes=themes, tags=tags, resources=resources
     )
+
+
+def raw_versions(cursor: Any, ids: Sequence[int]) -> tuple:
+    """Return the versions of the datasets `ids` as the database gives them (no type conversion), in id
+    order, read on a `changes.raw_cursor`: what a kept catalogue page compares with those it was made of."""
+    marks = ", ".join(["?" if db.engine.dialect.paramstyle == "qmark" else "%s"] * len(ids))
+    cursor.execute(f"SELECT {_VERSION_LIST} FROM datasets WHERE id IN ({marks})", tuple(ids))
+    return tuple(sorted(cursor.fetchall()))
+
+
+_VERSION_LIST = ", ".join(column.key for column in (Dataset.id, *changes.VERSION_COLUMNS))

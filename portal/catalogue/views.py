@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import NamedTuple
 from urllib.parse import quote, quote_plus
@@ -26,13 +27,18 @@ FACET_PARAMS = {facet.name: facet.param for facet in rules.FACETS}
 def index():
     """Search the catalogue: every part of the search comes from the URL."""
     key = whole_pages.key("listing")
-    kept = _kept_listing(key) if key is not None else None
+    kept, generation = _kept_listing(key) if key is not None else (None, None)
     if kept is not None:
         if kept.searched:
             events.record("search")
         return kept.html
     query = search.normalise(_search_query(request.args))
     result = search.search_datasets(query, load=loading.load_versions, highlight=False)
+    if key is not None:  # the page's stamp, read before what it shows: never newer than the page
+        ids = [version.id for version in result.items]
+        with changes.raw_cursor() as cursor:
+            versions = loading.raw_versions(cursor, ids) if ids else ()
+        result = dataclasses.replace(result, items=loading.load_versions(ids))
     if query.q:
         events.record("search")  # written behind the request: no commit
     popular = search.popular_themes() if result.total == 0 else []
@@ -47,9 +53,7 @@ def index():
         popular=popular,
     )
     if key is not None:
-        ids = tuple(version.id for version in result.items)
-        versions = tuple(version.version for version in result.items)
-        whole_pages.listings.put(key, result.generation, _Listing(ids, versions, bool(query.q), html))
+        whole_pages.listings.put(key, generation, _Listing(tuple(ids), versions, bool(query.q), html))
     return html
 
 
@@ -57,20 +61,21 @@ class _Listing(NamedTuple):
     """A catalogue page as a visitor who is not signed in sees it (catalogue/whole_pages.py)."""
 
     ids: tuple[int, ...]  # the datasets it lists, in order
-    versions: tuple  # their versions when it was rendered
+    versions: tuple  # their versions (loading.raw_versions), read before it was rendered
     searched: bool  # a text search: each view records a search event
     html: str
 
 
-def _kept_listing(key) -> _Listing | None:
+def _kept_listing(key) -> tuple[_Listing | None, tuple]:
     """Return the page kept under `key` while the catalogue's generation and the versions of the
-    datasets it lists (a download moves a count, a rating the rating) are those it was made of."""
-    kept = whole_pages.listings.peek(key, changes.generation())
-    if kept is None:
-        return None
-    if kept.ids and tuple(v.version for v in loading.load_versions(list(kept.ids))) != kept.versions:
-        return None
-    return kept
+    datasets it lists (a download moves a count, a rating the rating) are those it was made of, and the
+    generation read. Both are read on a DBAPI cursor, outside the session: a kept page opens none."""
+    with changes.raw_cursor() as cursor:
+        generation = changes.generation_on(cursor)
+        kept = whole_pages.listings.peek(key, generation)
+        if kept is not None and kept.ids and loading.raw_versions(cursor, kept.ids) != kept.versions:
+            kept = None
+    return kept, generation
 
 
 def _cards(versions: list[loading.Version], q: str, names: dict) -> list[Markup]:
