@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import ARRAY, any_, bindparam, delete, insert, or_, select, text, update
 
 from portal.catalogue import changes, rules, search_index
 from portal.catalogue.models import (
@@ -63,29 +63,48 @@ _RESOURCES_OF = select(_RESOURCES).where(
     )
 )
 _INSERT_DATASET = insert(_DATASETS).returning(_DATASETS.c.id)
-# Many at once, each id returned with its CKAN id (SQLite inserts one by one when asked to return them
-# in the order of the rows given)
+# Many at once. SQLite: in one statement, each id returned with its CKAN id (SQLite inserts one by one
+# when asked to return them in the order of the rows given). PostgreSQL: the ids are taken from the
+# sequence first, then the rows go in a prepared statement: psycopg parses a statement of more than 50
+# parameters anew at each run, which cost more than the insert.
 _INSERT_DATASETS = insert(_DATASETS).returning(_DATASETS.c.ckan_id, _DATASETS.c.id)
+_INSERT_DATASETS_WITH_IDS = insert(_DATASETS)
+_NEXT_DATASET_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('datasets', 'id')) FROM generate_series(1, :n)"
+)
 _INSERT_RESOURCES = insert(_RESOURCES)
 _HOLDS = PersonalDataHold.__table__
 _INSERT_HOLDS = insert(_HOLDS)
-# A batch's rows read ahead: datasets by CKAN id or by name, then resources by CKAN id or by
-# dataset, then the datasets' holds (each list a single array-like parameter, expanded)
-_DATASETS_AHEAD = select(*_DATASET_OR_HOLDER.selected_columns).where(
-    or_(
-        _DATASETS.c.ckan_id.in_(bindparam("ids", expanding=True)),
-        _DATASETS.c.name.in_(bindparam("names", expanding=True)),
+
+
+def _among(column, name: str, dialect: str):
+    """`column` among the values of the list parameter `name`: one array on PostgreSQL (a statement of
+    constant text, which psycopg prepares once), a parameter per value on SQLite."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _ahead_statements(dialect: str) -> tuple:
+    """A batch's rows read ahead: datasets by CKAN id or by name, then resources by CKAN id or by
+    dataset, then the datasets' holds."""
+    return (
+        select(*_DATASET_OR_HOLDER.selected_columns).where(
+            or_(_among(_DATASETS.c.ckan_id, "ids", dialect), _among(_DATASETS.c.name, "names", dialect))
+        ),
+        select(_RESOURCES).where(
+            or_(
+                _among(_RESOURCES.c.ckan_id, "ids", dialect),
+                _among(_RESOURCES.c.dataset_id, "dataset_ids", dialect),
+            )
+        ),
+        select(_HOLDS.c.dataset_id, _HOLDS.c.status, _HOLDS.c.fingerprint, _HOLDS.c.problems).where(
+            _among(_HOLDS.c.dataset_id, "dataset_ids", dialect)
+        ),
     )
-)
-_RESOURCES_AHEAD = select(_RESOURCES).where(
-    or_(
-        _RESOURCES.c.ckan_id.in_(bindparam("ids", expanding=True)),
-        _RESOURCES.c.dataset_id.in_(bindparam("dataset_ids", expanding=True)),
-    )
-)
-_HOLDS_AHEAD = select(_HOLDS.c.dataset_id, _HOLDS.c.status, _HOLDS.c.fingerprint, _HOLDS.c.problems).where(
-    _HOLDS.c.dataset_id.in_(bindparam("dataset_ids", expanding=True))
-)
+
+
+_AHEAD = {dialect: _ahead_statements(dialect) for dialect in ("sqlite", "postgresql")}
 _UPDATE_DATASET = update(_DATASETS).where(_DATASETS.c.id == bindparam("b_id"))
 _UPDATE_RESOURCE = update(_RESOURCES).where(_RESOURCES.c.id == bindparam("b_id"))
 _UNLINK_THEMES = delete(dataset_themes).where(dataset_themes.c.dataset_id == bindparam("b_id"))
@@ -166,9 +185,10 @@ class _Ahead:
 
     def __init__(self, conn, ids: set[str], names: set[str], resource_ids: set[str]) -> None:
         self.ids, self.names, self.resource_ids = ids, names, resource_ids
+        datasets_ahead, resources_ahead, holds_ahead = _AHEAD[conn.dialect.name]
         self.by_id: dict[str, Any] = {}  # rows (id, name, ckan_id, state, …)
         self.by_name: dict[str, Any] = {}
-        for row in conn.execute(_DATASETS_AHEAD, {"ids": list(ids), "names": list(names)}):
+        for row in conn.execute(datasets_ahead, {"ids": list(ids), "names": list(names)}):
             self.by_id[row.ckan_id] = row
             self.by_name[row.name] = row
         dataset_ids = [row.id for row in self.by_id.values()]
@@ -176,13 +196,13 @@ class _Ahead:
         self.of_dataset: dict[int, list[dict]] = {}
         if resource_ids or dataset_ids:
             params = {"ids": list(resource_ids), "dataset_ids": dataset_ids}
-            for found in conn.execute(_RESOURCES_AHEAD, params).mappings():
+            for found in conn.execute(resources_ahead, params).mappings():
                 row = dict(found)
                 self.resources[row["ckan_id"]] = row
                 self.of_dataset.setdefault(row["dataset_id"], []).append(row)
         self.holds: dict[int, Any] = {}
         if dataset_ids:
-            self.holds = {h.dataset_id: h for h in conn.execute(_HOLDS_AHEAD, {"dataset_ids": dataset_ids})}
+            self.holds = {h.dataset_id: h for h in conn.execute(holds_ahead, {"dataset_ids": dataset_ids})}
 
     def rows_of(self, rec: PackageRecord) -> tuple[Any, Any, dict[str, dict]] | None:
         """Return rec's dataset row, its name's holder (rows, or None) and its resources' rows by CKAN
@@ -266,7 +286,12 @@ class Writer:
         if not self.holds_rows():
             return
         conn = db.session.connection()
-        if self.new:
+        if self.new and conn.dialect.name == "postgresql":
+            ids = conn.execute(_NEXT_DATASET_IDS, {"n": len(self.new)}).scalars().all()
+            for (new, values), dataset_id in zip(self.new, ids, strict=True):
+                new.id = values["id"] = dataset_id
+            conn.execute(_INSERT_DATASETS_WITH_IDS, [values for _, values in self.new])
+        elif self.new:
             ids = dict(conn.execute(_INSERT_DATASETS, [values for _, values in self.new]).all())
             for new, values in self.new:
                 new.id = ids[values["ckan_id"]]
