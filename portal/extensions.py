@@ -81,6 +81,15 @@ limiter = Limiter(key_func=get_remote_address)
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 
 
+def set_sqlite_memory_map(session, size: int = SQLITE_MMAP_BYTES) -> None:
+    """Set the memory map of `session`'s SQLite connection (nothing on PostgreSQL). A sync turns it off
+    for its run: it reads few pages twice, and the mapped pages of a large file count in its resident
+    memory (280 of 489 MB at 100,000 datasets), as a read()'s copies in the page cache do not."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA mmap_size={int(size)}")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """Turn on foreign keys, write-ahead logging and memory-mapped reads for every SQLite connection."""

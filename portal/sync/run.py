@@ -31,7 +31,7 @@ from portal.audit import log as audit_log
 from portal.catalogue import rules
 from portal.catalogue.models import PUBLISHED, WITHDRAWN, Dataset, Resource
 from portal.dbtypes import utcnow
-from portal.extensions import db
+from portal.extensions import db, set_sqlite_memory_map
 from portal.rows import loader, retire
 from portal.sync import identity, lock, mirror, outcome, screen, volume
 from portal.sync.assess import Assessor, mark_duplicates
@@ -116,6 +116,7 @@ def execute(
 ) -> SyncRun:
     """Carry out a started run to its end, then release the lock. Never raises for data faults."""
     job = _Job(run, source, settings, store, fetcher or mirror.Fetcher(), progress)
+    set_sqlite_memory_map(db.session, 0)  # restored below: the run's resident memory stays its own
     try:
         job.go()
     except SourceUnavailable as exc:
@@ -133,6 +134,7 @@ def execute(
         raise
     finally:
         lock.release(run.id)
+        set_sqlite_memory_map(db.session)
     return run
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from sync_factories import package, published, sync
 
 from portal.catalogue.models import Dataset, Resource
-from portal.extensions import db
+from portal.extensions import SQLITE_MMAP_BYTES, db, set_sqlite_memory_map
 from portal.sync import run
 
 
@@ -100,3 +100,25 @@ def test_a_package_renamed_onto_a_name_freed_in_the_same_batch(app, fake, ckan_u
     names = dict(db.session.execute(select(Dataset.ckan_id, Dataset.name)).all())
     assert names[package(1)["id"]] == "dataset-renamed"
     assert names[package(2)["id"]] == "dataset-001"
+
+
+def test_a_sync_runs_without_sqlites_memory_map_and_gives_it_back(app, fake, ckan_url, monkeypatch):
+    """The mapped pages of a large SQLite file counted in the sync's resident memory (280 of 489 MB at
+    100,000 datasets): the run turns the map off on its connection and sets it again after."""
+    if db.engine.dialect.name != "sqlite":  # PostgreSQL has no such map: nothing is sent
+        with statements() as sent:
+            set_sqlite_memory_map(db.session, 0)
+        assert not sent
+        return
+    seen = []
+    flush = run.Writer.flush
+
+    def look(self):
+        seen.append(db.session.connection().exec_driver_sql("PRAGMA mmap_size").scalar())
+        flush(self)
+
+    monkeypatch.setattr(run.Writer, "flush", look)
+    sync(ckan_url, full=True)
+    assert seen and set(seen) == {0}
+    after = db.session.connection().exec_driver_sql("PRAGMA mmap_size").scalar()
+    assert after == SQLITE_MMAP_BYTES
