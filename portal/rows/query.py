@@ -427,11 +427,11 @@ def _indexed_count(
         with psycopg.ClientCursor(conn.connection.driver_connection) as cursor:
             cursor.execute(sql, params)
             last = cursor.fetchone()[0]
-            while cursor.nextset() and cursor.description is None:  # the savepoint and settings
-                pass
+            while cursor.nextset() and cursor.description is None:
+                continue  # past the savepoint and the settings, which return no rows
             plan = cursor.fetchone()[0]
-            while cursor.nextset():  # the rollback to the savepoint, and its release
-                pass
+            while cursor.nextset():
+                continue  # past the rollback to the savepoint, and its release
     except psycopg.Error as exc:  # as SQLAlchemy raises it (a timeout: dbtimeout.is_timeout, a 503)
         raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
     plan = json.loads(plan) if isinstance(plan, str) else plan

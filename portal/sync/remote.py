@@ -379,7 +379,7 @@ class DumpSource:
         return {}, {}
 
     def keep_samples(self, samples: dict) -> None:
-        pass
+        """A dump has no DataStore: no samples to keep."""
 
     def datastore_fields(self, resource_id: str) -> list[dict] | None:
         return None
