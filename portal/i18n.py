@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from types import SimpleNamespace
 
 from babel import Locale
-from flask import Flask, g
+from flask import Flask
 from flask.globals import _cv_app
 from flask_babel import Domain, format_decimal, get_locale, get_timezone, gettext
 from flask_babel import get_translations as looked_up_translations
@@ -47,7 +48,8 @@ def parsed_locale(identifier: str) -> Locale:
 
 
 def request_translations():
-    """Return the translations of the current locale, found once per request and locale.
+    """Return the translations of the current locale, found once per request and locale, and looked up
+    in Flask-Babel once per app and locale.
 
     Flask-Babel finds the domain, the locale and its catalogue again for every string (about 16 on
     the plainest page); this keeps the catalogue on the request's Babel state beside the locale it
@@ -60,10 +62,29 @@ def request_translations():
     bound = getattr(state, "portal_translations", None)
     if bound is not None and bound[0] is getattr(state, "babel_locale", None):
         return bound[1]
-    translations = _RequestDomain.look_up(babel.domain_instance)
-    state = g._flask_babel  # made by the lookup
-    state.portal_translations = (state.babel_locale, translations)
+    locale = _request_locale(context, state)
+    domain = babel.domain_instance
+    translations = domain.by_locale.get(locale)
+    if translations is None:
+        translations = domain.by_locale[locale] = _RequestDomain.look_up(domain)
+    context.g._flask_babel.portal_translations = (locale, translations)  # made by _request_locale
     return translations
+
+
+def _request_locale(context, state) -> Locale:
+    """The request's Locale as flask_babel.get_locale finds it (and keeps it on the same Babel state, so
+    get_locale, refresh() and force_locale agree), without its proxies' and lookups' sixty calls: the
+    selector's Locale is parsed once per process (`parsed_locale`)."""
+    locale = getattr(state, "babel_locale", None)
+    if locale is not None:
+        return locale
+    config = context.app.extensions["babel"]
+    chosen = config.locale_selector() if config.locale_selector is not None else None
+    locale = config.instance.default_locale if chosen is None else Locale.parse(chosen)
+    if state is None:
+        state = context.g._flask_babel = SimpleNamespace()
+    state.babel_locale = locale
+    return locale
 
 
 _FORMATTED: dict[tuple, str] = {}  # (translations, message, autoescape) -> what _("message") shows
@@ -99,6 +120,11 @@ class _RequestDomain(Domain):
     """Flask-Babel's default domain whose translations are found once per request."""
 
     look_up = Domain.get_translations
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Locale -> its catalogue, as Flask-Babel's cache holds it, without the str(locale) of its key
+        self.by_locale: dict[Locale, object] = {}
 
     def get_translations(self):
         return request_translations()
