@@ -7,7 +7,8 @@
 For each size: a full sync without mirroring (datasets per second, and the SQL statements and
 commits it sent per dataset: counts, which a busy machine does not blur as it blurs seconds), then
 an incremental sync after 100 packages change, and the peak memory of the syncing process. The fake
-CKAN runs in a child process so its memory is not counted.
+CKAN runs in a child process so its memory is not counted; it keeps HTTP connections alive, as a CKAN
+behind a web server does, and the sync reads it behind the outbound guard, as the portal does.
 
 `--mirror N` adds a mirroring load (issue 20 item 5): N small files on a local HTTP file server
 (five per dataset) and, in every dataset, one more file on each of two unreachable hosts (a name that
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.server
+import io
 import json
 import os
 import random
@@ -31,6 +34,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -63,6 +67,71 @@ def fresh_portal():
             yield tmp
 
 
+class _KeepAliveHandler(http.server.BaseHTTPRequestHandler):
+    """Serve a WSGI app over HTTP/1.1 connections kept alive, as a CKAN behind a web server does (the
+    tests' server closes each connection after its answer, which costs the client a connection per
+    call: a DataStore read per structured resource)."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # an answer is not held back waiting for the client's ACK
+    app = None  # the WSGI app, set on a subclass by `keep_alive_server`
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path, _, query = self.path.partition("?")
+        environ = {
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": str(self.server.server_port),
+            "SERVER_PROTOCOL": self.request_version,
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for key, value in self.headers.items():
+            environ["HTTP_" + key.upper().replace("-", "_")] = value
+        answer: list = []
+        chunks = self.app(environ, lambda status, headers, exc_info=None: answer.extend((status, headers)))
+        data = b"".join(chunks)
+        status, headers = answer
+        self.send_response(int(status.split()[0]), status.partition(" ")[2])
+        for key, value in headers:
+            if key.lower() != "content-length":
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self._headers_buffer.append(b"\r\n")  # what end_headers adds; headers and body go in one write
+        self.wfile.write(b"".join(self._headers_buffer) + data)
+        self._headers_buffer = []
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        """Keep request lines out of the benchmark's output."""
+
+
+@contextlib.contextmanager
+def keep_alive_server(app):
+    """Serve `app` on 127.0.0.1, a free port, a thread per connection; yield its URL."""
+    handler = type("Handler", (_KeepAliveHandler,), {"app": staticmethod(app)})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def serve(count: int) -> None:
     """Child process: serve `count` packages, plus /_bench/touch?n=N to change N of them."""
     import ckan_generator
@@ -80,7 +149,7 @@ def serve(count: int) -> None:
             return [json.dumps({"touched": n}).encode()]
         return fake(environ, start_response)
 
-    with ckan_generator._ckanserver().serve(app) as url:
+    with keep_alive_server(app) as url:
         print(url, flush=True)
         sys.stdin.read()  # until the parent closes our stdin
 
@@ -217,11 +286,13 @@ def counting(engine):
 
 
 def _measure(count: int, url: str) -> dict:
+    from portal import outbound
     from portal.extensions import db
     from portal.sync import remote, run
 
-    with fresh_portal():
-        source = remote.CkanSource(url, timeout=60, retries=2)
+    with fresh_portal():  # behind the outbound guard, as the portal opens its source (sync/collaborators.py)
+        guard = outbound.Guard.from_settings(["127.0.0.0/8"])
+        source = remote.CkanSource(url, timeout=60, retries=2, guard=guard)
         began, cpu = time.perf_counter(), time.process_time()
         with counting(db.engine) as sent:
             full = run.sync(source, run.Settings(full=True))
