@@ -116,6 +116,15 @@ def _watch_sqlite(dbapi_connection, connection_record) -> None:
         dbapi_connection.set_progress_handler(deadline.passed, PROGRESS_STEPS)
 
 
+def lift_sqlite_deadline(connection) -> None:
+    """Clear the deadline a pooled SQLite connection may keep from its last request, for work that runs
+    statements on the DBAPI connection itself (`connection`, from engine.raw_connection()), which
+    `_start_clock` does not see. PostgreSQL's bound is reset at checkout already."""
+    deadline = connection.info.get("deadline")
+    if deadline is not None:
+        deadline.at = None
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _start_clock(conn, cursor, statement, parameters, context, executemany) -> None:
     deadline = conn.info.get("deadline")

@@ -20,8 +20,10 @@ from flask import Flask, Request, Response, current_app, request
 from flask.globals import _cv_app, _cv_request
 from flask_login import current_user
 from sqlalchemy import Engine, insert
+from sqlalchemy import exc as sa_exc
 from werkzeug.http import http_date
 
+from portal import dbtimeout
 from portal.activity import backlog
 from portal.activity.models import KINDS, ActivityEvent
 from portal.dbtypes import utcnow
@@ -157,12 +159,80 @@ def init_app(app: Flask) -> None:
     )
 
 
+COLUMNS = (
+    "occurred_at",
+    "kind",
+    "user_id",
+    "region_id",
+    "visitor_hash",
+    "dataset_id",
+    "resource_id",
+    "path",
+    "ip_hash",
+    "is_bot",
+)  # what `record` gives every event
+
+
 def _writer(engine: Engine) -> backlog.Writer:
-    """Insert a batch of events in one statement and commit it, on a connection of its own."""
+    """Insert a batch of events and commit it, on a pooled connection of its own.
+
+    A batch of events as `record` makes them goes to the driver's executemany at once, each value
+    through its column type's bind processor only where the type has one: SQLAlchemy's executemany
+    processed the rows parameter by parameter, 15-30 µs of the serving process's CPU per event (issue
+    20). Rows of other shapes (tests leaving columns to their defaults) take SQLAlchemy's insert.
+    """
     table = ActivityEvent.__table__
+    dialect = engine.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(COLUMNS), for_executemany=True)
+    positional = compiled.positional  # SQLite's "?" in the statement's order, or psycopg's %(name)s
+    names = tuple(compiled.positiontup) if positional else COLUMNS
+    processors = [
+        (at, processor)
+        for at, name in enumerate(names)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+
+    def parameters(rows: list[dict]) -> list:
+        """The batch as the driver takes it: lists in the statement's order, or dicts by name."""
+        batch = []
+        for row in rows:
+            values = [row[name] for name in names]
+            for at, processor in processors:
+                values[at] = processor(values[at])
+            batch.append(values if positional else dict(zip(names, values, strict=True)))
+        return batch
 
     def write(rows: list[dict]) -> None:
-        with engine.begin() as connection:
-            connection.execute(insert(table), rows)
+        try:
+            batch = parameters(rows)
+        except KeyError:  # a row without some column: SQLAlchemy fills in the defaults
+            with engine.begin() as connection:
+                connection.execute(insert(table), rows)
+            return
+        except Exception as exc:  # a value its column's type refuses, as SQLAlchemy would report it
+            raise sa_exc.StatementError(str(exc), compiled.string, None, exc) from exc
+        _execute_many(engine, compiled.string, batch)
 
     return write
+
+
+def _execute_many(engine: Engine, statement: str, batch: list) -> None:
+    """Run `statement` for each parameter set of `batch` in one transaction of a pooled DBAPI
+    connection; the driver's errors are raised as SQLAlchemy's (IntegrityError, OperationalError...),
+    which the backlog tells apart."""
+    connection = engine.raw_connection()
+    try:
+        dbtimeout.lift_sqlite_deadline(connection)
+        cursor = connection.cursor()
+        try:
+            cursor.executemany(statement, batch)
+        finally:
+            cursor.close()
+        connection.commit()
+    except engine.dialect.loaded_dbapi.Error as exc:
+        connection.rollback()
+        raise sa_exc.DBAPIError.instance(
+            statement, None, exc, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect
+        ) from exc
+    finally:
+        connection.close()  # back to the pool
