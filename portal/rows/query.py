@@ -33,6 +33,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import psycopg
 import sqlalchemy as sa
@@ -229,18 +230,76 @@ def _filter_value(column: store.Field, value: object) -> object:
     return converted
 
 
-def _scanned_terms(described: sa.Table, units: list[terms.Unit]) -> list:
+# -- statements by shape --------------------------------------------------------------------------------
+#
+# A search's statements depend on its shape (the fields it selects, the fields it filters on and how many
+# values each, the kind of text search, the fields searched, distinct, sort), its values aside. Each shape's
+# statements are built once per process with named bind parameters, and a call passes its values: building
+# a Select and its cache key on every call was most of a call's own Python in query.run, and PostgreSQL's
+# full-text EXPLAINs compiled the statement anew every time.
+
+TSQUERY, FTS, SCAN = "tsquery", "fts", "scan"  # how a full-text `q` is matched (see _text_kind)
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)  # a page's, in every statement of a page
+_OFFSET = sa.bindparam("offset", type_=sa.Integer)
+
+
+class Shaped(NamedTuple):
+    """A search's statement, the same object for every search of its shape, and this search's values."""
+
+    statement: sa.Select
+    params: dict
+
+
+def _text_kind(units: list[terms.Unit], dialect: str, text_index: bool) -> tuple | None:
+    """How the units are matched: PostgreSQL's tsquery, SQLite's FTS5 table, else a scan of the row's
+    terms (a unit a condition)."""
+    if not units:
+        return None
+    if dialect == "postgresql":
+        return (TSQUERY,)
+    return (FTS,) if text_index else (SCAN, len(units))
+
+
+def _shaped(
+    conn: sa.Connection, described: sa.Table, table_name: str, search: Search, units: list[terms.Unit]
+) -> Shaped:
+    """The search's statement (its shape's, see above) and the values of its parameters."""
+    dialect = conn.dialect.name
+    text_index = bool(units) and dialect == "sqlite" and _has_text_index(conn, table_name, search)
+    text_kind = _text_kind(units, dialect, text_index)
+    filters = tuple(
+        (column.column, sum(v is not None for v in values), None in values)
+        for column, values in search.filters
+    )
+    shape = (
+        tuple(f.column for f in search.fields),
+        filters,
+        text_kind,
+        tuple(column.column for column, _ in search.q_fields),
+        search.distinct,
+    )
+    params = {}
+    for i, (_, values) in enumerate(search.filters):
+        params.update((f"f{i}_{j}", v) for j, v in enumerate(v for v in values if v is not None))
+    if text_kind == (TSQUERY,):
+        params["q"] = terms.tsquery(units)
+    elif text_kind == (FTS,):
+        params["q"] = terms.fts5_query(units)
+    elif text_kind is not None:
+        params.update((f"t{k}", pattern) for k, pattern in enumerate(_scanned_patterns(units)))
+    for i, (_, text) in enumerate(search.q_fields):
+        params[f"p{i}"] = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+    return Shaped(_statement(described, table_name, *shape), params)
+
+
+def _scanned_patterns(units: list[terms.Unit]) -> list[str]:
     """SQLite without an FTS5 table (a small table): FTS5's matching, read from the row's terms themselves.
     Terms are space-separated in order and hold only [0-9a-z] and CJK characters, so a phrase is its
     terms next to each other, a word a whole term, and a character the start of a term, as in FTS5."""
-    padded = sa.literal(" ") + described.c._terms + sa.literal(" ")
-    conditions = []
-    for unit in units:
-        if unit.kind == terms.CHARACTER:
-            conditions.append(padded.like(f"% {unit.text}%"))
-        else:
-            conditions.append(padded.like("% " + " ".join(unit.terms) + " %"))
-    return conditions
+    return [
+        f"% {unit.text}%" if unit.kind == terms.CHARACTER else "% " + " ".join(unit.terms) + " %"
+        for unit in units
+    ]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -249,35 +308,40 @@ def _selected(described: sa.Table, columns: tuple[str, ...]) -> list[sa.Label]:
     return [described.c[column].label(f"v{i}") for i, column in enumerate(columns)]
 
 
+@functools.lru_cache(maxsize=512)
 def _statement(
-    conn: sa.Connection, described: sa.Table, search: Search, dialect: str, table_name: str
+    described: sa.Table,
+    table_name: str,
+    columns: tuple[str, ...],
+    filters: tuple[tuple[str, int, bool], ...],
+    text_kind: tuple | None,
+    q_columns: tuple[str, ...],
+    distinct: bool,
 ) -> sa.Select:
-    statement = sa.select(*_selected(described, tuple(f.column for f in search.fields)))
-    for column, values in search.filters:
-        target = described.c[column.column]
-        if any(v is None for v in values):
-            present = [v for v in values if v is not None]
-            statement = statement.where(sa.or_(target.is_(None), target.in_(present)))
-        else:
-            statement = statement.where(target == values[0] if len(values) == 1 else target.in_(values))
-    units = terms.query_units(search.q) if search.q else []
-    if units:
-        if dialect == "postgresql":
-            query = sa.cast(sa.literal(terms.tsquery(units)), postgresql.TSQUERY)
-            vector = sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), described.c._terms)
-            statement = statement.where(vector.op("@@")(query))
-        elif _has_text_index(conn, table_name, search):
-            fts = sa.table(store.fts_name(table_name), sa.column("rowid"))
-            matching = sa.select(fts.c.rowid).where(
-                sa.literal_column(f'"{store.fts_name(table_name)}"').op("MATCH")(terms.fts5_query(units))
-            )
-            statement = statement.where(described.c._id.in_(matching))
-        else:
-            statement = statement.where(*_scanned_terms(described, units))
-    for column, text in search.q_fields:
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
-        statement = statement.where(sa.cast(described.c[column.column], sa.Text).like(pattern, escape="\\"))
-    if search.distinct:
+    """A shape's statement: parameters f<filter>_<value>, q (the text query), t<unit> (scanned terms),
+    p<field> (a field's pattern)."""
+    statement = sa.select(*_selected(described, columns))
+    for i, (name, present, has_none) in enumerate(filters):
+        target = described.c[name]
+        values = [sa.bindparam(f"f{i}_{j}", type_=target.type) for j in range(present)]
+        matched = target == values[0] if present == 1 else target.in_(values)
+        statement = statement.where(sa.or_(target.is_(None), matched) if has_none else matched)
+    if text_kind == (TSQUERY,):
+        query = sa.cast(sa.bindparam("q", type_=sa.String), postgresql.TSQUERY)
+        vector = sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), described.c._terms)
+        statement = statement.where(vector.op("@@")(query))
+    elif text_kind == (FTS,):
+        name = store.fts_name(table_name)
+        fts = sa.table(name, sa.column("rowid"))
+        matching = sa.select(fts.c.rowid).where(sa.literal_column(f'"{name}"').op("MATCH")(sa.bindparam("q")))
+        statement = statement.where(described.c._id.in_(matching))
+    elif text_kind is not None:
+        padded = sa.literal(" ") + described.c._terms + sa.literal(" ")
+        statement = statement.where(*[padded.like(sa.bindparam(f"t{k}")) for k in range(text_kind[1])])
+    for i, name in enumerate(q_columns):
+        pattern = sa.bindparam(f"p{i}", type_=sa.Text)
+        statement = statement.where(sa.cast(described.c[name], sa.Text).like(pattern, escape="\\"))
+    if distinct:
         statement = statement.distinct()
     return statement
 
@@ -294,11 +358,13 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
         and _has_text_index(conn, table_name, search)
     ):
         return _answer(search, *_text_only(conn, described, search, table_name, units))
-    statement = _statement(conn, described, search, dialect, table_name)
+    shaped = _shaped(conn, described, table_name, search, units)
     if dialect == "postgresql" and units and not search.distinct:
-        return _answer(search, *_full_text(conn, described, statement, search))
-    total = _total(conn, described, statement, search) if search.include_total else None
-    rows = conn.execute(_page(described, statement, search)).all() if search.limit else []
+        return _answer(search, *_full_text(conn, described, shaped, search))
+    total = _total(conn, described, shaped, search) if search.include_total else None
+    rows = (
+        conn.execute(_page(described, shaped, search), _paging(shaped, search)).all() if search.limit else []
+    )
     return _answer(search, rows, total)
 
 
@@ -310,23 +376,41 @@ def _has_text_index(conn: sa.Connection, table_name: str, search: Search) -> boo
     return store.has_text_index(conn, table_name)
 
 
-def _page(described: sa.Table, statement: sa.Select, search: Search) -> sa.Select:
-    """The page of `statement`: in `sort`'s order, then `_id`'s, from `offset`."""
-    order = [
-        (described.c[f.column].desc() if desc else described.c[f.column].asc()) for f, desc in search.sort
-    ]
-    if search.distinct:
-        order += [described.c[f.column] for f in search.fields]  # only selected columns may order DISTINCT
+def _paging(shaped: Shaped, search: Search) -> dict:
+    return {**shaped.params, "limit": search.limit, "offset": search.offset}
+
+
+def _page(described: sa.Table, shaped: Shaped, search: Search) -> sa.Select:
+    """The page of the search's statement: in `sort`'s order, then `_id`'s, from `offset` (parameters
+    limit and offset)."""
+    sort = tuple((f.column, desc) for f, desc in search.sort)
+    distinct = tuple(f.column for f in search.fields) if search.distinct else None
+    return _ordered(described, shaped.statement, sort, distinct, bool(search.q))
+
+
+@functools.lru_cache(maxsize=512)
+def _ordered(
+    described: sa.Table, statement: sa.Select, sort: tuple, distinct: tuple | None, by_text: bool
+) -> sa.Select:
+    order = [(described.c[column].desc() if desc else described.c[column].asc()) for column, desc in sort]
+    if distinct is not None:
+        order += [described.c[column] for column in distinct]  # only selected columns may order DISTINCT
     else:
         # with full text, `_id + 0`: walking the primary key in order and testing each row's text is the
         # plan PostgreSQL favours for LIMIT, and by far the slowest for a rare word; this keeps it on the
         # text index (a frequent word's page is read from a bounded walk instead, see _windowed)
-        order.append(described.c._id + 0 if search.q else described.c._id)
-    return statement.order_by(*order).limit(search.limit).offset(search.offset)
+        order.append(described.c._id + 0 if by_text else described.c._id)
+    return statement.order_by(*order).limit(_LIMIT).offset(_OFFSET)
+
+
+@functools.lru_cache(maxsize=512)
+def _counted_over(page: sa.Select) -> sa.Select:
+    """A page with the number of all its statement's rows in a last column (a window count)."""
+    return page.add_columns(sa.func.count().over())
 
 
 def _full_text(
-    conn: sa.Connection, described: sa.Table, statement: sa.Select, search: Search
+    conn: sa.Connection, described: sa.Table, shaped: Shaped, search: Search
 ) -> tuple[list, tuple[int, bool] | None]:
     """PostgreSQL, a full-text search: its rows and total, read as the planner's estimate of its matches
     (one EXPLAIN) makes cheapest. Single terms on the text alone, not too many matches: the total from
@@ -336,8 +420,8 @@ def _full_text(
     them all again. Many: the page from a bounded walk
     of the first rows in `_id` order (_windowed), the total counted up to COUNT_MAX, or not at all when the
     estimate is far past it (_total)."""
-    compiled = _compiled(conn, statement)
-    estimate = _estimate(conn, statement, compiled)
+    compiled = _compiled(conn, shaped)
+    estimate = _estimate(conn, shaped, compiled)
     if (
         search.include_total
         and search.total_estimation_threshold is None
@@ -348,9 +432,9 @@ def _full_text(
         if counted is not None:  # the total from the index alone; the page from a window if it pays
             if not search.limit:
                 return [], (counted, False)
-            rows = _windowed(conn, described, statement, search, counted, INDEXED_WINDOW_SLACK, last)
+            rows = _windowed(conn, described, shaped, search, counted, INDEXED_WINDOW_SLACK, last)
             if rows is None:
-                rows = conn.execute(_page(described, statement, search)).all()
+                rows = conn.execute(_page(described, shaped, search), _paging(shaped, search)).all()
             return rows, (counted, False)
     if (
         search.include_total
@@ -358,23 +442,24 @@ def _full_text(
         and search.total_estimation_threshold is None
         and estimate <= COUNT_MAX
     ):
-        rows = conn.execute(_page(described, statement, search).add_columns(sa.func.count().over())).all()
+        page = _counted_over(_page(described, shaped, search))
+        rows = conn.execute(page, _paging(shaped, search)).all()
         if rows or not search.offset:
             return [row[:-1] for row in rows], (rows[0][-1] if rows else 0, False)
-        return [], _total(conn, described, statement, search, estimate)  # a page past the last match
-    total = _total(conn, described, statement, search, estimate) if search.include_total else None
+        return [], _total(conn, described, shaped, search, estimate)  # a page past the last match
+    total = _total(conn, described, shaped, search, estimate) if search.include_total else None
     if not search.limit:
         return [], total
-    rows = _windowed(conn, described, statement, search, estimate)
+    rows = _windowed(conn, described, shaped, search, estimate)
     if rows is None:
-        rows = conn.execute(_page(described, statement, search)).all()
+        rows = conn.execute(_page(described, shaped, search), _paging(shaped, search)).all()
     return rows, total
 
 
 def _windowed(
     conn: sa.Connection,
     described: sa.Table,
-    statement: sa.Select,
+    shaped: Shaped,
     search: Search,
     estimate: int,
     slack: int = WINDOW_SLACK,
@@ -391,9 +476,17 @@ def _windowed(
     window = -(-(search.offset + search.limit) * last * slack // estimate)  # rounded up
     if window > WINDOW_MAX or window >= last:
         return None
-    page = statement.where(described.c._id <= window).order_by(described.c._id)
-    rows = conn.execute(page.limit(search.limit).offset(search.offset)).all()
+    page = _in_window(described, shaped.statement)
+    rows = conn.execute(page, {**_paging(shaped, search), "window": window}).all()
     return rows if len(rows) == search.limit else None
+
+
+@functools.lru_cache(maxsize=512)
+def _in_window(described: sa.Table, statement: sa.Select) -> sa.Select:
+    """A statement's page among the rows up to `_id` window, in `_id` order (parameters window, limit,
+    offset)."""
+    window = statement.where(described.c._id <= sa.bindparam("window", type_=sa.BigInteger))
+    return window.order_by(described.c._id).limit(_LIMIT).offset(_OFFSET)
 
 
 def _exact_in_index(search: Search) -> bool:
@@ -472,39 +565,52 @@ def _last_id(conn: sa.Connection, described: sa.Table) -> int:
 def _total(
     conn: sa.Connection,
     described: sa.Table,
-    statement: sa.Select,
+    shaped: Shaped,
     search: Search,
     estimate: int | None = None,
 ) -> tuple[int, bool]:
-    """Return the number of rows `statement` selects and whether it is an estimate (see the module).
+    """Return the number of rows the search selects and whether it is an estimate (see the module).
     PostgreSQL takes the planner's `estimate` when the caller has one (asks for it only when it must):
     past CKAN's threshold, or COUNT_SKIPPED_FROM times COUNT_MAX, it is the answer, uncounted."""
     if not (search.filters or search.q or search.q_fields or search.distinct):
         return _last_id(conn, described), False
     if conn.dialect.name != "postgresql":  # SQLite counts from its indexes, and has no estimates
-        return conn.execute(sa.select(sa.func.count()).select_from(statement.subquery())).scalar_one(), False
+        return conn.execute(_counting(shaped.statement, None), shaped.params).scalar_one(), False
     threshold = search.total_estimation_threshold
     if estimate is None and threshold is not None:
-        estimate = _estimate(conn, statement)
+        estimate = _estimate(conn, shaped)
     uncounted = COUNT_SKIPPED_FROM * COUNT_MAX if threshold is None else threshold
     if estimate is not None and estimate > uncounted:
         return estimate, True
-    bounded = statement.limit(COUNT_MAX + 1).subquery()
-    counted = conn.execute(sa.select(sa.func.count()).select_from(bounded)).scalar_one()
+    counted = conn.execute(_counting(shaped.statement, COUNT_MAX + 1), shaped.params).scalar_one()
     if counted <= COUNT_MAX:
         return counted, False
-    return max(_estimate(conn, statement) if estimate is None else estimate, counted), True
+    return max(_estimate(conn, shaped) if estimate is None else estimate, counted), True
 
 
-def _compiled(conn: sa.Connection, statement: sa.Select) -> tuple[str, dict]:
-    """PostgreSQL: the SQL text and parameters of `statement` (without ORDER BY or LIMIT), for EXPLAIN."""
-    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+@functools.lru_cache(maxsize=512)
+def _counting(statement: sa.Select, bound: int | None) -> sa.Select:
+    """The count of a statement's rows, of its first `bound` rows when given."""
+    counted = statement if bound is None else statement.limit(bound)
+    return sa.select(sa.func.count()).select_from(counted.subquery())
+
+
+def _compiled(conn: sa.Connection, shaped: Shaped) -> tuple[str, dict]:
+    """PostgreSQL: the SQL text and parameters of the search's statement (without ORDER BY or LIMIT), for
+    EXPLAIN: the text compiled once per shape."""
+    text, defaults = _compiled_text(shaped.statement, conn.dialect)
+    return text, {**defaults, **shaped.params}
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled_text(statement: sa.Select, dialect: sa.Dialect) -> tuple[str, dict]:
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     return str(compiled), compiled.params
 
 
-def _estimate(conn: sa.Connection, statement: sa.Select, compiled: tuple[str, dict] | None = None) -> int:
-    """PostgreSQL: the planner's estimate of the rows `statement` selects (EXPLAIN; nothing is read)."""
-    text, params = compiled or _compiled(conn, statement)
+def _estimate(conn: sa.Connection, shaped: Shaped, compiled: tuple[str, dict] | None = None) -> int:
+    """PostgreSQL: the planner's estimate of the rows the search selects (EXPLAIN; nothing is read)."""
+    text, params = compiled or _compiled(conn, shaped)
     plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {text}", params).scalar_one()
     plan = json.loads(plan) if isinstance(plan, str) else plan
     return int(plan[0]["Plan"]["Plan Rows"])
@@ -515,18 +621,28 @@ def _text_only(
 ) -> tuple[list, tuple | None]:
     """SQLite, full text alone: FTS5 gives its matches in rowid order, so the page is read from the index
     (the page's ids, then their rows) and the total is the index's count, never every matching row."""
-    name = store.fts_name(table_name)
-    fts = sa.table(name, sa.column("rowid"))
-    match = sa.literal_column(f'"{name}"').op("MATCH")(terms.fts5_query(units))
+    counting, page = _text_statements(described, table_name, tuple(f.column for f in search.fields))
+    match = terms.fts5_query(units)
     total = None
     if search.include_total:  # the index's own count: cheap, so always exact
-        total = conn.execute(sa.select(sa.func.count()).select_from(fts).where(match)).scalar_one(), False
+        total = conn.execute(counting, {"q": match}).scalar_one(), False
     if not search.limit:
         return [], total
-    ids = sa.select(fts.c.rowid).where(match).order_by(fts.c.rowid).limit(search.limit).offset(search.offset)
-    columns = _selected(described, tuple(f.column for f in search.fields))
-    rows = conn.execute(sa.select(*columns).where(described.c._id.in_(ids)).order_by(described.c._id)).all()
+    rows = conn.execute(page, {"q": match, "limit": search.limit, "offset": search.offset}).all()
     return rows, total
+
+
+@functools.lru_cache(maxsize=512)
+def _text_statements(described: sa.Table, table_name: str, columns: tuple[str, ...]) -> tuple:
+    """SQLite: the count of a text search's matches in its FTS5 table, and the page of their rows
+    (parameters q, limit, offset)."""
+    name = store.fts_name(table_name)
+    fts = sa.table(name, sa.column("rowid"))
+    match = sa.literal_column(f'"{name}"').op("MATCH")(sa.bindparam("q", type_=sa.String))
+    counting = sa.select(sa.func.count()).select_from(fts).where(match)
+    ids = sa.select(fts.c.rowid).where(match).order_by(fts.c.rowid).limit(_LIMIT).offset(_OFFSET)
+    page = sa.select(*_selected(described, columns)).where(described.c._id.in_(ids)).order_by(described.c._id)
+    return counting, page
 
 
 def _answer(search: Search, rows: list, total: tuple[int, bool] | None) -> dict:
