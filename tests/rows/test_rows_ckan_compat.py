@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import ckanapi
+import orjson
 import pytest
 from rows_factories import (
     CONDITIONAL_TABLE,
@@ -15,6 +18,7 @@ from rows_factories import (
 )
 from sqlalchemy import select
 
+from portal.api import ckan
 from portal.catalogue import masking
 from portal.catalogue.models import Resource
 from portal.extensions import db
@@ -126,3 +130,34 @@ def test_a_changed_datastore_table_is_loaded_again_on_the_next_full_sync(synced,
     fake.set_datastore(STOPS, STOP_FIELDS, 260, stop_records(260))
     sync_rows(ckan_url)
     assert portal.action.datastore_search(resource_id=STOPS, limit=0)["total"] == 260
+
+
+def test_an_answer_is_utf8_json_in_ckans_key_order(client, synced):
+    """The answer as json.dumps(ensure_ascii=False) wrote it, keys in the same order, whatever encoder
+    writes it (api/ckan.py `encode`: orjson, json for what orjson refuses)."""
+    response = client.get("/api/3/action/datastore_search", query_string={"resource_id": STOPS, "limit": 3})
+    assert response.status_code == 200
+    assert response.content_type == ckan.JSON_TYPE
+    text = response.get_data(as_text=True)
+    assert "\\u" not in text and any(ord(c) > 127 for c in text)  # Chinese written as itself
+    body = json.loads(text)
+    assert list(body) == ["help", "success", "result"]
+    assert list(body["result"])[:5] == [
+        "include_next_page",
+        "include_total",
+        "limit",
+        "records_format",
+        "resource_id",
+    ]
+    assert list(body["result"]["records"][0]) == ["_id", *[f["id"] for f in STOP_FIELDS]]
+
+
+@pytest.mark.parametrize("payload", [{"total": 2**70, "站点": "南湖"}, {1: "键不是字符串"}])
+def test_what_orjson_refuses_is_written_by_json(payload):
+    assert ckan.encode(payload) == json.dumps(payload, ensure_ascii=False)
+
+
+def test_ordinary_answers_are_written_by_orjson():
+    payload = {"records": [{"_id": 1, "经度": 120.123456, "座位数": 3, "空": None, "有": True}], "total": 1}
+    assert ckan.encode(payload) == orjson.dumps(payload)
+    assert json.loads(ckan.encode(payload)) == payload
