@@ -410,8 +410,9 @@ class Writer:
 
         `grade` (catalogue/rules.py) decides whether it is published and with which open
         condition; a dataset it withholds is written withdrawn, and a published one so
-        withheld counts as WITHDRAWN. The rows are held back for `flush`."""
-        conn = db.session.connection()
+        withheld counts as WITHDRAWN. The rows are held back for `flush`: most packages send no
+        statement here, so the session's connection is only asked for when one does (asking costs more
+        than the rest of the method's bookkeeping)."""
         grade = grade or rules.grade(rec.data_level, rec.open_condition)
         values = {
             "name": rec.name,
@@ -438,7 +439,7 @@ class Writer:
             values.update(
                 state=WITHDRAWN,
                 withdrawn_reason=grade.withheld_as,
-                withdrawn_at=old_withdrawn_at(conn, old["id"]) if kept else now,
+                withdrawn_at=old_withdrawn_at(db.session.connection(), old["id"]) if kept else now,
             )
         values = changes.touched(values, now)  # the catalogue changed: cached pages must see it
         dataset_id: int | New
@@ -446,7 +447,7 @@ class Writer:
             outcome = CREATED
             values.update(ckan_id=rec.ckan_id, first_synced_at=now, download_count=0)
             if at_once:
-                dataset_id = conn.execute(_INSERT_DATASET, values).scalar_one()
+                dataset_id = db.session.connection().execute(_INSERT_DATASET, values).scalar_one()
             else:
                 dataset_id = New()
                 self.new.append((dataset_id, values))
