@@ -27,10 +27,11 @@ def create_app(config: dict | None = None) -> Flask:
     )
     from portal import config as defaults
     from portal.layout import Environment as LayoutEnvironment
-    from portal.wrappers import Request
+    from portal.wrappers import Request, Response
 
     app.jinja_environment = LayoutEnvironment  # base.html's shells, contexts copied by C (layout.py)
     app.request_class = Request  # its cookies read from the environ at once (wrappers.py)
+    app.response_class = Response  # its headers sent without a copy when none needs fixing (wrappers.py)
 
     app.config.from_object(defaults)
     app.config.update(defaults.from_environment())

@@ -15,6 +15,7 @@ from flask_login.utils import _get_user
 
 from portal.accounts.models import User
 from portal.extensions import db, login_manager
+from portal.wrappers import header_names
 
 _MAX_ID = 2**31 - 1  # database integers; larger values are not ours
 
@@ -66,10 +67,10 @@ class CookieSessions(SecureCookieSessionInterface):
         if session or session.modified:
             super().save_session(app, session, response)
         elif session.accessed:
-            if "Vary" in response.headers:
+            if "vary" in header_names(response.headers):
                 response.vary.add("Cookie")
             else:  # what the line above writes, without parsing and dumping a header set
-                response.headers["Vary"] = "Cookie"
+                response.headers.add("Vary", "Cookie")
 
 
 def anonymous_without_cookies() -> None:
