@@ -27,10 +27,14 @@ def note(**counts: int) -> None:
 
 
 def _caller() -> tuple[User | None, ApiToken | None]:
+    """The token's user and token, else the signed-in user when the request presented no token (a
+    refused one is never the session's user), else nobody. Whether a token was refused is known from the
+    request's one reading of its token (`callers`), without reading its headers again."""
     token = callers.token()
     if token is not None:
         return token.user, token
-    if callers.presented_token() is None and current_user.is_authenticated:
+    refused = callers.has_invalid_token() or callers.suspended_token() is not None
+    if not refused and current_user.is_authenticated:
         return current_user._get_current_object(), None
     return None, None
 

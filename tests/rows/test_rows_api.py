@@ -213,3 +213,18 @@ def test_fuzzed_rows_requests_get_documented_answers(app, client, synced):
             )
 
         run()
+
+
+def test_a_signed_in_users_calls_count_toward_their_day_and_a_refused_token_never_does(client, login, synced):
+    """Without a token, the session's user is metered (token 0); a refused token is never taken for
+    the session's user (metering.py `_caller` reads the request's one reading of its token)."""
+    user = login("developer")
+    search = {"resource_id": STOPS, "limit": 2}
+    assert client.get("/api/3/action/datastore_search", query_string=search).status_code == 200
+    assert client.get(ROWS, query_string={"per_page": 3}).status_code == 200
+    refused = {"Authorization": "Bearer not-a-token"}
+    assert client.get(ROWS, query_string={"per_page": 3}, headers=refused).status_code == 401
+    answer = client.get("/api/3/action/datastore_search", query_string=search, headers=refused)
+    assert answer.status_code == 403
+    db.session.expire_all()
+    assert usage.of_user(user.id, clock.today()) == {0: usage.Tally(row_calls=2, rows=2 + 3)}
