@@ -14,9 +14,12 @@ and `commit` (the sync commits; a job would too). It never touches the request.
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import BinaryIO
 
 from sqlalchemy import select
@@ -29,6 +32,9 @@ from portal.rows import readers, store
 from portal.rows.models import DATASTORE, FAILED, FILE, LOADING, READY, RowTable
 
 BATCH = 20_000
+GC_THRESHOLD = 50_000  # allocations between two of the garbage collector's youngest collections
+_COLLECTIONS = threading.Lock()  # guards _LOADING: the threshold before the loads, then one entry a load
+_LOADING: list = []
 
 
 class LoadFailed(Exception):
@@ -84,15 +90,16 @@ def load(
         found = RowTable(resource_id=resource.id, table_name=table_name_of(resource), columns=[])
         session.add(found)
     try:
-        fresh = found.checksum != checksum or found.status != LOADING
-        if origin == DATASTORE:
-            if fresh:
-                fields = _datastore_fields(resource, source)
-                _start(session, found, resource, origin, checksum, fields, commit)
-            rows = _datastore_rows(resource, found, source)
-            _fill(session, found, resource, rows, _lenient_converters(found), commit, batch)
-        else:
-            _load_file(session, found, resource, checksum, open_stored, fresh, commit, batch)
+        with _fewer_collections():
+            fresh = found.checksum != checksum or found.status != LOADING
+            if origin == DATASTORE:
+                if fresh:
+                    fields = _datastore_fields(resource, source)
+                    _start(session, found, resource, origin, checksum, fields, commit)
+                rows = _datastore_rows(resource, found, source)
+                _fill(session, found, resource, rows, _lenient_converters(found), commit, batch)
+            else:
+                _load_file(session, found, resource, checksum, open_stored, fresh, commit, batch)
     except (LoadFailed, readers.Unreadable, ValueError, OSError) as exc:
         session.rollback()
         found = session.scalar(select(RowTable).where(RowTable.resource_id == resource.id))
@@ -110,6 +117,7 @@ def _load_file(session, found, resource, checksum, open_stored, fresh, commit, b
     """Load a mirrored file in one pass, typed by its first rows; a file whose later rows contradict
     them is loaded again from the start, typed whole (readers.py)."""
     opener = _opener(resource, open_stored)
+    converters = functools.partial(_file_converters, texts=session.get_bind().dialect.name == "postgresql")
     try:
         with readers.reading(opener, resource.format) as table:
             if fresh:
@@ -117,12 +125,33 @@ def _load_file(session, found, resource, checksum, open_stored, fresh, commit, b
             elif table.names != [c["id"] for c in found.columns]:  # JSON keys the first objects lack
                 raise readers.Mismatch("the load being resumed was typed on the whole file")
             rows = _unloaded(table.rows, found)
-            _fill(session, found, resource, rows, _file_converters(found), commit, batch)
+            _fill(session, found, resource, rows, converters(found), commit, batch)
     except readers.Mismatch:
         session.rollback()
         with readers.reading(opener, resource.format, whole=True) as table:
             _start(session, found, resource, FILE, checksum, _named(table.names, table.types), commit)
-            _fill(session, found, resource, table.rows, _file_converters(found), commit, batch)
+            _fill(session, found, resource, table.rows, converters(found), commit, batch)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Let the garbage collector run less often during a load: a batch makes tens of thousands of
+    lists and strings at once, each allocation counting towards a collection that then walks every
+    object still alive (the batch's and the process's) to find none to free; at Python's threshold of
+    700 that was a quarter of reading a CSV. The process's threshold is restored when its last load
+    ends (loads in two threads at once share the raised one), whatever happens."""
+    with _COLLECTIONS:
+        if not _LOADING:
+            _LOADING.append(gc.get_threshold())
+            gc.set_threshold(max(_LOADING[0][0], GC_THRESHOLD), *_LOADING[0][1:])
+        _LOADING.append(None)
+    try:
+        yield
+    finally:
+        with _COLLECTIONS:
+            _LOADING.pop()
+            if len(_LOADING) == 1:
+                gc.set_threshold(*_LOADING.pop())
 
 
 def _start(session, found, resource, origin, checksum, fields, commit) -> None:
@@ -221,9 +250,10 @@ def _copy_ahead(session, row_table, described, fields, raw, converters, terms, c
             following = pending.result()
 
 
-def _file_converters(row_table: RowTable) -> list[Callable[[Sequence], list]]:
-    """A file's inferred types, a column at a time: a value a type does not hold raises Mismatch."""
-    return [readers.column_converter(c["type"]) for c in row_table.columns]
+def _file_converters(row_table: RowTable, *, texts: bool) -> list[Callable[[Sequence], list]]:
+    """A file's inferred types, a column at a time: a value a type does not hold raises Mismatch.
+    With `texts` (PostgreSQL's COPY) numbers may stay the texts they were read as (readers.py)."""
+    return [readers.column_converter(c["type"], texts=texts) for c in row_table.columns]
 
 
 def _lenient_converters(row_table: RowTable) -> list[Callable[[Sequence], list]]:

@@ -13,6 +13,7 @@ filled cell is a number, else `text`; JSON values that are objects or lists make
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import json
 import math
@@ -32,10 +33,14 @@ LOADABLE = frozenset({"CSV", "TSV", "XLSX", "JSON"})
 MAX_FIELDS = 1000
 MAX_NAME = 200
 SAMPLE = 10_000  # rows whose values type the fields before the load starts
+FITTED = 4096  # rows given the header's width at a time (_fitted)
 _BIGGEST = 2**63 - 1
 # Cells that are numbers by the rules of `_kind` whatever else holds, tested in C before the slow path
 _PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")  # at most 18 digits: always within 64 bits
 _PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# Numbers PostgreSQL's float8 reads from their text as Python's float() does: finite, and never so
+# small that one rounds to zero (which PostgreSQL refuses as out of range)
+_EXACT_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]{0,299})(?:\.[0-9]{1,300})?")
 
 Opener = Callable[[], BinaryIO]
 
@@ -81,12 +86,26 @@ def reading(opener: Opener, fmt: str, *, whole: bool = False) -> Iterator[Table]
         if len(first) > MAX_FIELDS:
             raise Unreadable(f"more than {MAX_FIELDS} fields")
         width = len(first)
-        head = [] if whole else list(itertools.islice(table, sample))
+        rows = _fitted(table, width)
+        head = [] if whole else list(itertools.islice(rows, sample))
         guesses = _Guesses(width)
         for row in head:
             guesses.see(row)
-        rows = (row if len(row) == width else (row + [None] * width)[:width] for row in table)
         yield Table(_field_names(first), types or guesses.types(), itertools.chain(head, rows))
+
+
+def _fitted(rows: Iterator[list], width: int) -> Iterator[list]:
+    """Give every row `width` values (a short one is padded with blanks, a long one cut), a batch at a
+    time: a batch whose rows all have the width, every batch of a well-formed file, passes whole, so no
+    Python code runs per row."""
+    batches = iter(lambda: list(itertools.islice(rows, FITTED)), [])
+    return itertools.chain.from_iterable(map(functools.partial(_fit, width=width), batches))
+
+
+def _fit(rows: list[list], width: int) -> list[list]:
+    if set(map(len, rows)) == {width}:
+        return rows
+    return [row if len(row) == width else (row + [None] * width)[:width] for row in rows]
 
 
 def _keys(items: list[dict]) -> list[str]:
@@ -154,12 +173,16 @@ def converter(ckan_type: str) -> Callable[[object], object]:
     return _to_text
 
 
-def column_converter(ckan_type: str) -> Callable[[Sequence], list]:
+def column_converter(ckan_type: str, *, texts: bool = False) -> Callable[[Sequence], list]:
     """Return the function converting a whole column of raw values as `converter` converts each one.
     A column of strings and blanks (every CSV's) is checked and converted in passes that run in C, a
     load's dearest step value by value; any other column, or one the fast checks refuse, goes value by
-    value through `converter`, which raises Mismatch where the column's type fails."""
-    one, fast = converter(ckan_type), _FAST.get(ckan_type)
+    value through `converter`, which raises Mismatch where the column's type fails.
+
+    With `texts`, a column of numbers whose every cell PostgreSQL reads as the very value Python would
+    (plain digits, no exponent, no fraction that could round to zero) is kept as its texts, blanks
+    None: COPY takes them as they are, sparing a conversion to numbers and back to text."""
+    one, fast = converter(ckan_type), (_FAST_TEXTS if texts else _FAST).get(ckan_type)
 
     def convert(column: Sequence) -> list:
         converted = fast(column) if fast is not None and set(map(type, column)) <= _STRINGS else None
@@ -169,7 +192,7 @@ def column_converter(ckan_type: str) -> Callable[[Sequence], list]:
 
 
 def _texts(column: Sequence[str | None]) -> list:
-    return [value or None for value in column]
+    return [value or None for value in column] if "" in column else list(column)
 
 
 def _ints(column: Sequence[str | None]) -> list | None:
@@ -185,8 +208,21 @@ def _numbers(column: Sequence[str | None]) -> list | None:
     return numbers if all(map(math.isfinite, filter(None, numbers))) else None
 
 
+def _int_texts(column: Sequence[str | None]) -> list | None:
+    if not all(map(_PLAIN_INT.fullmatch, filter(None, column))):
+        return None
+    return _texts(column)
+
+
+def _number_texts(column: Sequence[str | None]) -> list | None:
+    if not all(map(_EXACT_NUMBER.fullmatch, filter(None, column))):
+        return _numbers(column)
+    return _texts(column)
+
+
 _STRINGS = frozenset({str, type(None)})
 _FAST = {"text": _texts, "int": _ints, "numeric": _numbers}
+_FAST_TEXTS = {"text": _texts, "int": _int_texts, "numeric": _number_texts}
 
 
 def _to_text(value: object) -> object:
@@ -315,7 +351,8 @@ def _table(opener: Opener, fmt: str) -> Iterator[Iterator[list]]:
     if fmt in ("CSV", "TSV"):
         with opener() as stream:
             reader = csv.reader(textfiles.decoded(stream), delimiter="\t" if fmt == "TSV" else ",")
-            yield (row for row in reader if any(map(str.strip, row)))
+            rows, probe = itertools.tee(reader)  # a row is kept when its joined cells are not blank:
+            yield itertools.compress(rows, map(str.strip, map("".join, probe)))  # tested in C, row by row
         return
     if fmt != "XLSX":
         raise Unreadable(f"format {fmt or '?'} is not loaded")

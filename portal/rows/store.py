@@ -17,11 +17,10 @@ Every function takes the SQLAlchemy connection it works on; none commits.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import math
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -67,6 +66,10 @@ _STORAGE = {
 }
 # PostgreSQL: room to build an index in memory (the transaction's only)
 _INDEX_MEMORY = "SET LOCAL maintenance_work_mem = '256MB'"
+_COPY_NULL = "\\N"  # PostgreSQL's COPY text format: how NULL is written
+_COPY_BOOLS = {True: "t", False: "f", None: _COPY_NULL}
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")  # characters COPY's text format escapes
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 TOO_BIG = "54000"  # PostgreSQL's program_limit_exceeded: here, a value too long for a B-tree entry
 _SQL_TYPES = {
     INT: sa.BigInteger,
@@ -193,7 +196,7 @@ class Terms:
             found = [" ".join(filter(None, parts)) for parts in zip(*looked_up, strict=True)]
         else:
             found = list(map(" ".join, zip(*looked_up, strict=True)))
-        if sum(max(map(len, filter(None, column)), default=0) + 1 for column in texts) > MAX_TERMS_TEXT:
+        if sum(max(map(len, filter(None, cut)), default=0) + 1 for cut in cuts) > MAX_TERMS_TEXT:
             for n, values in enumerate(zip(*texts, strict=True)):  # a row row_terms cuts: cut as it does
                 filled = [v for v in values if v is not None]
                 if sum(map(len, filled)) + len(filled) > MAX_TERMS_TEXT:
@@ -228,7 +231,7 @@ def insert(
     `first_id`; return how many. Pass the same `cutter` for every batch of a load so that its values'
     terms are cut once.
 
-    PostgreSQL takes them through COPY of one CSV text per batch (`copy_text`, then `copy`), SQLite
+    PostgreSQL takes them through COPY of one text per batch (`copy_text`, then `copy`), SQLite
     through one prepared statement run many times.
     """
     if not count:
@@ -258,26 +261,41 @@ def copy_text(
     count: int,
     cutter: Terms | None = None,
 ) -> str:
-    """PostgreSQL: the COPY text of `count` rows given as in `insert`. Python's csv writer formats every
-    value in C; CR LF ends a row, so that a CR in a value is quoted too. It needs no database, so a load
-    makes the next batch's while the last one goes in (loader.py)."""
+    """PostgreSQL: the COPY text (its text format) of `count` rows given as in `insert`, numbers as
+    their texts allowed too (readers.column_converter's `texts`). Each column is formatted whole and
+    the rows joined, every step a pass in C, where a CSV writer made each value's quoting its own
+    decision. It needs no database, so a load makes the next batch's while the last one goes in
+    (loader.py)."""
     cutter = cutter or Terms(fields)
-    rows = zip(range(first_id, first_id + count), cutter.of(columns, count), *columns, strict=True)
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\r\n").writerows(rows)
-    return text.getvalue()
+    ids = map(str, range(first_id, first_id + count))
+    texts = [_copy_column(column, field.storage) for column, field in zip(columns, fields, strict=True)]
+    lines = map("\t".join, zip(ids, cutter.of(columns, count), *texts, strict=True))  # terms need no escape
+    return "\n".join(lines) + "\n"
+
+
+def _copy_column(column: Sequence, storage: str) -> Sequence[str]:
+    """One column's values as COPY's text format writes them: NULL as \\N, booleans t and f, text with
+    its backslashes and line and field separators escaped (checked for once for the whole column)."""
+    if storage == BOOL:
+        return [_COPY_BOOLS[value] for value in column]
+    if storage in (TEXT, JSON):
+        if _COPY_SPECIAL.search("".join(filter(None, column))):
+            column = [None if value is None else value.translate(_COPY_ESCAPES) for value in column]
+        return [_COPY_NULL if value is None else value for value in column] if None in column else column
+    if None in column:
+        return [_COPY_NULL if value is None else str(value) for value in column]
+    return list(map(str, column))
 
 
 def copy(conn: sa.Connection, described: sa.Table, fields: Sequence[Field], text: str) -> None:
-    """PostgreSQL: COPY a batch's `copy_text` into the table (FORCE_NOT_NULL keeps a row without terms
-    an empty string where an unquoted blank is NULL)."""
+    """PostgreSQL: COPY a batch's `copy_text` into the table."""
     # the rows can be loaded again from their source: a crash may lose the last batches' commits
     # (each with its count of rows loaded, so a resumed load starts after the last one kept)
     conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
     column_list = ", ".join(f'"{n}"' for n in ["_id", "_terms", *(f.column for f in fields)])
     statement = f'COPY {SCHEMA}."{described.name}" ({column_list}) FROM STDIN'
     with conn.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f'{statement} WITH (FORMAT csv, FORCE_NOT_NULL ("_terms"))') as copying:
+        with cursor.copy(statement) as copying:
             copying.write(text)
 
 

@@ -3,6 +3,7 @@ and resuming a load cut short."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import json
@@ -162,7 +163,7 @@ def test_the_next_batch_is_made_while_the_last_one_is_copied(loaded_tables, monk
         return copy_text(fields, first_id, *args, **kwargs)
 
     def copying(conn, described, fields, text):
-        copied.append(text.split(",", 1)[0])
+        copied.append(text.split("\t", 1)[0])
         if len(copied) == 1:
             ahead.append(second.wait(30))  # a guard against a hang, never a measure
         copy(conn, described, fields, text)
@@ -280,3 +281,30 @@ def test_a_nul_in_a_cell_is_dropped_alike_on_both_databases(loaded_tables):
     row_table = load(file_resource("站点,备注\n东湖\0站,a\0b\n".encode(), "CSV"))
     assert row_table.status == READY
     assert [(r["站点"], r["备注"]) for r in read(row_table)["records"]] == [("东湖站", "ab")]
+
+
+def test_numbers_come_back_as_python_reads_them_whatever_their_text(loaded_tables):
+    """PostgreSQL's COPY takes a plain number as its text (readers.column_converter's `texts`): every
+    stored value is still the one float() gives, and a text PostgreSQL would refuse (one that rounds
+    to zero) goes in converted."""
+    numbers = ["1.50", "-0", "1e-400", "0." + "0" * 400 + "1", "2.5e3", "1" + "0" * 30, "0.1", "-7"]
+    data = "n,x\n" + "".join(f"{n},{number}\n" for n, number in enumerate(numbers, start=1)) + "9,\n"
+    answer = read(load(file_resource(data.encode(), "CSV")), limit=10)
+    assert [f["type"] for f in answer["fields"]] == ["int", "int", "numeric"]
+    assert [r["x"] for r in answer["records"]] == [float(number) for number in numbers] + [None]
+    assert [r["n"] for r in answer["records"]] == list(range(1, 10))
+
+
+def test_a_load_collects_garbage_less_often_and_restores_the_threshold(loaded_tables, monkeypatch):
+    seen, fill = [], loader._fill
+
+    def filling(*args):
+        seen.append(gc.get_threshold()[0])
+        return fill(*args)
+
+    monkeypatch.setattr(loader, "_fill", filling)
+    before = gc.get_threshold()
+    assert load(file_resource(b"n\n1\n", "CSV")).status == READY
+    with pytest.raises(loader.LoadFailed):
+        load(file_resource(b'{"a": 1}', "JSON"))
+    assert seen == [max(before[0], loader.GC_THRESHOLD)] and gc.get_threshold() == before

@@ -109,6 +109,24 @@ def test_converters_refuse_what_the_guess_would_not_have_typed_so(ckan_type, val
         readers.converter(ckan_type)(value)
     with pytest.raises(readers.Mismatch):  # a whole column refuses it too, among values its type holds
         readers.column_converter(ckan_type)(["1", None, value, ""])
+    with pytest.raises(readers.Mismatch):  # and one kept as texts for COPY
+        readers.column_converter(ckan_type, texts=True)(["1", None, value, ""])
     guesses = readers._Guesses(1)
     guesses.see([value])
     assert guesses.types() != [ckan_type]
+
+
+def test_rows_of_another_width_than_the_header_are_fitted_in_the_sample_and_after(monkeypatch):
+    monkeypatch.setattr(readers, "FITTED", 2)
+    data = b"a,b\n1,2\n3\n4,5,6\n7,8\n9\n"
+    assert read(data, "CSV")[2] == [["1", "2"], ["3", None], ["4", "5"], ["7", "8"], ["9", None]]
+    monkeypatch.setattr(readers, "SAMPLE", 1)
+    assert read(data, "CSV")[2] == [["1", "2"], ["3", None], ["4", "5"], ["7", "8"], ["9", None]]
+
+
+def test_numbers_kept_as_texts_are_those_postgresql_reads_as_python_does():
+    assert readers.column_converter("int", texts=True)(["12", "", None, "-0"]) == ["12", None, None, "-0"]
+    numbers = readers.column_converter("numeric", texts=True)
+    assert numbers(["1.50", "", "-7", None]) == ["1.50", None, "-7", None]
+    assert numbers(["1.50", "1e-400"]) == [1.5, 0.0]  # an exponent: the column is converted
+    assert numbers(["0." + "0" * 300 + "1"]) == [float("1e-301")]  # a fraction that long, too

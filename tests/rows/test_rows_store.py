@@ -147,8 +147,9 @@ def test_dropping_a_table_a_reader_holds_fails_after_its_wait_instead_of_hanging
 
 
 def test_values_that_csv_and_copy_treat_specially_come_back_as_they_went_in(made):
-    """PostgreSQL loads a batch as CSV text: quotes, separators, line ends, backslashes, a lone `\\.`
-    (COPY's end of data), blanks around text, and a row without search terms all come back exact."""
+    """PostgreSQL loads a batch as COPY's text: quotes, separators, tabs, line ends, backslashes, a lone
+    `\\.` (COPY's end of data), blanks around text, an empty text and a row without search terms all
+    come back exact."""
     awkward = [
         'a "quoted", text',
         "line\nbreak",
@@ -162,6 +163,8 @@ def test_values_that_csv_and_copy_treat_specially_come_back_as_they_went_in(made
         "NULL",
         ",",
         '"',
+        "tab\tin",
+        "",
     ]
     rows = [[text, n, None, None] for n, text in enumerate(awkward)]
     rows += [
@@ -203,3 +206,24 @@ def test_a_committed_tables_text_index_is_built_on_a_connection_of_its_own(made,
     db.session.commit()
     with pytest.raises(sa.exc.ProgrammingError, match="no_such_function"):
         store.index(db.session.connection(), "r_900006", FIELDS, 2, committed=True)
+
+
+def test_every_storage_comes_back_as_it_went_in(app):
+    """A DataStore's typed values (booleans, 64-bit integers, floats, text) as COPY's text writes them."""
+    fields = [
+        store.Field("有效", "bool", "c1"),
+        store.Field("数量", "int8", "c2"),
+        store.Field("面积", "float8", "c3"),
+        store.Field("名称", "text", "c4"),
+    ]
+    rows = [[True, 2**63 - 1, 0.1, "a\tb"], [False, -(2**63), 1e300, "\\"], [None, None, None, None]]
+    conn = db.session.connection()
+    described = store.create(conn, "r_900009", fields)
+    try:
+        store.insert(conn, described, fields, 1, [list(c) for c in zip(*rows, strict=True)], len(rows))
+        stored = db.session.execute(sa.select(*described.c[2:]).order_by(described.c._id)).all()
+        assert [list(row) for row in stored] == rows
+    finally:
+        db.session.rollback()
+        store.drop(db.session.connection(), "r_900009")
+        db.session.commit()
