@@ -9,7 +9,20 @@ from werkzeug.sansio.http import parse_cookie
 from werkzeug.utils import cached_property
 
 
+class Cookies(ImmutableMultiDict):
+    """Werkzeug's cookie dict, whose `get` of a cookie the browser did not send returns the default at
+    once: Werkzeug's builds a BadRequestKeyError to catch it (two on every page view of a browser
+    without the language and text-size cookies)."""
+
+    def get(self, key, default=None, type=None):
+        if key not in self:
+            return default
+        return super().get(key, default, type)
+
+
 class Request(FlaskRequest):
+    dict_storage_class = Cookies  # what Werkzeug reads cookies into (and nothing else)
+
     @cached_property
     def cookies(self) -> ImmutableMultiDict[str, str]:
         """Werkzeug's cookies, from the environ's one Cookie header: Werkzeug finds it by walking every

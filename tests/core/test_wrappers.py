@@ -28,7 +28,17 @@ def test_cookies_are_werkzeugs(header):
         environ["HTTP_COOKIE"] = header
     ours, werkzeugs = Request(environ).cookies, FlaskRequest(environ).cookies
     assert list(ours.items(multi=True)) == list(werkzeugs.items(multi=True))
-    assert type(ours) is type(werkzeugs)
+    assert isinstance(ours, type(werkzeugs))  # read-only, as Werkzeug's
+    for name in ("lang", "a", "b", "missing"):
+        for default, convert in ((None, None), ("-", None), (-1, int)):
+            assert ours.get(name, default, convert) == werkzeugs.get(name, default, convert), name
+        assert ours.getlist(name) == werkzeugs.getlist(name)
+
+
+def test_a_cookie_not_sent_is_missing_without_an_exception_built():
+    environ = EnvironBuilder("/", headers={"Cookie": "vid=0123"}).get_environ()
+    ours, werkzeugs = Request(environ).cookies, FlaskRequest(environ).cookies
+    assert python_calls(ours.get, "lang") < python_calls(werkzeugs.get, "lang") - 2  # 2 and 5
 
 
 def test_cookies_cost_no_walk_over_the_headers(app):
