@@ -1,8 +1,9 @@
 """Logs as JSON lines, each with the node and the request id, and the request id on every answer.
 
 The id comes from the proxy (nginx sets X-Request-ID to its $request_id, see deploy/) or is made here,
-and goes back in the answer's X-Request-ID header, so one id follows a request through nginx's access
-log, the app's log lines and the client's report.
+and goes back in the answer's X-Request-ID header (added by portal/headers.py with the security
+headers), so one id follows a request through nginx's access log, the app's log lines and the client's
+report.
 """
 
 from __future__ import annotations
@@ -70,12 +71,6 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _take_request_id() -> None:
-        # Flask's context variables rather than its proxies: three calls at each use (issue 20)
+        # Flask's context variables rather than its proxies: three calls at each use (issue 20); the
+        # answer's header is portal/headers.py's, in its one pass over the response's headers
         _cv_app.get().g.request_id = request_id(_cv_request.get().request.environ)
-
-    @app.after_request
-    def _give_request_id(response):
-        given = getattr(_cv_app.get().g, "request_id", None)
-        if given is not None:
-            response.headers[HEADER] = given
-        return response

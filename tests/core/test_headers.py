@@ -39,3 +39,17 @@ def test_the_headers_are_added_in_one_pass(app):
     calls = sum(stats[1] for stats in pstats.Stats(profile).stats.values())
     assert calls < 50  # five setdefault calls took about 120
     assert all(name in response.headers for name in NAMES)
+
+
+def test_the_request_id_replaces_one_a_view_set_and_follows_the_security_headers(make_app):
+    app = make_app()
+
+    @app.get("/own-id")
+    def own_id():
+        return Response("ok", headers={"x-request-id": "the-views-own"})
+
+    response = app.test_client().get("/own-id", headers={"X-Request-ID": "nginx-4f2a9c1d"})
+    assert response.headers.getlist("X-Request-ID") == ["nginx-4f2a9c1d"]
+    page = app.test_client().get("/")
+    names = [name for name, _ in page.headers]
+    assert names.index("X-Request-ID") > max(names.index(name) for name in NAMES)
