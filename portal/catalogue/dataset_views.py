@@ -27,8 +27,8 @@ from portal.catalogue import (
     downloads,
     holds,
     loading,
+    page_parts,
     permissions,
-    quality,
     rendering,
     rules,
     search_cache,
@@ -52,8 +52,12 @@ def _template_helpers(state) -> None:
         safe_url=rendering.safe_url,
         can_download_dataset=permissions.can_download_dataset,
         can_view_history=permissions.can_view_history,
-        is_previewable=previews.is_previewable,
-        is_downloadable=downloads.is_downloadable,
+    )
+    state.app.jinja_env.filters.update(  # filters: Jinja calls them directly, without a context call
+        markdown=rendering.markdown_to_html,
+        thousands=page_parts.thousands,
+        day=page_parts.day,
+        open_condition_badge=page_parts.open_condition_badge,
     )
 
 
@@ -177,15 +181,7 @@ def _body(dataset: Dataset | loading.Shown) -> Markup:
 
     def render() -> Markup:
         loaded = loading.load_page_dataset(dataset.id)  # plain objects: the ORM's cost twice the render's
-        page = render_template(
-            "catalogue/_dataset_body.html",
-            dataset=loaded,
-            downloadable=downloadable,
-            origins=origins,
-            history=history,
-            broken=quality.broken_resource_ids(dataset.id),  # the link check touches the dataset
-        )
-        return Markup(page)
+        return page_parts.render(loaded, downloadable=downloadable, origins=origins, history=history)
 
     stamp = (*changes.version_of(dataset), dataset.state)
     return search_cache.fragments.get(key, render, stamp)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import CompoundSelect, Select, bindparam, func, literal_column, select, union_all
 
 from portal.catalogue import changes, rules
 from portal.catalogue.models import (
@@ -204,14 +204,15 @@ class PageResource(_Plain):
 
 class PageDataset(_Plain):
     """A dataset as its page shows it to everyone (`_dataset_body.html`): its row, its department with
-    its region, its licence, themes, tags and resources, read with four Core statements. Loading the
-    ORM object with its relations cost twice the rendering of the page's public part (issue 20)."""
+    its region, its licence, themes, tags and resources (with the ids of the active ones whose latest link
+    check failed), read with three Core statements. Loading the ORM object with its relations cost twice
+    the rendering of the page's public part (issue 20)."""
 
     is_published = Dataset.is_published
     volume = Dataset.volume
 
 
-def _page_statements() -> tuple[Select, Select, Select, Select]:
+def _page_statements() -> tuple[Select, Select, CompoundSelect]:
     datasets, resources = Dataset.__table__, Resource.__table__
     dataset = (
         select(
@@ -227,23 +228,26 @@ def _page_statements() -> tuple[Select, Select, Select, Select]:
         .where(datasets.c.id == bindparam("id"))
     )
     of_dataset = resources.c.dataset_id == bindparam("id")
-    in_order = select(resources).where(of_dataset).order_by(resources.c.position)
+    in_order = (  # with its latest link check's verdict (NULL when never checked)
+        select(resources, LinkCheck.broken.label("link_broken"))
+        .outerjoin(LinkCheck, LinkCheck.resource_id == resources.c.id)
+        .where(of_dataset)
+        .order_by(resources.c.position)
+    )
     themes = (
-        select(Theme.name, Theme.title)
+        select(literal_column("0").label("kind"), Theme.name.label("name"), Theme.title.label("title"))
         .join(dataset_themes, dataset_themes.c.theme_id == Theme.id)
         .where(dataset_themes.c.dataset_id == bindparam("id"))
-        .order_by(Theme.name)
     )
     tags = (
-        select(Tag.name)
+        select(literal_column("1"), Tag.name, Tag.name)
         .join(dataset_tags, dataset_tags.c.tag_id == Tag.id)
         .where(dataset_tags.c.dataset_id == bindparam("id"))
-        .order_by(Tag.name)
     )
-    return dataset, in_order, themes, tags
+    return dataset, in_order, union_all(themes, tags).order_by("kind", "name")  # themes, then tags, by name
 
 
-_PAGE_DATASET, _PAGE_RESOURCES, _PAGE_THEMES, _PAGE_TAGS = _page_statements()
+_PAGE_DATASET, _PAGE_RESOURCES, _PAGE_NAMES = _page_statements()
 _DATASET_KEYS = tuple(Dataset.__table__.c.keys())
 
 
@@ -261,10 +265,18 @@ def load_page_dataset(dataset_id: int) -> PageDataset | None:
         department = _Plain(title=department_title, region=_Plain(name=region_name))
     licence = None if values["licence_id"] is None else _Plain(title=licence_title, url=licence_url)
     resources = [PageResource(**r._mapping) for r in connection.execute(_PAGE_RESOURCES, parameters)]
-    themes = [_Plain(name=name, title=title) for name, title in connection.execute(_PAGE_THEMES, parameters)]
-    tags = [_Plain(name=name) for (name,) in connection.execute(_PAGE_TAGS, parameters)]
+    themes, tags = [], []
+    for kind, name, title in connection.execute(_PAGE_NAMES, parameters):
+        (tags if kind else themes).append(_Plain(name=name, title=title))
+    broken = {r.id for r in resources if r.is_active and r.link_broken}  # as quality.broken_resource_ids
     return PageDataset(
-        **values, department=department, licence=licence, themes=themes, tags=tags, resources=resources
+        **values,
+        department=department,
+        licence=licence,
+        themes=themes,
+        tags=tags,
+        resources=resources,
+        broken_resource_ids=broken,
     )
 
 

@@ -194,18 +194,18 @@ def _dataset_urls():
         prefix = url_for("catalogue.dataset", name="-").removesuffix("-")
     except BuildError:  # the dataset page is not registered in this build
         prefix = url_for("catalogue.index")
-    return lambda dataset: prefix + quote(dataset.name, safe=_SAFE)
+    return lambda dataset: prefix + quote(dataset.name, safe=PATH_SAFE)
 
 
 # What werkzeug leaves unquoted in a path segment and in a query string, so that links
 # built here are byte for byte those of url_for.
-_SAFE = "!$&'()*+,/:;=@"
-_QUERY_SAFE = "!$'()*,/:;?@"
+PATH_SAFE = "!$&'()*+,/:;=@"
+QUERY_SAFE = "!$'()*,/:;?@"
 
 
 @functools.lru_cache(maxsize=8192)  # facet values recur on every page
 def _quoted(value: str) -> str:
-    return quote_plus(value, safe=_QUERY_SAFE)
+    return quote_plus(value, safe=QUERY_SAFE)
 
 
 class _Links:

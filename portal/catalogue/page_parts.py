@@ -1,0 +1,159 @@
+"""What a dataset page's public part (`_dataset_body.html`) is rendered from besides the dataset: its
+labels, translated once per language, and its links, built without `url_for` (issue 20).
+
+A page rendered anew (one of thousands of datasets walked in turn, beyond the page caches) spent some
+4,000 Python calls in Jinja for this part: a `_()` call is a context call of about ten, `url_for` some
+twenty-five, a macro some twenty. The labels here are formatted as the templates' `_()` formats them
+(Markup, %-formatted) and the links as url_for builds them, so the page shows what it showed (one blank
+line of the resources' section less).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from types import SimpleNamespace
+from urllib.parse import quote, quote_plus
+
+from flask import render_template, url_for
+from flask_babel import get_locale, gettext, to_user_timezone
+from markupsafe import Markup
+
+from portal.catalogue import downloads
+from portal.catalogue import preview as previews
+from portal.catalogue.views import PATH_SAFE, QUERY_SAFE  # links byte for byte those of url_for
+
+
+def labels() -> SimpleNamespace:
+    """Return the body's labels in the request's language."""
+    return _labels(str(get_locale()))
+
+
+@functools.lru_cache(maxsize=8)
+def _labels(locale: str) -> SimpleNamespace:
+    """The labels of `locale`, translated once per language and process (the caller's request is in it)."""
+    texts = {
+        "volume_figure": gettext("Data volume (records × fields)"),
+        "downloads": gettext("Downloads"),
+        "resources": gettext("Resources"),
+        "description": gettext("Description"),
+        "no_description": gettext("No description."),
+        "details": gettext("Details"),
+        "scrolls": gettext("Table, scrolls sideways"),
+        "department": gettext("Department"),
+        "region": gettext("County or city"),
+        "themes": gettext("Themes"),
+        "tags": gettext("Tags"),
+        "licence": gettext("Licence"),
+        "open_condition": gettext("Open condition"),
+        "updated": gettext("Updated"),
+        "created": gettext("Created"),
+        "maintainer": gettext("Maintainer"),
+        "source_page": gettext("Source page"),
+        "resource_name": gettext("Resource name"),
+        "format": gettext("Format"),
+        "size": gettext("Size"),
+        "data_volume": gettext("Data volume"),
+        "validity": gettext("Validity"),
+        "actions": gettext("Actions"),
+        "unnamed": gettext("Unnamed resource"),
+        "removed": gettext("Removed"),
+        "broken_title": gettext("The latest check could not reach or read this resource"),
+        "link_broken": gettext("Link broken"),
+        "original": gettext("Original:"),
+        "valid": gettext("Valid"),
+        "machine_unreadable": gettext("Not machine-readable"),
+        "invalid": gettext("Invalid"),
+        "no_download": gettext("Not downloadable"),
+        "download": gettext("Download"),
+        "preview": gettext("Preview"),
+        "how_to_get_access": gettext("How to get access"),
+        "no_resources": gettext("This dataset has no resources."),
+        "conditional": gettext("Open on application"),
+        "unconditional": gettext("Open to everyone"),
+    }
+    extras = {  # the dataset's extras by their key; any other key is shown as it is
+        "update_frequency": gettext("Update frequency"),
+        "data_source": gettext("Data source"),
+        "data_source_system": gettext("Source system"),
+        "spatial_coverage": gettext("Spatial coverage"),
+    }
+    invalid_reasons = {  # why a resource is invalid; any other reason is shown as it is
+        "not_downloadable": gettext("no file to download"),
+        "not_machine_readable": gettext("not machine-readable"),
+        "empty": gettext("no records"),
+        "duplicate": gettext("duplicates another resource"),
+    }
+    # attributes, not keys: Jinja reads `labels.details` as an attribute first
+    return SimpleNamespace(**_shown(texts), extras=_shown(extras), invalid_reasons=_shown(invalid_reasons))
+
+
+def _shown(texts: dict[str, str]) -> dict[str, Markup]:
+    """The texts as the templates' `_()` shows a message without variables: Markup, %-formatted."""
+    return {name: Markup(text) % {} for name, text in texts.items()}
+
+
+def render(dataset, *, downloadable: bool, origins: bool, history: bool) -> Markup:
+    """Render the public part of the loaded dataset's page (loading.PageDataset), for a user who may
+    download it or not, see its resources' original addresses or not, and its removed resources or not."""
+    add_links(dataset, downloadable)
+    page = render_template(
+        "catalogue/_dataset_body.html",
+        dataset=dataset,
+        labels=labels(),
+        downloadable=downloadable,
+        origins=origins,
+        history=history,
+        broken=dataset.broken_resource_ids,  # the link check touches the dataset
+    )
+    return Markup(page)
+
+
+def add_links(dataset, downloadable: bool) -> None:
+    """Give the loaded dataset (loading.PageDataset) what its page links to and lists: each theme's and
+    tag's catalogue search, each resource's download and preview (when `downloadable`), and its active
+    resources, computed here once rather than in the template's loops."""
+    search = url_for("catalogue.index")
+    for theme in dataset.themes:
+        theme.url = f"{search}?theme={quote_plus(theme.name, safe=QUERY_SAFE)}"
+    for tag in dataset.tags:
+        tag.url = f"{search}?tag={quote_plus(tag.name, safe=QUERY_SAFE)}"
+    dataset.active_resources = [resource for resource in dataset.resources if resource.is_active]
+    if downloadable:
+        _add_resource_links(dataset)
+
+
+def _add_resource_links(dataset) -> None:
+    """Each resource's download link (None when it has nothing to send) and preview link (None when it
+    cannot be previewed)."""
+    base = url_for("catalogue.download", name=dataset.name, resource_id="-").removesuffix("/-/download")
+    for resource in dataset.resources:
+        at = f"{base}/{quote(resource.ckan_id, safe=PATH_SAFE)}"
+        resource.download_url = f"{at}/download" if downloads.is_downloadable(resource) else None
+        previewable = resource.storage_key and previews.is_previewable(resource)
+        resource.preview_url = f"{at}/preview" if previewable else None
+
+
+def open_condition_badge(condition: str) -> Markup:
+    """The `open_condition_badge` filter: a dataset's open condition as a badge."""
+    if condition == "conditional":
+        return _BADGE.format("badge conditional", "conditional", labels().conditional)
+    return _BADGE.format("badge", "unconditional", labels().unconditional)
+
+
+_BADGE = Markup('<span class="{}" data-open-condition="{}">{}</span>')
+
+
+def thousands(number: int) -> str:
+    """The `thousands` filter: 1234567 as "1,234,567"."""
+    return f"{number:,}"
+
+
+def day(moment: datetime | None) -> Markup:
+    """The `day` filter: a <time> of the moment's day in the user's time zone (Babel's "yyyy-MM-dd",
+    whose digits every language shows alike), or a dash."""
+    if not moment:
+        return Markup("—")
+    local = to_user_timezone(moment)
+    shown = f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
+    return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), shown)
