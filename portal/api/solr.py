@@ -279,13 +279,15 @@ _FIELDS = {
         Dataset.open_condition == OPEN_CONDITIONS[v] if v in OPEN_CONDITIONS else false()
     ),
 }
+# field -> "has any value" condition, built when asked: a relationship's any() at import would configure
+# every mapper before the models they name are imported (a module importing this one first then fails)
 _EXISTS = {
-    "organization": Dataset.department_id.is_not(None),
-    "owner_org": Dataset.department_id.is_not(None),
-    "groups": Dataset.themes.any(),
-    "tags": Dataset.tags.any(),
-    "res_format": _resource(Resource.format != ""),
-    "license_id": Dataset.licence_id.is_not(None),
+    "organization": lambda: Dataset.department_id.is_not(None),
+    "owner_org": lambda: Dataset.department_id.is_not(None),
+    "groups": lambda: Dataset.themes.any(),
+    "tags": lambda: Dataset.tags.any(),
+    "res_format": lambda: _resource(Resource.format != ""),
+    "license_id": lambda: Dataset.licence_id.is_not(None),
 }
 _DATES = {"metadata_modified": Dataset.metadata_modified, "metadata_created": Dataset.metadata_created}
 
@@ -311,7 +313,9 @@ def clause(name: str, kind: str, raw: str, text: Callable[..., ColumnElement[boo
     if name in _DATES:
         return true() if value == "*" else _DATES[name] == solr_date(value)
     if kind == "word" and value == "*":
-        return _EXISTS.get(name, true() if name in _FIELDS else _extra(name).is_not(None))
+        if name in _EXISTS:
+            return _EXISTS[name]()
+        return true() if name in _FIELDS else _extra(name).is_not(None)
     if name in _TEXT_FIELDS:
         if kind == "word" and value == "*":
             return true()
