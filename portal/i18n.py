@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from babel import Locale
 from flask import Flask
 from flask.globals import _cv_app
-from flask_babel import Domain, format_decimal, get_locale, get_timezone, gettext
+from flask_babel import Domain, get_locale, get_timezone, gettext
 from flask_babel import get_translations as looked_up_translations
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
@@ -141,12 +141,29 @@ _SIZE_UNITS = (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024))
 
 def human_size(size: int | None) -> str:
     """Return a file size for readers in the page's language: "367 字节" / "367 bytes", "1.5 KB",
-    "12.3 MB" (units of 1,024, one decimal); a dash when unknown."""
+    "12.3 MB" (units of 1,024, one decimal); a dash when unknown.
+
+    Formatted as Babel's format_decimal ("#,##0.0" / "#,##0") formats it, with the locale's symbols and
+    words looked up once per language: Babel parses its pattern again for each number, some 100 Python
+    calls a size, one per resource of a dataset page (issue 20)."""
     if size is None or size < 0:
         return "—"
+    words = _size_words(get_locale())
     if size == 1:
-        return gettext("1 byte")
+        return words.one_byte
     for unit, factor in _SIZE_UNITS:
         if size >= factor:
-            return f"{format_decimal(size / factor, format='#,##0.0')} {unit}"
-    return gettext("%(count)s bytes", count=format_decimal(size, format="#,##0"))
+            return f"{f'{size / factor:,.1f}'.translate(words.symbols)} {unit}"
+    return words.bytes % {"count": f"{size:,}".translate(words.symbols)}
+
+
+@functools.lru_cache(maxsize=16)
+def _size_words(locale: Locale) -> SimpleNamespace:
+    """What human_size writes in `locale` (the caller's request is in it): its words, translated once,
+    and the table turning Python's "," and "." into the locale's group and decimal symbols."""
+    symbols = locale.number_symbols["latn"]  # the digits Babel writes by default
+    return SimpleNamespace(
+        one_byte=gettext("1 byte"),
+        bytes=gettext("%(count)s bytes"),
+        symbols=str.maketrans({",": symbols["group"], ".": symbols["decimal"]}),
+    )
