@@ -52,6 +52,10 @@ def _repeatable(name: str, description: str, items: dict | None = None) -> dict:
     return {**parameter, "style": "form", "explode": True}
 
 
+# One `condition` value: either condition, or several separated by commas; empty pieces are ignored (as a
+# form's empty field is), so the document says so rather than an enum that refuses `condition=`
+_CONDITION_WORD = "|".join(CONDITIONS)
+_CONDITION_ITEM = {"type": "string", "pattern": rf"^\s*({_CONDITION_WORD})?\s*(,\s*({_CONDITION_WORD})?\s*)*$"}
 _NAME = openapi.path_parameter("name", {**TEXT, "minLength": 1}, "数据集名称（CKAN name）")
 _GONE = ("404", "410")
 
@@ -117,7 +121,7 @@ def _page(items: list, page: int, per_page: int, total: int) -> dict:
         _repeatable("region", "区县或市的行政区划代码"),
         _repeatable("theme", "主题名称（Theme.name）"),
         _repeatable("format", "资源格式，如 CSV"),
-        _repeatable("condition", "开放条件", {"type": "string", "enum": list(CONDITIONS)}),
+        _repeatable("condition", "开放条件（空值忽略）", _CONDITION_ITEM),
         _repeatable("tag", "标签"),
         query_parameter(
             "sort", "排序：相关度、最近更新、下载量、名称、评分", {"type": "string", "enum": list(SORTS)}

@@ -6,12 +6,15 @@ tests/api_factories.py), so the API reads what the sync really writes.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from api_factories import package, publish, withdraw
 from factories import make_user
 from sqlalchemy import select
 
 from portal.accounts import tokens
+from portal.api import openapi
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
 from portal.activity.models import ActivityEvent
@@ -73,6 +76,19 @@ def test_datasets_filter_by_region_condition_and_format(client, catalogue):
     assert names(client.get("/api/v1/datasets?region=330402").get_json()) == {"api-dataset-003"}
     assert names(client.get("/api/v1/datasets?condition=conditional").get_json()) == {"api-dataset-003"}
     assert names(client.get("/api/v1/datasets?format=json").get_json()) == {"api-dataset-002"}
+
+
+@pytest.mark.parametrize("value", ["", ",", " conditional , ", "unconditional,conditional", "maybe", "conditional,x"])
+def test_the_document_says_which_condition_values_the_api_accepts(app, client, catalogue, value):
+    """A fuzzer reads the document's pattern: what it allows is answered, what it forbids refused."""
+    schema = next(
+        p["schema"]["items"] for p in openapi.document(app)["paths"]["/api/v1/datasets"]["get"]["parameters"]
+        if p["name"] == "condition"
+    )  # fmt: skip
+    allowed = re.search(schema["pattern"], value) is not None
+    response = client.get("/api/v1/datasets", query_string={"condition": value})
+    assert response.status_code == (200 if allowed else 400)
+    assert allowed == (value not in ("maybe", "conditional,x"))
 
 
 def test_datasets_clamps_per_page_to_100(client, catalogue):
