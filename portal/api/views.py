@@ -55,7 +55,8 @@ def _repeatable(name: str, description: str, items: dict | None = None) -> dict:
 # One `condition` value: either condition, or several separated by commas; empty pieces are ignored (as a
 # form's empty field is), so the document says so rather than an enum that refuses `condition=`
 _CONDITION_WORD = "|".join(CONDITIONS)
-_CONDITION_ITEM = {"type": "string", "pattern": rf"^\s*({_CONDITION_WORD})?\s*(,\s*({_CONDITION_WORD})?\s*)*$"}
+_CONDITION_PIECE = rf"\s*({_CONDITION_WORD})?\s*"
+_CONDITION_ITEM = {"type": "string", "pattern": rf"^{_CONDITION_PIECE}(,{_CONDITION_PIECE})*$"}
 _NAME = openapi.path_parameter("name", {**TEXT, "minLength": 1}, "数据集名称（CKAN name）")
 _GONE = ("404", "410")
 

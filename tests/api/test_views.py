@@ -14,10 +14,10 @@ from factories import make_user
 from sqlalchemy import select
 
 from portal.accounts import tokens
+from portal.activity.models import ActivityEvent
 from portal.api import openapi
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
-from portal.activity.models import ActivityEvent
 from portal.regions import population
 
 
@@ -78,7 +78,9 @@ def test_datasets_filter_by_region_condition_and_format(client, catalogue):
     assert names(client.get("/api/v1/datasets?format=json").get_json()) == {"api-dataset-002"}
 
 
-@pytest.mark.parametrize("value", ["", ",", " conditional , ", "unconditional,conditional", "maybe", "conditional,x"])
+@pytest.mark.parametrize(
+    "value", ["", ",", " conditional , ", "unconditional,conditional", "maybe", "conditional,x"]
+)
 def test_the_document_says_which_condition_values_the_api_accepts(app, client, catalogue, value):
     """A fuzzer reads the document's pattern: what it allows is answered, what it forbids refused."""
     schema = next(
