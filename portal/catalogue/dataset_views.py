@@ -139,6 +139,8 @@ def dataset(name: str):
         body=_body(dataset),
         my_request=_my_request(dataset),
         reuses_panel=_REUSES_SLOT,
+        labels=page_parts.labels(),
+        links=page_parts.page_links(dataset.name),
     )
     head, tail = page.split(_REUSES_SLOT, 1)
     if key is not None:

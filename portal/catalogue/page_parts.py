@@ -1,5 +1,5 @@
-"""What a dataset page's public part (`_dataset_body.html`) is rendered from besides the dataset: its
-labels, translated once per language, and its links, built without `url_for` (issue 20).
+"""What a dataset page (`dataset.html` and its public part, `_dataset_body.html`) is rendered from besides
+the dataset: its labels, translated once per language, and its links, built without `url_for` (issue 20).
 
 A page rendered anew (one of thousands of datasets walked in turn, beyond the page caches) spent some
 4,000 Python calls in Jinja for this part: a `_()` call is a context call of about ten, `url_for` some
@@ -15,7 +15,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from urllib.parse import quote, quote_plus
 
-from flask import render_template, url_for
+from flask import current_app, render_template, request, url_for
 from flask_babel import get_locale, gettext, to_user_timezone
 from markupsafe import Markup
 
@@ -25,7 +25,7 @@ from portal.catalogue.views import PATH_SAFE, QUERY_SAFE  # links byte for byte 
 
 
 def labels() -> SimpleNamespace:
-    """Return the body's labels in the request's language."""
+    """Return the page's labels in the request's language."""
     return _labels(str(get_locale()))
 
 
@@ -71,6 +71,15 @@ def _labels(locale: str) -> SimpleNamespace:
         "no_resources": gettext("This dataset has no resources."),
         "conditional": gettext("Open on application"),
         "unconditional": gettext("Open to everyone"),
+        # the page around the public part (dataset.html)
+        "breadcrumbs": gettext("Breadcrumbs"),
+        "catalogue": gettext("Data catalogue"),
+        "access": gettext("Access to this dataset"),
+        "feedback": gettext("Ratings and feedback"),
+        "not_rated": gettext("Not rated yet"),
+        "report_problem": gettext("Report a problem"),
+        "reports": gettext("Problem reports and replies"),
+        "comments": gettext("Comments"),
     }
     extras = {  # the dataset's extras by their key; any other key is shown as it is
         "update_frequency": gettext("Update frequency"),
@@ -132,6 +141,40 @@ def _add_resource_links(dataset) -> None:
         resource.download_url = f"{at}/download" if downloads.is_downloadable(resource) else None
         previewable = resource.storage_key and previews.is_previewable(resource)
         resource.preview_url = f"{at}/preview" if previewable else None
+
+
+def page_links(name: str) -> SimpleNamespace:
+    """The links of the page of dataset `name` around its public part (dataset.html): its style sheet,
+    the catalogue, and its rating, problem reports and comments; url_for's once per app and script root."""
+    parts = _page_link_parts(current_app._get_current_object(), request.script_root)
+    shown = quote(name, safe=PATH_SAFE)
+    return SimpleNamespace(
+        **parts.fixed, **{link: f"{before}{shown}{after}" for link, (before, after) in parts.named.items()}
+    )
+
+
+_NAME_SLOT = "name-slot"  # a dataset name url_for writes as it is, where the page's name goes
+
+
+@functools.lru_cache(maxsize=8)
+def _page_link_parts(app, script_root: str) -> SimpleNamespace:
+    """The page's links as url_for builds them in `app` under `script_root` (the caller's request is
+    in them): whole when they do not name the dataset, else the parts before and after its name."""
+    fixed = {
+        "stylesheet": url_for("static", filename="css/dataset.css"),
+        "catalogue": url_for("catalogue.index"),
+    }
+    endpoints = {
+        "rate": "feedback.rate",
+        "new_report": "feedback.new_report",
+        "reports": "feedback.dataset_reports",
+        "comments": "comments.dataset_comments",
+    }
+    named = {}
+    for link, endpoint in endpoints.items():
+        before, _, after = url_for(endpoint, name=_NAME_SLOT).partition(_NAME_SLOT)
+        named[link] = (before, after)
+    return SimpleNamespace(fixed=fixed, named=named)
 
 
 def open_condition_badge(condition: str) -> Markup:
