@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
+from flask.globals import _cv_request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.converters import AsciiInt
@@ -15,9 +16,41 @@ from portal.converters import AsciiInt
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class Portal(Flask):
+    """Flask, whose request hooks are run with the request read once from its context variable: Flask's
+    reads it through its proxy, three calls at each use, five uses a request (issue 20)."""
+
+    def preprocess_request(self):
+        """Flask's: the URL value preprocessors, then the before-request hooks until one answers."""
+        req = _cv_request.get().request
+        names = (None, *reversed(req.blueprints))
+        for name in names:
+            for url_func in self.url_value_preprocessors.get(name, ()):
+                url_func(req.endpoint, req.view_args)
+        for name in names:
+            for before_func in self.before_request_funcs.get(name, ()):
+                answer = self.ensure_sync(before_func)()
+                if answer is not None:
+                    return answer
+        return None
+
+    def process_response(self, response):
+        """Flask's: the request's own after-request functions, the blueprints' and the app's hooks in
+        reverse order of registration, then the session saved."""
+        context = _cv_request.get()
+        for func in context._after_request_functions:
+            response = self.ensure_sync(func)(response)
+        for name in (*context.request.blueprints, None):
+            for func in reversed(self.after_request_funcs.get(name, ())):
+                response = self.ensure_sync(func)(response)
+        if not self.session_interface.is_null_session(context._session):
+            self.session_interface.save_session(self, context._session, response)
+        return response
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app from defaults, the environment, then `config` (tests pass one)."""
-    app = Flask(
+    app = Portal(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

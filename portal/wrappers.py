@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Request as FlaskRequest
 from flask import Response as FlaskResponse
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.sansio.http import parse_cookie
-from werkzeug.utils import cached_property
+from werkzeug.utils import cached_property, get_content_type
 
 
 class Cookies(ImmutableMultiDict):
@@ -36,7 +38,23 @@ def header_names(headers: Headers) -> set[str]:
     return {name.lower() for name, _ in headers}
 
 
+@cache
+def full_content_type(mimetype: str) -> str:
+    """The Content-Type of `mimetype` as Werkzeug sends it (a text type with its UTF-8 charset), worked
+    out once per type."""
+    return get_content_type(mimetype, "utf-8")
+
+
 class Response(FlaskResponse):
+    def __init__(self, response=None, status=None, headers=None, mimetype=None, content_type=None,
+                 direct_passthrough=False):  # fmt: skip
+        """Werkzeug's response; one made without headers or a type takes the default type's full
+        Content-Type at once, where Werkzeug looks for a Content-Type in its new empty headers (building
+        a KeyError to catch) and works the charset out again (about ten calls on every page)."""
+        if headers is None and mimetype is None and content_type is None:
+            content_type = full_content_type(self.default_mimetype)
+        super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
+
     def get_wsgi_headers(self, environ) -> Headers:
         """Werkzeug's headers to send, which it copies, checking every value again (about 70 calls for a
         page's nine headers), so as to fix the few a response may need fixed. A response needing none of

@@ -58,12 +58,14 @@ def downloader(user=None) -> str:
 
 def visitor_id(req: Request, state) -> str:
     """Return this browser's random visitor id, making one (kept on the request's `g` as `state`, set as
-    a cookie after the request)."""
+    a cookie after the request). `g`'s attributes are read and set in its own dict: its getattr of a
+    missing name builds an AttributeError, and its __getattr__ and __setattr__ are a call each (issue 20)."""
     cookies = req.cookies
     vid = cookies[VISITOR_COOKIE] if VISITOR_COOKIE in cookies else ""
     if not _VISITOR_ID.fullmatch(vid):
-        vid = getattr(state, "new_visitor_id", None) or secrets.token_hex(16)
-        state.new_visitor_id = vid
+        flags = state.__dict__
+        vid = flags.get("new_visitor_id") or secrets.token_hex(16)
+        flags["new_visitor_id"] = vid
     return vid
 
 
@@ -107,24 +109,24 @@ def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None 
         db.session.execute(insert(ActivityEvent.__table__).values(row))
     else:
         app.extensions[BACKLOG].add(row)
-    state.activity_recorded = True
+    state.__dict__["activity_recorded"] = True  # as visitor_id sets g's attributes
 
 
 def _after_request(response: Response) -> Response:
     """Record a page view for a successful HTML GET that recorded nothing more specific."""
-    req, state = _cv_request.get().request, _cv_app.get().g
+    req, flags = _cv_request.get().request, _cv_app.get().g.__dict__  # g's, as visitor_id reads them
     if (
         req.method == "GET"
         and response.status_code == 200
         and response.mimetype == "text/html"
-        and not getattr(state, "activity_recorded", False)
+        and not flags.get("activity_recorded", False)
         and req.endpoint not in (None, "static")
     ):
         try:
             record("page_view")
         except Exception:  # counting must never break a page
             current_app.logger.exception("could not record a page view")
-    vid = getattr(state, "new_visitor_id", None)
+    vid = flags.get("new_visitor_id")
     if vid:
         response.headers.add("Set-Cookie", visitor_cookie(vid, time.time()))
     return response

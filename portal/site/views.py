@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, has_request_context, redirect, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request
+from flask.globals import _cv_request
 from flask_login import current_user
 
 from portal.accounts import actions
@@ -67,8 +68,10 @@ def _check_origin() -> None:
 
 
 def large_text() -> bool:
-    """Whether this browser asked for larger text (read by base.html for the class on <html>)."""
-    return has_request_context() and request.cookies.get(TEXT_SIZE_COOKIE) == TEXT_LARGE
+    """Whether this browser asked for larger text (read by base.html for the class on <html>). The request
+    is read from Flask's context variable: its proxies cost three calls at each use (issue 20)."""
+    context = _cv_request.get(None)
+    return context is not None and context.request.cookies.get(TEXT_SIZE_COOKIE) == TEXT_LARGE
 
 
 @bp.record_once
@@ -77,8 +80,11 @@ def _template_helpers(state) -> None:
 
 
 def select_locale() -> str:
-    """Chinese first; English when the visitor chose it."""
-    lang = request.cookies.get(LANGUAGE_COOKIE) if has_request_context() else None  # CLI: the default
-    if lang in current_app.config["LANGUAGES"]:
-        return lang
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    """Chinese first; English when the visitor chose it. The request and its app are read from Flask's
+    context variable, as in `large_text` (about 15 calls fewer on every page)."""
+    context = _cv_request.get(None)
+    if context is None:  # the CLI, a job's mail: the default
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    config = context.app.config
+    lang = context.request.cookies.get(LANGUAGE_COOKIE)
+    return lang if lang in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]

@@ -96,3 +96,26 @@ def test_a_page_sends_its_headers_without_copying_them(app):
     assert response.get_wsgi_headers(environ) is response.headers
     werkzeugs = python_calls(FlaskResponse.get_wsgi_headers, response, environ)  # about 40: the copy
     assert python_calls(response.get_wsgi_headers, environ) < werkzeugs - 20
+
+
+MADE = {
+    "nothing given": {},
+    "a body": {"response": "<p>x</p>"},
+    "a status": {"response": "x", "status": 404},
+    "a mimetype": {"response": "{}", "mimetype": "application/json"},
+    "a content type": {"response": "x", "content_type": "text/csv"},
+    "headers with a type": {"response": "x", "headers": {"Content-Type": "text/plain"}},
+    "headers without one": {"response": "x", "headers": [("X-A", "1")]},
+}
+
+
+@pytest.mark.parametrize("name", MADE)
+def test_a_response_is_made_as_werkzeugs(name):
+    ours, werkzeugs = Response(**MADE[name]), FlaskResponse(**MADE[name])
+    assert list(ours.headers) == list(werkzeugs.headers)
+    assert (ours.status, ours.get_data()) == (werkzeugs.status, werkzeugs.get_data())
+
+
+def test_a_page_response_takes_its_type_without_a_lookup():
+    werkzeugs = python_calls(FlaskResponse, "<p>x</p>")  # a KeyError built, the charset worked out
+    assert python_calls(Response, "<p>x</p>") < werkzeugs - 4
