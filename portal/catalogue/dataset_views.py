@@ -56,6 +56,7 @@ def _template_helpers(state) -> None:
     state.app.jinja_env.filters.update(  # filters: Jinja calls them directly, without a context call
         markdown=rendering.markdown_to_html,
         thousands=page_parts.thousands,
+        volume=page_parts.volume,
         day=page_parts.day,
         open_condition_badge=page_parts.open_condition_badge,
     )

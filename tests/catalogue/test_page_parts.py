@@ -161,3 +161,35 @@ def test_the_page_around_its_public_part_rendered_anew_costs_few_python_calls(ap
         page = render()
         assert url_for("feedback.dataset_reports", name=made.name) in page and "<p>body</p>" in page
         assert python_calls(render) < 440
+
+
+VOLUME_MACRO = """{%- macro volume(item) %}
+  {%- if item.volume is none -%}
+    <span class="unmeasured" data-volume="unmeasured">{{ _("Unmeasured") }}</span>
+  {%- elif item.records is defined -%}
+    <span data-volume="{{ item.volume }}">{{ item.volume|thousands }}</span>
+    <span class="hint">({{ _("%(records)s records × %(fields)s fields", records=item.records|thousands,
+                             fields=item.fields|thousands) }})</span>
+  {%- else -%}
+    <span data-volume="{{ item.volume }}">{{ item.volume|thousands }}</span>
+  {%- endif -%}
+{% endmacro %}{{ volume(item) }}"""  # the macro the `volume` filter replaced
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_volume_filter_writes_what_the_macro_wrote(app, lang):
+    from calls import python_calls
+
+    items = [
+        loading.PageResource(records=1234, fields=12, state="active", invalid_reason=None),
+        loading.PageResource(records=None, fields=3, state="active", invalid_reason=None),
+        loading.PageDataset(resources=[]),
+        loading.PageDataset(),
+    ]
+    items[3].resources = items[:1]
+    with app.test_request_context(environ_base={"HTTP_COOKIE": f"lang={lang}"}):
+        app.preprocess_request()
+        for item in items:
+            assert page_parts.volume(item) == render_template_string(VOLUME_MACRO, item=item)
+        assert "14,808" in page_parts.volume(items[0]) and "1,234" in page_parts.volume(items[0])
+        assert python_calls(page_parts.volume, items[0]) < 30  # the macro: 98
