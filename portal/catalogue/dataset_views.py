@@ -57,6 +57,8 @@ def _template_helpers(state) -> None:
         markdown=rendering.markdown_to_html,
         thousands=page_parts.thousands,
         volume=page_parts.volume,
+        linked=page_parts.linked,
+        web_link=page_parts.web_link,
         day=page_parts.day,
         open_condition_badge=page_parts.open_condition_badge,
     )

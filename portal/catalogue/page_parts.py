@@ -17,9 +17,9 @@ from urllib.parse import quote, quote_plus
 
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext, to_user_timezone
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from portal.catalogue import downloads
+from portal.catalogue import downloads, rendering
 from portal.catalogue import preview as previews
 from portal.catalogue.views import PATH_SAFE, QUERY_SAFE  # links byte for byte those of url_for
 from portal.i18n import request_translations
@@ -208,6 +208,26 @@ def volume(item) -> Markup:
     # the translation is trusted as the templates' `_()` trusts it; the numbers have nothing to escape
     parts = labels().records_fields % {"records": f"{item.records:,}", "fields": f"{item.fields:,}"}
     return Markup(f'{figure}\n    <span class="hint">({parts})</span>')
+
+
+def linked(value) -> Markup:
+    """The `linked` filter: an extra's value as a link when it is a web address (rendering.safe_url),
+    else as text; what `link_or_text(value) if safe_url(value) else value` wrote, without its macro and
+    two context calls."""
+    href = rendering.safe_url(value)
+    return escape(value) if href is None else _link(href, value)
+
+
+def web_link(url: str | None, text: str | None = None) -> Markup:
+    """The `web_link` filter: the `link_or_text` macro's link to a web address (rendering.safe_url),
+    showing `text` or the address, or that text marked as not linked; some 40 Python calls fewer."""
+    href, shown = rendering.safe_url(url), text or url
+    return _link(href, shown) if href else Markup(f'<span class="unlinked-url">{escape(shown)}</span>')
+
+
+def _link(href: str, text) -> Markup:
+    """A link out of the portal, as the `link_or_text` macro writes it."""
+    return Markup(f'<a href="{escape(href)}" rel="nofollow noopener">{escape(text)}</a>')
 
 
 def thousands(number: int) -> str:

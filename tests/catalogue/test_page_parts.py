@@ -193,3 +193,30 @@ def test_the_volume_filter_writes_what_the_macro_wrote(app, lang):
             assert page_parts.volume(item) == render_template_string(VOLUME_MACRO, item=item)
         assert "14,808" in page_parts.volume(items[0]) and "1,234" in page_parts.volume(items[0])
         assert python_calls(page_parts.volume, items[0]) < 30  # the macro: 98
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://example.org/a?b=1&c=<2>", " http://example.org/ ", "javascript:alert(1)", "<b>每月</b>", "", 7],
+)
+def test_the_linked_filter_writes_what_the_macro_wrote(app, value):
+    from calls import python_calls
+
+    macro = (
+        '{% from "catalogue/_dataset_macros.html" import link_or_text %}'
+        "{{ link_or_text(value) if safe_url(value) else value }}"
+    )
+    with app.test_request_context():
+        assert page_parts.linked(value) == render_template_string(macro, value=value)
+        assert python_calls(page_parts.linked, value) < 30
+
+
+@pytest.mark.parametrize("text", [None, "", "许可 <协议>"])
+@pytest.mark.parametrize("url", ["https://example.org/a?b=1&c=<2>", "javascript:alert(1)", "ftp://x.org/"])
+def test_the_web_link_filter_writes_what_the_macro_wrote(app, url, text):
+    from calls import python_calls
+
+    macro = '{% from "catalogue/_dataset_macros.html" import link_or_text %}{{ link_or_text(url, text) }}'
+    with app.test_request_context():
+        assert page_parts.web_link(url, text) == render_template_string(macro, url=url, text=text)
+        assert python_calls(page_parts.web_link, url, text) < 30
