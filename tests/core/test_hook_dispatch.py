@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from calls import python_calls
-from flask import Blueprint, Flask, after_this_request, request
+from flask import Blueprint, Flask, after_this_request, render_template_string, request
 
 
 def _traced(app) -> list[str]:
@@ -67,3 +67,25 @@ def test_the_hooks_dispatch_reads_the_request_once(app):
         ours = python_calls(app.preprocess_request)
         flasks = python_calls(Flask.preprocess_request, app)  # the request through its proxy, 3 calls a use
         assert ours < flasks - 5
+
+
+def test_context_processors_add_values_the_template_keeps_its_own(app):
+    bp = Blueprint("shown", __name__)
+    app.context_processor(lambda: {"who": "app", "where": "app"})
+    bp.context_processor(lambda: {"where": "blueprint"})
+
+    @bp.get("/given")
+    def given():
+        return render_template_string("{{ who }} {{ where }}", who="view")
+
+    app.register_blueprint(bp)
+    assert app.test_client().get("/given").get_data(as_text=True) == "view blueprint"
+    with app.app_context():  # outside a request: the app's processors only
+        assert render_template_string("{{ who }} {{ where }}") == "app app"
+
+
+def test_ensure_sync_is_asked_once_per_function(app):
+    def hook():
+        return None
+
+    assert app.ensure_sync(hook) is hook and app.synced[hook] is hook
