@@ -232,9 +232,29 @@ def _execute_many(engine: Engine, statement: str, batch: list) -> None:
             cursor.close()
         connection.commit()
     except engine.dialect.loaded_dbapi.Error as exc:
-        connection.rollback()
+        lost = _roll_back(engine, connection, exc)
         raise sa_exc.DBAPIError.instance(
-            statement, None, exc, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect
+            statement,
+            None,
+            exc,
+            engine.dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=engine.dialect,
         ) from exc
     finally:
         connection.close()  # back to the pool
+
+
+def _roll_back(engine: Engine, connection, exc: Exception) -> bool:
+    """Roll back after the driver's error `exc`; return whether the connection is lost, invalidated then
+    (as SQLAlchemy's own execution does), so the pool never hands it out again and the error the backlog
+    sees is the driver's first one, not the rollback's."""
+    lost = engine.dialect.is_disconnect(exc, connection.dbapi_connection, None)
+    if not lost:
+        try:
+            connection.rollback()
+        except engine.dialect.loaded_dbapi.Error:
+            lost = True
+    if lost:
+        connection.invalidate(exc)
+    return lost

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, exc, select
 
 from portal.activity.events import BACKLOG, COLUMNS, _writer
 from portal.activity.models import ActivityEvent
@@ -85,3 +85,18 @@ def test_a_sqlite_connection_keeps_no_deadline_of_its_last_request_for_the_write
     finally:
         connection.close()
     assert [path for _, _, path, _ in stored()] == ["/late"]
+
+
+def test_a_lost_connection_is_raised_as_sqlalchemys_error_and_never_pooled_again(app, monkeypatch):
+    """A connection lost while pooled (a restarted database): the writer raises SQLAlchemy's error for
+    the driver's first one, invalidates the connection, and the batch written again goes through."""
+    lost = db.engine.raw_connection()
+    lost.dbapi_connection.close()  # what a restart leaves behind
+    monkeypatch.setattr(db.engine, "raw_connection", lambda: lost)
+    with pytest.raises(exc.DBAPIError) as raised:
+        _writer(db.engine)([event_row(path="/lost")])
+    assert raised.value.connection_invalidated
+    assert not lost.is_valid
+    monkeypatch.undo()
+    _writer(db.engine)([event_row(path="/again")])
+    assert [path for _, _, path, _ in stored()] == ["/again"]
