@@ -119,6 +119,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.activity import events
     from portal.i18n import init_babel
     from portal.ops import logs, telemetry
+    from portal.site.views import select_locale
 
     logs.init_app(app)  # JSON log lines with the node's name and the request id
     telemetry.init_app(app)  # request latency per endpoint, for /metrics
@@ -130,7 +131,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
-    init_babel(app)
+    init_babel(app, select_locale)
     layout.init_app(app)  # parts of base.html kept once rendered, per language
     storage.init_app(app)
     mail.init_app(app)  # SMTP when MAIL_SERVER is set, else .eml files in instance/mail/

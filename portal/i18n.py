@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -18,9 +19,10 @@ from markupsafe import Markup
 from portal.extensions import babel
 
 
-def init_babel(app: Flask) -> None:
+def init_babel(app: Flask, select_locale: Callable[[], str]) -> None:
+    """Bind Flask-Babel with `select_locale` (the site's choice of language, given by the app factory so
+    that this module, which every area's pages import, imports no area)."""
     from portal import names
-    from portal.site.views import select_locale
 
     babel.init_app(app, locale_selector=lambda: parsed_locale(select_locale()))
     babel.domain_instance = _RequestDomain()  # what flask_babel.gettext, _l() and forms use
