@@ -5,7 +5,8 @@
     python bench/sync_bench.py 20000 --json out/sync.json --mirror 2000
 
 For each size: a full sync without mirroring (datasets per second, and the SQL statements and
-commits it sent per dataset: counts, which a busy machine does not blur as it blurs seconds), then
+commits it sent per dataset: counts, which a busy machine does not blur as it blurs seconds; the CPU
+time of the syncing process and, on PostgreSQL, of the server's backends per dataset), then
 an incremental sync after 100 packages change, and the peak memory of the syncing process. The fake
 CKAN runs in a child process so its memory is not counted; it keeps HTTP connections alive, as a CKAN
 behind a web server does, and the sync reads it behind the outbound guard, as the portal does.
@@ -15,7 +16,8 @@ behind a web server does, and the sync reads it behind the outbound guard, as th
 does not resolve, a loopback port nobody listens on). It reports files mirrored per second and the
 seconds the run spent on the unreachable hosts' files. `--json FILE` writes the last size's figures:
 {"full": {"datasets", "seconds", "datasets_per_s", "statements_per_dataset", "commits_per_dataset",
-"cpu_ms_per_dataset"},
+"cpu_ms_per_dataset", "server_cpu_ms_per_dataset" (PostgreSQL's backends, read from /proc; null on
+SQLite)},
 "database", "incremental": {"changed", "seconds"},
 "peak_rss": {"mb"}, "mirror": {"files", "seconds", "files_per_s", "unreachable_files",
 "unreachable_hosts", "errors_recorded"}, "load_average": [1, 5, 15 min]}.
@@ -265,7 +267,8 @@ def bench(count: int) -> dict:
 
 @contextlib.contextmanager
 def counting(engine):
-    """Yield a dict counting the statements and commits `engine` sends while the block runs."""
+    """Yield a dict counting the statements and commits `engine` sends while the block runs (the sync's
+    COPYs on PostgreSQL go through the DBAPI connection: not counted, each replaces an executemany)."""
     from sqlalchemy import event
 
     counts = {"statements": 0, "commits": 0}
@@ -285,6 +288,25 @@ def counting(engine):
         event.remove(engine, "commit", commit)
 
 
+def server_cpu(engine) -> dict[int, float] | None:
+    """The CPU seconds (user and system) each PostgreSQL backend of this database has used so far, by
+    process id, read from /proc (the server runs on this machine); None on SQLite or when unreadable."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        pids = conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        ).scalars()
+        used = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
 def _measure(count: int, url: str) -> dict:
     from portal import outbound
     from portal.extensions import db
@@ -293,10 +315,16 @@ def _measure(count: int, url: str) -> dict:
     with fresh_portal():  # behind the outbound guard, as the portal opens its source (sync/collaborators.py)
         guard = outbound.Guard.from_settings(["127.0.0.0/8"])
         source = remote.CkanSource(url, timeout=60, retries=2, guard=guard)
+        server = server_cpu(db.engine)
         began, cpu = time.perf_counter(), time.process_time()
         with counting(db.engine) as sent:
             full = run.sync(source, run.Settings(full=True))
         full_s, cpu = time.perf_counter() - began, time.process_time() - cpu
+        after = server_cpu(db.engine)
+        if server is not None and after is not None:  # backends of the run (the pool keeps them)
+            server = sum(used - server.get(pid, 0.0) for pid, used in after.items())
+        else:
+            server = None
         if full.status != "succeeded" or full.created != count:
             from portal.sync.models import SyncError
 
@@ -315,6 +343,7 @@ def _measure(count: int, url: str) -> dict:
         "packages": count,
         "full_s": full_s,
         "cpu_s": cpu,
+        "server_cpu_s": server,
         "per_s": count / full_s,
         "statements": sent["statements"] / count,
         "commits": sent["commits"] / count,
@@ -362,7 +391,13 @@ if __name__ == "__main__":
         print(
             f"{r['packages']:>7} packages: full sync {r['full_s']:.1f} s = {r['per_s']:.0f} datasets/s "
             f"({r['statements']:.2f} statements, {r['commits']:.3f} commits, "
-            f"{r['cpu_s'] / r['packages'] * 1000:.2f} ms of this process's CPU per dataset); "
+            f"{r['cpu_s'] / r['packages'] * 1000:.2f} ms of this process's CPU per dataset"
+            + (
+                f", {r['server_cpu_s'] / r['packages'] * 1000:.2f} ms of the PostgreSQL server's"
+                if r["server_cpu_s"] is not None
+                else ""
+            )
+            + "); "
             f"incremental (100 changed, {r['incremental_seen']} read) {r['incremental_s']:.2f} s; "
             f"peak memory {r['peak_mb']:.0f} MB",
             flush=True,
@@ -375,6 +410,9 @@ if __name__ == "__main__":
                 "statements_per_dataset": r["statements"],
                 "commits_per_dataset": r["commits"],
                 "cpu_ms_per_dataset": r["cpu_s"] / r["packages"] * 1000,
+                "server_cpu_ms_per_dataset": None
+                if r["server_cpu_s"] is None
+                else r["server_cpu_s"] / r["packages"] * 1000,
             },
             database="PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite",
             incremental={"changed": 100, "seconds": r["incremental_s"]},
