@@ -8,6 +8,7 @@ from CKAN URLs go through `safe_url` first.
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urlsplit
 
@@ -67,6 +68,11 @@ def safe_url(url: str | None) -> str | None:
     """
     if not url or not isinstance(url, str):
         return None
+    return _safe_url(url)
+
+
+@functools.lru_cache(maxsize=1024)  # a page asks for its licence's, source's and resources' addresses
+def _safe_url(url: str) -> str | None:
     candidate = url.strip()
     if not _WEB_URL.fullmatch(candidate):
         return None
