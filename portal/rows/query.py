@@ -16,8 +16,9 @@ table anew), so the total of a search without conditions is its largest `_id`, o
 as CKAN's. Otherwise matching rows are counted up to COUNT_MAX, past which PostgreSQL answers its
 planner's estimate, flagged `total_was_estimated` as CKAN flags its own estimates (SQLite, which has no
 estimates, counts them all: from its indexes, or from the FTS5 index for a text search alone); a
-full-text search of single terms alone is counted exactly from PostgreSQL's GIN index, reading no row
-(`_indexed_count`), up to that same bound of its estimate; a
+full-text search of single terms alone is counted exactly from PostgreSQL's GIN index, reading no row,
+up to that same bound of its estimate: as the page's own statement scans the index (`_tallied_page`,
+the count read from the index's statistics), else apart (`_indexed_count`); a
 full-text search the planner expects to match over COUNT_SKIPPED_FROM times COUNT_MAX rows is not
 counted at all, and its page is read from a bounded walk of the table's first rows (`_windowed`). CKAN
 counts every matching row unless the caller passes `total_estimation_threshold` (CKAN 2.9+), whose
@@ -428,7 +429,14 @@ def _full_text(
         and estimate <= COUNT_SKIPPED_FROM * COUNT_MAX
         and _exact_in_index(search)
     ):
+        rows, counted = (
+            _tallied_page(conn, described, shaped, search, estimate) if search.limit else (None, None)
+        )
+        if counted is not None:  # the page, and the total from the text index's scan that read it
+            return rows, (counted, False)
         last, counted = _indexed_count(conn, described, compiled)
+        if counted is not None and rows is not None:
+            return rows, (counted, False)
         if counted is not None:  # the total from the index alone; the page from a window if it pays
             if not search.limit:
                 return [], (counted, False)
@@ -487,6 +495,81 @@ def _in_window(described: sa.Table, statement: sa.Select) -> sa.Select:
     offset)."""
     window = statement.where(described.c._id <= sa.bindparam("window", type_=sa.BigInteger))
     return window.order_by(described.c._id).limit(_LIMIT).offset(_OFFSET)
+
+
+def _tallied_page(
+    conn: sa.Connection, described: sa.Table, shaped: Shaped, search: Search, estimate: int
+) -> tuple[list | None, int | None]:
+    """PostgreSQL, a full-text search `_exact_in_index` accepts, with a page: the page and the exact
+    total from one scan of the text index, where reading the total apart (_indexed_count) scanned it a
+    second time (each scan builds the bitmap of every match: half of such a search's work).
+
+    The page's statement reads the GIN index's bitmap of all the matches whatever its window or limit
+    (a Bitmap Index Scan always reads the whole posting list), and PostgreSQL adds the number of
+    addresses it gave to the index's statistics of the transaction at once
+    (`pg_stat_get_xact_tuples_returned`, the same number EXPLAIN ANALYZE shows for the scan, see
+    _indexed_count; never flushed in the middle of a statement or transaction). Read before the page and
+    beside each of its rows (the column is computed as a row comes out, after the bitmap was built), the
+    difference is the total. The page comes from a window of the first rows sized on the planner's
+    estimate (the exact total is not known before), or whole when the window would be the table or
+    held less than the page (the total then read beside the whole page's rows, from where the window's
+    statement left the statistics). Returns the page (None when the table has no text index) and the
+    total, None when that difference cannot be read or cannot be the total: no row came out (the page
+    is past the last match), the plan did not scan the text index (a small table's window is read
+    through its primary key: a count lower than the rows read), or counts are not tracked."""
+    index = f'{described.schema}."{described.name}_search_idx"'
+    last, before = conn.execute(_tally_start(described), {"index": index}).one()
+    if before is None:  # no such index
+        return None, None
+    window = -(-(search.offset + search.limit) * last * INDEXED_WINDOW_SLACK // max(estimate, 1))
+    whole = bool(search.sort) or window > WINDOW_MAX or window >= last
+    page = _page(described, shaped, search) if whole else _in_window(described, shaped.statement)
+    params = {**_paging(shaped, search), "index": index}
+    if not whole:
+        params["window"] = window
+    tallied = conn.execute(_tallying(page), params).all()
+    counted = _tally(tallied, before, search)
+    if len(tallied) < search.limit and not whole:  # the window held less than the page: read it whole
+        page = _page(described, shaped, search)
+        if counted is not None:
+            return conn.execute(page, _paging(shaped, search)).all(), counted
+        # counted from the whole page's scan, from where the window's statement left the tally
+        if tallied:
+            before = tallied[0][-1]
+        else:
+            before = conn.execute(sa.select(_INDEX_TALLY), {"index": index}).scalar_one()
+        tallied = conn.execute(_tallying(page), {**_paging(shaped, search), "index": index}).all()
+        counted = _tally(tallied, before, search)
+    return [row[:-1] for row in tallied], counted
+
+
+def _tally(tallied: list, before: int | None, search: Search) -> int | None:
+    """The text index's count from a tallied page (see _tallied_page), None when it cannot be one."""
+    if not tallied or tallied[0][-1] is None or before is None:
+        return None
+    counted = tallied[0][-1] - before
+    if counted < search.offset + len(tallied):  # not the text index's count (it was not scanned)
+        return None
+    return counted
+
+
+@functools.lru_cache(maxsize=512)
+def _tally_start(described: sa.Table) -> sa.Select:
+    """The table's largest `_id` and the addresses its text index (parameter index) gave so far in the
+    transaction (None when there is no such index)."""
+    last = sa.select(sa.func.coalesce(sa.func.max(described.c._id), 0)).scalar_subquery()
+    return sa.select(last, _INDEX_TALLY)
+
+
+@functools.lru_cache(maxsize=512)
+def _tallying(page: sa.Select) -> sa.Select:
+    """A page with the addresses its text index (parameter index) gave so far in a last column."""
+    return page.add_columns(_INDEX_TALLY)
+
+
+_INDEX_TALLY = sa.func.pg_stat_get_xact_tuples_returned(
+    sa.func.to_regclass(sa.bindparam("index", type_=sa.Text)), type_=sa.BigInteger
+)
 
 
 def _exact_in_index(search: Search) -> bool:
