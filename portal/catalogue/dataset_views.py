@@ -130,16 +130,17 @@ def dataset(name: str):
     if kept is not None:  # the page of a published dataset, as a visitor not signed in saw it
         events.record("dataset_view", dataset_id=shown.id)
         head, tail = kept
-        return head + _reuses_panel(shown) + tail
+        return head + _reuses_panel(shown, get_locale()) + tail
     dataset = shown or _dataset_or_404(name)
     if not permissions.can_view_dataset(current_user, dataset):
         return _withdrawn(dataset)
     if dataset.is_published:
         events.record("dataset_view", dataset_id=dataset.id)  # written behind the request: no commit
+    locale = get_locale()  # some 17 calls: once for the page
     page = render_template(
         "catalogue/dataset.html",
         dataset=dataset,
-        body=_body(dataset),
+        body=_body(dataset, locale),
         my_request=_my_request(dataset),
         reuses_panel=_REUSES_SLOT,
         labels=page_parts.labels(),
@@ -148,7 +149,7 @@ def dataset(name: str):
     head, tail = page.split(_REUSES_SLOT, 1)
     if key is not None:
         whole_pages.dataset_pages.put(key, stamp, (head, tail))
-    return head + _reuses_panel(dataset) + tail, 200 if dataset.is_published else WITHDRAWN
+    return head + _reuses_panel(dataset, locale) + tail, 200 if dataset.is_published else WITHDRAWN
 
 
 # Where the reuses panel goes in a rendered dataset page: the applications using a dataset change
@@ -156,37 +157,40 @@ def dataset(name: str):
 _REUSES_SLOT = Markup(f"<!--reuses {secrets.token_hex(16)}-->")  # no escaped text holds "<", none guesses it
 
 
-def _reuses_panel(dataset: Dataset | loading.Shown) -> str:
+def _reuses_panel(dataset: Dataset | loading.Shown, locale) -> str:
     """Return the dataset page's panel of the applications using it: its empty state (most datasets'
     case) rendered once per language, after one small statement asking for them."""
     reuses = current_app.jinja_env.globals["dataset_reuses"](dataset.id)
     if reuses:
         return render_template("catalogue/_reuses.html", reuses=reuses)
-    locale = (str(get_locale()), request.script_root)
-    empty = _EMPTY_REUSES.get(locale)
+    shown_in = (str(locale), request.script_root)  # `locale`: the request's (get_locale)
+    empty = _EMPTY_REUSES.get(shown_in)
     if empty is None:
-        empty = _EMPTY_REUSES[locale] = render_template("catalogue/_reuses.html", reuses=[])
+        empty = _EMPTY_REUSES[shown_in] = render_template("catalogue/_reuses.html", reuses=[])
     return empty
 
 
 _EMPTY_REUSES: dict[tuple, str] = {}  # the empty reuses panel per language (and script root)
 
 
-def _body(dataset: Dataset | loading.Shown) -> Markup:
+def _body(dataset: Dataset | loading.Shown, locale) -> Markup:
     """Render what the page shows everyone alike, or take it from the cache.
 
     The stamp is the dataset's version (catalogue/changes.py: every write of the dataset, its
     resources, themes or tags moves its change time; a download its count) and its state.
-    What the user may do and see (downloads, original addresses, history) is part of the key.
+    What the user may do and see (downloads, original addresses, history) is part of the key, and so is
+    the language (`locale`: the request's, from get_locale).
     """
     downloadable = permissions.can_download_dataset(current_user, dataset)
     origins = permissions.can_see_origin(current_user, dataset)
     history = permissions.can_view_history(current_user)
-    key = ("dataset", dataset.id, str(get_locale()), downloadable, origins, history)
+    key = ("dataset", dataset.id, str(locale), downloadable, origins, history)
 
     def render() -> Markup:
         loaded = loading.load_page_dataset(dataset.id)  # plain objects: the ORM's cost twice the render's
-        return page_parts.render(loaded, downloadable=downloadable, origins=origins, history=history)
+        return page_parts.render(
+            loaded, downloadable=downloadable, origins=origins, history=history, locale=locale
+        )
 
     stamp = (*changes.version_of(dataset), dataset.state)
     return search_cache.fragments.get(key, render, stamp)

@@ -111,15 +111,18 @@ def _shown(texts: dict[str, str]) -> dict[str, Markup]:
     return {name: Markup(text) % {} for name, text in texts.items()}
 
 
-def render(dataset, *, downloadable: bool, origins: bool, history: bool) -> Markup:
+def render(dataset, *, downloadable: bool, origins: bool, history: bool, locale=None) -> Markup:
     """Render the public part of the loaded dataset's page (loading.PageDataset), for a user who may
-    download it or not, see its resources' original addresses or not, and its removed resources or not.
+    download it or not, see its resources' original addresses or not, and its removed resources or not;
+    in the request's language (`locale`: get_locale's, looked up when not given).
 
     The rows of its details and resources tables are written here (`metadata_rows`, `resource_rows`),
     in one pass each, with the request's labels, language and time zone looked up once: in Jinja they
     cost some 1,500 Python calls of attribute lookups, escapes and filters a page rendered anew."""
     add_links(dataset, downloadable)
-    shown, locale = labels(), get_locale()  # the locale once: get_locale is some 17 calls
+    shown = labels()
+    if locale is None:
+        locale = get_locale()  # once: get_locale is some 17 calls
     page = render_template(
         "catalogue/_dataset_body.html",
         dataset=dataset,
