@@ -10,9 +10,10 @@ if missing): bench/out/catalogue-N.db, or with a PostgreSQL --database-url the d
 
 For each page (the benchmark's minimal route, the home page, the catalogue, a search, a dataset page when
 the catalogue has one) it reports, per request of a visitor without cookies (as wrk sends them): the
-Python function calls (cProfile), the SQL statements and commits the request runs itself (the activity
-backlog's writer is held back and counted apart, per event), the cookies set and the bytes sent. The
-timings of catalogue_bench.py need a quiet machine; these counts do not (issue 20).
+Python function calls (cProfile; through the test client, and of raw WSGI calls as a server makes
+them), the SQL statements and commits the request runs itself (the activity backlog's writer is held
+back and counted apart, per event), the cookies set and the bytes sent. The timings of
+catalogue_bench.py need a quiet machine; these counts do not (issue 20).
 """
 
 from __future__ import annotations
@@ -113,15 +114,44 @@ def measure(app, path: str, requests: int) -> dict:
     events = len(app.extensions.get("activity_backlog", ()))
     _drain()
     calls = sum(stats[1] for stats in pstats.Stats(profile).stats.values())
+    wsgi_calls = _wsgi_calls(app, path, requests)
     return {
         "status": response.status_code,
         "python_calls": round(calls / requests),
+        "wsgi_calls": round(wsgi_calls / requests),
         "statements": round(len(statements) / requests, 2),
         "commits": round(len(commits) / requests, 2),
         "events_behind": round(events / requests, 2),
         "cookies": sorted(c.split("=", 1)[0] for c in response.headers.getlist("Set-Cookie")),
         "bytes": len(response.get_data()),
     }
+
+
+def _wsgi_calls(app, path: str, requests: int) -> int:
+    """Python calls of `requests` raw WSGI calls of `path` (no test client around them), the body read
+    and closed as a server does: what a gunicorn worker's request costs the portal."""
+    import io
+
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path=path, headers={"Host": "localhost"}).get_environ()
+
+    def call() -> None:
+        body = app({**environ, "wsgi.input": io.BytesIO(b"")}, lambda status, headers, exc=None: None)
+        for _ in body:
+            pass
+        if hasattr(body, "close"):
+            body.close()
+
+    for _ in range(3):
+        call()
+    profile = cProfile.Profile()
+    for _ in range(requests):
+        profile.enable()
+        call()
+        profile.disable()
+    _drain()
+    return sum(stats[1] for stats in pstats.Stats(profile).stats.values())
 
 
 def _drain() -> None:
@@ -154,7 +184,8 @@ def main() -> None:
     app = build_app(_database(args))
     figures = {label: measure(app, path, args.requests) for label, path in pages(app).items()}
     for label, f in figures.items():
-        print(f"{label:>10}: {f['python_calls']:6d} calls, {f['statements']:5.2f} statements, "
+        print(f"{label:>10}: {f['python_calls']:6d} calls ({f['wsgi_calls']:5d} raw WSGI), "
+              f"{f['statements']:5.2f} statements, "
               f"{f['commits']:4.2f} commits, {f['events_behind']:4.2f} events behind, "
               f"{f['bytes']:6d} bytes, cookies {f['cookies']} (HTTP {f['status']})")  # fmt: skip
     if args.json:

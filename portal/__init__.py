@@ -4,16 +4,73 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
-from flask.globals import _cv_request
+from flask.ctx import AppContext
+from flask.globals import _cv_app, _cv_request
+from flask.sansio.scaffold import _sentinel  # a teardown's exception not given: sys.exc_info()'s
+from flask.signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
+from flask.templating import _default_template_ctx_processor
+from werkzeug.exceptions import BadHost
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import MapAdapter
+from werkzeug.wsgi import get_host
 
 from portal.converters import AsciiInt
 
 ROOT = Path(__file__).resolve().parent.parent
+_IDNA: dict[str, str] = {}  # each host name as Werkzeug's Map.bind encodes it
+MAX_IDNA = 1000  # beyond it (Host headers made up by clients), names are encoded each time
+
+
+def _idna(server_name: str) -> str:
+    """`server_name` (lowercased, a port kept as it is) as Werkzeug's `Map.bind` encodes it; BadHost for
+    a name IDNA refuses."""
+    found = _IDNA.get(server_name)
+    if found is None:
+        name, port_sep, port = server_name.lower().partition(":")
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError as e:
+            raise BadHost() from e
+        found = f"{name}{port_sep}{port}"
+        if len(_IDNA) < MAX_IDNA:
+            _IDNA[server_name] = found
+    return found
+
+
+class _AppContext(AppContext):
+    """Flask's app context, sending `appcontext_pushed` and `appcontext_popped` only when something
+    listens to them (two calls each to send to nobody, on every request; one may connect at any time)."""
+
+    def push(self) -> None:
+        self._cv_tokens.append(_cv_app.set(self))
+        if appcontext_pushed.receivers:
+            appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:
+        try:
+            if len(self._cv_tokens) == 1:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]
+                self.app.do_teardown_appcontext(exc)
+        finally:
+            ctx = _cv_app.get()
+            _cv_app.reset(self._cv_tokens.pop())
+        if ctx is not self:
+            raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
+        if appcontext_popped.receivers:
+            appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
 
 class Portal(Flask):
@@ -39,6 +96,115 @@ class Portal(Flask):
             if len(self.synced) < 10_000:
                 self.synced[func] = found
         return found
+
+    def create_url_adapter(self, request):
+        """Flask's adapter for a request, bound as Werkzeug's `bind_to_environ` binds it, without its
+        second reading of the host, its three decodings through a helper each and the host's IDNA
+        encoding through Python's codec on every request (about 30 calls; issue 20): a host's encoding is
+        kept once worked out. Host matching, subdomain matching and a WebSocket upgrade take Flask's."""
+        if request is None:  # an app context's: none without SERVER_NAME, as Flask's
+            return None if self.config["SERVER_NAME"] is None else super().create_url_adapter(None)
+        if self.url_map.host_matching or self.subdomain_matching:
+            return super().create_url_adapter(request)
+        environ = request.environ
+        if "upgrade" in environ.get("HTTP_CONNECTION", "").lower():
+            return super().create_url_adapter(request)
+        config = self.config
+        trusted = config["TRUSTED_HOSTS"]
+        if trusted is not None:
+            request.trusted_hosts = trusted
+        host = request.host = get_host(environ, request.trusted_hosts)  # refuses an untrusted host, as Flask
+        scheme = environ["wsgi.url_scheme"]
+        server_name = config["SERVER_NAME"]
+        if server_name is None:
+            server_name = host.lower()
+        else:
+            server_name = server_name.lower()
+            if scheme == "http" and server_name.endswith(":80"):
+                server_name = server_name[:-3]
+            elif scheme == "https" and server_name.endswith(":443"):
+                server_name = server_name[:-4]
+        script_name = environ.get("SCRIPT_NAME")
+        path_info = environ.get("PATH_INFO")
+        query_args = environ.get("QUERY_STRING")
+        return MapAdapter(
+            self.url_map,
+            _idna(server_name),
+            "/" if script_name is None else script_name.encode("latin1").decode(errors="replace"),
+            self.url_map.default_subdomain or "",
+            scheme,
+            "/" if path_info is None else path_info.encode("latin1").decode(errors="replace"),
+            environ["REQUEST_METHOD"],
+            None if query_args is None else query_args.encode("latin1").decode(errors="replace"),
+        )
+
+    def app_context(self) -> AppContext:
+        """Flask's app context, whose signals are sent only when something listens (`_AppContext`)."""
+        return _AppContext(self)
+
+    def full_dispatch_request(self):
+        """Flask's, sending `request_started` only when something listens to it (a signal without
+        receivers cost two calls to send; one may connect at any time, and is then sent to)."""
+        self._got_first_request = True
+        try:
+            if request_started.receivers:
+                request_started.send(self, _async_wrapper=self.ensure_sync)
+            rv = self.preprocess_request()
+            if rv is None:
+                rv = self.dispatch_request()
+        except Exception as e:
+            rv = self.handle_user_exception(e)
+        return self.finalize_request(rv)
+
+    def dispatch_request(self):
+        """Flask's, the request read from its context variable rather than through its proxy."""
+        req = _cv_request.get().request
+        if req.routing_exception is not None:
+            self.raise_routing_exception(req)
+        rule = req.url_rule
+        if getattr(rule, "provide_automatic_options", False) and req.method == "OPTIONS":
+            return self.make_default_options_response()
+        view = self.view_functions[rule.endpoint]
+        return (self.synced.get(view) or self.ensure_sync(view))(**req.view_args)
+
+    def finalize_request(self, rv, from_error_handler: bool = False):
+        """Flask's, sending `request_finished` only when something listens to it."""
+        response = self.make_response(rv)
+        try:
+            response = self.process_response(response)
+            if request_finished.receivers:
+                request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    def do_teardown_request(self, exc=_sentinel):
+        """Flask's: the teardown functions of the request's blueprints and the app's, the request read
+        from its context variable, then `request_tearing_down` when something listens to it."""
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        found = _cv_request.get(None)
+        names = (*found.request.blueprints, None) if found is not None else (None,)
+        funcs = self.teardown_request_funcs
+        for name in names:
+            if name in funcs:
+                for func in reversed(funcs[name]):
+                    self.ensure_sync(func)(exc)
+        if request_tearing_down.receivers:
+            request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+
+    def do_teardown_appcontext(self, exc=_sentinel):
+        """Flask's: the app context's teardown functions, then `appcontext_tearing_down` when something
+        listens to it."""
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        synced = self.synced
+        for func in reversed(self.teardown_appcontext_funcs):
+            (synced.get(func) or self.ensure_sync(func))(exc)
+        if appcontext_tearing_down.receivers:
+            appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     def preprocess_request(self):
         """Flask's: the URL value preprocessors, then the before-request hooks until one answers."""
@@ -73,8 +239,11 @@ class Portal(Flask):
         found = _cv_request.get(None)  # a template may be rendered outside a request
         names = (None, *reversed(found.request.blueprints)) if found is not None else (None,)
         given = context.copy()
+        processors = self.template_context_processors
         for name in names:
-            for func in self.template_context_processors.get(name, ()):
+            for func in processors.get(name, ()):
+                if func is _default_template_ctx_processor and name is not None:
+                    continue  # each blueprint has Flask's own again, which gave g, request and session
                 context.update((self.synced.get(func) or self.ensure_sync(func))())
         context.update(given)
 
@@ -152,7 +321,7 @@ def _settle_config(app: Flask) -> None:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})  # no pre-ping: dbtimeout sees lost connections
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request
-from flask.globals import request_ctx
+from flask.globals import _cv_request, request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -95,7 +95,8 @@ def refuse_nul(endpoint: str | None, values: dict | None) -> None:
     drops control characters from its words)."""
     if values and any("\x00" in str(v) for v in values.values()):
         raise BadRequest(NUL_REFUSED)
-    if request.method == "POST" and not _wants_json() and _form_holds_nul():
+    # the request's method from its context variable, not through Flask's proxy (three calls; issue 20)
+    if _cv_request.get().request.method == "POST" and not _wants_json() and _form_holds_nul():
         raise BadRequest(NUL_REFUSED)
 
 

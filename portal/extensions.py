@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import abort, current_app, has_request_context, request
+from flask import abort, has_request_context, request
+from flask.globals import _cv_request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -57,7 +58,10 @@ class _CSRFProtect(CSRFProtect):
     Flask-WTF looked it up first, on every GET too (about 35 calls per page view, issue 20)."""
 
     def protect(self, apply_exemptions=False):
-        if request.method in current_app.config["WTF_CSRF_METHODS"]:
+        # the request and its app from the request's context variable: Flask's proxies cost three calls
+        # at each use (issue 20); without a request, Flask-WTF's says what is wrong
+        context = _cv_request.get(None)
+        if context is None or context.request.method in context.app.config["WTF_CSRF_METHODS"]:
             super().protect(apply_exemptions)
 
 

@@ -33,9 +33,12 @@ def _secure(response: Response) -> Response:
     context = _cv_app.get()  # the app and g without their proxies' calls
     headers = response.headers
     present = header_names(headers)
+    # appended to the headers' list as `headers.add` appends them, without its two calls checking each
+    # value for newlines: these values are ours, and the request id is checked (logs.py) or made here
+    append = headers._list.append
     for lower, name, value in _BY_LOWER_NAME:
         if lower not in present:
-            headers.add(name, value)
+            append((name, value))
     config = context.app.config
     # behind TLS only: browsers then insist on it
     if config["PREFERRED_URL_SCHEME"] == "https" and "strict-transport-security" not in present:
@@ -45,7 +48,7 @@ def _secure(response: Response) -> Response:
         if REQUEST_ID.lower() in present:
             headers.set(REQUEST_ID, given)
         else:
-            headers.add(REQUEST_ID, given)
+            append((REQUEST_ID, given))
     return response
 
 

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from flask import Flask, abort, request
+from flask.globals import _cv_request
 from flask.json.provider import DefaultJSONProvider
 
 BIGGEST = 2**63 - 1
@@ -112,7 +113,8 @@ class JSONProvider(DefaultJSONProvider):
 
 def refuse_json_on_pages() -> None:
     """Answer 415 to a JSON body sent to an HTML page: its forms take form data only."""
-    if not request.environ.get("CONTENT_TYPE"):  # no body type, no JSON: most requests, in two calls
+    # no body type, no JSON: most requests, in two calls (the request from its context variable)
+    if not _cv_request.get().request.environ.get("CONTENT_TYPE"):
         return
     if request.is_json and not request.path.startswith("/api/") and request.content_length != 0:
         abort(415)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
 from flask import Request as FlaskRequest
 from flask import Response as FlaskResponse
+from flask.helpers import _split_blueprint_path
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.sansio.http import parse_cookie
 from werkzeug.utils import cached_property, get_content_type
@@ -31,6 +33,26 @@ class Request(FlaskRequest):
         header of the request (about forty Python calls, on every page view, cookies or none)."""
         return parse_cookie(self.environ.get("HTTP_COOKIE", ""), cls=self.dict_storage_class)
 
+    @property
+    def blueprint(self) -> str | None:
+        """Flask's: the name of the blueprint whose view serves the request, read from its rule at once
+        (Flask's asks its `endpoint` property first: a call more, three times a page view; issue 20)."""
+        rule = self.url_rule
+        endpoint = rule.endpoint if rule is not None else None
+        if endpoint is not None and "." in endpoint:
+            return endpoint.rpartition(".")[0]
+        return None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """Flask's: the blueprint's name and its parents', innermost first, in one call (Flask's took
+        three, four times a page view)."""
+        rule = self.url_rule
+        endpoint = rule.endpoint if rule is not None else None
+        if endpoint is None or "." not in endpoint:
+            return []
+        return _split_blueprint_path(endpoint.rpartition(".")[0])
+
 
 def header_names(headers: Headers) -> set[str]:
     """The names of `headers`, lowercased, in one pass: `name in headers` looks the name up case-
@@ -43,6 +65,13 @@ def full_content_type(mimetype: str) -> str:
     """The Content-Type of `mimetype` as Werkzeug sends it (a text type with its UTF-8 charset), worked
     out once per type."""
     return get_content_type(mimetype, "utf-8")
+
+
+class _Body(list):
+    """A response's body of bytes as the server is handed it: a list it iterates in C, closed as
+    Werkzeug's ClosingIterator closes it (its `close` is set to the response's)."""
+
+    __slots__ = ("close",)
 
 
 class Response(FlaskResponse):
@@ -73,3 +102,23 @@ class Response(FlaskResponse):
         ):
             return super().get_wsgi_headers(environ)
         return headers
+
+    def get_app_iter(self, environ) -> Iterable[bytes]:
+        """Werkzeug's body to send; a body of one bytes chunk (what `set_data` leaves: every page) goes
+        out as a list, where Werkzeug wraps a generator encoding each chunk in a ClosingIterator whose
+        Python `__next__` the server calls per chunk and once more to stop (about ten calls a page)."""
+        chunks = self.response
+        status = self.status_code
+        if (
+            type(chunks) is list
+            and len(chunks) == 1
+            and type(chunks[0]) is bytes
+            and not self.direct_passthrough
+            and status >= 200
+            and status not in (204, 304)
+            and environ["REQUEST_METHOD"] != "HEAD"
+        ):
+            body = _Body(chunks)
+            body.close = self.close
+            return body
+        return super().get_app_iter(environ)

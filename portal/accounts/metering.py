@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask, current_app, g
+from flask.globals import _cv_app
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -56,7 +57,7 @@ def settle(session: Session, user: User, token: ApiToken | None, tally: usage.Ta
 
 
 def _after_request(response):
-    tally = g.pop("usage_tally", None)
+    tally = _cv_app.get().g.__dict__.pop("usage_tally", None)  # g's own, without its proxy's calls
     if not tally or response.status_code >= 400:
         return response
     user, token = _caller()

@@ -83,7 +83,8 @@ def anonymous_without_cookies() -> None:
         config["SESSION_COOKIE_NAME"] not in cookies
         and config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
     ):
-        _cv_app.get().g._login_user = login_manager.anonymous_user()
+        # set in g's dict: its __setattr__ is a call more (issue 20)
+        _cv_app.get().g.__dict__["_login_user"] = login_manager.anonymous_user()
 
 
 def current_user_for_templates() -> dict:

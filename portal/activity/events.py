@@ -42,6 +42,23 @@ def _hash(value: str, salt: str | None = None) -> str:
     return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()
 
 
+_ADDRESS_HASHES: dict[tuple[str, str], str] = {}  # (salt, address) -> its hash, for recent addresses
+MAX_ADDRESS_HASHES = 10_000  # then the store starts again
+
+
+def _address_hash(address: str, salt: str) -> str:
+    """`_hash(address, salt)`, kept for the addresses seen lately: a visitor's pages come from one
+    address, and a proxy's many visitors from a few (a hash was five calls a page view; issue 20)."""
+    key = (salt, address)
+    found = _ADDRESS_HASHES.get(key)
+    if found is None:
+        found = _hash(address, salt)
+        if len(_ADDRESS_HASHES) >= MAX_ADDRESS_HASHES:
+            _ADDRESS_HASHES.clear()
+        _ADDRESS_HASHES[key] = found
+    return found
+
+
 def is_bot(agent: str) -> bool:
     """Tell whether a user agent is a known crawler or HTTP library (`BOTS`), or missing."""
     return bool(BOTS.search(agent)) or not agent
@@ -101,7 +118,7 @@ def record(kind: str, *, dataset_id: int | None = None, resource_id: int | None 
         "dataset_id": dataset_id,
         "resource_id": resource_id,
         "path": req.path.replace("\x00", "")[:300],  # PostgreSQL keeps no NUL: it would fail the batch
-        "ip_hash": _hash(req.remote_addr or "", salt),
+        "ip_hash": _address_hash(req.remote_addr or "", salt),
         "is_bot": is_bot(agent),
     }
     if kind in IN_TRANSACTION:
@@ -128,7 +145,8 @@ def _after_request(response: Response) -> Response:
             current_app.logger.exception("could not record a page view")
     vid = flags.get("new_visitor_id")
     if vid:
-        response.headers.add("Set-Cookie", visitor_cookie(vid, time.time()))
+        # appended as headers.add appends it, without its newline check: the id is 32 hex digits
+        response.headers._list.append(("Set-Cookie", visitor_cookie(vid, time.time())))
     return response
 
 

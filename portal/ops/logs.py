@@ -73,4 +73,5 @@ def init_app(app: Flask) -> None:
     def _take_request_id() -> None:
         # Flask's context variables rather than its proxies: three calls at each use (issue 20); the
         # answer's header is portal/headers.py's, in its one pass over the response's headers
-        _cv_app.get().g.request_id = request_id(_cv_request.get().request.environ)
+        # set in g's dict: its __setattr__ is a call more (issue 20)
+        _cv_app.get().g.__dict__["request_id"] = request_id(_cv_request.get().request.environ)

@@ -37,7 +37,8 @@ def init_app(app: Flask) -> None:
 
 
 def _start_timer() -> None:
-    _cv_app.get().g.request_started = time.perf_counter()  # g without its proxy's calls (issue 20)
+    # g's dict, without its proxy's calls and its __setattr__ (issue 20)
+    _cv_app.get().g.__dict__["request_started"] = time.perf_counter()
 
 
 def _observe(response):
