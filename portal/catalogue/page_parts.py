@@ -159,7 +159,12 @@ def metadata_rows(dataset, shown: SimpleNamespace, locale=None) -> Markup:
             for theme in dataset.themes
         ]
     )
-    tags = "".join([f'<a class="tag" href="{tag.url.translate(_HTML)}">{tag.name.translate(_HTML)}</a> ' for tag in dataset.tags])
+    tags = "".join(
+        [
+            f'<a class="tag" href="{tag.url.translate(_HTML)}">{tag.name.translate(_HTML)}</a> '
+            for tag in dataset.tags
+        ]
+    )
     licence = dataset.licence
     if not licence:
         licence = "—"
@@ -193,7 +198,8 @@ def metadata_rows(dataset, shown: SimpleNamespace, locale=None) -> Markup:
         if key != "update_frequency":
             label = extra_labels.get(key)
             rows.append(
-                f'\n        <tr data-field="extra"><th scope="row">{escape(key) if label is None else label}</th>'
+                '\n        <tr data-field="extra">'
+                f'<th scope="row">{escape(key) if label is None else label}</th>'
                 f"<td>{linked(value)}</td></tr>\n      "
             )
     rows.append("\n      ")
@@ -225,14 +231,16 @@ def resource_rows(
         name = resource.name
         cells = [
             f'\n      <tr data-resource="{resource.ckan_id.translate(_HTML)}">\n        <td>\n'
-            f'          <span class="resource-name">{name.translate(_HTML) if name else shown.unnamed}</span>\n          '
+            '          <span class="resource-name">'
+            f"{name.translate(_HTML) if name else shown.unnamed}</span>\n          "
         ]
         if not resource.is_active:
             cells.append(f'<span class="badge off">{shown.removed}</span>')
         cells.append("\n          ")
         if resource.id in broken:
             cells.append(
-                f'<span class="badge off" data-broken="yes" title="{shown.broken_title}">{shown.link_broken}</span>'
+                f'<span class="badge off" data-broken="yes" title="{shown.broken_title}">'
+                f"{shown.link_broken}</span>"
             )
         cells.append("\n          ")
         if resource.description:
@@ -257,23 +265,31 @@ def resource_rows(
                     f"{reason.translate(_HTML) if said is None else said}</span>"
                 )
         count = resource.download_count
+        size = _size(resource.mirrored_size or resource.size, size_words)
         cells.append(
             "\n        </td>\n"
             f'        <td class="format">{(resource.format or "—").translate(_HTML)}</td>\n'
-            f'        <td class="num">{_size(resource.mirrored_size or resource.size, size_words).translate(_HTML)}</td>\n'
+            f'        <td class="num">{size.translate(_HTML)}</td>\n'
             f'        <td class="num">{_volume(resource, shown)}</td>\n'
             f"        <td>{validity}</td>\n"
             f'        <td class="num" data-count="{count}">{count:,}</td>\n'  # numbers: nothing to escape
             '        <td class="actions">\n          '
         )
         if downloadable and not resource.download_url:
-            cells.append(f'\n            <span class="hint" data-action="none">{shown.no_download}</span>\n          ')
+            cells.append(
+                f'\n            <span class="hint" data-action="none">{shown.no_download}</span>\n          '
+            )
         elif downloadable:
             preview = resource.preview_url
-            preview = f'<a data-action="preview" href="{preview.translate(_HTML)}">{shown.preview}</a>' if preview else ""
+            preview = (
+                f'<a data-action="preview" href="{preview.translate(_HTML)}">{shown.preview}</a>'
+                if preview
+                else ""
+            )
             cells.append(
                 "\n            "
-                f'<a class="button small" data-action="download" href="{resource.download_url.translate(_HTML)}">'
+                '<a class="button small" data-action="download" '
+                f'href="{resource.download_url.translate(_HTML)}">'
                 f"{shown.download}</a>\n            {preview}\n          "
             )
         elif published:
@@ -341,7 +357,11 @@ def page_links(name: str) -> SimpleNamespace:
     shown = quote(name, safe=PATH_SAFE)
     return SimpleNamespace(
         **parts.fixed,
-        **{link: f"{before}{shown}{after}" for link, (before, after) in parts.named.items() if link != "resources"},
+        **{
+            link: f"{before}{shown}{after}"
+            for link, (before, after) in parts.named.items()
+            if link != "resources"
+        },
     )
 
 
@@ -380,7 +400,9 @@ def open_condition_badge(condition: str) -> Markup:
 
 def _badge(condition: str, shown: SimpleNamespace) -> Markup:
     if condition == "conditional":  # the labels are Markup: escaped once
-        return Markup(f'<span class="badge conditional" data-open-condition="conditional">{shown.conditional}</span>')
+        return Markup(
+            f'<span class="badge conditional" data-open-condition="conditional">{shown.conditional}</span>'
+        )
     return Markup(f'<span class="badge" data-open-condition="unconditional">{shown.unconditional}</span>')
 
 

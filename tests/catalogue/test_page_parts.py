@@ -5,6 +5,7 @@ formats give, for far fewer Python calls (issue 20)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -224,59 +225,13 @@ def test_the_web_link_filter_writes_what_the_macro_wrote(app, url, text):
         assert python_calls(page_parts.web_link, url, text) < 30
 
 
-# The rows of the details and resources tables as their templates wrote them before page_parts did.
-METADATA_ROWS = """      <tr data-field="department"><th scope="row">{{ labels.department }}</th><td>{{ dataset.department.title if dataset.department else "—" }}</td></tr>
-      <tr data-field="region"><th scope="row">{{ labels.region }}</th><td>{{ dataset.department.region.name|region_name if dataset.department else "—" }}</td></tr>
-      <tr data-field="themes"><th scope="row">{{ labels.themes }}</th>
-        <td>{% for theme in dataset.themes %}<a class="badge" href="{{ theme.url }}">{{ theme.title|theme_name }}</a> {% else %}—{% endfor %}</td></tr>
-      <tr data-field="tags"><th scope="row">{{ labels.tags }}</th>
-        <td>{% for tag in dataset.tags %}<a class="tag" href="{{ tag.url }}">{{ tag.name }}</a> {% else %}—{% endfor %}</td></tr>
-      <tr data-field="licence"><th scope="row">{{ labels.licence }}</th>
-        <td>{% if dataset.licence %}{{ dataset.licence.url|web_link(dataset.licence.title) if dataset.licence.url else dataset.licence.title }}{% else %}—{% endif %}</td></tr>
-      <tr data-field="open_condition"><th scope="row">{{ labels.open_condition }}</th><td>{{ dataset.open_condition|open_condition_badge }}</td></tr>
-      <tr data-field="modified"><th scope="row">{{ labels.updated }}</th><td>{{ dataset.metadata_modified|day }}</td></tr>
-      <tr data-field="created"><th scope="row">{{ labels.created }}</th><td>{{ dataset.metadata_created|day }}</td></tr>
-      <tr data-field="update_frequency"><th scope="row">{{ labels.extras.update_frequency }}</th><td>{{ dataset.extras.get("update_frequency")|frequency_name or "—" }}</td></tr>
-      {% for key, value in (dataset.extras or {}).items() if key != "update_frequency" %}
-        <tr data-field="extra"><th scope="row">{{ labels.extras.get(key, key) }}</th><td>{{ value|linked }}</td></tr>
-      {% endfor %}
-      {% if dataset.maintainer or dataset.author %}
-        <tr data-field="maintainer"><th scope="row">{{ labels.maintainer }}</th><td>{{ dataset.maintainer or dataset.author }}</td></tr>
-      {% endif %}
-      {% if dataset.source_url %}
-        <tr data-field="source"><th scope="row">{{ labels.source_page }}</th><td>{{ dataset.source_url|web_link }}</td></tr>
-      {% endif %}"""
+# The rows of the details and resources tables as their templates' loops wrote them before page_parts did
+# (the resources' first line sets what the template around them set; each file's last line break is not
+# the rows').
+BEFORE = Path(__file__).with_name("rows_before")
+METADATA_ROWS = (BEFORE / "metadata.html").read_text(encoding="utf-8").removesuffix("\n")
 RESOURCE_ROWS = (
-    '{% from "catalogue/_dataset_macros.html" import link_or_text %}'
-    '{% set shown = dataset.resources if history else dataset.active_resources %}'
-    """    {% for resource in shown %}
-      <tr data-resource="{{ resource.ckan_id }}">
-        <td>
-          <span class="resource-name">{{ resource.name or labels.unnamed }}</span>
-          {% if not resource.is_active %}<span class="badge off">{{ labels.removed }}</span>{% endif %}
-          {% if resource.id in broken %}<span class="badge off" data-broken="yes" title="{{ labels.broken_title }}">{{ labels.link_broken }}</span>{% endif %}
-          {% if resource.description %}<p class="hint">{{ resource.description }}</p>{% endif %}
-          {% if origins and resource.url %}<p class="hint resource-url">{{ labels.original }} {{ link_or_text(resource.url) }}</p>{% endif %}
-        </td>
-        <td class="format">{{ resource.format or "—" }}</td>
-        <td class="num">{{ (resource.mirrored_size or resource.size)|human_size }}</td>
-        <td class="num">{{ resource|volume }}</td>
-        <td>{% if resource.is_valid %}<span class="badge ok" data-valid="yes">{{ labels.valid }}</span>
-            {% elif resource.invalid_reason == "not_machine_readable" %}{# a PDF or a ZIP is a fine file, only not data: said calmly #}<span class="badge" data-valid="no" data-invalid-reason="not_machine_readable">{{ labels.machine_unreadable }}</span>
-            {% else %}<span class="badge off" data-valid="no">{{ labels.invalid }}</span>{% if resource.invalid_reason %} <span class="hint" data-invalid-reason="{{ resource.invalid_reason }}">{{ labels.invalid_reasons.get(resource.invalid_reason, resource.invalid_reason) }}</span>{% endif %}{% endif %}</td>
-        <td class="num" data-count="{{ resource.download_count }}">{{ resource.download_count|thousands }}</td>
-        <td class="actions">
-          {% if downloadable and not resource.download_url %}
-            <span class="hint" data-action="none">{{ labels.no_download }}</span>
-          {% elif downloadable %}
-            <a class="button small" data-action="download" href="{{ resource.download_url }}">{{ labels.download }}</a>
-            {% if resource.preview_url %}<a data-action="preview" href="{{ resource.preview_url }}">{{ labels.preview }}</a>{% endif %}
-          {% elif dataset.is_published %}
-            <a class="button small secondary" data-action="apply" href="#access">{{ labels.how_to_get_access }}</a>
-          {% endif %}
-        </td>
-      </tr>
-    {% endfor %}"""
+    (BEFORE / "resources.html").read_text(encoding="utf-8").removesuffix("\n").replace("\n", "", 1)
 )
 
 
@@ -293,7 +248,12 @@ def _varied(loaded, department, licence):
     resources = []
     cases = [
         {"is_valid": True, "size": 1, "records": 12, "fields": 3},
-        {"is_valid": False, "invalid_reason": "not_machine_readable", "size": None, "description": "<b>&</b>"},
+        {
+            "is_valid": False,
+            "invalid_reason": "not_machine_readable",
+            "size": None,
+            "description": "<b>&</b>",
+        },
         {"is_valid": False, "invalid_reason": "empty", "size": 1536, "name": ""},
         {"is_valid": False, "invalid_reason": 'odd<&>"', "state": "removed", "mirrored_size": 500},
         {"is_valid": False, "invalid_reason": None, "format": "", "url": ""},
@@ -324,7 +284,9 @@ def test_the_rows_are_what_their_templates_wrote(app, loaded, lang, variant):
             page_parts.add_links(dataset, downloadable)
             view = {"downloadable": downloadable, "origins": origins, "history": history}
             context = {"dataset": dataset, "labels": labels, "broken": dataset.broken_resource_ids, **view}
-            assert page_parts.metadata_rows(dataset, labels) == render_template_string(METADATA_ROWS, **context)
+            assert page_parts.metadata_rows(dataset, labels) == render_template_string(
+                METADATA_ROWS, **context
+            )
             assert "    " + page_parts.resource_rows(dataset, labels, **view) == render_template_string(
                 RESOURCE_ROWS, **context
             )
