@@ -64,3 +64,9 @@ def test_a_live_idle_connection_is_not_taken_for_lost(make_app):
             assert dbtimeout.lost(raw.driver_connection)
         finally:
             raw.invalidate()
+
+
+def test_the_pool_does_not_ping(make_app):
+    app = make_app()
+    with app.app_context():
+        assert not db.engine.pool._pre_ping
