@@ -19,8 +19,12 @@ threads = int(os.environ.get("PORTAL_THREADS", "4"))
 keepalive = 75  # longer than nginx keeps an idle upstream connection, so nginx closes first
 timeout = 60
 graceful_timeout = 30
-max_requests = 5000  # a worker restarts now and then; rate limits live in Redis, so nothing is forgotten
-max_requests_jitter = 500
+# A worker restarts now and then (a guard against slow leaks; rate limits live in Redis, so nothing is
+# forgotten). Loading the app costs a worker ~2.6 s of CPU: at 5,000 requests a busy node (~1,000 req/s
+# over 4 workers) restarted a worker every 5 s, 2.6 s of CPU in every 10 s of two cores, and its kept-alive
+# connections reconnected elsewhere mid-load (issue 16). At 50,000 a worker lives minutes under load.
+max_requests = 50_000
+max_requests_jitter = 5_000
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = None
 errorlog = "-"
