@@ -75,6 +75,13 @@ def retrying_session(retries: int, backoff: float, guard: outbound.Guard | None 
     return session
 
 
+def _plain(text: str) -> bool:
+    """Whether `text` has no blank or control character: what a URL and a header value may carry as
+    they are (requests quotes the first and refuses the second, InvalidHeader; the direct path would
+    hand either to http.client, which raises a bare ValueError)."""
+    return text.isprintable() and not any(c.isspace() for c in text)
+
+
 class CkanSource:
     """A live CKAN Action API."""
 
@@ -104,6 +111,8 @@ class CkanSource:
             and not self.session.trust_env
             and self.location.isascii()  # requests would encode the name and the path itself
             and "@" not in urlsplit(self.location).netloc  # and send credentials written in the URL
+            and _plain(self.location)  # requests would quote blanks and controls in the path
+            and (api_key is None or _plain(api_key))  # and refuse a key no header can carry
         )
 
     def call(self, action: str, **params):

@@ -134,3 +134,25 @@ def test_the_guard_still_refuses():
 )
 def test_other_sources_go_through_requests(location, guard):
     assert not remote.CkanSource(location, guard=guard).direct
+
+
+@pytest.mark.parametrize(
+    "location, key",
+    [
+        ("http://127.0.0.1:9/", "abc\r\nX-Evil: 1"),
+        ("http://127.0.0.1:9/a\tb", None),
+        ("http://127.0.0.1:9/a b", "k"),
+    ],
+)
+def test_a_key_or_address_no_request_can_carry_as_is_goes_through_requests(location, key):
+    """A key with a line break (or an address with a blank or a control) is what requests refuses or
+    quotes: such a source never takes the direct path, so its errors stay requests' (review finding:
+    http.client's bare ValueError escaped `call`)."""
+    source = remote.CkanSource(location, api_key=key, timeout=2, retries=0, backoff=0, guard=LOCAL)
+    assert not source.direct
+    with pytest.raises(remote.SourceUnavailable):
+        source.call("status_show")
+
+
+def test_a_plain_key_keeps_the_direct_path():
+    assert remote.CkanSource("http://127.0.0.1:9/", api_key="tok-123.abc", guard=LOCAL).direct
