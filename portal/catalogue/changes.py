@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
@@ -81,7 +82,7 @@ def generation() -> tuple:
     """Return what changes whenever the catalogue changes. Two index lookups, in one constant
     statement run on every catalogue request; the values are compared, never shown."""
     row = db.session.connection().exec_driver_sql(_GENERATION).one()
-    return (str(db.engine.url), *row)
+    return (_address(db.engine), *row)
 
 
 # Two subqueries: SQLite answers a lone max() from its index, but scans for two in one select.
@@ -111,4 +112,11 @@ def raw_cursor() -> Iterator[Any]:
 def generation_on(cursor: Any) -> tuple:
     """Return `generation()`, the same values, read on a `raw_cursor`."""
     cursor.execute(_GENERATION)
-    return (str(db.engine.url), *cursor.fetchone())
+    return (_address(db.engine), *cursor.fetchone())
+
+
+@lru_cache(maxsize=16)
+def _address(engine: Any) -> str:
+    """The engine's database, as a generation names it: its URL written once per engine (writing it
+    takes a dozen Python calls, on every kept catalogue page)."""
+    return str(engine.url)
