@@ -44,7 +44,8 @@ def post_worker_init(worker):
     collector's sight once the worker has loaded it. Otherwise each full pass of the collector, which
     the survivors of requests (caches filling) set off now and then, walks them all while a request
     waits: 80 ms on a quiet machine, 190-940 ms on a loaded one (measured per request on datastore_search
-    under wrk, issue 16), a tail for every route the worker serves. They live as long as the worker anyway; later garbage is collected as before."""
+    under wrk, issue 16), a tail for every route the worker serves.
+    They live as long as the worker anyway; later garbage is collected as before."""
     gc.collect()
     gc.freeze()
 

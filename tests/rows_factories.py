@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from catalogue_factories import make_dataset, mirrored
+from sqlalchemy import select
 from sync_factories import release_holds
 
+from portal.dbtypes import utcnow
+from portal.extensions import db
+from portal.rows import loader, store, tables
+from portal.rows.models import RowTable
+from portal.storage import get_storage
 from portal.sync import remote, run
 
 ORG = {"id": "org-jx-jtj", "name": "jiaxing-jtj", "title": "嘉兴市交通运输局"}
@@ -97,3 +108,18 @@ def sync_rows(url: str, store=None, *, release: bool = True, **settings):
     if release:
         release_holds()
     return done
+
+
+@contextmanager
+def loaded_csv(data: str) -> Iterator[tuple[str, list]]:
+    """Load the CSV text `data` as a mirrored resource's rows (the sync's loader), lend its table's name
+    and fields, and drop the table after."""
+    resource = mirrored(make_dataset(), data.encode(), filename="stops.csv")
+    resource.sha256, resource.mirrored_at = hashlib.sha256(data.encode()).hexdigest(), utcnow()
+    db.session.commit()
+    loader.load(db.session, resource, source=None, open_stored=get_storage().open, commit=db.session.commit)
+    row_table = db.session.scalar(select(RowTable).where(RowTable.resource_id == resource.id))
+    yield row_table.table_name, tables.fields(row_table)
+    db.session.rollback()
+    store.drop(db.session.connection(), row_table.table_name)
+    db.session.commit()

@@ -4,20 +4,15 @@ PostgreSQL a frequent word's page read from a bounded walk of the first rows, it
 from __future__ import annotations
 
 import cProfile
-import hashlib
 import pstats
 
 import pytest
 import sqlalchemy as sa
-from catalogue_factories import make_dataset, mirrored
-from sqlalchemy import select
+from rows_factories import loaded_csv
 
 from portal.catalogue import masking
-from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.rows import loader, query, store, tables
-from portal.rows.models import RowTable
-from portal.storage import get_storage
+from portal.rows import query
 
 ROWS = 4000
 LATE = 3000  # 秀洲 is in the rows after this one only
@@ -35,16 +30,10 @@ def name(n: int) -> str:
 @pytest.fixture
 def table(app):
     """A loaded table of ROWS rows (名称, 备注, 数量); dropped after."""
-    data = "名称,备注,数量\n" + "".join(f"{name(n)},{note(n)},{n}\n" for n in range(1, ROWS + 1))
-    resource = mirrored(make_dataset(), data.encode(), filename="stops.csv")
-    resource.sha256, resource.mirrored_at = hashlib.sha256(data.encode()).hexdigest(), utcnow()
-    db.session.commit()
-    loader.load(db.session, resource, source=None, open_stored=get_storage().open, commit=db.session.commit)
-    row_table = db.session.scalar(select(RowTable).where(RowTable.resource_id == resource.id))
-    yield row_table.table_name, tables.fields(row_table)
-    db.session.rollback()
-    store.drop(db.session.connection(), row_table.table_name)
-    db.session.commit()
+    with loaded_csv(
+        "名称,备注,数量\n" + "".join(f"{name(n)},{note(n)},{n}\n" for n in range(1, ROWS + 1))
+    ) as loaded:
+        yield loaded
 
 
 def search(table, **params) -> dict:
