@@ -91,12 +91,8 @@ def _copy(conn, table, rows: list[dict]) -> None:
     COPY goes through the DBAPI connection: SQLAlchemy's statement events do not see it (a count of
     statements by `before_cursor_execute` misses it), and a failure raises psycopg's own error (the
     sync's flush catches any exception, rolls the batch back and writes it again one by one)."""
-    if not rows:
-        return
-    keys = rows[0].keys()
-    plan = _copy_plan(conn.dialect, table, frozenset(keys))
-    if plan is None or any(row.keys() != keys for row in rows):
-        _insert(conn, table, rows)
+    plan = _plan_of(conn, table, rows)
+    if plan is None:
         return
     sql, columns = plan
     cursor = conn.connection.driver_connection.cursor()
@@ -104,22 +100,75 @@ def _copy(conn, table, rows: list[dict]) -> None:
         with cursor.copy(sql) as copy:
             write = copy.write_row
             for row in rows:
-                write([
-                    fill if key is None else row[key] if process is None else process(row[key])
-                    for key, fill, process in columns
-                ])  # fmt: skip
+                write(_bound(row, columns))
     finally:
         cursor.close()
 
 
-_COPY_PLANS: dict[tuple, tuple[str, list] | None] = {}
+def _insert_sqlite(conn, table, rows: list[dict]) -> None:
+    """Insert rows on SQLite as `_insert` would have inserted them (the same columns, defaults and bound
+    values, as `_copy` does), in one executemany of sqlite3 itself: SQLAlchemy's per-row work for an
+    executemany (its parameters built and each value bound through its type, ~35 µs a row) was a sixth of
+    the sync's CPU. Like COPY, it goes through the DBAPI connection (in the session's transaction), unseen
+    by statement events, and a failure raises sqlite3's own error."""
+    plan = _plan_of(conn, table, rows)
+    if plan is not None:
+        _sqlite_cursor(conn).executemany(plan[0], [_bound(row, plan[1]) for row in rows])
 
 
-def _copy_plan(dialect, table, keys: frozenset):
-    """The COPY statement for rows of these columns and, per column, (key, None, bind processor) or
-    (None, its default as bound, None); None when a column the rows lack has a callable default (only
-    `_insert` fills those in), or when they hold a key that is no column."""
-    found = _COPY_PLANS.get((dialect, table.name, keys), ())
+def _insert_datasets_sqlite(conn, new: list[tuple[New, dict]]) -> None:
+    """Insert new datasets on SQLite, each `New` given its row's id: one prepared INSERT per row through
+    sqlite3 (its id read back from the cursor), as `_insert_sqlite` writes rows; rows that do not fit
+    its plan go in by one INSERT … RETURNING through SQLAlchemy."""
+    rows = [values for _, values in new]
+    keys = rows[0].keys()
+    plan = _bulk_plan(conn.dialect, _DATASETS, frozenset(keys))
+    if plan is None or any(row.keys() != keys for row in rows):
+        ids = dict(conn.execute(_INSERT_DATASETS, rows).all())
+        for held, values in new:
+            held.id = ids[values["ckan_id"]]
+        return
+    sql, columns = plan
+    cursor = _sqlite_cursor(conn)
+    for held, values in new:
+        cursor.execute(sql, _bound(values, columns))
+        held.id = cursor.lastrowid
+
+
+def _sqlite_cursor(conn):
+    return conn.connection.driver_connection.cursor()
+
+
+def _plan_of(conn, table, rows: list[dict]):
+    """The bulk plan (`_bulk_plan`) for these rows, or None when there is nothing to write or the rows do
+    not fit one (then they went in by `_insert`)."""
+    if not rows:
+        return None
+    keys = rows[0].keys()
+    plan = _bulk_plan(conn.dialect, table, frozenset(keys))
+    if plan is None or any(row.keys() != keys for row in rows):
+        _insert(conn, table, rows)
+        return None
+    return plan
+
+
+def _bound(row: dict, columns: list) -> list:
+    """A row's values in the plan's column order, each bound as its column's type binds it."""
+    return [
+        fill if key is None else row[key] if process is None else process(row[key])
+        for key, fill, process in columns
+    ]  # fmt: skip
+
+
+_BULK_PLANS: dict[tuple, tuple[str, list] | None] = {}
+
+
+def _bulk_plan(dialect, table, keys: frozenset):
+    """The bulk statement for rows of these columns (PostgreSQL: a COPY; SQLite: an INSERT of one row,
+    for executemany) and, per column, (key, None, bind processor) or (None, its default as bound, None);
+    None when a column the rows lack has a callable default (only `_insert` fills those in), or when
+    they hold a key that is no column."""
+    found = _BULK_PLANS.get((dialect, table.name, keys), ())
     if found != ():
         return found
     columns, names, plan = [], [], None
@@ -138,8 +187,12 @@ def _copy_plan(dialect, table, keys: frozenset):
     else:
         if keys.issubset(table.columns.keys()):
             table_name = dialect.identifier_preparer.format_table(table)
-            plan = (f"COPY {table_name} ({', '.join(names)}) FROM STDIN", columns)
-    _COPY_PLANS[(dialect, table.name, keys)] = plan
+            if dialect.name == "postgresql":
+                sql = f"COPY {table_name} ({', '.join(names)}) FROM STDIN"
+            else:
+                sql = f"INSERT INTO {table_name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+            plan = (sql, columns)
+    _BULK_PLANS[(dialect, table.name, keys)] = plan
     return plan
 
 
@@ -353,16 +406,14 @@ class Writer:
             return
         conn = db.session.connection()
         postgres = conn.dialect.name == "postgresql"
-        insert_rows = _copy if postgres else _insert
+        insert_rows = _copy if postgres else _insert_sqlite
         if self.new and postgres:
             ids = conn.execute(_NEXT_DATASET_IDS, {"n": len(self.new)}).scalars().all()
             for (new, values), dataset_id in zip(self.new, ids, strict=True):
                 new.id = values["id"] = dataset_id
             _copy(conn, _DATASETS, [values for _, values in self.new])
         elif self.new:
-            ids = dict(conn.execute(_INSERT_DATASETS, [values for _, values in self.new]).all())
-            for new, values in self.new:
-                new.id = ids[values["ckan_id"]]
+            _insert_datasets_sqlite(conn, self.new)
         if self.updates:
             conn.execute(_UPDATE_DATASET, self.updates)
         if self.unlinks:  # an updated dataset's links are written anew below
@@ -381,8 +432,12 @@ class Writer:
                     (fresh if type(row["dataset_id"]) is New else known).append(row)
                 _copy(conn, _SEARCH, _resolve(fresh))
                 search_index.write_rows(conn, known)
-            else:
-                search_index.write_rows(conn, _resolve(self.search))
+            else:  # likewise, a new dataset's search row goes in by `_insert_sqlite`
+                fresh, known = [], []
+                for row in self.search:
+                    (fresh if type(row["dataset_id"]) is New else known).append(row)
+                _insert_sqlite(conn, _SEARCH, _resolve(fresh))
+                search_index.write_rows(conn, known)
         for table, rows in zip((dataset_themes, dataset_tags), self.links, strict=True):
             if rows:
                 insert_rows(conn, table, _resolve(rows))

@@ -197,3 +197,70 @@ def test_a_row_the_database_refuses_fails_its_dataset_alone(app, fake, ckan_url,
     assert "dataset-020" not in published() and len(published()) == 38
     resources = db.session.scalar(select(db.func.count()).select_from(Resource))
     assert resources == 38
+
+
+def _snapshot() -> dict[str, list[tuple]]:
+    """The rows the sync writes, each table's sorted, with row ids replaced by the CKAN ids they stand for
+    (two runs give new rows new ids)."""
+    from portal.catalogue.models import DatasetSearch, dataset_tags, dataset_themes
+    from portal.sync.models import PersonalDataHold
+
+    conn = db.session.connection()
+    ckan_ids = dict(conn.execute(select(Dataset.id, Dataset.ckan_id)).all())
+    tables = {
+        "datasets": Dataset.__table__,
+        "resources": Resource.__table__,
+        "search": DatasetSearch.__table__,
+        "themes": dataset_themes,
+        "tags": dataset_tags,
+        "holds": PersonalDataHold.__table__,
+    }
+    found = {}
+    for label, table in tables.items():
+        rows = []
+        for row in conn.execute(select(table)).mappings():
+            row = {k: ckan_ids.get(v, v) if k == "dataset_id" else v for k, v in row.items() if k != "id"}
+            rows.append(tuple(sorted((k, repr(v)) for k, v in row.items())))
+        found[label] = sorted(rows)
+    return found
+
+
+def test_bulk_rows_are_the_rows_sqlalchemy_inserts(app, fake, ckan_url, monkeypatch):
+    """A batch's new rows go in through the driver (COPY on PostgreSQL, sqlite3's executemany on SQLite,
+    sync/write.py `_bulk_plan`): every column of every row the same as SQLAlchemy's INSERTs write, with
+    the same defaults and bound values (frozen clock; the sync written twice on emptied tables)."""
+    from portal import clock
+    from portal.catalogue.models import DatasetSearch, dataset_tags, dataset_themes
+    from portal.sync import write
+    from portal.sync.models import PersonalDataHold, SyncRun
+
+    for n in range(8, 30):
+        fake.add_package(
+            package(
+                n,
+                notes=AWKWARD if n % 2 else "",
+                groups=[{"name": "jtcx"}, {"name": "ylws"}][: 1 + n % 2],
+                extras=[{"key": "open_condition", "value": "有条件开放" if n % 3 else ""}],
+                resources=[
+                    {"id": f"r-{n}-{i}", "name": f"表{i}", "format": "CSV", "url": "", "size": i or None,
+                     "last_modified": "2024-01-02T03:04:05.678901"}
+                    for i in range(n % 3)
+                ],
+            )
+        )  # fmt: skip
+
+    def written() -> dict:
+        with clock.frozen(clock.now().replace(microsecond=123456)):
+            result = sync(ckan_url, full=True)
+        assert (result.created, result.failed) == (29, 0)
+        found = _snapshot()
+        for table in (PersonalDataHold, DatasetSearch, dataset_tags, dataset_themes, Resource, Dataset):
+            db.session.execute(table.delete() if hasattr(table, "delete") else db.delete(table))
+        db.session.execute(db.delete(SyncRun))
+        db.session.commit()
+        return found
+
+    bulk = written()
+    monkeypatch.setattr(write, "_bulk_plan", lambda *args: None)  # SQLAlchemy's INSERTs instead
+    assert written() == bulk
+    assert len(bulk["datasets"]) == 29 and len(bulk["search"]) == 29 and len(bulk["resources"]) > 20
