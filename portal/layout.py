@@ -18,6 +18,10 @@ Three measures, each keeping the bytes Jinja would send:
   `{% call layout_part(name, *keys) %}…{% endcall %}`; the part is rendered on its first use and then
   served from the process's memory. A part may depend only on the language, the script root and the
   keys it names (the header names the request's blueprint).
+- **Escaping without Markup's constructor.** Jinja's compiled templates escape each `{{ value }}` with
+  markupsafe's `escape`, which wraps the escaped text through `Markup.__new__` (a Python call, and a
+  `hasattr`); `escape` here builds the same Markup of a text by `str.__new__` in C (`LayoutTemplate`
+  puts it in every template's namespace): 23 calls fewer for the minimal route's 20 items and title.
 - **Globals copied by C.** Jinja copies the environment's globals (about fifty) into every render's
   context through a ChainMap, one Python call per name; `LayoutTemplate.new_context` copies the dict
   itself when the template has no globals of its own, which is always so for Flask's templates, and its
@@ -35,7 +39,7 @@ from flask.globals import _cv_request
 from flask.templating import Environment as FlaskEnvironment
 from jinja2 import Template
 from jinja2.runtime import Context
-from markupsafe import Markup, escape
+from markupsafe import Markup, _escape_inner, escape
 
 from portal.i18n import request_translations
 
@@ -79,6 +83,17 @@ def layout_return_path() -> str:
     return req.full_path if req.query_string else req.path
 
 
+_new_text = str.__new__
+
+
+def template_escape(value) -> Markup:
+    """markupsafe's `escape`, a text's Markup made by `str.__new__` where Markup's own constructor is a
+    Python call that asks the escaped text for `__html__` (it has none) before calling it."""
+    if type(value) is str:
+        return _new_text(Markup, _escape_inner(value))
+    return escape(value)
+
+
 class LayoutTemplate(Template):
     """Flask's templates, with their render contexts built by C, and base.html with its shells (see the
     module's docstring)."""
@@ -90,6 +105,13 @@ class LayoutTemplate(Template):
         if template.name == SHELL_TEMPLATE and shells is not None:
             template.root_render_func = shells.root(template.root_render_func)
         return template
+
+    @classmethod
+    def _from_namespace(cls, environment, namespace, globals) -> Template:
+        """Jinja's, the compiled code's `escape` (its module global, read at each call) ours."""
+        if namespace.get("escape") is escape:
+            namespace["escape"] = template_escape
+        return super()._from_namespace(environment, namespace, globals)
 
     def new_context(self, vars=None, shared=False, locals=None) -> Context:
         globals = self.globals
@@ -210,7 +232,7 @@ class _Shells:
                 if len(kept) < MAX_SHELLS:
                     kept[key] = shell
             context.vars.update(shell.vars)
-            returns = escape(req.full_path if req.query_string else req.path)
+            returns = template_escape(req.full_path if req.query_string else req.path)
             blocks, concat = context.blocks, environment.concat
             out = []
             for at, piece in enumerate(shell.pieces):

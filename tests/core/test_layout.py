@@ -8,6 +8,7 @@ import re
 import pytest
 from flask import flash, redirect, render_template
 from jinja2 import DictLoader
+from markupsafe import Markup, escape
 
 from portal import layout
 from portal.extensions import db
@@ -182,3 +183,23 @@ def test_contexts_hold_the_globals_as_jinja_copies_them(app):
     assert dict(context.parent) == expected and context.globals_keys == set(app.jinja_env.globals)
     assert app.jinja_env.from_string("{% set y = 3 %}{{ y }}", globals={"g": 1}).render() == "3"
     assert app.jinja_env.from_string("{{ g }}", globals={"g": 1}).render() == "1"  # a template's own
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<i>kept</i>"
+
+
+class _Text(str):
+    """A subclass of str: escaped through markupsafe's own path."""
+
+
+@pytest.mark.parametrize(
+    "value", ["<a href='x'>&\"中</a>", "", Markup("<b>safe</b>"), _Text("<t>"), _Html(), 5, 2.5, None, ["<l>"]]
+)
+def test_templates_escape_as_markupsafe_does(app, value):
+    made = layout.template_escape(value)
+    assert made == escape(value) and type(made) is Markup
+    template = app.jinja_env.from_string("{{ value }}")
+    assert template.root_render_func.__globals__["escape"] is layout.template_escape
+    assert template.render(value=value) == str(escape(value))
