@@ -422,15 +422,14 @@ def _full_text(
     of the first rows in `_id` order (_windowed), the total counted up to COUNT_MAX, or not at all when the
     estimate is far past it (_total)."""
     compiled = _compiled(conn, shaped)
-    estimate = _estimate(conn, shaped, compiled)
-    if (
-        search.include_total
-        and search.total_estimation_threshold is None
-        and estimate <= COUNT_SKIPPED_FROM * COUNT_MAX
-        and _exact_in_index(search)
-    ):
+    tallies = search.include_total and search.total_estimation_threshold is None and _exact_in_index(search)
+    if tallies and search.limit:  # the tally's start read with the estimate, in its round trip
+        estimate, start = _estimate_and_tally(conn, described, compiled)
+    else:
+        estimate, start = _estimate(conn, shaped, compiled), None
+    if tallies and estimate <= COUNT_SKIPPED_FROM * COUNT_MAX:
         rows, counted = (
-            _tallied_page(conn, described, shaped, search, estimate) if search.limit else (None, None)
+            _tallied_page(conn, described, shaped, search, estimate, start) if start else (None, None)
         )
         if counted is not None:  # the page, and the total from the text index's scan that read it
             return rows, (counted, False)
@@ -458,7 +457,8 @@ def _full_text(
     total = _total(conn, described, shaped, search, estimate) if search.include_total else None
     if not search.limit:
         return [], total
-    rows = _windowed(conn, described, shaped, search, estimate)
+    last = start[0] if start else None  # read with the estimate when it was
+    rows = _windowed(conn, described, shaped, search, estimate, last=last)
     if rows is None:
         rows = conn.execute(_page(described, shaped, search), _paging(shaped, search)).all()
     return rows, total
@@ -498,7 +498,12 @@ def _in_window(described: sa.Table, statement: sa.Select) -> sa.Select:
 
 
 def _tallied_page(
-    conn: sa.Connection, described: sa.Table, shaped: Shaped, search: Search, estimate: int
+    conn: sa.Connection,
+    described: sa.Table,
+    shaped: Shaped,
+    search: Search,
+    estimate: int,
+    start: tuple[int, int | None],
 ) -> tuple[list | None, int | None]:
     """PostgreSQL, a full-text search `_exact_in_index` accepts, with a page: the page and the exact
     total from one scan of the text index, where reading the total apart (_indexed_count) scanned it a
@@ -516,9 +521,10 @@ def _tallied_page(
     statement left the statistics). Returns the page (None when the table has no text index) and the
     total, None when that difference cannot be read or cannot be the total: no row came out (the page
     is past the last match), the plan did not scan the text index (a small table's window is read
-    through its primary key: a count lower than the rows read), or counts are not tracked."""
-    index = f'{described.schema}."{described.name}_search_idx"'
-    last, before = conn.execute(_tally_start(described), {"index": index}).one()
+    through its primary key: a count lower than the rows read), or counts are not tracked. `start` is
+    the table's largest `_id` and the tally before the page (see _estimate_and_tally)."""
+    index = _index_name(described)
+    last, before = start
     if before is None:  # no such index
         return None, None
     window = -(-(search.offset + search.limit) * last * INDEXED_WINDOW_SLACK // max(estimate, 1))
@@ -553,12 +559,36 @@ def _tally(tallied: list, before: int | None, search: Search) -> int | None:
     return counted
 
 
-@functools.lru_cache(maxsize=512)
-def _tally_start(described: sa.Table) -> sa.Select:
-    """The table's largest `_id` and the addresses its text index (parameter index) gave so far in the
-    transaction (None when there is no such index)."""
-    last = sa.select(sa.func.coalesce(sa.func.max(described.c._id), 0)).scalar_subquery()
-    return sa.select(last, _INDEX_TALLY)
+def _index_name(described: sa.Table) -> str:
+    """The qualified name of a row table's text index, as to_regclass reads it."""
+    return f'{described.schema}."{described.name}_search_idx"'
+
+
+def _estimate_and_tally(
+    conn: sa.Connection, described: sa.Table, compiled: tuple[str, dict]
+) -> tuple[int, tuple[int, int | None]]:
+    """PostgreSQL: the planner's estimate of a full-text search's matches (as _estimate), the table's
+    largest `_id` and the addresses its text index gave so far in the transaction (None when there is no
+    such index: see _tallied_page), in one round trip where they took two. EXPLAIN without ANALYZE
+    reads no row, so the tally it is sent with is the one before the page."""
+    text, params = compiled
+    sql = _ESTIMATED_AND_TALLIED.format(table=_qualified(described), query=text)
+    params = {**params, "rows_index": _index_name(described)}
+    try:  # two statements at once: parameters bound on the client (the search's statement bound holds)
+        with psycopg.ClientCursor(conn.connection.driver_connection) as cursor:
+            cursor.execute(sql, params)
+            plan = cursor.fetchone()[0]
+            cursor.nextset()
+            last, before = cursor.fetchone()
+    except psycopg.Error as exc:  # as SQLAlchemy raises it (a timeout: dbtimeout.is_timeout, a 503)
+        raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"]), (last, before)
+
+
+_ESTIMATED_AND_TALLIED = """EXPLAIN (FORMAT JSON) {query};
+SELECT (SELECT coalesce(max(_id), 0) FROM {table}),
+pg_stat_get_xact_tuples_returned(to_regclass(%(rows_index)s))"""
 
 
 @functools.lru_cache(maxsize=512)
