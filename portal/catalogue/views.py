@@ -31,7 +31,7 @@ def index():
     if kept is not None:
         if kept.searched:
             events.record("search")
-        return kept.html
+        return kept.body
     query = search.normalise(_search_query(request.args))
     result = search.search_datasets(query, load=loading.load_versions, highlight=False)
     if key is not None:  # the page's stamp, read before what it shows: never newer than the page
@@ -52,9 +52,10 @@ def index():
         cards=_cards(result.items, query.q, names),
         popular=popular,
     )
+    body = html.encode()  # the response's bytes, encoded once for as long as the page is kept
     if key is not None:
-        whole_pages.listings.put(key, generation, _Listing(tuple(ids), versions, bool(query.q), html))
-    return html
+        whole_pages.listings.put(key, generation, _Listing(tuple(ids), versions, bool(query.q), body))
+    return body
 
 
 class _Listing(NamedTuple):
@@ -63,7 +64,7 @@ class _Listing(NamedTuple):
     ids: tuple[int, ...]  # the datasets it lists, in order
     versions: tuple  # their versions (loading.raw_versions), read before it was rendered
     searched: bool  # a text search: each view records a search event
-    html: str
+    body: bytes  # the page in UTF-8, as the response sends it: encoding a 50 KB page took ~65 us a view
 
 
 def _kept_listing(key) -> tuple[_Listing | None, tuple]:
