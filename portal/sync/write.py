@@ -16,7 +16,8 @@ commits; the run flushes and commits by batches of packages.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ARRAY, any_, bindparam, delete, insert, or_, select, text, update
@@ -35,6 +36,7 @@ from portal.catalogue.models import (
     dataset_tags,
     dataset_themes,
 )
+from portal.dbtypes import UTCDateTime
 from portal.extensions import db
 from portal.regions.models import Region
 from portal.sync.identity import NameClash
@@ -94,13 +96,13 @@ def _copy(conn, table, rows: list[dict]) -> None:
     plan = _plan_of(conn, table, rows)
     if plan is None:
         return
-    sql, columns = plan
+    sql, bound = plan
     cursor = conn.connection.driver_connection.cursor()
     try:
         with cursor.copy(sql) as copy:
             write = copy.write_row
             for row in rows:
-                write(_bound(row, columns))
+                write(bound(row))
     finally:
         cursor.close()
 
@@ -113,7 +115,7 @@ def _insert_sqlite(conn, table, rows: list[dict]) -> None:
     by statement events, and a failure raises sqlite3's own error."""
     plan = _plan_of(conn, table, rows)
     if plan is not None:
-        _sqlite_cursor(conn).executemany(plan[0], [_bound(row, plan[1]) for row in rows])
+        _sqlite_cursor(conn).executemany(plan[0], map(plan[1], rows))
 
 
 def _insert_datasets_sqlite(conn, new: list[tuple[New, dict]]) -> None:
@@ -128,10 +130,10 @@ def _insert_datasets_sqlite(conn, new: list[tuple[New, dict]]) -> None:
         for held, values in new:
             held.id = ids[values["ckan_id"]]
         return
-    sql, columns = plan
+    sql, bound = plan
     cursor = _sqlite_cursor(conn)
     for held, values in new:
-        cursor.execute(sql, _bound(values, columns))
+        cursor.execute(sql, bound(values))
         held.id = cursor.lastrowid
 
 
@@ -152,46 +154,75 @@ def _plan_of(conn, table, rows: list[dict]):
     return plan
 
 
-def _bound(row: dict, columns: list) -> list:
-    """A row's values in the plan's column order, each bound as its column's type binds it."""
-    return [
-        fill if key is None else row[key] if process is None else process(row[key])
-        for key, fill, process in columns
-    ]  # fmt: skip
+def _binder(keys: list[str], fills: list, processes: list[tuple[int, Any]]):
+    """A function of a row to its values in a plan's column order (its own columns', then the defaults'),
+    each bound as its column's type binds it."""
+    get = itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],)
+
+    def bound(row: dict) -> list:
+        values = [*get(row), *fills]
+        for index, process in processes:
+            values[index] = process(values[index])
+        return values
+
+    return bound
 
 
-_BULK_PLANS: dict[tuple, tuple[str, list] | None] = {}
+def _utc_processor(column, dialect):
+    """The bind processor of a UTCDateTime column: an aware UTC datetime made naive and handed to the
+    dialect's own processor in one call, anything else (None, another zone, a naive value it refuses)
+    through the column type's whole chain; the sync binds ~12 timestamps per dataset."""
+    chain = column.type._cached_bind_processor(dialect)
+    impl = column.type.dialect_impl(dialect).impl_instance._cached_bind_processor(dialect)
+
+    def process(value):
+        if value is None or value.tzinfo is not UTC:
+            return chain(value)
+        value = value.replace(tzinfo=None)
+        return value if impl is None else impl(value)
+
+    return process
+
+
+_BULK_PLANS: dict[tuple, tuple[str, Any] | None] = {}
 
 
 def _bulk_plan(dialect, table, keys: frozenset):
     """The bulk statement for rows of these columns (PostgreSQL: a COPY; SQLite: an INSERT of one row,
-    for executemany) and, per column, (key, None, bind processor) or (None, its default as bound, None);
-    None when a column the rows lack has a callable default (only `_insert` fills those in), or when
-    they hold a key that is no column."""
+    for executemany) and the function binding a row's values in its order (`_binder`): the rows'
+    columns, then those they lack with a scalar default, filled in as an INSERT fills them; None when a
+    column the rows lack has a callable default (only `_insert` fills those in), or when they hold a key
+    that is no column."""
     found = _BULK_PLANS.get((dialect, table.name, keys), ())
     if found != ():
         return found
-    columns, names, plan = [], [], None
+    own, names, fills, fill_names, processes, plan = [], [], [], [], [], None
     for column in table.columns:
         process = column.type._cached_bind_processor(dialect)
+        name = dialect.identifier_preparer.format_column(column)
         if column.key in keys:
-            columns.append((column.key, None, process))
+            if process is not None:
+                utc = isinstance(column.type, UTCDateTime)
+                processes.append((len(own), _utc_processor(column, dialect) if utc else process))
+            own.append(column.key)
+            names.append(name)
         elif column.default is None:
             continue  # left to the server, as an INSERT without it leaves it
         elif column.default.is_scalar:
             fill = column.default.arg
-            columns.append((None, fill if process is None else process(fill), None))
+            fills.append(fill if process is None else process(fill))
+            fill_names.append(name)
         else:
             break
-        names.append(dialect.identifier_preparer.format_column(column))
     else:
-        if keys.issubset(table.columns.keys()):
+        if own and keys.issubset(table.columns.keys()):
             table_name = dialect.identifier_preparer.format_table(table)
+            columns, marks = ", ".join(names + fill_names), ", ".join("?" * (len(own) + len(fills)))
             if dialect.name == "postgresql":
-                sql = f"COPY {table_name} ({', '.join(names)}) FROM STDIN"
+                sql = f"COPY {table_name} ({columns}) FROM STDIN"
             else:
-                sql = f"INSERT INTO {table_name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-            plan = (sql, columns)
+                sql = f"INSERT INTO {table_name} ({columns}) VALUES ({marks})"
+            plan = (sql, _binder(own, fills, processes))
     _BULK_PLANS[(dialect, table.name, keys)] = plan
     return plan
 

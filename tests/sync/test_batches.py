@@ -249,8 +249,10 @@ def test_bulk_rows_are_the_rows_sqlalchemy_inserts(app, fake, ckan_url, monkeypa
             )
         )  # fmt: skip
 
+    moment = clock.now().replace(microsecond=123456)
+
     def written() -> dict:
-        with clock.frozen(clock.now().replace(microsecond=123456)):
+        with clock.frozen(moment):
             result = sync(ckan_url, full=True)
         assert (result.created, result.failed) == (29, 0)
         found = _snapshot()
