@@ -14,7 +14,8 @@ def test_a_kept_catalogue_page_is_sent_as_the_bytes_kept(app):
     db.session.commit()
     for place in ["/datasets/", "/datasets/?q=%E5%85%AC%E4%BA%A4"]:
         rendered, kept = (app.test_client().get(place) for _ in range(2))
-        assert rendered.get_data() == kept.get_data() and f"/datasets/{dataset.name}" in kept.get_data(as_text=True)
+        assert rendered.get_data() == kept.get_data()
+        assert f"/datasets/{dataset.name}" in kept.get_data(as_text=True)
         for response in (rendered, kept):
             assert response.headers["Content-Type"] == "text/html; charset=utf-8"
             assert response.headers["Content-Length"] == str(len(kept.get_data()))

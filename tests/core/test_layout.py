@@ -195,7 +195,8 @@ class _Text(str):
 
 
 @pytest.mark.parametrize(
-    "value", ["<a href='x'>&\"中</a>", "", Markup("<b>safe</b>"), _Text("<t>"), _Html(), 5, 2.5, None, ["<l>"]]
+    "value",
+    ["<a href='x'>&\"中</a>", "", Markup("<b>safe</b>"), _Text("<t>"), _Html(), 5, 2.5, None, ["<l>"]],
 )
 def test_templates_escape_as_markupsafe_does(app, value):
     made = layout.template_escape(value)
