@@ -14,13 +14,17 @@ page, and a minimal Flask route rendering the same base layout with fixed data, 
 the same run; and a "bare" load: a plain Flask app without any of the portal's hooks
 (session, sign-in, translations, CSRF, activity, metrics) serving the very bytes the
 minimal route sent, under the same gunicorn settings, so that the floor the portal's
-hooks add is measured too (issue 20 item 1). `--json FILE` writes each load's figures as
+hooks add is measured too (issue 20 item 1). Both run under an app node's gunicorn settings
+(deploy/gunicorn.conf.py, with -w and -b from the command line; `--gunicorn-config ''` for gunicorn's
+defaults), so that a load meets the workers production runs: gthread with connections kept alive, and the
+garbage collector's full passes not walking the app's import-time objects (a one-off 170 ms p99 of the
+minimal route came from one such pass). `--json FILE` writes each load's figures as
 {"bare": {"rps", "p50_ms", "p90_ms", "p99_ms", "errors"}, "minimal": ..., "catalogue": ...,
 "search": ..., "dataset": ..., "varied_catalogue": ..., "varied_catalogue_wide": ...,
 "varied_datasets": ...,
-"database": "sqlite"|"postgresql", "load_average": [1, 5, 15 min]}. Load: wrk from 127.0.0.1
-(Debian's `wrk`). Prints requests/s and latency percentiles for each, and each page's throughput
-as a share of the minimal route's.
+"database": "sqlite"|"postgresql", "gunicorn_config": its path or "",
+"load_average": [1, 5, 15 min]}. Load: wrk from 127.0.0.1 (Debian's `wrk`). Prints requests/s and
+latency percentiles for each, and each page's throughput as a share of the minimal route's.
 
 Each load is preceded by a two-second unmeasured run, so that every gunicorn worker
 has its caches, as a long-running server has them. The issue asks for one URL per
@@ -238,16 +242,27 @@ def healthz():
 """
 
 
-def serve_bare(page: bytes, workers: int, port: int) -> subprocess.Popen:
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+
+
+def gunicorn(workers: int, port: int, config: str) -> list[str]:
+    """gunicorn's command line for `workers` on 127.0.0.1:`port` with the settings file `config` (an app
+    node's, deploy/gunicorn.conf.py: gthread workers of PORTAL_THREADS threads, connections kept alive,
+    what loading the app made frozen out of the collector's passes, restarts after 50,000 requests), or
+    gunicorn's defaults (sync workers, a connection per request) with an empty `config`."""
+    command = [sys.executable, "-m", "gunicorn", *(["-c", config] if config else [])]
+    return [*command, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+
+
+def serve_bare(page: bytes, workers: int, port: int, config: str = str(GUNICORN_CONFIG)) -> subprocess.Popen:
     """A plain Flask app (no portal hooks) serving `page`, under the same gunicorn settings."""
     (OUT / "bare_page.html").write_bytes(page)
     (OUT / "bare_wsgi.py").write_text(BARE, encoding="utf-8")
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
-    process = subprocess.Popen([*command, "--log-level", "warning", "bare_wsgi:app"], cwd=OUT)
+    process = subprocess.Popen([*gunicorn(workers, port, config), "bare_wsgi:app"], cwd=OUT)
     return wait_until_serving(process, port)
 
 
-def serve(database_url: str, workers: int, port: int) -> subprocess.Popen:
+def serve(database_url: str, workers: int, port: int, config: str = str(GUNICORN_CONFIG)) -> subprocess.Popen:
     """The portal on the catalogue at `database_url` (a URL `build` returned), with the minimal route."""
     (OUT / "bench_wsgi.py").write_text(APP, encoding="utf-8")
     env = {
@@ -258,22 +273,7 @@ def serve(database_url: str, workers: int, port: int) -> subprocess.Popen:
         "RATELIMIT_ENABLED": "false",
         "PYTHONPATH": f"{OUT}:{ROOT}",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "bench_wsgi:app",
-        ],
-        env=env,
-        cwd=OUT,
-    )
+    process = subprocess.Popen([*gunicorn(workers, port, config), "bench_wsgi:app"], env=env, cwd=OUT)
     return wait_until_serving(process, port)
 
 
@@ -358,6 +358,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5099)
     parser.add_argument("--json", metavar="FILE", help="write each load's figures as JSON")
     parser.add_argument(
+        "--gunicorn-config",
+        default=str(GUNICORN_CONFIG),
+        help="gunicorn's settings file for the portal and the bare app alike (default: an app node's, "
+        "deploy/gunicorn.conf.py; '' for gunicorn's defaults: sync workers, a connection per request)",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL"),
         help="a PostgreSQL URL: build and serve the catalogue in <its database>_<N> on that server "
@@ -371,7 +377,7 @@ def main() -> None:
     catalogue_paths += [f"/datasets/?{value}" for value in facet_values]
     catalogue_paths += [f"/datasets/?sort={s}&page={n}" for s in ("downloads", "name") for n in (1, 2, 3)]
     catalogue_paths += [f"/datasets/?q={urllib.parse.quote(w)}&page={n}" for w in words for n in (1, 2)]
-    server = serve(database, args.workers, args.port)
+    server = serve(database, args.workers, args.port, args.gunicorn_config)
     base = f"http://127.0.0.1:{args.port}"
     pages = {
         "minimal route": "/bench/minimal",
@@ -398,7 +404,8 @@ def main() -> None:
             )
     finally:
         stop(server)
-    bare = serve_bare(page, args.workers, args.port)  # after the portal stopped: the cores are its alone
+    # after the portal stopped: the cores are the bare app's alone
+    bare = serve_bare(page, args.workers, args.port, args.gunicorn_config)
     try:
         results = {
             "bare": load(f"{base}/bench/bare", duration=args.duration, connections=args.connections),
@@ -428,13 +435,15 @@ def main() -> None:
             for label, r in results.items()
         }
         figures["database"] = database_kind(database)
+        figures["gunicorn_config"] = args.gunicorn_config
         figures["load_average"] = os.getloadavg()
         Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
     print(f"load average {os.getloadavg()}; bare Flask {results['bare']['rps']:.1f} req/s")
     floor = results["minimal route"]["rps"]
     print(
         f"{args.datasets} datasets on {database_kind(database)}, "
-        f"gunicorn -w {args.workers}, wrk -c{args.connections} -d{args.duration}s"
+        f"gunicorn -w {args.workers} -c {args.gunicorn_config or '(defaults)'}, "
+        f"wrk -c{args.connections} -d{args.duration}s"
     )
     for label, r in results.items():
         print(
