@@ -413,3 +413,21 @@ def test_a_datastore_table_is_read_once_and_only_a_scan_that_read_a_table_keeps_
     again = sync(ckan_url, full=True)
     assert (again.unchanged, again.held) == (5, 1)
     assert len(fake.calls_to("datastore_search")) == 4  # read ahead again; no scan is repeated
+
+
+def test_a_fingerprint_is_the_digest_held_datasets_keep():
+    """Holds keep the fingerprint of what was scanned (personal_data_holds.fingerprint): a fingerprint
+    written another way would scan every dataset again at the next run, so its digest is pinned (the
+    resources in CKAN id order, each part as str() writes it)."""
+    from datetime import UTC, datetime
+
+    when = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    resources = [
+        {"ckan_id": "r-2", "sha256": None, "ckan_last_modified": when, "size": 2048, "url": "http://x/2.csv",
+         "datastore_active": True},
+        {"ckan_id": "r-1", "sha256": "ab", "ckan_last_modified": None, "size": None, "url": "",
+         "datastore_active": False},
+    ]  # fmt: skip
+    assert screen.fingerprint(datetime(2024, 1, 1, tzinfo=UTC), resources) == (
+        "ce410f1e7993065deb0c919c37bc9e12e77d3e3683a7905c66a9a0c54dd39b54"
+    )
