@@ -102,6 +102,9 @@ def test_converters_store_what_the_guessed_type_holds(ckan_type, value, stored):
         ("numeric", False),
         ("text", {"a": 1}),
         ("int", [1]),
+        ("int", "1,2"),  # the cells are tested joined by commas (readers._each_matches)
+        ("numeric", "1,5"),
+        ("int", "1\n2"),
     ],
 )
 def test_converters_refuse_what_the_guess_would_not_have_typed_so(ckan_type, value):
@@ -111,6 +114,8 @@ def test_converters_refuse_what_the_guess_would_not_have_typed_so(ckan_type, val
         readers.column_converter(ckan_type)(["1", None, value, ""])
     with pytest.raises(readers.Mismatch):  # and one kept as texts for COPY
         readers.column_converter(ckan_type, texts=True)(["1", None, value, ""])
+    with pytest.raises(readers.Mismatch):  # a column without blanks, as most of a CSV's are
+        readers.column_converter(ckan_type, texts=True)(["1", value, "2"])
     guesses = readers._Guesses(1)
     guesses.see([value])
     assert guesses.types() != [ckan_type]
@@ -126,6 +131,8 @@ def test_rows_of_another_width_than_the_header_are_fitted_in_the_sample_and_afte
 
 def test_numbers_kept_as_texts_are_those_postgresql_reads_as_python_does():
     assert readers.column_converter("int", texts=True)(["12", "", None, "-0"]) == ["12", None, None, "-0"]
+    assert readers.column_converter("int", texts=True)(["", None]) == [None, None]
+    assert readers.column_converter("int", texts=True)(["7", "0", "-3"]) == ["7", "0", "-3"]
     numbers = readers.column_converter("numeric", texts=True)
     assert numbers(["1.50", "", "-7", None]) == ["1.50", None, "-7", None]
     assert numbers(["1.50", "1e-400"]) == [1.5, 0.0]  # an exponent: the column is converted
