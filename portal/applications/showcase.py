@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -77,12 +78,25 @@ _ANY_USE = (
 )
 
 
-def reuses_of(dataset_id: int) -> list[Application]:
-    """Return the approved applications that use the dataset, exemplary first, then newest."""
-    # Most datasets have none: ask that first, with one small statement, on every dataset page.
-    if db.session.connection().scalar(_ANY_USE, {"dataset_id": dataset_id}) is None:
+def reuses_of(dataset_id: int, cursor: Any = None) -> list[Application]:
+    """Return the approved applications that use the dataset, exemplary first, then newest.
+
+    Most datasets have none: that is asked first, with one small statement on every dataset page, on
+    `cursor` when given (a DBAPI cursor outside the session, catalogue/changes.raw_cursor: a kept
+    dataset page opens no session)."""
+    if not _any_use(dataset_id, cursor):
         return []
     return list(db.session.scalars(approved(Filters(dataset_id=dataset_id))).unique())
+
+
+def _any_use(dataset_id: int, cursor: Any) -> bool:
+    if cursor is None:
+        return db.session.connection().scalar(_ANY_USE, {"dataset_id": dataset_id}) is not None
+    mark = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+    cursor.execute(
+        f"SELECT 1 FROM {application_datasets.name} WHERE dataset_id = {mark} LIMIT 1", [dataset_id]
+    )
+    return cursor.fetchone() is not None
 
 
 def approved_quarters() -> list[str]:

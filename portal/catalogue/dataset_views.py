@@ -112,30 +112,36 @@ def _refused(dataset: Dataset):
     ), 403
 
 
-def _shown_to_anonymous(name: str) -> loading.Shown | None:
-    """Return the light row of a published dataset for a visitor not signed in; None otherwise
-    (a signed-in user's page, or a dataset not published, needs the dataset itself)."""
+def _shown_to_anonymous(name: str) -> tuple[loading.Shown, list] | tuple[None, None]:
+    """Return the light row of a published dataset for a visitor not signed in, and the applications
+    using it; (None, None) otherwise (a signed-in user's page, or a dataset not published, needs the
+    dataset itself). Both are read on a DBAPI cursor outside the session: a kept page opens none."""
     if current_user.is_authenticated:
-        return None
-    row = db.session.connection().execute(loading.SHOWN, {"name": name}).first()
-    return loading.Shown(*row) if row is not None and rules.is_published(row) else None
+        return None, None
+    with changes.raw_cursor() as cursor:
+        shown = loading.raw_shown(cursor, name)
+        if shown is None or not shown.is_published:
+            return None, None
+        return shown, current_app.jinja_env.globals["dataset_reuses"](shown.id, cursor=cursor)
 
 
 @bp.get("/<name>")
 def dataset(name: str):
-    shown = _shown_to_anonymous(name)
+    shown, reuses = _shown_to_anonymous(name)
     key = whole_pages.key("dataset") if shown is not None else None
     stamp = (*changes.version_of(shown), shown.state) if shown is not None else None
     kept = whole_pages.dataset_pages.peek(key, stamp) if key is not None else None
     if kept is not None:  # the page of a published dataset, as a visitor not signed in saw it
         events.record("dataset_view", dataset_id=shown.id)
         head, tail = kept
-        return head + _reuses_panel(shown, get_locale()) + tail
+        return head + _reuses_panel(reuses, get_locale()) + tail
     dataset = shown or _dataset_or_404(name)
     if not permissions.can_view_dataset(current_user, dataset):
         return _withdrawn(dataset)
     if dataset.is_published:
         events.record("dataset_view", dataset_id=dataset.id)  # written behind the request: no commit
+    if reuses is None:
+        reuses = current_app.jinja_env.globals["dataset_reuses"](dataset.id)
     locale = get_locale()  # some 17 calls: once for the page
     page = render_template(
         "catalogue/dataset.html",
@@ -149,7 +155,7 @@ def dataset(name: str):
     head, tail = page.split(_REUSES_SLOT, 1)
     if key is not None:
         whole_pages.dataset_pages.put(key, stamp, (head, tail))
-    return head + _reuses_panel(dataset, locale) + tail, 200 if dataset.is_published else WITHDRAWN
+    return head + _reuses_panel(reuses, locale) + tail, 200 if dataset.is_published else WITHDRAWN
 
 
 # Where the reuses panel goes in a rendered dataset page: the applications using a dataset change
@@ -157,10 +163,9 @@ def dataset(name: str):
 _REUSES_SLOT = Markup(f"<!--reuses {secrets.token_hex(16)}-->")  # no escaped text holds "<", none guesses it
 
 
-def _reuses_panel(dataset: Dataset | loading.Shown, locale) -> str:
-    """Return the dataset page's panel of the applications using it: its empty state (most datasets'
-    case) rendered once per language, after one small statement asking for them."""
-    reuses = current_app.jinja_env.globals["dataset_reuses"](dataset.id)
+def _reuses_panel(reuses: list, locale) -> str:
+    """Return the dataset page's panel of the applications using it (`dataset_reuses`, which the
+    applications area gives), its empty state (most datasets' case) rendered once per language."""
     if reuses:
         return render_template("catalogue/_reuses.html", reuses=reuses)
     shown_in = (str(locale), request.script_root)  # `locale`: the request's (get_locale)

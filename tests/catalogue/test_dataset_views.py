@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -14,7 +15,7 @@ from openpyxl import Workbook
 from sqlalchemy import event, select
 
 from portal.activity.models import ActivityEvent
-from portal.catalogue import preview
+from portal.catalogue import changes, preview, search_cache
 from portal.catalogue.models import (
     APPROVED,
     CONDITIONAL,
@@ -536,22 +537,49 @@ def test_read_table_skips_blank_rows_and_trims_empty_trailing_columns():
     )
 
 
-def test_an_anonymous_visit_of_a_cached_dataset_page_reads_one_light_row_of_the_dataset(client, app):
+class _Watched:
+    """A DBAPI cursor whose statements are noted in `statements`."""
+
+    def __init__(self, cursor, statements: list[str]) -> None:
+        self.cursor, self.statements = cursor, statements
+
+    def execute(self, statement: str, *args):
+        self.statements.append(statement)
+        return self.cursor.execute(statement, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.cursor, name)
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["kept", "rendered"])
+def test_an_anonymous_visit_of_a_dataset_page_reads_one_light_row_of_the_dataset_outside_the_session(
+    client, app, monkeypatch, kept
+):
     dataset = make_dataset(title="公交站点", open_condition=CONDITIONAL, resources=[{"format": "CSV"}])
     db.session.commit()
-    first = client.get(f"/datasets/{dataset.name}").get_data(as_text=True)  # renders and caches its body
-    statements: list[str] = []
+    first = client.get(f"/datasets/{dataset.name}").get_data(as_text=True)  # renders and keeps the page
+    if not kept:
+        search_cache.clear()
+    in_session, raw = [], []
+    real_cursor = changes.raw_cursor
+
+    @contextlib.contextmanager
+    def watched_cursor():
+        with real_cursor() as cursor:
+            yield _Watched(cursor, raw)
 
     def record(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
+        in_session.append(statement)
 
+    monkeypatch.setattr(changes, "raw_cursor", watched_cursor)
     event.listen(db.engine, "before_cursor_execute", record)
     try:
         again = client.get(f"/datasets/{dataset.name}").get_data(as_text=True)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     assert again == first
-    reading_datasets = [s for s in statements if "FROM datasets" in s]
-    # no ORM object: the row has no notes, extras or relations, and nothing else reads the dataset
-    assert len(reading_datasets) == 1 and "datasets.notes" not in reading_datasets[0], statements
-    assert not [s for s in statements if "FROM resources" in s or "FROM departments" in s]
+    # on a DBAPI cursor, outside the session: its version (a light row, no notes), its reuses and,
+    # rendered, its public part (its row, resources, themes and tags); no session opened
+    assert len(raw) == (2 if kept else 5) and "FROM datasets" in raw[0] and "notes" not in raw[0], raw
+    assert "application_datasets" in raw[1], raw
+    assert [s for s in in_session if "activity_events" not in s] == []

@@ -43,3 +43,44 @@ def test_versions_come_in_the_order_asked_and_their_statement_is_not_rewritten_p
         return [loading.Version(*row) for row in db.session.connection().execute(expanding, {"ids": ids})]
 
     assert python_calls(lambda: loading.load_versions(ids)) < python_calls(rewritten_per_run)
+
+
+def test_the_dataset_page_reads_on_a_cursor_the_values_a_session_reads(app):
+    """load_page_dataset runs its statements on a DBAPI cursor outside the session: each value is the one
+    SQLAlchemy gives (times with their zone, the extras' JSON, booleans, floats), for every column."""
+    from catalogue_factories import make_department
+
+    from portal.catalogue.models import Licence
+    from portal.catalogue.quality import LinkCheck
+    from portal.dbtypes import utcnow
+
+    made = make_dataset(
+        department=make_department(title="嘉兴市交通运输局"),
+        themes=["城建", "交通"],
+        tags=["b", "A", "厕所"],
+        resources=[{"format": "CSV", "storage_key": "a/b.csv", "size": 12}, {"format": "XLSX"}],
+        extras={"update_frequency": "每月", "层级": {"a": [1, 2.5]}},
+    )
+    made.licence = Licence(id="cc-by", title="CC BY 4.0", url="https://creativecommons.org/licenses/by/4.0/")
+    made.rating_mean, made.rating_count = 4.25, 3
+    made.withdrawn_at = utcnow()
+    db.session.add(LinkCheck(resource_id=made.resources[1].id, broken=True, checked_at=utcnow()))
+    db.session.commit()
+    parameters = {"id": made.id}
+    for statement, raw in zip(
+        (loading._PAGE_DATASET, loading._PAGE_RESOURCES, loading._PAGE_NAMES),
+        loading._raw_statements(db.engine.dialect),
+        strict=True,
+    ):
+        expected = [tuple(row) for row in db.session.connection().execute(statement, parameters)]
+        with loading.changes.raw_cursor() as cursor:
+            rows = raw.rows(cursor, parameters)
+        assert rows == expected and rows
+        assert [[type(v) for v in row] for row in rows] == [[type(v) for v in row] for row in expected]
+    loaded = loading.load_page_dataset(made.id)
+    assert loaded.extras == made.extras and loaded.metadata_modified == made.metadata_modified
+    assert loaded.metadata_modified.tzinfo is not None and loaded.licence.title == made.licence.title
+    assert loaded.department.title == "嘉兴市交通运输局" and loaded.broken_resource_ids == {
+        made.resources[1].id
+    }
+    assert loading.load_page_dataset(10**6) is None
