@@ -58,7 +58,15 @@ def markdown_to_html(text: str | None) -> Markup:
     """Render CKAN Markdown as sanitised HTML, safe to put in a page as it is."""
     if not text:
         return Markup("")
+    if _PLAIN.fullmatch(text) and text == text.strip():  # one paragraph of plain words: most descriptions
+        return Markup(_CLEANER.clean(f"<p>{text}</p>\n"))
     return Markup(_CLEANER.clean(_MD.render(text)))
+
+
+# A text Markdown leaves as it is (one paragraph, nothing to escape) has no ASCII punctuation, no line
+# break and no control character; Markdown drops its blanks at both ends, which the caller tests (str.strip
+# drops the same). Such a text is written without the parser: some 180 Python calls a page (issue 20).
+_PLAIN = re.compile(r"[^\x00-\x1f!-/:-@\[-`{-\x9f]+")
 
 
 def safe_url(url: str | None) -> str | None:
