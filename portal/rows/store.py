@@ -275,16 +275,31 @@ def copy_text(
 
 def _copy_column(column: Sequence, storage: str) -> Sequence[str]:
     """One column's values as COPY's text format writes them: NULL as \\N, booleans t and f, text with
-    its backslashes and line and field separators escaped (checked for once for the whole column)."""
+    its backslashes and line and field separators escaped (checked for once for the whole column).
+    A column of strings alone (no NULL: joining it refuses anything else, in one pass in C) is taken
+    as it is when it holds numbers' texts, and searched for escapes joined as it is otherwise."""
     if storage == BOOL:
         return [_COPY_BOOLS[value] for value in column]
+    joined = _joined(column)
+    if joined is not None and storage not in (TEXT, JSON):  # numbers kept as their texts (readers.py)
+        return column
     if storage in (TEXT, JSON):
-        if _COPY_SPECIAL.search("".join(filter(None, column))):
+        if _COPY_SPECIAL.search("".join(filter(None, column)) if joined is None else joined):
             column = [None if value is None else value.translate(_COPY_ESCAPES) for value in column]
-        return [_COPY_NULL if value is None else value for value in column] if None in column else column
+        if joined is not None or None not in column:
+            return column
+        return [_COPY_NULL if value is None else value for value in column]
     if None in column:
         return [_COPY_NULL if value is None else str(value) for value in column]
     return list(map(str, column))
+
+
+def _joined(column: Sequence) -> str | None:
+    """The column's strings joined, or None when it holds anything but strings (a NULL, a number)."""
+    try:
+        return "".join(column)
+    except TypeError:
+        return None
 
 
 def copy(conn: sa.Connection, described: sa.Table, fields: Sequence[Field], text: str) -> None:

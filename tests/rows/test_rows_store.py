@@ -227,3 +227,21 @@ def test_every_storage_comes_back_as_it_went_in(app):
         db.session.rollback()
         store.drop(db.session.connection(), "r_900009")
         db.session.commit()
+
+
+def test_the_copy_text_of_columns_without_blanks_escapes_their_text_and_writes_their_numbers():
+    """A batch's column of strings alone is taken joined in one pass (store._copy_column): its text is
+    still escaped, its numbers' texts (readers.column_converter's `texts`) kept, its numbers written."""
+    fields = [
+        store.Field("名称", "text", "c1"),
+        store.Field("数量", "int", "c2"),
+        store.Field("面积", "numeric", "c3"),
+        store.Field("标签", "json", "c4"),
+    ]
+    columns = [["tab\tin", "back\\slash", "line\nend"], ["1", "-2", "30"], [0.5, 2.0, 1e300], ['"a"'] * 3]
+    terms = [store.row_terms([name, tag], [True, True]) for name, tag in zip(columns[0], columns[3])]
+    assert store.copy_text(fields, 7, columns, 3) == (
+        f'7\t{terms[0]}\ttab\\tin\t1\t0.5\t"a"\n'
+        f'8\t{terms[1]}\tback\\\\slash\t-2\t2.0\t"a"\n'
+        f'9\t{terms[2]}\tline\\nend\t30\t1e+300\t"a"\n'
+    )
