@@ -112,22 +112,28 @@ def _refused(dataset: Dataset):
     ), 403
 
 
-def _shown_to_anonymous(name: str) -> tuple[loading.Shown, list] | tuple[None, None]:
-    """Return the light row of a published dataset for a visitor not signed in, and the applications
-    using it; (None, None) otherwise (a signed-in user's page, or a dataset not published, needs the
-    dataset itself). Both are read on a DBAPI cursor outside the session: a kept page opens none."""
-    if current_user.is_authenticated:
+def _shown_to_anonymous(cursor, name: str) -> tuple[loading.Shown, list] | tuple[None, None]:
+    """Return the light row of a published dataset and the applications using it, read on `cursor`, a
+    DBAPI cursor outside the session (a kept page opens none); (None, None) without a cursor (a signed-in
+    user's page) or for a dataset not published: those need the dataset itself."""
+    if cursor is None:
         return None, None
-    with changes.raw_cursor() as cursor:
-        shown = loading.raw_shown(cursor, name)
-        if shown is None or not shown.is_published:
-            return None, None
-        return shown, current_app.jinja_env.globals["dataset_reuses"](shown.id, cursor=cursor)
+    shown = loading.raw_shown(cursor, name)
+    if shown is None or not shown.is_published:
+        return None, None
+    return shown, current_app.jinja_env.globals["dataset_reuses"](shown.id, cursor=cursor)
 
 
 @bp.get("/<name>")
 def dataset(name: str):
-    shown, reuses = _shown_to_anonymous(name)
+    if current_user.is_authenticated:
+        return _dataset_page(name, None)
+    with changes.raw_cursor() as cursor:  # one for the page: what it reads, it reads outside the session
+        return _dataset_page(name, cursor)
+
+
+def _dataset_page(name: str, cursor):
+    shown, reuses = _shown_to_anonymous(cursor, name)
     key = whole_pages.key("dataset") if shown is not None else None
     stamp = (*changes.version_of(shown), shown.state) if shown is not None else None
     kept = whole_pages.dataset_pages.peek(key, stamp) if key is not None else None
@@ -146,7 +152,7 @@ def dataset(name: str):
     page = render_template(
         "catalogue/dataset.html",
         dataset=dataset,
-        body=_body(dataset, locale),
+        body=_body(dataset, locale, cursor),
         my_request=_my_request(dataset),
         reuses_panel=_REUSES_SLOT,
         labels=page_parts.labels(),
@@ -178,13 +184,14 @@ def _reuses_panel(reuses: list, locale) -> str:
 _EMPTY_REUSES: dict[tuple, str] = {}  # the empty reuses panel per language (and script root)
 
 
-def _body(dataset: Dataset | loading.Shown, locale) -> Markup:
+def _body(dataset: Dataset | loading.Shown, locale, cursor) -> Markup:
     """Render what the page shows everyone alike, or take it from the cache.
 
     The stamp is the dataset's version (catalogue/changes.py: every write of the dataset, its
     resources, themes or tags moves its change time; a download its count) and its state.
     What the user may do and see (downloads, original addresses, history) is part of the key, and so is
-    the language (`locale`: the request's, from get_locale).
+    the language (`locale`: the request's, from get_locale). It is read on `cursor` when given (the
+    page's, outside the session: loading.load_page_dataset).
     """
     downloadable = permissions.can_download_dataset(current_user, dataset)
     origins = permissions.can_see_origin(current_user, dataset)
@@ -192,7 +199,9 @@ def _body(dataset: Dataset | loading.Shown, locale) -> Markup:
     key = ("dataset", dataset.id, str(locale), downloadable, origins, history)
 
     def render() -> Markup:
-        loaded = loading.load_page_dataset(dataset.id)  # plain objects: the ORM's cost twice the render's
+        loaded = loading.load_page_dataset(
+            dataset.id, cursor
+        )  # plain objects: the ORM's cost twice the render's
         return page_parts.render(
             loaded, downloadable=downloadable, origins=origins, history=history, locale=locale
         )

@@ -267,24 +267,26 @@ _PAGE_DATASET, _PAGE_RESOURCES, _PAGE_NAMES = _page_statements()
 _DATASET_KEYS = tuple(Dataset.__table__.c.keys())
 
 
-def load_page_dataset(dataset_id: int) -> PageDataset | None:
+def load_page_dataset(dataset_id: int, cursor: Any = None) -> PageDataset | None:
     """Load what the dataset's page shows everyone, as `PageDataset`; None when there is no such dataset.
-    Its three statements run on a DBAPI cursor outside the session (changes.raw_cursor), their values
-    converted by their columns' types as SQLAlchemy converts them: through a session they cost some
-    500 Python calls more, and a visitor not signed in then opens no session at all (issue 20)."""
+    Its three statements run on `cursor`, a DBAPI cursor outside the session (changes.raw_cursor; one is
+    lent when none is given), their values converted by their columns' types as SQLAlchemy converts them:
+    through a session they cost some 500 Python calls more, and a visitor not signed in then opens no
+    session at all (issue 20)."""
+    if cursor is None:
+        with changes.raw_cursor() as lent:
+            return load_page_dataset(dataset_id, lent)
     parameters = {"id": dataset_id}
     dataset, in_order, names = _raw_statements(db.engine.dialect)
-    with changes.raw_cursor() as cursor:
-        rows = dataset.rows(cursor, parameters)
-        if not rows:
-            return None
-        resources = [
-            PageResource(**dict(zip(in_order.keys, r, strict=True)))
-            for r in in_order.rows(cursor, parameters)
-        ]
-        themes, tags = [], []
-        for kind, name, title in names.rows(cursor, parameters):
-            (tags if kind else themes).append(_Plain(name=name, title=title))
+    rows = dataset.rows(cursor, parameters)
+    if not rows:
+        return None
+    resources = [
+        PageResource(**dict(zip(in_order.keys, r, strict=True))) for r in in_order.rows(cursor, parameters)
+    ]
+    themes, tags = [], []
+    for kind, name, title in names.rows(cursor, parameters):
+        (tags if kind else themes).append(_Plain(name=name, title=title))
     row = rows[0]
     values = dict(zip(_DATASET_KEYS, row, strict=False))
     department_title, region_name, licence_title, licence_url = row[len(_DATASET_KEYS) :]
