@@ -1,11 +1,13 @@
 """What one rows call costs and reads (issue 16): its statements, its Python calls, and the state of the
-resource, dataset and row table it reads in one statement (rows/tables.py `locate`)."""
+resource, dataset and row table it reads in one statement (rows/tables.py `locate`; on PostgreSQL run on
+the driver's cursor, which the engine's statement events do not see: `on_driver` lists them)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import sqlalchemy as sa
 from calls import python_calls
 from factories import make_user
 from rows_factories import STOPS
@@ -16,6 +18,7 @@ from portal.catalogue import rules
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
 from portal.rows import store as row_store
+from portal.rows import tables
 from portal.rows.models import RowTable
 
 ROWS = f"/api/v1/datasets/rows-dataset-1/resources/{STOPS}/rows"
@@ -33,24 +36,66 @@ def _calls(client, headers=None) -> dict[str, object]:
     }
 
 
+@pytest.fixture
+def on_driver(monkeypatch) -> list[str]:
+    """The lookups `locate` ran on PostgreSQL's driver cursor (past the engine's events) while the test
+    runs."""
+    seen: list[str] = []
+    run = tables._on_driver
+
+    def recorded(conn, statement, params):
+        seen.append(tables._compiled(statement, conn.dialect))
+        return run(conn, statement, params)
+
+    monkeypatch.setattr(tables, "_on_driver", recorded)
+    return seen
+
+
 def _own(statements: list[str]) -> list[str]:
     """The statements of the call itself (its activity event is written behind it, in a batch)."""
     return [s for s in statements if "activity_events" not in s]
 
 
 @pytest.mark.parametrize("endpoint", ["datastore_search", "v1 rows"])
-def test_a_filtered_rows_call_runs_three_statements(client, synced, statements, endpoint):
+def test_a_filtered_rows_call_runs_three_statements(client, synced, statements, on_driver, endpoint):
     """The resource, its dataset and row table in one statement, then the count and the page: a lookup
-    per call that came back (an ORM load of the resource, the row table, the FTS check) fails this."""
+    per call that came back (an ORM load of the resource, the row table, the FTS check) fails this. On
+    PostgreSQL the lookup runs on the driver's cursor."""
     call = _calls(client)[endpoint]
     first = call()
     assert first.status_code == 200, first.get_data(as_text=True)  # statements compiled, fields parsed
     statements.clear()
+    on_driver.clear()
     response = call()
     assert response.status_code == 200
-    assert len(_own(statements)) == 3, _own(statements)
-    lookups = [s for s in statements if " row_tables " in s or " resources " in s or " datasets " in s]
+    assert len(_own(statements) + on_driver) == 3, (_own(statements), on_driver)
+    every = statements + on_driver
+    lookups = [s for s in every if " row_tables " in s or " resources " in s or " datasets " in s]
     assert len(lookups) == 1, lookups
+    assert len(on_driver) == (db.engine.dialect.name == "postgresql")
+
+
+def test_the_lookup_goes_through_the_engine_when_the_budget_left_is_below_the_bound(
+    make_app, synced, on_driver
+):
+    """dbtimeout's hook sets a shorter statement_timeout once the request's budget left is below the
+    statement bound; the driver's cursor would bypass it, so then the lookup runs as any statement."""
+    short = make_app(DB_REQUEST_BUDGET_MS=1500, DB_STATEMENT_TIMEOUT_MS=2000)
+    with short.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        call = _calls(short.test_client())["datastore_search"]
+        assert [call().status_code, call().status_code] == [200, 200]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert on_driver == []
+    assert len([s for s in seen if " row_tables " in s]) == 2, seen
 
 
 @pytest.mark.parametrize("endpoint", ["datastore_search", "v1 rows"])
@@ -109,7 +154,9 @@ def test_removed_resources_unready_tables_and_withheld_datasets_have_no_rows(cli
 
 
 @pytest.mark.parametrize("endpoint", ["datastore_search", "v1 rows"])
-def test_a_full_text_call_learns_of_the_text_index_with_its_table(client, synced, statements, endpoint):
+def test_a_full_text_call_learns_of_the_text_index_with_its_table(
+    client, synced, statements, on_driver, endpoint
+):
     """SQLite: whether the table has its FTS5 table is read in the lookup (it asked sqlite_master once or
     twice more per call); a table given one afterwards (a reload) is searched through it at once."""
     url, params = (SEARCH, {"resource_id": STOPS}) if endpoint == "datastore_search" else (ROWS, {})
@@ -123,11 +170,13 @@ def test_a_full_text_call_learns_of_the_text_index_with_its_table(client, synced
 
     scanned = call()
     statements.clear()
+    on_driver.clear()
     assert call() == scanned and scanned
     sqlite = db.engine.dialect.name == "sqlite"
     if sqlite:
         assert len(_own(statements)) == 3, _own(statements)
-    assert len([s for s in statements if "sqlite_master" in s or " row_tables " in s]) == 1, statements
+    every = statements + on_driver
+    assert len([s for s in every if "sqlite_master" in s or " row_tables " in s]) == 1, every
     if not sqlite:
         return
     row_table = db.session.scalar(select(RowTable).join(Resource).where(Resource.ckan_id == STOPS))
