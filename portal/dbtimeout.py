@@ -128,19 +128,55 @@ def lift_sqlite_deadline(connection) -> None:
         deadline.at = None
 
 
+def bound_lent(connection) -> None:
+    """Bound the statements a request runs on a DBAPI connection it borrowed from the pool
+    (`connection`, from engine.raw_connection()), which `_start_clock` does not see: SQLite's by the
+    statement bound and the budget from now, for what the lend runs together; PostgreSQL's bound is set at
+    checkout, and lowered here for the lend's transaction once the budget left is shorter. Outside a
+    request, nothing is bounded (a past request's SQLite deadline is cleared)."""
+    deadline = connection.info.get("deadline")
+    if deadline is not None:
+        deadline.at = _sqlite_deadline()
+        return
+    lowered = _budget_bound()
+    if lowered is not None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(_LOWER, (lowered,))
+        finally:
+            cursor.close()
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _start_clock(conn, cursor, statement, parameters, context, executemany) -> None:
     deadline = conn.info.get("deadline")
     if deadline is not None:
-        bound, end = _request_bound(), _request_deadline()
-        at = time.monotonic() + bound / 1000 if bound else None
-        deadline.at = end if at is None else (at if end is None else min(at, end))
+        deadline.at = _sqlite_deadline()
         return
+    lowered = _budget_bound()
+    if lowered is not None:
+        cursor.execute(_LOWER, (lowered,))
+
+
+def _sqlite_deadline() -> float | None:
+    """When a SQLite statement starting now must stop: the statement bound or the budget, the sooner."""
+    bound, end = _request_bound(), _request_deadline()
+    at = time.monotonic() + bound / 1000 if bound else None
+    return end if at is None else (at if end is None else min(at, end))
+
+
+_LOWER = "SELECT set_config('statement_timeout', %s, true)"  # for the rest of the transaction
+
+
+def _budget_bound() -> str | None:
+    """PostgreSQL: the statement_timeout to set for the rest of the transaction once the request's budget
+    left is shorter than the statement bound (the budget only shrinks), else None."""
     left = remaining_ms()
     if left is not None:
         bound = _request_bound()
-        if not bound or left < bound:  # for the rest of the transaction: the budget only shrinks
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", (str(left),))
+        if not bound or left < bound:
+            return str(left)
+    return None
 
 
 def lost(dbapi_connection) -> bool:

@@ -30,8 +30,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Connection, bindparam, update
 
+from portal import dbtimeout
 from portal.catalogue.models import Dataset
 from portal.extensions import db
 
@@ -93,16 +95,18 @@ _GENERATION = f"SELECT (SELECT max(id) FROM datasets), (SELECT max({_COLUMN}) FR
 def raw_cursor() -> Iterator[Any]:
     """Lend a DBAPI cursor of a pooled connection, outside the request's session: what a page kept whole
     reads to check its stamps (catalogue/whole_pages.py), for a fifth of the Python calls of a session's
-    statement. Only index lookups run on it: SQLite's statement bound (portal/dbtimeout.py) is cleared
-    rather than left at a past request's deadline; PostgreSQL's is set on the connection's checkout."""
+    statement. Its statements are bounded as the request's others are (dbtimeout.bound_lent), and a
+    driver's error on it is raised as SQLAlchemy raises it, so that a statement stopped by the bound
+    answers 503 (dbtimeout.is_timeout) rather than escaping as the driver's own exception."""
+    dbapi = db.engine.dialect.dbapi
     connection = db.engine.raw_connection()
     try:
-        deadline = connection.info.get("deadline")
-        if deadline is not None:
-            deadline.at = None
+        dbtimeout.bound_lent(connection)
         cursor = connection.cursor()
         try:
             yield cursor
+        except dbapi.Error as exc:
+            raise sa.exc.DBAPIError.instance(None, None, exc, dbapi.Error) from exc
         finally:
             cursor.close()
     finally:
