@@ -19,8 +19,10 @@ def test_a_forked_process_makes_other_ids_than_its_parent():
     read, write = os.pipe()
     child = os.fork()
     if child == 0:  # without a new seed the child would draw the ids its parent draws next
-        os.write(write, " ".join(logs.request_id({}) for _ in range(3)).encode())
-        os._exit(0)
+        try:
+            os.write(write, " ".join(logs.request_id({}) for _ in range(3)).encode())
+        finally:  # never back into the test session, whatever happened
+            os._exit(0)
     os.waitpid(child, 0)
     os.close(write)
     with os.fdopen(read) as pipe:
