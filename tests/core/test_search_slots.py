@@ -169,11 +169,11 @@ def test_a_plain_search_waits_for_a_slot_a_long_one_does_not(make_app, slots_in)
         # a long query finds the slot taken: refused at once, without waiting
         held = slots.acquire()
         search_cache.clear()
-        started = time.monotonic()
+        started = time.monotonic()  # a wait would take the whole 1.5 s for each of the two
         assert client.get("/datasets/", query_string={"q": LONG_QUERY}).status_code == 503
         long_ckan = client.post("/api/3/action/package_search", json={"q": LONG_QUERY})
         assert long_ckan.status_code == 503
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 1.5
         # a plain one waits: the other search ends 300 ms later and this one is served
         timer = threading.Timer(0.3, slots.release, args=(held,))
         timer.start()
