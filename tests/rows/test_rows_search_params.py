@@ -8,6 +8,8 @@ import json
 import pytest
 from rows_factories import STOPS, TOILETS, stop_records
 
+from portal.rows import tables
+
 RECORDS = [{"_id": n, **r} for n, r in enumerate(stop_records(), start=1)]
 
 
@@ -32,11 +34,23 @@ def test_filters_take_a_value_or_a_list(client, synced):
     assert records and all(r["线路"] in ("1路", "2路") and r["座位数"] == 3 for r in records)
 
 
-def test_the_resource_its_dataset_and_its_rows_are_found_in_one_statement(client, synced, statements):
+def test_the_resource_its_dataset_and_its_rows_are_found_in_one_statement(
+    client, synced, statements, monkeypatch
+):
+    on_driver = []  # PostgreSQL runs the lookup on the driver's cursor, which the engine's events miss
+    monkeypatch.setattr(tables, "_on_driver", _counted(tables._on_driver, on_driver))
     status, body = search(client, limit=5)
     assert status == 200 and len(body["result"]["records"]) == 5
     catalogue = [s for s in statements if any(f" {t} " in s for t in ("resources", "datasets", "row_tables"))]
-    assert len(catalogue) == 1, catalogue
+    assert len(catalogue) + len(on_driver) == 1, (catalogue, on_driver)
+
+
+def _counted(function, calls: list):
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return function(*args, **kwargs)
+
+    return counting
 
 
 def test_filters_as_a_json_string_in_a_get(client, synced):
