@@ -128,23 +128,34 @@ def lift_sqlite_deadline(connection) -> None:
         deadline.at = None
 
 
-def bound_lent(connection) -> None:
-    """Bound the statements a request runs on a DBAPI connection it borrowed from the pool
-    (`connection`, from engine.raw_connection()), which `_start_clock` does not see: SQLite's by the
-    statement bound and the budget from now, for what the lend runs together; PostgreSQL's bound is set at
-    checkout, and lowered here for the lend's transaction once the budget left is shorter. Outside a
-    request, nothing is bounded (a past request's SQLite deadline is cleared)."""
-    deadline = connection.info.get("deadline")
-    if deadline is not None:
-        deadline.at = _sqlite_deadline()
-        return
-    lowered = _budget_bound()
-    if lowered is not None:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(_LOWER, (lowered,))
-        finally:
-            cursor.close()
+class LentCursor:
+    """A DBAPI cursor of a connection a request borrowed from the pool (engine.raw_connection()), whose
+    statements `_start_clock` does not see: each is bounded as a session's is, SQLite's by the statement
+    bound and the budget from its start, PostgreSQL's lowered to the budget left once that is shorter.
+    Outside a request nothing is bounded (a past request's SQLite deadline is cleared)."""
+
+    __slots__ = ("cursor", "_deadline", "fetchone", "fetchall")
+
+    def __init__(self, connection) -> None:
+        self.cursor = connection.cursor()
+        self._deadline = connection.info.get("deadline")  # SQLite's; PostgreSQL's bound is the server's
+        self.fetchone, self.fetchall = self.cursor.fetchone, self.cursor.fetchall
+
+    def execute(self, *arguments) -> None:
+        if self._deadline is not None:
+            self._deadline.at = _sqlite_deadline()
+        else:
+            lowered = _budget_bound()
+            if lowered is not None:
+                self.cursor.execute(_LOWER, (lowered,))
+        self.cursor.execute(*arguments)
+
+    @property
+    def description(self):
+        return self.cursor.description
+
+    def close(self) -> None:
+        self.cursor.close()
 
 
 @event.listens_for(Engine, "before_cursor_execute")

@@ -95,14 +95,13 @@ _GENERATION = f"SELECT (SELECT max(id) FROM datasets), (SELECT max({_COLUMN}) FR
 def raw_cursor() -> Iterator[Any]:
     """Lend a DBAPI cursor of a pooled connection, outside the request's session: what a page kept whole
     reads to check its stamps (catalogue/whole_pages.py), for a fifth of the Python calls of a session's
-    statement. Its statements are bounded as the request's others are (dbtimeout.bound_lent), and a
+    statement. Each of its statements is bounded as the session's are (dbtimeout.LentCursor), and a
     driver's error on it is raised as SQLAlchemy raises it, so that a statement stopped by the bound
     answers 503 (dbtimeout.is_timeout) rather than escaping as the driver's own exception."""
     dbapi = db.engine.dialect.dbapi
     connection = db.engine.raw_connection()
     try:
-        dbtimeout.bound_lent(connection)
-        cursor = connection.cursor()
+        cursor = dbtimeout.LentCursor(connection)
         try:
             yield cursor
         except dbapi.Error as exc:

@@ -114,10 +114,8 @@ def _refused(dataset: Dataset):
 
 def _shown_to_anonymous(cursor, name: str) -> tuple[loading.Shown, list] | tuple[None, None]:
     """Return the light row of a published dataset and the applications using it, read on `cursor`, a
-    DBAPI cursor outside the session (a kept page opens none); (None, None) without a cursor (a signed-in
-    user's page) or for a dataset not published: those need the dataset itself."""
-    if cursor is None:
-        return None, None
+    DBAPI cursor outside the session (a kept page opens none); (None, None) for a dataset not published
+    or unknown: that needs the dataset itself."""
     shown = loading.raw_shown(cursor, name)
     if shown is None or not shown.is_published:
         return None, None
@@ -127,13 +125,17 @@ def _shown_to_anonymous(cursor, name: str) -> tuple[loading.Shown, list] | tuple
 @bp.get("/<name>")
 def dataset(name: str):
     if current_user.is_authenticated:
-        return _dataset_page(name, None)
+        return _dataset_page(name, None, None, None)
     with changes.raw_cursor() as cursor:  # one for the page: what it reads, it reads outside the session
-        return _dataset_page(name, cursor)
+        shown, reuses = _shown_to_anonymous(cursor, name)
+        if shown is not None:
+            return _dataset_page(name, cursor, shown, reuses)
+    # unknown or not published: the session reads it, once the lent connection is back in the pool (a
+    # request never holds two, which a crawler of made-up names would otherwise make it do)
+    return _dataset_page(name, None, None, None)
 
 
-def _dataset_page(name: str, cursor):
-    shown, reuses = _shown_to_anonymous(cursor, name)
+def _dataset_page(name: str, cursor, shown: loading.Shown | None, reuses: list | None):
     key = whole_pages.key("dataset") if shown is not None else None
     stamp = (*changes.version_of(shown), shown.state) if shown is not None else None
     kept = whole_pages.dataset_pages.peek(key, stamp) if key is not None else None

@@ -92,3 +92,44 @@ def test_pages_read_on_a_lent_cursor_answer_503_while_their_table_is_locked(make
         holder.join()
         locker.dispose()
     assert client.get(f"/datasets/{name}").status_code == 200
+
+
+def test_each_statement_on_a_lent_sqlite_cursor_gets_its_own_deadline(make_app):
+    if ON_POSTGRES:
+        pytest.skip("SQLite's deadline; PostgreSQL's bound is the server's (next test)")
+    app = make_app(DB_STATEMENT_TIMEOUT_MS=60_000)
+    with app.test_request_context("/datasets/"):
+        with changes.raw_cursor() as cursor:
+            cursor.execute("SELECT 1")
+            first = cursor._deadline.at
+            cursor.execute("SELECT 1")
+            assert cursor._deadline.at > first
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="pg_sleep; SQLite's deadline is set per statement (above)")
+def test_later_statements_on_a_lent_cursor_are_bounded_by_the_budget_left(make_app):
+    app = make_app(DB_STATEMENT_TIMEOUT_MS=1000, DB_REQUEST_BUDGET_MS=1500)
+    with app.test_request_context("/datasets/"):
+        dbtimeout._start_request()
+        with pytest.raises(sa.exc.OperationalError) as raised:
+            with changes.raw_cursor() as cursor:
+                for _ in range(3):  # each within the statement bound, all three past the budget
+                    cursor.execute("SELECT pg_sleep(0.6)")
+        assert dbtimeout.is_timeout(raised.value)
+
+
+def test_an_anonymous_page_of_an_unknown_dataset_holds_one_pooled_connection_at_a_time(make_app):
+    app = make_app()
+    held = []
+    with app.app_context():
+        engine = db.engine
+
+    def checked_out(*_):
+        held.append(engine.pool.checkedout())
+
+    sa.event.listen(engine, "checkout", checked_out)
+    try:
+        assert app.test_client().get("/datasets/no-such-dataset").status_code == 404
+    finally:
+        sa.event.remove(engine, "checkout", checked_out)
+    assert held and max(held) == 1, held
