@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -130,11 +129,16 @@ def search_datasets(
     query = normalise(query)
     units = terms.query_units(query.q)
     stamp = changes.generation()
-    # a text match not made yet reads the full-text index: one of the few such searches run at once
-    costly = bool(units) and search_cache.searches.peek(("match", query.q), stamp) is None
-    plain = len(units) <= searchslots.PLAIN_UNITS  # as a visitor types it: may wait for a slot
-    with searchslots.held(plain=plain) if costly else nullcontext():
-        return _search(query, units, stamp, load, highlight)
+    # a text match not made yet reads the full-text index: one of the few such searches run at once, and
+    # one thread of a process per match (the others wait for it and find the match made)
+    key = ("match", query.q)
+    if units and search_cache.searches.peek(key, stamp) is None:
+        with search_cache.searches.one_at_a_time(key):
+            if search_cache.searches.peek(key, stamp) is None:
+                plain = len(units) <= searchslots.PLAIN_UNITS  # as a visitor types it: may wait for a slot
+                with searchslots.held(plain=plain):
+                    return _search(query, units, stamp, load, highlight)
+    return _search(query, units, stamp, load, highlight)
 
 
 def _search(query: SearchQuery, units: list[terms.Unit], stamp: tuple, load, highlight: bool) -> SearchResult:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 TTL = 30.0  # seconds
+MAKER_WAIT = 5.0  # seconds a thread waits for another making the same value (bounded by the request's budget)
 
 
 class StampedCache:
@@ -28,6 +30,7 @@ class StampedCache:
         # key -> (expires, made, stamp made for, value), on the monotonic clock
         self._entries: OrderedDict[Hashable, tuple[float, float, Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._makers: dict[Hashable, list] = {}  # key -> [its lock, threads wanting it] (one_at_a_time)
 
     def get(
         self,
@@ -78,6 +81,28 @@ class StampedCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    @contextmanager
+    def one_at_a_time(self, key: Hashable, wait: float = MAKER_WAIT) -> Iterator[None]:
+        """Let one of a process's threads at a time through for `key`: the others wait (up to `wait`
+        seconds) for the one making its value, then find it made. When an entry of a hot search expires,
+        every thread would otherwise miss it at once and make it again, queueing on the site's few search
+        slots (issue 20: p99 1.2 s and 503s under gthread workers)."""
+        with self._lock:
+            maker = self._makers.get(key)
+            if maker is None:
+                maker = self._makers[key] = [threading.Lock(), 0]
+            maker[1] += 1
+        took = maker[0].acquire(timeout=wait)
+        try:
+            yield
+        finally:
+            if took:
+                maker[0].release()
+            with self._lock:
+                maker[1] -= 1
+                if not maker[1]:
+                    del self._makers[key]
 
 
 searches = StampedCache(512)  # facets, ranked matches, totals, and the facets' HTML
