@@ -14,7 +14,7 @@ import shutil
 
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("PORTAL_WORKERS", "4"))
-worker_class = "gthread"
+worker_class = "portal.serving.BalancedThreadWorker"  # gthread, balanced: portal/serving.py
 threads = int(os.environ.get("PORTAL_THREADS", "4"))
 keepalive = 75  # longer than nginx keeps an idle upstream connection, so nginx closes first
 timeout = 60

@@ -251,7 +251,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("worker_class", ["sync", "gthread"])
+@pytest.mark.parametrize("worker_class", ["sync", "gthread", "portal.serving.BalancedThreadWorker"])
 def test_gunicorn_workers_write_their_events_when_they_stop_cleanly(
     app, database_url, tmp_path, worker_class
 ):
