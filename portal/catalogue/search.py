@@ -36,6 +36,8 @@ from portal.extensions import db
 SORTS = ("relevance", "updated", "downloads", "name", "rating")
 FACETS = rules.NAMES
 MAX_Q, MAX_PER_PAGE, MAX_PAGE = 100, 100, 100_000
+# C0 controls and DEL: no term holds one, and a page that echoes the words must not carry a NUL or an escape
+_CONTROLS = dict.fromkeys([*range(0x20), 0x7F], " ")
 MAX_FILTER_VALUES = 20  # values used per facet filter: each is a lookup, and SQL takes only so many
 
 
@@ -85,9 +87,10 @@ class SearchResult:
 
 
 def normalise(query: SearchQuery) -> SearchQuery:
-    """Return `query` within bounds: q cut, page and per_page clamped, unknown sort made relevance."""
+    """Return `query` within bounds: q cut and its control characters made spaces, page and per_page
+    clamped, unknown sort made relevance."""
     return SearchQuery(
-        q=query.q[:MAX_Q].strip(),
+        q=query.q[:MAX_Q].translate(_CONTROLS).strip(),
         departments=_distinct(query.departments),
         regions=_distinct(query.regions),
         themes=_distinct(query.themes),

@@ -279,6 +279,13 @@ def test_a_search_with_words_is_recorded_as_activity(client, catalogue):
     assert db.session.scalar(select(func.count()).where(ActivityEvent.kind == "search")) == 1
 
 
+def test_control_characters_in_the_words_are_not_echoed(client, catalogue):
+    """A NUL, an escape or a line break in q is a space: the page that repeats the words carries none."""
+    html = get(client, "?q=%E5%85%AC%00%E4%BA%A4%1B%5B31m%0D%0A%7F")
+    assert not any(ch in html for ch in "\x00\x1b\r\x7f")
+    assert 'value="公 交 [31m"' in html
+
+
 def test_the_page_reads_in_english_on_request(client, catalogue):
     client.set_cookie("lang", "en", domain="localhost")
     assert "datasets found" in get(client, "?q=公交")
