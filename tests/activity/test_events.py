@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 from factories import PASSWORD, make_user
 from sqlalchemy import func, select
@@ -66,3 +69,32 @@ def test_a_path_holding_a_nul_is_recorded_without_it(app):
         recorder.record("search")
     app.extensions[recorder.BACKLOG].flush()
     assert [e.path for e in events("search")] == ["/datasets/ab"]
+
+
+def test_new_visitor_ids_are_32_hex_digits_never_repeated():
+    from portal.activity import events as activity
+
+    ids = [activity._new_visitor_id() for _ in range(10_000)]  # many blocks of the random source
+    assert all(re.fullmatch(r"[0-9a-f]{32}", made) for made in ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_forked_worker_hands_out_none_of_its_parents_visitor_ids():
+    """The ids are read from the random source in blocks; a gunicorn worker forked with part of a block
+    left must not hand out the ids its parent (or a sibling) hands out next."""
+    from portal.activity import events as activity
+
+    activity._new_visitor_id()  # the parent holds the rest of a block
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.write(write, " ".join(activity._new_visitor_id() for _ in range(3)).encode())
+        finally:  # never back into the test session, whatever happened
+            os._exit(0)
+    os.waitpid(child, 0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        childs = set(pipe.read().split())
+    assert len(childs) == 3
+    assert childs.isdisjoint(activity._new_visitor_id() for _ in range(3))
