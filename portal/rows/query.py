@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -42,7 +43,7 @@ from sqlalchemy.dialects import postgresql
 
 from portal import inputs
 from portal.catalogue import masking, terms
-from portal.rows import store
+from portal.rows import direct, store
 
 DEFAULT_LIMIT = 100  # CKAN's
 MAX_LIMIT = 32_000  # ckan.datastore.search.rows_max
@@ -364,7 +365,7 @@ def run(conn: sa.Connection, table_name: str, table_fields: Sequence[store.Field
         return _answer(search, *_full_text(conn, described, shaped, search))
     total = _total(conn, described, shaped, search) if search.include_total else None
     rows = (
-        conn.execute(_page(described, shaped, search), _paging(shaped, search)).all() if search.limit else []
+        direct.rows(conn, _page(described, shaped, search), _paging(shaped, search)) if search.limit else []
     )
     return _answer(search, rows, total)
 
@@ -441,7 +442,7 @@ def _full_text(
                 return [], (counted, False)
             rows = _windowed(conn, described, shaped, search, counted, INDEXED_WINDOW_SLACK, last)
             if rows is None:
-                rows = conn.execute(_page(described, shaped, search), _paging(shaped, search)).all()
+                rows = direct.rows(conn, _page(described, shaped, search), _paging(shaped, search))
             return rows, (counted, False)
     if (
         search.include_total
@@ -450,7 +451,7 @@ def _full_text(
         and estimate <= COUNT_MAX
     ):
         page = _counted_over(_page(described, shaped, search))
-        rows = conn.execute(page, _paging(shaped, search)).all()
+        rows = direct.rows(conn, page, _paging(shaped, search))
         if rows or not search.offset:
             return [row[:-1] for row in rows], (rows[0][-1] if rows else 0, False)
         return [], _total(conn, described, shaped, search, estimate)  # a page past the last match
@@ -460,7 +461,7 @@ def _full_text(
     last = start[0] if start else None  # read with the estimate when it was
     rows = _windowed(conn, described, shaped, search, estimate, last=last)
     if rows is None:
-        rows = conn.execute(_page(described, shaped, search), _paging(shaped, search)).all()
+        rows = direct.rows(conn, _page(described, shaped, search), _paging(shaped, search))
     return rows, total
 
 
@@ -485,7 +486,7 @@ def _windowed(
     if window > WINDOW_MAX or window >= last:
         return None
     page = _in_window(described, shaped.statement)
-    rows = conn.execute(page, {**_paging(shaped, search), "window": window}).all()
+    rows = direct.rows(conn, page, {**_paging(shaped, search), "window": window})
     return rows if len(rows) == search.limit else None
 
 
@@ -533,18 +534,18 @@ def _tallied_page(
     params = {**_paging(shaped, search), "index": index}
     if not whole:
         params["window"] = window
-    tallied = conn.execute(_tallying(page), params).all()
+    tallied = direct.rows(conn, _tallying(page), params)
     counted = _tally(tallied, before, search)
     if len(tallied) < search.limit and not whole:  # the window held less than the page: read it whole
         page = _page(described, shaped, search)
         if counted is not None:
-            return conn.execute(page, _paging(shaped, search)).all(), counted
+            return direct.rows(conn, page, _paging(shaped, search)), counted
         # counted from the whole page's scan, from where the window's statement left the tally
         if tallied:
             before = tallied[0][-1]
         else:
             before = conn.execute(sa.select(_INDEX_TALLY), {"index": index}).scalar_one()
-        tallied = conn.execute(_tallying(page), {**_paging(shaped, search), "index": index}).all()
+        tallied = direct.rows(conn, _tallying(page), {**_paging(shaped, search), "index": index})
         counted = _tally(tallied, before, search)
     return [row[:-1] for row in tallied], counted
 
@@ -672,7 +673,12 @@ RELEASE SAVEPOINT rows_count"""
 
 def _last_id(conn: sa.Connection, described: sa.Table) -> int:
     """The table's largest `_id`, its number of rows (rows are numbered 1..n and never deleted)."""
-    return conn.execute(sa.select(sa.func.coalesce(sa.func.max(described.c._id), 0))).scalar_one()
+    return direct.scalar(conn, _largest_id(described), {})
+
+
+@functools.lru_cache(maxsize=512)
+def _largest_id(described: sa.Table) -> sa.Select:
+    return sa.select(sa.func.coalesce(sa.func.max(described.c._id), 0))
 
 
 def _total(
@@ -688,14 +694,14 @@ def _total(
     if not (search.filters or search.q or search.q_fields or search.distinct):
         return _last_id(conn, described), False
     if conn.dialect.name != "postgresql":  # SQLite counts from its indexes, and has no estimates
-        return conn.execute(_counting(shaped.statement, None), shaped.params).scalar_one(), False
+        return direct.scalar(conn, _counting(shaped.statement, None), shaped.params), False
     threshold = search.total_estimation_threshold
     if estimate is None and threshold is not None:
         estimate = _estimate(conn, shaped)
     uncounted = COUNT_SKIPPED_FROM * COUNT_MAX if threshold is None else threshold
     if estimate is not None and estimate > uncounted:
         return estimate, True
-    counted = conn.execute(_counting(shaped.statement, COUNT_MAX + 1), shaped.params).scalar_one()
+    counted = direct.scalar(conn, _counting(shaped.statement, COUNT_MAX + 1), shaped.params)
     if counted <= COUNT_MAX:
         return counted, False
     return max(_estimate(conn, shaped) if estimate is None else estimate, counted), True
@@ -724,7 +730,7 @@ def _compiled_text(statement: sa.Select, dialect: sa.Dialect) -> tuple[str, dict
 def _estimate(conn: sa.Connection, shaped: Shaped, compiled: tuple[str, dict] | None = None) -> int:
     """PostgreSQL: the planner's estimate of the rows the search selects (EXPLAIN; nothing is read)."""
     text, params = compiled or _compiled(conn, shaped)
-    plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {text}", params).scalar_one()
+    ((plan,),) = direct.sql_rows(conn, f"EXPLAIN (FORMAT JSON) {text}", params)
     plan = json.loads(plan) if isinstance(plan, str) else plan
     return int(plan[0]["Plan"]["Plan Rows"])
 
@@ -738,10 +744,10 @@ def _text_only(
     match = terms.fts5_query(units)
     total = None
     if search.include_total:  # the index's own count: cheap, so always exact
-        total = conn.execute(counting, {"q": match}).scalar_one(), False
+        total = direct.scalar(conn, counting, {"q": match}), False
     if not search.limit:
         return [], total
-    rows = conn.execute(page, {"q": match, "limit": search.limit, "offset": search.offset}).all()
+    rows = direct.rows(conn, page, {"q": match, "limit": search.limit, "offset": search.offset})
     return rows, total
 
 
@@ -759,8 +765,7 @@ def _text_statements(described: sa.Table, table_name: str, columns: tuple[str, .
 
 
 def _answer(search: Search, rows: list, total: tuple[int, bool] | None) -> dict:
-    texts = [i for i, f in enumerate(search.fields) if not f.personal and f.storage == store.TEXT]
-    shown = [(i, show) for i, f in enumerate(search.fields) if (show := _shown_by(f)) is not None]
+    texts, shown = _layout(tuple(search.fields))
     values = [list(row) for row in rows]
     for row in values:
         for i in texts:  # _plain_text's test, inline: the commonest cell is worth a call less
@@ -776,6 +781,15 @@ def _answer(search: Search, rows: list, total: tuple[int, bool] | None) -> dict:
     if total is not None:
         result["total"], result["total_was_estimated"] = total
     return result
+
+
+@functools.lru_cache(maxsize=512)
+def _layout(fields: tuple[store.Field, ...]) -> tuple[list[int], list]:
+    """An answer's fields, read once per choice of fields: the ordinary text cells (masked where they
+    hold a number, see _plain_text) and the others shown by a function (_shown_by)."""
+    texts = [i for i, f in enumerate(fields) if not f.personal and f.storage == store.TEXT]
+    shown = [(i, show) for i, f in enumerate(fields) if (show := _shown_by(f)) is not None]
+    return texts, shown
 
 
 def _shown_by(column: store.Field) -> Callable[[object], object] | None:
@@ -813,7 +827,7 @@ def _shown(value: object, personal: str | None, storage: str) -> object:
 def _records(values: list[list], search: Search) -> object:
     names = [f.id for f in search.fields]
     if search.records_format == "objects":
-        return [dict(zip(names, row, strict=True)) for row in values]
+        return list(map(dict, map(zip, itertools.repeat(names), values)))  # rows have a cell per name
     if search.records_format == "lists":
         return values
     out = io.StringIO()

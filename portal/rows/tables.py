@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from portal import dbtimeout
 from portal.catalogue import permissions, rules
 from portal.catalogue.models import Dataset, Resource
-from portal.rows import store
+from portal.rows import direct, store
 from portal.rows.models import READY, RowTable
 
 
@@ -95,8 +95,9 @@ def locate(
     params = {"ref": ckan_id, "name": dataset_name}
     if conn.dialect.name == "postgresql" and _bound_as_is():
         row = _on_driver(conn, statement, params)
-    else:
-        row = conn.execute(statement, params).first()
+    else:  # the driver's cursor too, with the engine's hooks (dbtimeout's bound) run as SQLAlchemy's
+        found = direct.rows(conn, statement, params)
+        row = found[0] if found else None
     if row is None:
         return Located(None)
     dataset = Holder(*row[:4]) if row[0] is not None else None
