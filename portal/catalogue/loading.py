@@ -211,7 +211,8 @@ class _Plain:
 
 
 class PageResource(_Plain):
-    """A resource as its dataset's page shows it: its row, with the model's own properties."""
+    """A resource as its dataset's page shows it: the columns the page reads (`_PAGE_RESOURCE_COLUMNS`),
+    with the model's own properties."""
 
     is_active = Resource.is_active
     volume = Resource.volume
@@ -219,20 +220,37 @@ class PageResource(_Plain):
 
 
 class PageDataset(_Plain):
-    """A dataset as its page shows it to everyone (`_dataset_body.html`): its row, its department with
-    its region, its licence, themes, tags and resources (with the ids of the active ones whose latest link
-    check failed), read with three Core statements. Loading the ORM object with its relations cost twice
-    the rendering of the page's public part (issue 20)."""
+    """A dataset as its page shows it to everyone (page_parts.render): the columns the page reads
+    (`_PAGE_DATASET_COLUMNS`), its department with its region, its licence, themes, tags and resources
+    (with the ids of the active ones whose latest link check failed), read with three Core statements.
+    Loading the ORM object with its relations cost twice the rendering of the page's public part (issue
+    20). A column the page comes to show is added to the lists below: the others are not read, as each
+    time or flag read is converted (a time on SQLite three Python calls: some 30 calls a page)."""
 
     is_published = Dataset.is_published
     volume = Dataset.volume
+
+
+# What the page reads of a dataset and of its resources (page_parts; `id` and the keys of the dataset's
+# department and licence for the loading itself). Not read: the times of its syncs, withdrawal, mirroring
+# and measuring, its ratings (the view reads those on its own row), and the resources' checksums, MIME
+# types and positions.
+_PAGE_DATASET_COLUMNS = (
+    *("id", "name", "title", "notes", "department_id", "licence_id", "open_condition", "state"),
+    *("author", "maintainer", "source_url", "extras", "metadata_created", "metadata_modified"),
+    "download_count",
+)
+_PAGE_RESOURCE_COLUMNS = (
+    *("id", "ckan_id", "name", "description", "format", "url", "size", "state", "storage_key"),
+    *("mirrored_size", "records", "fields", "is_valid", "invalid_reason", "download_count"),
+)
 
 
 def _page_statements() -> tuple[Select, Select, CompoundSelect]:
     datasets, resources = Dataset.__table__, Resource.__table__
     dataset = (
         select(
-            datasets,
+            *(datasets.c[name] for name in _PAGE_DATASET_COLUMNS),
             Department.title.label("department_title"),
             Region.name.label("region_name"),
             Licence.title.label("licence_title"),
@@ -245,7 +263,7 @@ def _page_statements() -> tuple[Select, Select, CompoundSelect]:
     )
     of_dataset = resources.c.dataset_id == bindparam("id")
     in_order = (  # with its latest link check's verdict (NULL when never checked)
-        select(resources, LinkCheck.broken.label("link_broken"))
+        select(*(resources.c[name] for name in _PAGE_RESOURCE_COLUMNS), LinkCheck.broken.label("link_broken"))
         .outerjoin(LinkCheck, LinkCheck.resource_id == resources.c.id)
         .where(of_dataset)
         .order_by(resources.c.position)
@@ -264,7 +282,6 @@ def _page_statements() -> tuple[Select, Select, CompoundSelect]:
 
 
 _PAGE_DATASET, _PAGE_RESOURCES, _PAGE_NAMES = _page_statements()
-_DATASET_KEYS = tuple(Dataset.__table__.c.keys())
 
 
 def load_page_dataset(dataset_id: int, cursor: Any = None) -> PageDataset | None:
@@ -288,8 +305,8 @@ def load_page_dataset(dataset_id: int, cursor: Any = None) -> PageDataset | None
     for kind, name, title in names.rows(cursor, parameters):
         (tags if kind else themes).append(_Plain(name=name, title=title))
     row = rows[0]
-    values = dict(zip(_DATASET_KEYS, row, strict=False))
-    department_title, region_name, licence_title, licence_url = row[len(_DATASET_KEYS) :]
+    values = dict(zip(_PAGE_DATASET_COLUMNS, row, strict=False))
+    department_title, region_name, licence_title, licence_url = row[len(_PAGE_DATASET_COLUMNS) :]
     department = None
     if values["department_id"] is not None:
         department = _Plain(title=department_title, region=_Plain(name=region_name))

@@ -1,11 +1,13 @@
-"""What a dataset page (`dataset.html` and its public part, `_dataset_body.html`) is rendered from besides
+"""What a dataset page (`dataset.html` and its public part, written here: `render`) is rendered from besides
 the dataset: its labels, translated once per language, and its links, built without `url_for` (issue 20).
 
 A page rendered anew (one of thousands of datasets walked in turn, beyond the page caches) spent some
 4,000 Python calls in Jinja for this part: a `_()` call is a context call of about ten, `url_for` some
 twenty-five, a macro some twenty. The labels here are formatted as the templates' `_()` formats them
 (Markup, %-formatted) and the links as url_for builds them, so the page shows what it showed (one blank
-line of the resources' section less).
+line of the resources' section less). The public part itself was three templates (`_dataset_body.html`,
+`_metadata.html`, `_resources.html`); tests/catalogue/rows_before/catalogue/ keeps them, and
+tests/catalogue/test_dataset_page_cost.py compares what `render` writes with what they wrote.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from urllib.parse import quote, quote_plus
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, request, url_for
 from flask_babel import get_locale, get_timezone, gettext
 from markupsafe import Markup, escape
 
@@ -116,31 +118,85 @@ def render(dataset, *, downloadable: bool, origins: bool, history: bool, locale=
     download it or not, see its resources' original addresses or not, and its removed resources or not;
     in the request's language (`locale`: get_locale's, looked up when not given).
 
-    The rows of its details and resources tables are written here (`metadata_rows`, `resource_rows`),
-    in one pass each, with the request's labels, language and time zone looked up once: in Jinja they
-    cost some 1,500 Python calls of attribute lookups, escapes and filters a page rendered anew."""
+    It is written here, in one pass, as its templates wrote it (`_dataset_body.html` with its details
+    and resources tables, `_metadata.html` and `_resources.html`: tests/catalogue/rows_before/catalogue/
+    keeps them, and a test compares): rendered through Jinja, the part cost some 700 Python calls of
+    context building, includes, attribute lookups and escapes a page rendered anew (issue 20)."""
     add_links(dataset, downloadable)
     shown = labels()
     if locale is None:
         locale = get_locale()  # once: get_locale is some 17 calls
-    page = render_template(
-        "catalogue/_dataset_body.html",
-        dataset=dataset,
-        labels=shown,
-        downloadable=downloadable,
-        origins=origins,
-        history=history,
-        broken=dataset.broken_resource_ids,  # the link check touches the dataset
-        metadata_rows=metadata_rows(dataset, shown, locale),
-        resource_rows=resource_rows(
-            dataset, shown, locale, downloadable=downloadable, origins=origins, history=history
-        ),
+    broken, department, notes = dataset.broken_resource_ids, dataset.department, dataset.notes
+    byline = (
+        f'<span data-testid="department" lang="zh-CN">{_text(department.title)}</span> · '
+        if department
+        else ""
     )
-    return Markup(page)
+    if broken:  # as the templates' ngettext: the translation trusted, %-formatted with the count
+        count = len(broken)
+        said = Markup(
+            request_translations().ungettext("%(num)d resource broken", "%(num)d resources broken", count)
+        ) % {"num": count}
+        byline_end = (
+            f' · <a class="badge off" data-testid="broken-badge" data-broken="{count}" href="#resources">'
+            f"{said}</a>"
+        )
+    else:
+        byline_end = ""
+    listed = dataset.resources if history else dataset.active_resources
+    if listed:
+        rows = resource_rows(
+            dataset, shown, locale, downloadable=downloadable, origins=origins, history=history
+        )
+        table = (
+            f'\n  <div class="table-scroll" tabindex="0" role="region" aria-label="{shown.scrolls}">'
+            '\n  <table class="data resources-table">\n    <thead><tr>\n'
+            f'      <th>{shown.resource_name}</th><th>{shown.format}</th><th class="num">{shown.size}</th>'
+            f'<th class="num">{shown.data_volume}</th>\n'
+            f'      <th>{shown.validity}</th><th class="num">{shown.downloads}</th><th>{shown.actions}</th>\n'
+            f"    </tr></thead>\n    <tbody>\n    {rows}\n    </tbody>\n  </table>\n  </div>\n  "
+        )
+    else:
+        table = f'\n    <p class="hint">{shown.no_resources}</p>\n  '
+    count = dataset.download_count
+    return Markup(
+        '\n  <header class="dataset-header">\n'
+        f'    <h1 data-testid="dataset-title" lang="zh-CN">{_text(dataset.title)}</h1>\n'
+        f'    <p class="dataset-byline">\n      {byline}\n      {_badge(dataset.open_condition, shown)}\n'
+        f"      {byline_end}\n    </p>\n  </header>\n"
+        '  <ul class="figures dataset-figures">\n'
+        f'    <li data-figure="volume"><strong>{_volume(dataset, shown)}</strong>{shown.volume_figure}</li>\n'
+        f'    <li data-figure="downloads"><strong data-count="{_text(count)}">{_text(thousands(count))}'
+        f"</strong>{shown.downloads}</li>\n"
+        f'    <li data-figure="resources"><strong>{len(dataset.active_resources)}</strong>{shown.resources}'
+        "</li>\n  </ul>\n"
+        '  <section class="description markdown" data-testid="description" '
+        f'aria-label="{shown.description}"{_IN_CHINESE if notes else ""}>\n'
+        f"    {rendering.markdown_to_html(notes) or shown.no_description}\n  </section>\n  "
+        # the details (former _metadata.html)
+        '\n<section class="metadata" aria-labelledby="metadata-title">\n'
+        f'  <h2 id="metadata-title">{shown.details}</h2>\n'
+        f'  <div class="table-scroll" tabindex="0" role="region" aria-label="{shown.scrolls}">\n'
+        '  <table class="data metadata-table">\n    <tbody>\n'
+        f"{metadata_rows(dataset, shown, locale)}\n"
+        "    </tbody>\n  </table>\n  </div>\n</section>\n  "
+        # the resources (former _resources.html)
+        '\n\n<section class="resources" id="resources" aria-labelledby="resources-title">\n'
+        f'  <h2 id="resources-title">{shown.resources}</h2>\n  \n  {table}\n</section>'
+    )
+
+
+_IN_CHINESE = ' lang="zh-CN"'  # the city's data is written in Chinese, whatever the page's language
+
+
+def _text(value) -> str:
+    """A value as the templates' `{{ value }}` wrote it: a text escaped by one C call, else markupsafe's
+    escape (None as "None", a number as its digits)."""
+    return value.translate(_HTML) if type(value) is str else escape(value)
 
 
 def metadata_rows(dataset, shown: SimpleNamespace, locale=None) -> Markup:
-    """The rows of the dataset's details table (`_metadata.html`), as its template wrote them, in the
+    """The rows of the dataset's details table (former `_metadata.html`), as its template wrote them, in the
     request's language (`locale`: flask_babel.get_locale's, looked up when not given)."""
     if locale is None:
         locale = get_locale()
@@ -150,12 +206,12 @@ def metadata_rows(dataset, shown: SimpleNamespace, locale=None) -> Markup:
         department_title = region = "—"
     else:
         region = department.region.name
-        department_title = escape(department.title)
-        region = escape(names.region_name(region, english=english) if region else region)
+        department_title = _text(department.title)
+        region = _text(names.region_name(region, english=english) if region else region)
     themes = "".join(
         [
             f'<a class="badge" href="{theme.url.translate(_HTML)}">'
-            f"{escape(names.theme_name(theme.title, english=english) if theme.title else theme.title)}</a> "
+            f"{_text(names.theme_name(theme.title, english=english) if theme.title else theme.title)}</a> "
             for theme in dataset.themes
         ]
     )
@@ -169,7 +225,7 @@ def metadata_rows(dataset, shown: SimpleNamespace, locale=None) -> Markup:
     if not licence:
         licence = "—"
     else:
-        licence = web_link(licence.url, licence.title) if licence.url else escape(licence.title)
+        licence = web_link(licence.url, licence.title) if licence.url else _text(licence.title)
     extras = dataset.extras
     frequency = extras.get("update_frequency")
     frequency = names.frequency_name(frequency, english=english) if frequency else frequency
@@ -190,7 +246,7 @@ def metadata_rows(dataset, shown: SimpleNamespace, locale=None) -> Markup:
         f'      <tr data-field="created"><th scope="row">{shown.created}</th>'
         f"<td>{_day(dataset.metadata_created, zone)}</td></tr>\n"
         f'      <tr data-field="update_frequency"><th scope="row">{shown.extras["update_frequency"]}</th>'
-        f"<td>{escape(frequency or '—')}</td></tr>\n"
+        f"<td>{_text(frequency or '—')}</td></tr>\n"
         "      "
     ]
     extra_labels = shown.extras
@@ -199,15 +255,15 @@ def metadata_rows(dataset, shown: SimpleNamespace, locale=None) -> Markup:
             label = extra_labels.get(key)
             rows.append(
                 '\n        <tr data-field="extra">'
-                f'<th scope="row">{escape(key) if label is None else label}</th>'
-                f"<td>{linked(value)}</td></tr>\n      "
+                f'<th scope="row">{_text(key) if label is None else label}</th>'
+                f"<td>{_linked(value)}</td></tr>\n      "
             )
     rows.append("\n      ")
     maintainer = dataset.maintainer or dataset.author
     if maintainer:
         rows.append(
             f'\n        <tr data-field="maintainer"><th scope="row">{shown.maintainer}</th>'
-            f"<td>{escape(maintainer)}</td></tr>\n      "
+            f"<td>{_text(maintainer)}</td></tr>\n      "
         )
     rows.append("\n      ")
     if dataset.source_url:
@@ -221,8 +277,8 @@ def metadata_rows(dataset, shown: SimpleNamespace, locale=None) -> Markup:
 def resource_rows(
     dataset, shown: SimpleNamespace, locale=None, *, downloadable: bool, origins: bool, history: bool
 ) -> Markup:
-    """The rows of the dataset's resources table (`_resources.html`), as its template wrote them: all its
-    resources with `history`, else its active ones (add_links); in the language of `locale` as in
+    """The rows of the dataset's resources table (former `_resources.html`), as its template wrote them: all
+    its resources with `history`, else its active ones (add_links); in the language of `locale` as in
     metadata_rows."""
     broken, published = dataset.broken_resource_ids, dataset.is_published
     size_words = i18n._size_words(get_locale() if locale is None else locale)  # human_size's, once
@@ -433,16 +489,22 @@ def linked(value) -> Markup:
     return escape(value) if href is None else _link(href, value)
 
 
+def _linked(value) -> str:
+    """`linked`'s text, for a row written here (a text's escape one C call)."""
+    href = rendering.safe_url(value)
+    return _text(value) if href is None else _link(href, value)
+
+
 def web_link(url: str | None, text: str | None = None) -> Markup:
     """The `web_link` filter: the `link_or_text` macro's link to a web address (rendering.safe_url),
     showing `text` or the address, or that text marked as not linked; some 40 Python calls fewer."""
     href, shown = rendering.safe_url(url), text or url
-    return _link(href, shown) if href else Markup(f'<span class="unlinked-url">{escape(shown)}</span>')
+    return _link(href, shown) if href else Markup(f'<span class="unlinked-url">{_text(shown)}</span>')
 
 
 def _link(href: str, text) -> Markup:
     """A link out of the portal, as the `link_or_text` macro writes it."""
-    return Markup(f'<a href="{escape(href)}" rel="nofollow noopener">{escape(text)}</a>')
+    return Markup(f'<a href="{_text(href)}" rel="nofollow noopener">{_text(text)}</a>')
 
 
 def thousands(number: int) -> str:
@@ -460,6 +522,6 @@ def _day(moment: datetime | None, zone) -> Markup:
     """The `day` filter's <time> in the time zone `zone` (the request's: flask_babel.get_timezone)."""
     if not moment:
         return Markup("—")
-    local = zone.normalize((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone))
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)  # pytz: exact
     shown = f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
     return Markup(f'<time datetime="{moment.isoformat()}">{shown}</time>')
