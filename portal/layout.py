@@ -88,9 +88,14 @@ _new_text = str.__new__
 
 def template_escape(value) -> Markup:
     """markupsafe's `escape`, a text's Markup made by `str.__new__` where Markup's own constructor is a
-    Python call that asks the escaped text for `__html__` (it has none) before calling it."""
-    if type(value) is str:
+    Python call that asks the escaped text for `__html__` (it has none) before calling it; and a Markup as
+    it is, which `escape` would rebuild from its `__html__` in some five calls (both immutable texts).
+    Subclasses of either go through `escape`."""
+    kind = type(value)
+    if kind is str:
         return _new_text(Markup, _escape_inner(value))
+    if kind is Markup:
+        return value
     return escape(value)
 
 

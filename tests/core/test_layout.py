@@ -194,9 +194,24 @@ class _Text(str):
     """A subclass of str: escaped through markupsafe's own path."""
 
 
+class _Safe(Markup):
+    """A subclass of Markup: made a plain Markup by markupsafe's own path."""
+
+
 @pytest.mark.parametrize(
     "value",
-    ["<a href='x'>&\"中</a>", "", Markup("<b>safe</b>"), _Text("<t>"), _Html(), 5, 2.5, None, ["<l>"]],
+    [
+        "<a href='x'>&\"中</a>",
+        "",
+        Markup("<b>safe</b>"),
+        _Safe("<s>"),
+        _Text("<t>"),
+        _Html(),
+        5,
+        2.5,
+        None,
+        ["<l>"],
+    ],
 )
 def test_templates_escape_as_markupsafe_does(app, value):
     made = layout.template_escape(value)
