@@ -11,10 +11,11 @@ datastore_search (issue 16, 4 workers x 4 threads, wrk's 16 kept-alive connectio
 swung between runs by a factor of three with the draw.
 
 `BalancedThreadWorker` listens for new connections only while fewer of its connections are busy (being
-served, or accepted and queued for a thread) than it has threads. Idle kept-alive connections and those
-whose first request has not arrived do not count, so a worker holding many idle ones (or a slow client's)
-still takes new work; a worker whose threads are all taken leaves the
-connection in the listen backlog for one that has a thread free, as gunicorn's sync workers do.
+served, or queued for a thread) than it has threads, checked whenever a connection takes a thread and
+whenever its loop wakes. Idle kept-alive connections and those parked waiting for their first bytes do not
+count (gthread first waits up to 5 s for them on a thread, as stock gthread does), so a worker holding many
+idle ones still takes new work; a worker whose threads are all taken leaves the connection in the listen
+backlog for one that has a thread free, as gunicorn's sync workers do.
 """
 
 from __future__ import annotations
@@ -36,7 +37,17 @@ class BalancedThreadWorker(ThreadWorker):
         # request too).
         super().set_accept_enabled(enabled and self.busy() < self.cfg.threads)
 
-    def accept(self, listener) -> None:
-        super().accept(listener)
+    def enqueue_req(self, conn) -> None:
+        # every way a connection takes a thread (a new one, a kept-alive one's next request, a pending one's
+        # first bytes, bytes read ahead) comes here: stop listening once no thread is left
+        super().enqueue_req(conn)
         if self.busy() >= self.cfg.threads:
             super().set_accept_enabled(False)
+
+    def accept(self, listener) -> None:
+        if (
+            self.busy() >= self.cfg.threads
+        ):  # a listener's event of the same wake-up, after the threads filled
+            super().set_accept_enabled(False)
+            return
+        super().accept(listener)

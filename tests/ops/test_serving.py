@@ -135,3 +135,21 @@ def test_idle_kept_alive_connections_do_not_stop_new_ones(serve):
         _get(connection, "/")
     for connection in [*idle, fresh]:
         connection.close()
+
+
+def test_a_worker_whose_threads_are_busy_leaves_new_connections_to_the_others(serve):
+    """A kept-alive connection's next request takes a worker's only thread: a connection opened meanwhile is
+    served at once by the other worker, eight times (it was taken by the busy worker and waited there about
+    half the time when only accepting re-checked the threads)."""
+    port = serve("portal.serving.BalancedThreadWorker", workers=2, threads=1)
+    kept = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    busy_pid = _get(kept, "/")
+    for _ in range(8):
+        slow = threading.Thread(target=_get, args=(kept, "/slow"))
+        slow.start()
+        time.sleep(0.15)  # the slow request holds its worker's thread
+        fresh = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        assert _get(fresh, "/") != busy_pid  # not queued behind the slow request
+        fresh.close()
+        slow.join(30)
+    kept.close()
