@@ -40,6 +40,7 @@ class _Prepared(NamedTuple):
     types: tuple
     by_type_code: bool
     direct: bool  # False: run through SQLAlchemy
+    required: frozenset[str]  # parameters without a value of their own: a call must give each
 
 
 @functools.lru_cache(maxsize=1024)
@@ -56,7 +57,10 @@ def _prepared(statement: sa.Executable, dialect: sa.Dialect) -> _Prepared:
     except (sa.exc.InvalidRequestError, TypeError):  # the processor depends on the driver's type code
         by_type_code = True
     binds = tuple(compiled._bind_processors.items())
-    return _Prepared(compiled.string, names, compiled.params, binds, results, types, by_type_code, direct)
+    required = frozenset(key for key, bind in compiled.binds.items() if bind.required)
+    return _Prepared(
+        compiled.string, names, compiled.params, binds, results, types, by_type_code, direct, required
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -70,6 +74,9 @@ def rows(conn: sa.Connection, statement: sa.Executable, params: dict) -> list:
     prepared = _prepared(statement, conn.dialect)
     if not prepared.direct:
         return conn.execute(statement, params).all()
+    if not prepared.required.issubset(params):  # as SQLAlchemy refuses it, never sent as NULL
+        missing = sorted(prepared.required.difference(params))
+        raise sa.exc.ArgumentError(f"A value is required for bind parameter {missing[0]!r}")
     values = {**prepared.defaults, **params}
     for name, process in prepared.binds:
         if name in values:

@@ -42,6 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from portal import inputs
+from portal.api import ckan_params
 from portal.catalogue import masking, terms
 from portal.rows import direct, store
 
@@ -101,6 +102,8 @@ def _json(value: object, key: str, kinds: tuple[type, ...]) -> object:
             value = inputs.loads(value)
         except (ValueError, RecursionError):
             raise Invalid({key: ["Could not parse as valid JSON"]}) from None
+        if ckan_params.has_nul(value):  # a "\u0000" escape: the callers checked the raw text only
+            raise Invalid({key: ["Must not contain NUL characters"]})
     if not isinstance(value, kinds):
         raise Invalid({key: ["Not a json object" if dict in kinds else "Not a valid value"]})
     return value
@@ -241,8 +244,8 @@ def _filter_value(column: store.Field, value: object) -> object:
 # full-text EXPLAINs compiled the statement anew every time.
 
 TSQUERY, FTS, SCAN = "tsquery", "fts", "scan"  # how a full-text `q` is matched (see _text_kind)
-_LIMIT = sa.bindparam("limit", type_=sa.Integer)  # a page's, in every statement of a page
-_OFFSET = sa.bindparam("offset", type_=sa.Integer)
+_LIMIT = sa.bindparam("limit", type_=sa.BigInteger)  # a page's, in every statement of a page
+_OFFSET = sa.bindparam("offset", type_=sa.BigInteger)  # up to 2**62 (parse): past PostgreSQL's INTEGER
 
 
 class Shaped(NamedTuple):

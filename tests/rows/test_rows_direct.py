@@ -55,6 +55,17 @@ def test_values_are_sqlalchemys(app, index):
         assert found == [(decimal.Decimal("1.25"),)]
 
 
+def test_a_missing_parameter_is_refused_as_sqlalchemy_refuses_it(app):
+    """Never sent as NULL (which would match a NULL row, or nothing, silently)."""
+    conn = db.session.connection()
+    statement = sa.select(sa.literal_column("1")).where(sa.bindparam("x", type_=sa.Integer).is_(None))
+    with pytest.raises(sa.exc.ArgumentError, match="'x'"):
+        direct.rows(conn, statement, {})
+    with pytest.raises(sa.exc.ArgumentError, match="'x'"):
+        direct.rows(conn, statement, {"X": 1})
+    assert direct.rows(conn, statement, {"x": None}) == [(1,)]
+
+
 def test_the_engine_hooks_see_each_statement(app, statements):
     conn = db.session.connection()
     statement = sa.select(sa.literal_column("7"))

@@ -135,6 +135,9 @@ def test_limit_defaults_to_100_and_is_capped_at_32000(client, synced):
         ({"q": {"线路": 5}}, "q"),
         ({"q": ["a"]}, "q"),
         ({"distinct": "maybe"}, "distinct"),
+        ({"filters": '{"线路": "\\u0000"}'}, "filters"),  # a NUL the raw text does not show
+        ({"filters": '{"线路": ["1路", "a\\u0000"]}'}, "filters"),
+        ({"q": '{"线路": "\\u0000"}'}, "q"),
     ],
 )
 def test_bad_input_is_a_ckan_validation_error(client, synced, params, key):
@@ -142,6 +145,15 @@ def test_bad_input_is_a_ckan_validation_error(client, synced, params, key):
     assert status == 409, body
     assert body["success"] is False and body["error"]["__type"] == "Validation Error"
     assert key in body["error"]
+
+
+def test_an_offset_past_32_bits_is_an_empty_page(client, synced):
+    """PostgreSQL's INTEGER ends at 2**31 - 1; an offset up to 2**62 is read and answered (an empty page),
+    where it was 500 on PostgreSQL."""
+    for offset in (2**31, 2**62):
+        status, body = search(client, offset=offset, include_total=False)
+        assert status == 200, body
+        assert body["result"]["records"] == []
 
 
 def test_a_missing_resource_id_is_a_validation_error(client, synced):

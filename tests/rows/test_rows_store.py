@@ -239,7 +239,9 @@ def test_the_copy_text_of_columns_without_blanks_escapes_their_text_and_writes_t
         store.Field("标签", "json", "c4"),
     ]
     columns = [["tab\tin", "back\\slash", "line\nend"], ["1", "-2", "30"], [0.5, 2.0, 1e300], ['"a"'] * 3]
-    terms = [store.row_terms([name, tag], [True, True]) for name, tag in zip(columns[0], columns[3])]
+    terms = [
+        store.row_terms([name, tag], [True, True]) for name, tag in zip(columns[0], columns[3], strict=True)
+    ]
     assert store.copy_text(fields, 7, columns, 3) == (
         f'7\t{terms[0]}\ttab\\tin\t1\t0.5\t"a"\n'
         f'8\t{terms[1]}\tback\\\\slash\t-2\t2.0\t"a"\n'
