@@ -212,7 +212,7 @@ def _anonymous_access(dataset: Dataset | loading.Shown) -> Markup | None:
         if not environment.auto_reload and len(_ACCESS_PANELS) < 100:  # templates reloading: never kept
             _ACCESS_PANELS[shown_in] = parts
     name = quote_plus(quote(dataset.name, safe=PATH_SAFE), safe=QUERY_SAFE)  # the link's `next`
-    return Markup(f"{parts[0]}{name.translate(_HTML)}{parts[1]}")
+    return Markup(f"{parts[0]}{name.translate(page_parts._HTML)}{parts[1]}")
 
 
 class _NameSlot:
@@ -231,7 +231,6 @@ class _NameSlot:
 
 
 _ACCESS_PANELS: dict[tuple, tuple[str, str]] = {}  # per language and script root
-_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})  # escape's
 
 
 def _body(dataset: Dataset | loading.Shown, locale, cursor) -> Markup:
