@@ -11,6 +11,12 @@ A plain search (a few words, as a visitor types them) that finds every slot take
 SEARCH_SLOT_WAIT_MS for one, since slots turn over in milliseconds; a long query, the shape an
 attack takes, is refused at once. Either way a search that gets no slot is refused (`Busy`, a 503
 with Retry-After in the request's format), rather than queued without bound.
+
+Within a process the threads wanting a slot wait in line (`Line`): only the first polls the shared
+slots, and a thread of the process that releases one wakes it at once. Under gthread workers (4 threads
+each) every search thread used to poll on its own, and one asleep between polls lost the freed slot to a
+newcomer, so some waited the whole SEARCH_SLOT_WAIT_MS and were refused while others were served at once
+(issue 20).
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,7 +39,8 @@ from werkzeug.exceptions import ServiceUnavailable
 
 RETRY_AFTER = 2  # seconds: a slot frees as soon as a search ends, and searches are bounded
 PLAIN_UNITS = 4  # a search of at most this many words (or bigrams) is plain: it may wait for a slot
-_POLL_SECONDS = (0.005, 0.01, 0.02, 0.04)  # between tries while waiting; then every 40 ms
+# between the first waiter's tries for a slot another process may free; then every 20 ms (one poller each)
+_POLL_SECONDS = (0.002, 0.005, 0.01, 0.02)
 
 
 class Busy(ServiceUnavailable):
@@ -131,6 +140,62 @@ def init_app(app: Flask) -> None:
     if not isinstance(wait, int) or isinstance(wait, bool) or not 0 <= wait <= 10_000:
         raise ValueError("SEARCH_SLOT_WAIT_MS must be a whole number of milliseconds from 0 to 10000")
     app.extensions["search_slots"] = build(app)
+    app.extensions["search_slot_line"] = Line()
+
+
+class Line:
+    """This process's threads waiting for a search slot, first come first served: only the first of them
+    tries the shared slots (polling, for a slot another process frees), the others sleep until they are
+    first; a thread of this process releasing a slot, or the first giving up, wakes the next at once. A
+    search that may not wait takes a slot only when no thread of the process is waiting for one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+
+    def acquire(self, slots: Slots, wait: float) -> object | None:
+        """Take a slot, waiting in line for up to `wait` seconds while every slot is taken."""
+        with self._lock:
+            ahead = bool(self._waiting)
+        if not ahead:
+            token = slots.acquire()
+            if token is not None or wait <= 0:
+                return token
+        elif wait <= 0:
+            return None
+        deadline = time.monotonic() + wait
+        me = threading.Event()
+        with self._lock:
+            self._waiting.append(me)
+        try:
+            tries = 0
+            while True:
+                me.clear()  # before looking: a wake-up from here on ends the wait below at once
+                with self._lock:
+                    first = self._waiting[0] is me
+                if first:
+                    token = slots.acquire()
+                    if token is not None:
+                        return token
+                    pause = _POLL_SECONDS[min(tries, len(_POLL_SECONDS) - 1)]
+                    tries += 1
+                else:
+                    pause = wait  # until woken as the first
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                me.wait(min(pause, left))
+        finally:
+            with self._lock:
+                self._waiting.remove(me)
+                if self._waiting:
+                    self._waiting[0].set()  # the next is first now (or still): it tries at once
+
+    def release(self, slots: Slots, token: object) -> None:
+        slots.release(token)
+        with self._lock:
+            if self._waiting:
+                self._waiting[0].set()
 
 
 @contextmanager
@@ -143,7 +208,8 @@ def held(*, plain: bool = False) -> Iterator[None]:
         yield
         return
     wait = current_app.config.get("SEARCH_SLOT_WAIT_MS", 0) / 1000 if plain else 0
-    token = _acquire(slots, wait)
+    line = current_app.extensions["search_slot_line"]
+    token = line.acquire(slots, wait)
     if token is None:
         raise Busy()
     holding = _holding.set(True)
@@ -151,20 +217,7 @@ def held(*, plain: bool = False) -> Iterator[None]:
         yield
     finally:
         _holding.reset(holding)
-        slots.release(token)
-
-
-def _acquire(slots: Slots, wait: float) -> object | None:
-    """Take a slot, trying again for up to `wait` seconds while every slot is taken."""
-    token = slots.acquire()
-    deadline = time.monotonic() + wait
-    tries = 0
-    while token is None and time.monotonic() < deadline:
-        pause = _POLL_SECONDS[min(tries, len(_POLL_SECONDS) - 1)]
-        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        tries += 1
-        token = slots.acquire()
-    return token
+        line.release(slots, token)
 
 
 _holding: ContextVar[bool] = ContextVar("search_slot_held", default=False)

@@ -33,16 +33,18 @@ class Facet:
 
 def index(stamp: tuple | None = None) -> facet_index.FacetIndex:
     """Return this process's facet index of the catalogue (of generation `stamp`), rebuilt when
-    the catalogue changes, at most every CATALOGUE_INDEX_REUSE_SECONDS while it keeps changing."""
+    the catalogue changes, at most every CATALOGUE_INDEX_REUSE_SECONDS while it keeps changing.
+    One thread builds it; without one, the others wait for it rather than build it too, and while
+    one rebuilds it before its time runs out (search_cache), the others go on with the one they have."""
     stamp = stamp or changes.generation()
-    with _index_lock:  # one thread builds it; the others wait for it rather than build it too
-        return search_cache.searches.get(
-            "facet index",
-            lambda: _build_index(stamp),
-            stamp,
-            ttl=120.0,
-            reuse_within=current_app.config["CATALOGUE_INDEX_REUSE_SECONDS"],
-        )
+    return search_cache.searches.get(
+        "facet index",
+        lambda: _build_index(stamp),
+        stamp,
+        ttl=120.0,
+        reuse_within=current_app.config["CATALOGUE_INDEX_REUSE_SECONDS"],
+        maker=_index_lock,
+    )
 
 
 _index_lock = threading.Lock()

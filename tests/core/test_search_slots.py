@@ -211,3 +211,98 @@ def test_a_malformed_cap_is_refused_at_start_up(make_app):
     for bad in (-1, "2", True):
         with pytest.raises(ValueError, match="SEARCH_CONCURRENCY"):
             make_app(SEARCH_CONCURRENCY=bad)
+
+
+class _CountedSlots:
+    """One slot in this process, as FileSlots or RedisSlots give them, counting the tries."""
+
+    def __init__(self) -> None:
+        self.lock, self.tries = threading.Lock(), 0
+
+    def acquire(self):
+        self.tries += 1
+        return "token" if self.lock.acquire(blocking=False) else None
+
+    def release(self, token) -> None:
+        self.lock.release()
+
+
+def test_threads_of_a_process_waiting_for_a_slot_take_it_in_the_order_they_came(make_app, monkeypatch):
+    # each polled on its own: one asleep between its tries lost the freed slot to a later one, which
+    # under gthread workers left some waiting the whole SEARCH_SLOT_WAIT_MS and refused (issue 20)
+    app = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=5000)
+    slots = _CountedSlots()
+    monkeypatch.setitem(app.extensions, "search_slots", slots)
+    served, refused = [], []
+    held = slots.acquire()  # a search running: every thread below waits
+
+    def search(n: int) -> None:
+        with app.app_context():
+            try:
+                with searchslots.held(plain=True):
+                    served.append(n)
+                    time.sleep(0.01)
+            except searchslots.Busy:
+                refused.append(n)
+
+    threads = []
+    for n in range(6):
+        threads.append(threading.Thread(target=search, args=(n,)))
+        threads[-1].start()
+        time.sleep(0.1)  # in line before the next comes
+    slots.release(held)
+    for thread in threads:
+        thread.join(10)
+    assert refused == []
+    assert served == list(range(6))
+
+
+def test_a_slot_released_in_the_process_goes_to_its_first_waiter_at_once(make_app, monkeypatch):
+    monkeypatch.setattr(searchslots, "_POLL_SECONDS", (5.0,))  # a slot freed elsewhere: found 5 s later
+    app = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=8000)
+    slots = _CountedSlots()
+    monkeypatch.setitem(app.extensions, "search_slots", slots)
+    entered, release, waited = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with app.app_context(), searchslots.held(plain=True):
+            entered.set()
+            release.wait(10)
+
+    def second() -> None:
+        with app.app_context():
+            started = time.monotonic()
+            with searchslots.held(plain=True):
+                waited.append(time.monotonic() - started)
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert entered.wait(10)
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    time.sleep(0.3)
+    release.set()
+    holder.join(10)
+    waiter.join(10)
+    assert len(waited) == 1 and 0.25 <= waited[0] < 2
+    assert slots.tries <= 4  # the first's, the waiter's try on coming and on being woken: no polling
+
+
+def test_a_search_that_may_not_wait_does_not_pass_threads_waiting_in_line(make_app, monkeypatch):
+    app = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=5000)
+    slots = _CountedSlots()
+    monkeypatch.setitem(app.extensions, "search_slots", slots)
+    held, done = slots.acquire(), []
+
+    def plain() -> None:
+        with app.app_context(), searchslots.held(plain=True):
+            done.append("plain")
+
+    waiter = threading.Thread(target=plain)
+    waiter.start()
+    time.sleep(0.2)  # in line
+    slots.release(held)  # freed by another process: the waiter finds it on its next try, a long query first
+    with app.app_context(), pytest.raises(searchslots.Busy), searchslots.held(plain=False):
+        done.append("long")
+    waiter.join(10)
+    assert done == ["plain"]
