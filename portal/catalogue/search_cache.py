@@ -8,9 +8,10 @@ change makes them stale at once; a short time-to-live bounds what a stamp cannot
 (a department renamed, say). Rendered fragments have a cache of their own, so pages
 walked by a crawler never push out the searches.
 
-An entry in use is remade before its time runs out: past the first REMAKE_AFTER of it, the first
-thread to want it is told to make it again (`get` computes, `peek` answers None) while the others
-go on using it until the new one is put. Otherwise, under threaded workers, every thread missed a
+An entry in use is remade before its time runs out: past a share of it drawn from REMAKE_AFTER
+(so that entries made together, as after a start, do not all come due together), the first thread
+to want it is told to make it again (`get` computes, `peek` answers None) while the others go on
+using it until the new one is put. Otherwise, under threaded workers, every thread missed a
 hot entry at once when it expired with its stamp unchanged, and waited on the one making it (the
 facet index: 2 s of a core on 100,000 datasets; issue 20). Nothing is served past its time to
 live: the bound on what a stamp cannot see holds as before.
@@ -18,6 +19,7 @@ live: the bound on what a stamp cannot see holds as before.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -27,7 +29,7 @@ from typing import Any
 
 TTL = 30.0  # seconds
 MAKER_WAIT = 5.0  # seconds a thread waits for another making the same value (bounded by the request's budget)
-REMAKE_AFTER = 0.75  # share of its time to live after which an entry in use is made again
+REMAKE_AFTER = (0.6, 0.9)  # share of its time to live after which an entry in use is made again
 _MISSING = object()
 
 
@@ -115,7 +117,7 @@ class StampedCache:
         now = time.monotonic()
         ttl = self.ttl if ttl is None else ttl
         with self._lock:
-            self._entries[key] = (now + ttl, now + ttl * REMAKE_AFTER, now, stamp, value)
+            self._entries[key] = (now + ttl, now + ttl * random.uniform(*REMAKE_AFTER), now, stamp, value)
             self._entries.move_to_end(key)
             self._remakers.pop(key, None)
             while len(self._entries) > self.size:

@@ -32,7 +32,9 @@ def clock(monkeypatch):
 def test_one_thread_remakes_an_entry_due_while_the_others_use_it_and_none_past_its_time(clock):
     cache = search_cache.StampedCache(size=4, ttl=40)
     cache.put("k", 1, "old")
-    clock.now += 31  # past three quarters of its time
+    clock.now += 23  # before the share of its time drawn (at least six tenths): nobody remakes it
+    assert cache.get("k", lambda: pytest.fail("made early"), 1) == "old" and cache.peek("k", 1) == "old"
+    clock.now += 14  # past it (at most nine tenths)
     started, finish = threading.Event(), threading.Event()
     remade = []
 
@@ -49,7 +51,7 @@ def test_one_thread_remakes_an_entry_due_while_the_others_use_it_and_none_past_i
     assert cache.peek("k", 1) == "old"
     assert cache.get("k", lambda: "changed", 2) == "changed"  # a changed stamp is never served the old
     cache.put("k", 1, "old")  # back to the entry being remade
-    clock.now += 31
+    clock.now += 37
     finish.set()
     remaker.join(10)
     assert remade == ["new"]
@@ -60,9 +62,9 @@ def test_one_thread_remakes_an_entry_due_while_the_others_use_it_and_none_past_i
 
 
 def test_the_thread_told_to_remake_by_peek_has_others_wait_for_it_a_bounded_time(clock):
-    cache = search_cache.StampedCache(size=4, ttl=40)
+    cache = search_cache.StampedCache(size=4, ttl=100)
     cache.put("page", 1, "old")
-    clock.now += 31
+    clock.now += 91
     assert cache.peek("page", 1) is None  # this thread remakes it (renders the page, then puts it)
     assert cache.peek("page", 1) is None  # and is told so again until it has put it
     other = []
@@ -82,7 +84,7 @@ def test_the_thread_told_to_remake_by_peek_has_others_wait_for_it_a_bounded_time
 def test_a_failed_remake_lets_the_next_thread_remake_it(clock):
     cache = search_cache.StampedCache(size=4, ttl=40)
     cache.put("k", 1, "old")
-    clock.now += 31
+    clock.now += 37
 
     def fail():
         raise RuntimeError("statement timed out")
@@ -96,12 +98,12 @@ def test_a_failed_remake_lets_the_next_thread_remake_it(clock):
     assert got == ["new"]
 
 
-def test_the_facet_index_is_rebuilt_before_its_time_runs_out_while_other_threads_use_it(app, clock, monkeypatch):
+def test_the_facet_index_is_rebuilt_before_its_time_runs_out_while_others_use_it(app, clock, monkeypatch):
     make_dataset(title="第一个", themes=[make_theme("主题甲", name="jia")], index=False)
     db.session.commit()
     search_cache.clear()
     first = facet_counts.index()
-    clock.now += 100  # of its 120 s
+    clock.now += 110  # of its 120 s
     real_build, started, finish = facet_counts._build_index, threading.Event(), threading.Event()
 
     def slow_build(stamp):
