@@ -4,6 +4,7 @@ PostgreSQL a frequent word's page read from a bounded walk of the first rows, it
 from __future__ import annotations
 
 import cProfile
+import math
 import pstats
 
 import pytest
@@ -116,6 +117,37 @@ def test_a_one_term_search_is_counted_from_the_text_index_exactly(table, stateme
             sa.text("SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')")
         ).one()
         assert tuple(settings) == ("on", "on")
+
+
+def test_a_one_term_page_is_read_from_a_window_of_one_and_a_half_times_its_matches(table, monkeypatch):
+    """PostgreSQL: a single term's page comes from a window of the first rows expected to hold 1.5 times
+    the page's matches by the planner's estimate (INDEXED_WINDOW_SLACK), where twice as many made the
+    window's walk of the primary key a third longer than it needs to be."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's window of the first rows")
+    estimates, windows = [], []
+    estimate_and_tally, rows = query._estimate_and_tally, query.direct.rows
+
+    def estimated(*args):
+        estimates.append(estimate_and_tally(*args))
+        return estimates[-1]
+
+    def recorded(conn, statement, params):
+        if "window" in params:
+            windows.append(params["window"])
+        return rows(conn, statement, params)
+
+    monkeypatch.setattr(query, "_estimate_and_tally", estimated)
+    monkeypatch.setattr(query.direct, "rows", recorded)
+    for offset in (0, 150):
+        found = search(table, q="南湖", offset=offset, limit=100)
+        matching = [n for n in range(1, ROWS + 1) if "南湖" in name(n)]
+        assert [r["_id"] for r in found["records"]] == matching[offset : offset + 100]
+        assert (found["total"], found["total_was_estimated"]) == (len(matching), False)
+    assert windows == [
+        math.ceil((offset + 100) * last * 3 / (2 * estimate))
+        for offset, (estimate, (last, _)) in zip((0, 150), estimates, strict=True)
+    ]
 
 
 def test_a_phrase_is_still_counted_row_by_row(table, statements):

@@ -236,3 +236,40 @@ def test_a_text_search_total_holds_on_every_page_and_past_the_last(client, synce
     result = search(client, q="秀洲", filters={"线路": "K3路"}, limit=0)[1]["result"]
     matching = [r for r in RECORDS if "秀洲" in r["站点名称"] and r["线路"] == "K3路"]
     assert (result["total"], result["records"]) == (len(matching), [])
+
+
+@pytest.mark.parametrize("records_format", ["objects", "lists"])
+def test_a_page_and_its_total_read_in_one_statement_hold_on_every_page(
+    client, synced, monkeypatch, records_format
+):
+    """The page carries its total (rows/query.py `_page_and_total`): the count never shows as a cell,
+    a page past the last row still tells the total, a search of no match answers 0, and PostgreSQL still
+    answers its planner's estimate past COUNT_MAX."""
+    from portal.extensions import db
+    from portal.rows import query
+
+    def page(**params) -> tuple[list, int, bool]:
+        status, body = search(client, records_format=records_format, **params)
+        assert status == 200, body
+        result = body["result"]
+        ids = [r[0] if records_format == "lists" else r["_id"] for r in result["records"]]
+        if records_format == "lists":
+            assert all(len(r) == len(result["fields"]) for r in result["records"])
+        return ids, result["total"], result["total_was_estimated"]
+
+    k3 = [r["_id"] for r in RECORDS if r["线路"] == "K3路"]
+    for offset in (0, 55, len(k3), len(k3) + 40, 2**40):
+        found = page(filters={"线路": "K3路"}, fields="_id,线路", offset=offset, limit=10)
+        assert found == (k3[offset : offset + 10], len(k3), False), offset
+    for offset in (0, 245, 250, 400):
+        found = page(fields=["_id", "站点名称"], offset=offset, limit=10)
+        assert found == ([r["_id"] for r in RECORDS][offset : offset + 10], 250, False), offset
+    assert page(filters={"线路": "无此线路"}) == ([], 0, False)
+    assert page(filters={"线路": "K3路"}, distinct=True, fields="_id", limit=3) == (k3[:3], len(k3), False)
+    monkeypatch.setattr(query, "COUNT_MAX", 10)
+    ids, total, estimated = page(filters={"线路": "K3路"}, fields="_id", limit=5)
+    assert ids == k3[:5]
+    if db.engine.dialect.name == "postgresql":
+        assert estimated and total > 10
+    else:
+        assert (total, estimated) == (len(k3), False)
