@@ -8,7 +8,7 @@ hooks and budgets (`portal/api/auth.py`) and token downloads of the catalogue re
 
 from __future__ import annotations
 
-from flask import g, request
+from flask.globals import _cv_app, _cv_request
 
 from portal.accounts import tokens
 from portal.accounts.models import ApiToken, User
@@ -19,33 +19,46 @@ _SUSPENDED = object()  # a valid token, suspended past a usage limit until an ad
 
 def presented_token() -> str | None:
     """Return the token the request carries, or None."""
-    scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
+    return _presented(_cv_request.get().request)
+
+
+def _presented(req) -> str | None:
+    """`presented_token` of `req`, its headers read from its WSGI environ as `req.headers.get` reads them
+    (a call per header through the request's proxy and EnvironHeaders; issue 16)."""
+    environ = req.environ
+    scheme, _, value = environ.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    if request.blueprint == "ckan":  # ckanapi sends the bare token in both headers
+    if req.blueprint == "ckan":  # ckanapi sends the bare token in both headers
         if scheme and not value:
             return scheme
-        if request.headers.get("X-CKAN-API-Key", "").strip():
-            return request.headers["X-CKAN-API-Key"].strip()
-    return request.headers.get("X-API-Key", "").strip() or None
+        ckan_key = environ.get("HTTP_X_CKAN_API_KEY", "").strip()
+        if ckan_key:
+            return ckan_key
+    return environ.get("HTTP_X_API_KEY", "").strip() or None
 
 
 def _identify() -> tuple[User | object | None, str | None]:
-    """Return (user or None or _INVALID or _SUSPENDED, rate-limit key of the user), once per request."""
-    if "api_caller" not in g:
-        plain = presented_token()
+    """Return (user or None or _INVALID or _SUSPENDED, rate-limit key of the user), once per request.
+    `g` is read in its own dict: the API's hooks ask this five times a call, and `g`'s proxy and its
+    `__contains__` were three calls at each (issue 16)."""
+    flags = _cv_app.get().g.__dict__
+    found = flags.get("api_caller")
+    if found is None:
+        plain = _presented(_cv_request.get().request)
         token = tokens.lookup(plain) if plain is not None else None
-        g.api_token = token
+        flags["api_token"] = token
         if plain is None:
-            g.api_caller = (None, None)
+            found = (None, None)
         elif token is None:
-            g.api_caller = (_INVALID, None)
+            found = (_INVALID, None)
         elif token.is_suspended:
-            g.api_caller = (_SUSPENDED, None)
+            found = (_SUSPENDED, None)
         else:
             # One budget per user, not per token: more tokens must not mean more calls.
-            g.api_caller = (token.user, f"user:{token.user_id}")
-    return g.api_caller
+            found = (token.user, f"user:{token.user_id}")
+        flags["api_caller"] = found
+    return found
 
 
 def user() -> User | None:
@@ -56,7 +69,7 @@ def user() -> User | None:
 
 def token() -> ApiToken | None:
     """Return the valid, unsuspended token the request carries, or None."""
-    return g.api_token if user() is not None else None
+    return _cv_app.get().g.__dict__["api_token"] if user() is not None else None
 
 
 def has_invalid_token() -> bool:
@@ -65,7 +78,7 @@ def has_invalid_token() -> bool:
 
 def suspended_token() -> ApiToken | None:
     """Return the token the request carries when it is suspended (the caller answers 403), else None."""
-    return g.api_token if _identify()[0] is _SUSPENDED else None
+    return _cv_app.get().g.__dict__["api_token"] if _identify()[0] is _SUSPENDED else None
 
 
 def suspension_message(token: ApiToken) -> str:

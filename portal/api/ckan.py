@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, g, request, url_for
+from flask.globals import _cv_request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
@@ -42,9 +43,28 @@ def _help(action: str) -> str:
     return f"{_site_url()}/api/3/action/help_show?name={action}"
 
 
+SITE_URLS = "ckan_site_urls"  # the app's key in app.extensions: the address per URL binding
+MAX_SITE_URLS = 1000  # beyond it (Host headers made up by clients), the address is built each time
+
+
 def _site_url() -> str:
-    """Return the portal's address: PUBLIC_BASE_URL's when set, never a Host header then."""
-    return url_for("site.home", _external=True).rstrip("/")
+    """Return the portal's address: PUBLIC_BASE_URL's when set, never a Host header then.
+
+    What `url_for` builds for the home page depends only on the request's URL binding (its host, scheme
+    and script root; the app sets no URL defaults), so each binding's is kept: every answer names it in
+    its `help`, and url_for cost about 20 Python calls a call (issue 16)."""
+    found = _cv_request.get(None)
+    adapter = found.url_adapter if found is not None else None
+    if adapter is None:
+        return url_for("site.home", _external=True).rstrip("/")
+    known = found.app.extensions.setdefault(SITE_URLS, {})
+    key = (adapter.server_name, adapter.subdomain, adapter.url_scheme, adapter.script_name)
+    address = known.get(key)
+    if address is None:
+        address = url_for("site.home", _external=True).rstrip("/")
+        if len(known) < MAX_SITE_URLS:
+            known[key] = address
+    return address
 
 
 def _json(payload: Any, status: int) -> Response:
@@ -143,15 +163,16 @@ def _request_data() -> dict:
     def flat(multi) -> dict:
         return {k: v[0] if len(v) == 1 else v for k, v in multi.to_dict(flat=False).items()}
 
-    data = flat(request.args)
-    if request.method == "POST" and request.form:
-        values = list(request.form.values())
-        if len(request.form) == 1 and values[0] in ("1", ""):  # a JSON body posted as a form key
-            data.update(_json_object(next(iter(request.form.keys()))))
+    req = _cv_request.get().request  # without the proxy's calls at each use (issue 16)
+    data = flat(req.args)
+    if req.method == "POST" and req.form:
+        values = list(req.form.values())
+        if len(req.form) == 1 and values[0] in ("1", ""):  # a JSON body posted as a form key
+            data.update(_json_object(next(iter(req.form.keys()))))
         else:
-            data.update(flat(request.form))
-    elif request.method == "POST" and request.get_data() and request.mimetype != "multipart/form-data":
-        data.update(_json_object(request.get_data()))
+            data.update(flat(req.form))
+    elif req.method == "POST" and req.get_data() and req.mimetype != "multipart/form-data":
+        data.update(_json_object(req.get_data()))
     return data
 
 

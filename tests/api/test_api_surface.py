@@ -188,3 +188,64 @@ def test_a_refusal_from_a_nested_view_is_answered_in_the_envelope(app, refusal, 
 
 def test_the_api_error_is_a_refusal_like_every_other():
     assert issubclass(v1.ApiError, Refusal)
+
+
+def _writes(how: str) -> None:
+    """Write a theme in the request's session as a view may, leaving the commit to the API's hook."""
+    from sqlalchemy import insert
+
+    from portal.catalogue.models import Theme
+
+    values = {"ckan_id": f"theme-{how}", "name": f"theme-{how}", "title": "主题"}
+    if how == "pending":  # added, not flushed
+        db.session.add(Theme(**values))
+    elif how == "flushed":
+        db.session.add(Theme(**values))
+        db.session.flush()
+    else:  # a statement on the session's connection, past the ORM
+        db.session.connection().execute(insert(Theme.__table__).values(values))
+
+
+@pytest.mark.parametrize("how", ["pending", "flushed", "connection"])
+def test_what_a_call_wrote_is_committed_and_a_read_commits_nothing(app, client, monkeypatch, how):
+    """The API's hook commits what a call wrote, however it wrote it; on SQLite a call that only read
+    commits nothing (its transaction ends with the request), where it committed every call. On PostgreSQL
+    it commits what it read in, as before: the rollback would make psycopg forget its prepared statements
+    (issue 16)."""
+    import sqlalchemy as sa
+
+    from portal.api import ckan
+    from portal.catalogue.models import Theme
+
+    endpoint = app.url_map.bind("localhost").match("/api/v1/themes")[0]
+    view = app.view_functions[endpoint]
+
+    def writing_view(**kwargs):
+        _writes(how)
+        return view(**kwargs)
+
+    def writing_action(params: dict) -> dict:
+        _writes(how + "-ckan")
+        return {}
+
+    monkeypatch.setitem(app.view_functions, endpoint, writing_view)
+    monkeypatch.setitem(ckan.ACTIONS, "write_for_test", writing_action)
+    commits: list[object] = []
+
+    def commit(conn) -> None:
+        commits.append(conn)
+
+    sa.event.listen(db.engine, "commit", commit)
+    try:
+        assert client.get("/api/3/action/status_show").status_code == 200  # no statement
+        assert client.get("/api/3/action/package_list").status_code == 200  # a read
+        assert len(commits) == (db.engine.dialect.name == "postgresql")
+        commits.clear()
+        assert client.get("/api/v1/themes").status_code == 200
+        assert client.get("/api/3/action/write_for_test").status_code == 200
+    finally:
+        sa.event.remove(db.engine, "commit", commit)
+    assert len(commits) == 2
+    db.session.rollback()
+    names = set(db.session.scalars(select(Theme.name)))
+    assert {f"theme-{how}", f"theme-{how}-ckan"} <= names

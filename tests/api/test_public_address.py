@@ -88,3 +88,24 @@ def test_trusted_hosts_refuse_other_hosts_in_each_format(make_app, app):
 def test_a_malformed_public_base_url_fails_at_start_up(tmp_path, base):
     with pytest.raises(ValueError, match="PUBLIC_BASE_URL"):
         create_app({"PUBLIC_BASE_URL": base, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
+
+
+def test_each_host_and_scheme_is_named_in_its_own_answers_however_many_come(make_app, app, monkeypatch):
+    """The address a CKAN answer names in `help` is kept per host, scheme and script root (api/ckan.py
+    `_site_url`), and built each time past the bound: never another request's."""
+    from portal.api import ckan
+
+    monkeypatch.setattr(ckan, "MAX_SITE_URLS", 2)
+    client = make_app(SERVER_NAME=None).test_client()
+    bindings = [
+        ("a.intranet", "http", ""),
+        ("a.intranet", "https", ""),
+        ("b.intranet:8000", "http", ""),
+        ("a.intranet", "http", "/portal"),
+    ]
+    for _ in range(2):
+        for host, scheme, root in bindings:
+            base = f"{scheme}://{host}{root}"  # its Host, scheme and SCRIPT_NAME
+            answer = client.get("/api/3/action/status_show", base_url=base).get_json()
+            assert answer["result"]["site_url"] == f"{scheme}://{host}{root}"
+            assert answer["help"] == f"{scheme}://{host}{root}/api/3/action/help_show?name=status_show"
