@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -134,19 +135,37 @@ def search_datasets(
     stamp = changes.generation()
     # a text match not made yet reads the full-text index: one of the few such searches run at once, and
     # one thread of a process per match (the others wait for it and find the match made)
+    # A match due to be made again (search_cache) is made in a slot free at once, or else served as it is
+    # while its time lasts: the thread chosen to remake it never waits for a slot, nor is refused, for it.
     key = ("match", query.q)
     if units and search_cache.searches.peek(key, stamp) is None:
         with search_cache.searches.one_at_a_time(key):
             if search_cache.searches.peek(key, stamp) is None:
+                kept = search_cache.searches.unexpired(key, stamp)
                 plain = len(units) <= searchslots.PLAIN_UNITS  # as a visitor types it: may wait for a slot
-                with searchslots.held(plain=plain):
+                with ExitStack() as slot:
+                    try:
+                        slot.enter_context(searchslots.held(plain=plain and kept is None))
+                    except searchslots.Busy:
+                        if kept is None:
+                            raise
+                        search_cache.searches.give_up(key)
+                        return _search(query, units, stamp, load, highlight, kept)
                     return _search(query, units, stamp, load, highlight)
     return _search(query, units, stamp, load, highlight)
 
 
-def _search(query: SearchQuery, units: list[terms.Unit], stamp: tuple, load, highlight: bool) -> SearchResult:
+def _search(
+    query: SearchQuery,
+    units: list[terms.Unit],
+    stamp: tuple,
+    load,
+    highlight: bool,
+    match: matching.Match | None = None,
+) -> SearchResult:
     filters = replace(query, page=1, sort="", per_page=0)  # what the match and the facets depend on
-    match = search_cache.cached(("match", query.q), lambda: matching.match(units), stamp) if units else None
+    if units and match is None:
+        match = search_cache.cached(("match", query.q), lambda: matching.match(units), stamp)
     counted = facet_counts.index(stamp)  # counts come from it: stamped with what it was built from
     ids, total, versions = _page(query, match, stamp, counted)
     items = versions if load is load_versions and versions is not None else (load or load_datasets)(ids)

@@ -73,7 +73,7 @@ class StampedCache:
             try:
                 value = compute()
             except BaseException:
-                self._give_up(key)  # another thread remakes it
+                self.give_up(key)  # another thread remakes it
                 raise
             self.put(key, stamp, value, ttl=ttl)
         return value
@@ -107,7 +107,16 @@ class StampedCache:
                 self._remakers[key] = (me, now)
             return _MISSING
 
-    def _give_up(self, key: Hashable) -> None:
+    def unexpired(self, key: Hashable, stamp: Hashable) -> Any | None:
+        """Return the value cached under `key` for `stamp` while its time to live lasts, or None, whether
+        or not it is due to be made again (and without choosing this thread to make it)."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+            return hit[4] if hit is not None and hit[0] > now and hit[3] == stamp else None
+
+    def give_up(self, key: Hashable) -> None:
+        """Let another thread make the entry under `key` again, if this thread was chosen to."""
         with self._lock:
             remaker = self._remakers.get(key)
             if remaker is not None and remaker[0] == threading.get_ident():

@@ -306,3 +306,43 @@ def test_a_search_that_may_not_wait_does_not_pass_threads_waiting_in_line(make_a
         done.append("long")
     waiter.join(10)
     assert done == ["plain"]
+
+
+def test_a_match_due_to_be_remade_is_served_as_it_is_when_no_slot_is_free_at_once(make_app, monkeypatch):
+    # the thread chosen to remake a cached match (search_cache: past a share of its time to live) waited
+    # for the site's slot like a new search and was refused after SEARCH_SLOT_WAIT_MS, although the match
+    # it had was good for a while yet (issue 20: the 503s left under gthread workers)
+    from portal.catalogue import matching
+
+    app = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=1500, BABEL_DEFAULT_LOCALE="en")
+    other = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=1500)  # another process, searching
+    client = app.test_client()
+    search_cache.clear()
+    assert client.get("/datasets/?q=交通").status_code == 200
+    made, real_match = [], matching.match
+    monkeypatch.setattr(matching, "match", lambda units: made.append(units) or real_match(units))
+    key = ("match", "交通")
+
+    def due() -> None:  # the match past its remaking time, still in its time; the page not cached
+        expires, _, made_at, stamp, value = search_cache.searches._entries[key]
+        search_cache.searches._entries[key] = (expires, time.monotonic() - 1, made_at, stamp, value)
+        search_cache.listings.clear()
+
+    slots = other.extensions["search_slots"]
+    held = slots.acquire()
+    try:
+        for _ in range(2):
+            due()
+            started = time.monotonic()
+            page = client.get("/datasets/?q=交通")
+            assert page.status_code == 200 and time.monotonic() - started < 1.5
+            assert made == []  # served with the match it had, not made without a slot
+    finally:
+        slots.release(held)
+    due()
+    assert client.get("/datasets/?q=交通").status_code == 200
+    assert len(made) == 1  # with a slot free, the one thread remakes it
+    search_cache.listings.clear()
+    assert client.get("/datasets/?q=交通").status_code == 200 and len(made) == 1  # remade: not due now
+    expires, remake_at = search_cache.searches._entries[key][:2]
+    assert time.monotonic() < remake_at < expires
