@@ -44,7 +44,7 @@ def _help(action: str) -> str:
 
 
 SITE_URLS = "ckan_site_urls"  # the app's key in app.extensions: the address per URL binding
-MAX_SITE_URLS = 1000  # beyond it (Host headers made up by clients), the address is built each time
+MAX_SITE_URLS = 1000  # kept at most (Host headers made up by clients fill it)
 
 
 def _site_url() -> str:
@@ -62,8 +62,9 @@ def _site_url() -> str:
     address = known.get(key)
     if address is None:
         address = url_for("site.home", _external=True).rstrip("/")
-        if len(known) < MAX_SITE_URLS:
-            known[key] = address
+        if len(known) >= MAX_SITE_URLS:
+            known.clear()  # made-up Host headers filled it: start again, so that real ones are kept too
+        known[key] = address
     return address
 
 

@@ -109,15 +109,10 @@ TO_COMMIT = "db_to_commit"  # on flask.g: the app context's session has a transa
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_commit(conn, cursor, statement, parameters, context, executemany) -> None:
     """Mark the app context (the request, whose session Flask-SQLAlchemy scopes to it) whose transaction
-    `record_call` must commit: once anything but a SELECT runs in it (an ORM flush, an insert on the
-    session's connection, a PRAGMA, a SAVEPOINT), and on PostgreSQL once anything runs. There the
-    rollback that ends an uncommitted transaction makes psycopg forget its prepared statements (DEALLOCATE
-    ALL), and the server then plans each of a rows call's statements again: 0.7-1.0 ms of the server's CPU
-    per call with a commit, 1.25-1.6 ms without (issue 16). Statements run outside an app context (the
-    activity backlog's writer, jobs) have no request to mark."""
-    if (
-        statement[:6] != "SELECT" and statement.lstrip()[:6].upper() != "SELECT"
-    ) or conn.dialect.name == "postgresql":
+    `record_call` must commit on SQLite: once anything but a SELECT runs in it through the engine (an ORM
+    flush, an insert on the session's connection, a PRAGMA, a SAVEPOINT). Statements run outside an app
+    context (the activity backlog's writer, jobs) have no request to mark."""
+    if statement[:6] != "SELECT" and statement.lstrip()[:6].upper() != "SELECT":
         found = _cv_app.get(None)
         if found is not None:
             found.g.__dict__[TO_COMMIT] = True
@@ -126,15 +121,27 @@ def _note_commit(conn, cursor, statement, parameters, context, executemany) -> N
 @bp.after_request
 def record_call(response):
     """Record one api_call event per answered request (not for refusals by the rate limiter), and commit
-    what the call wrote. The event is written behind the request (`activity.events`); on SQLite a call
-    that wrote nothing (a read: most calls) commits nothing, which was a twelfth of a rows call's CPU
-    (issue 16): its read transaction ends when the request's context does."""
+    what the call wrote. The event is written behind the request (`activity.events`).
+
+    On SQLite a call that wrote nothing (a read: most calls) commits nothing, which was a twelfth of a rows
+    call's CPU (issue 16): its read transaction ends when the request's context does. What a call wrote is
+    known from the engine's statements (`_note_commit`) and the session's pending objects: a write sent
+    on the driver's own cursor, past the engine, would not be committed (no API call writes so).
+    On PostgreSQL every call commits: there the rollback that ends an uncommitted transaction makes psycopg
+    forget its prepared statements (DEALLOCATE ALL), and the server then plans each of a rows call's
+    statements again: 0.7-1.0 ms of the server's CPU per call with a commit, 1.25-1.6 ms without."""
     if response.status_code < 500 and response.status_code != 429:
         try:
             flags = _cv_app.get().g.__dict__  # g's own, without its proxy's calls
             events.record("api_call", dataset_id=flags.get("api_dataset_id"), user=callers.user())
             session = db.session()
-            if flags.get(TO_COMMIT) or session.new or session.dirty or session.deleted:
+            if (
+                flags.get(TO_COMMIT)
+                or session.new
+                or session.dirty
+                or session.deleted
+                or db.engine.dialect.name == "postgresql"
+            ):
                 session.commit()
         except Exception:  # counting must never break an answer
             db.session.rollback()

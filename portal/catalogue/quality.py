@@ -282,10 +282,11 @@ def standings(*, reuse_within: float = 0.0) -> dict[int, Standing]:
     lookup instead of a read of the whole catalogue. Timeliness is kept out of the cache (`Standing.at`),
     so a cached answer is exactly the live one at any moment. `reuse_within`: see StampedCache.get."""
     stamp = changes.generation()
-    with _standings_lock:  # one thread measures; the others wait for it rather than measure too
-        return search_cache.searches.get(
-            "quality standings", _measure_unbounded, stamp, reuse_within=reuse_within
-        )
+    # one thread measures; without standings, the others wait for it rather than measure too, and while
+    # one measures them again before their time runs out (search_cache), the others use those they have
+    return search_cache.searches.get(
+        "quality standings", _measure_unbounded, stamp, reuse_within=reuse_within, maker=_standings_lock
+    )
 
 
 _standings_lock = threading.Lock()

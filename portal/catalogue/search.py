@@ -138,9 +138,11 @@ def search_datasets(
     # A match due to be made again (search_cache) is made in a slot free at once, or else served as it is
     # while its time lasts: the thread chosen to remake it never waits for a slot, nor is refused, for it.
     key = ("match", query.q)
-    if units and search_cache.searches.peek(key, stamp) is None:
+    match = search_cache.searches.peek(key, stamp) if units else None
+    if units and match is None:
         with search_cache.searches.one_at_a_time(key):
-            if search_cache.searches.peek(key, stamp) is None:
+            match = search_cache.searches.peek(key, stamp)
+            if match is None:
                 kept = search_cache.searches.unexpired(key, stamp)
                 plain = len(units) <= searchslots.PLAIN_UNITS  # as a visitor types it: may wait for a slot
                 with ExitStack() as slot:
@@ -150,9 +152,11 @@ def search_datasets(
                         if kept is None:
                             raise
                         search_cache.searches.give_up(key)
-                        return _search(query, units, stamp, load, highlight, kept)
-                    return _search(query, units, stamp, load, highlight)
-    return _search(query, units, stamp, load, highlight)
+                        match = kept
+                    else:
+                        return _search(query, units, stamp, load, highlight)
+    # the match as read above: read again, it could fall due in between and be made here without a slot
+    return _search(query, units, stamp, load, highlight, match)
 
 
 def _search(

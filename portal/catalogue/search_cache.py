@@ -28,7 +28,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 TTL = 30.0  # seconds
-MAKER_WAIT = 5.0  # seconds a thread waits for another making the same value (bounded by the request's budget)
+# seconds a thread waits for another making the same value (bounded by the request's budget), and that a
+# thread chosen to make an entry again has to put it before another is chosen
+MAKER_WAIT = 5.0
 REMAKE_AFTER = (0.6, 0.9)  # share of its time to live after which an entry in use is made again
 _MISSING = object()
 

@@ -92,7 +92,7 @@ def test_a_malformed_public_base_url_fails_at_start_up(tmp_path, base):
 
 def test_each_host_and_scheme_is_named_in_its_own_answers_however_many_come(make_app, app, monkeypatch):
     """The address a CKAN answer names in `help` is kept per host, scheme and script root (api/ckan.py
-    `_site_url`), and built each time past the bound: never another request's."""
+    `_site_url`), up to a bound that starts it again when made-up hosts fill it: never another request's."""
     from portal.api import ckan
 
     monkeypatch.setattr(ckan, "MAX_SITE_URLS", 2)

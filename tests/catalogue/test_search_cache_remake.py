@@ -6,6 +6,7 @@ served past its time to live, which bounds what a stamp cannot see."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from catalogue_factories import make_dataset, make_theme
@@ -128,3 +129,36 @@ def test_the_facet_index_is_rebuilt_before_its_time_runs_out_while_others_use_it
         builder.join(10)
     assert len(rebuilt) == 1 and rebuilt[0] is not first
     assert facet_counts.index() is rebuilt[0]
+
+
+def test_the_quality_standings_are_measured_again_while_others_use_those_in_their_time(app, monkeypatch):
+    from portal.catalogue import quality
+
+    search_cache.clear()
+    first = quality.standings()
+    key = "quality standings"
+    expires, _, made_at, stamp, value = search_cache.searches._entries[key]
+    search_cache.searches._entries[key] = (expires, time.monotonic() - 1, made_at, stamp, value)  # due
+    started, finish = threading.Event(), threading.Event()
+
+    def slow_measure():
+        started.set()
+        assert finish.wait(10)
+        return {}
+
+    monkeypatch.setattr(quality, "_measure_unbounded", slow_measure)
+    remeasured = []
+
+    def remeasure():
+        with app.app_context():
+            remeasured.append(quality.standings())
+
+    measurer = threading.Thread(target=remeasure)
+    measurer.start()
+    try:
+        assert started.wait(10)
+        assert quality.standings() is first  # at once: not waiting on the one measuring
+    finally:
+        finish.set()
+        measurer.join(10)
+    assert remeasured == [{}] and quality.standings() == {}

@@ -289,6 +289,8 @@ def test_a_slot_released_in_the_process_goes_to_its_first_waiter_at_once(make_ap
 
 
 def test_a_search_that_may_not_wait_does_not_pass_threads_waiting_in_line(make_app, monkeypatch):
+    # the waiter's next try a second away: it cannot take the freed slot and end before the long query comes
+    monkeypatch.setattr(searchslots, "_POLL_SECONDS", (1.0,))
     app = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=5000)
     slots = _CountedSlots()
     monkeypatch.setitem(app.extensions, "search_slots", slots)
@@ -346,3 +348,35 @@ def test_a_match_due_to_be_remade_is_served_as_it_is_when_no_slot_is_free_at_onc
     assert client.get("/datasets/?q=交通").status_code == 200 and len(made) == 1  # remade: not due now
     expires, remake_at = search_cache.searches._entries[key][:2]
     assert time.monotonic() < remake_at < expires
+
+
+def test_a_match_that_falls_due_just_after_it_was_read_is_not_made_without_a_slot(make_app, monkeypatch):
+    # the search read the match (peek), then read it again to search with: falling due in between, the
+    # second read chose this thread to make it again, and it did so outside any slot (found in review)
+    from portal.catalogue import matching
+
+    app = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=1500, BABEL_DEFAULT_LOCALE="en")
+    other = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=1500)  # another process, searching
+    client = app.test_client()
+    search_cache.clear()
+    assert client.get("/datasets/?q=交通").status_code == 200
+    key, made, real_match = ("match", "交通"), [], matching.match
+    monkeypatch.setattr(matching, "match", lambda units: made.append(units) or real_match(units))
+    real_peek = search_cache.searches.peek
+
+    def peek(k, stamp):  # the entry falls due right after this thread read it
+        value = real_peek(k, stamp)
+        if k == key and value is not None:
+            expires, _, made_at, made_for, kept = search_cache.searches._entries[k]
+            search_cache.searches._entries[k] = (expires, time.monotonic() - 0.001, made_at, made_for, kept)
+        return value
+
+    monkeypatch.setattr(search_cache.searches, "peek", peek)
+    search_cache.listings.clear()
+    slots = other.extensions["search_slots"]
+    held = slots.acquire()
+    try:
+        assert client.get("/datasets/?q=交通").status_code == 200
+    finally:
+        slots.release(held)
+    assert made == []  # searched with the match it read; made again only in a slot
