@@ -161,21 +161,6 @@ def test_withdrawn_datasets_and_removed_resources_count_for_nothing(app):
     assert "旧" not in index.bitsets["tag"] and "CSV" not in index.bitsets["format"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(search_cache.time, "monotonic", clock)
-    return clock
-
-
 def test_stamped_cache_keeps_an_entry_while_its_stamp_holds_and_its_time_lasts(clock):
     cache, made = search_cache.StampedCache(size=2, ttl=30), []
 

@@ -15,21 +15,6 @@ from portal.catalogue import facet_counts, search_cache
 from portal.extensions import db
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(search_cache.time, "monotonic", clock)
-    return clock
-
-
 def test_one_thread_remakes_an_entry_due_while_the_others_use_it_and_none_past_its_time(clock):
     cache = search_cache.StampedCache(size=4, ttl=40)
     cache.put("k", 1, "old")

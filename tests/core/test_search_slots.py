@@ -310,10 +310,9 @@ def test_a_search_that_may_not_wait_does_not_pass_threads_waiting_in_line(make_a
     assert done == ["plain"]
 
 
-def test_a_match_due_to_be_remade_is_served_as_it_is_when_no_slot_is_free_at_once(make_app, monkeypatch):
-    # the thread chosen to remake a cached match (search_cache: past a share of its time to live) waited
-    # for the site's slot like a new search and was refused after SEARCH_SLOT_WAIT_MS, although the match
-    # it had was good for a while yet (issue 20: the 503s left under gthread workers)
+def _searched_once(make_app, monkeypatch):
+    """A client of a site with one slot whose match of 交通 is cached, the slots as another of the site's
+    processes has them, and the units of each match made from here on."""
     from portal.catalogue import matching
 
     app = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=1500, BABEL_DEFAULT_LOCALE="en")
@@ -323,6 +322,14 @@ def test_a_match_due_to_be_remade_is_served_as_it_is_when_no_slot_is_free_at_onc
     assert client.get("/datasets/?q=交通").status_code == 200
     made, real_match = [], matching.match
     monkeypatch.setattr(matching, "match", lambda units: made.append(units) or real_match(units))
+    return client, other.extensions["search_slots"], made
+
+
+def test_a_match_due_to_be_remade_is_served_as_it_is_when_no_slot_is_free_at_once(make_app, monkeypatch):
+    # the thread chosen to remake a cached match (search_cache: past a share of its time to live) waited
+    # for the site's slot like a new search and was refused after SEARCH_SLOT_WAIT_MS, although the match
+    # it had was good for a while yet (issue 20: the 503s left under gthread workers)
+    client, slots, made = _searched_once(make_app, monkeypatch)
     key = ("match", "交通")
 
     def due() -> None:  # the match past its remaking time, still in its time; the page not cached
@@ -330,7 +337,6 @@ def test_a_match_due_to_be_remade_is_served_as_it_is_when_no_slot_is_free_at_onc
         search_cache.searches._entries[key] = (expires, time.monotonic() - 1, made_at, stamp, value)
         search_cache.listings.clear()
 
-    slots = other.extensions["search_slots"]
     held = slots.acquire()
     try:
         for _ in range(2):
@@ -353,15 +359,8 @@ def test_a_match_due_to_be_remade_is_served_as_it_is_when_no_slot_is_free_at_onc
 def test_a_match_that_falls_due_just_after_it_was_read_is_not_made_without_a_slot(make_app, monkeypatch):
     # the search read the match (peek), then read it again to search with: falling due in between, the
     # second read chose this thread to make it again, and it did so outside any slot (found in review)
-    from portal.catalogue import matching
-
-    app = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=1500, BABEL_DEFAULT_LOCALE="en")
-    other = make_app(SEARCH_CONCURRENCY=1, SEARCH_SLOT_WAIT_MS=1500)  # another process, searching
-    client = app.test_client()
-    search_cache.clear()
-    assert client.get("/datasets/?q=交通").status_code == 200
-    key, made, real_match = ("match", "交通"), [], matching.match
-    monkeypatch.setattr(matching, "match", lambda units: made.append(units) or real_match(units))
+    client, slots, made = _searched_once(make_app, monkeypatch)
+    key = ("match", "交通")
     real_peek = search_cache.searches.peek
 
     def peek(k, stamp):  # the entry falls due right after this thread read it
@@ -373,7 +372,6 @@ def test_a_match_that_falls_due_just_after_it_was_read_is_not_made_without_a_slo
 
     monkeypatch.setattr(search_cache.searches, "peek", peek)
     search_cache.listings.clear()
-    slots = other.extensions["search_slots"]
     held = slots.acquire()
     try:
         assert client.get("/datasets/?q=交通").status_code == 200
