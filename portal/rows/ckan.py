@@ -38,7 +38,7 @@ def _table(params: dict) -> tuple[str, tables.Table]:
     ref = ckan_params.string(params, "resource_id") or ckan_params.string(params, "id")
     if not ref:
         raise ckan_params.invalid({"resource_id": ["Missing value"]})
-    found = tables.locate(db.session, ref, text_index=params.get("q") not in (None, ""))
+    found = tables.locate(db.session, ref, text_index=params.get("q") not in (None, ""), reads_only=True)
     try:
         row_table = tables.readable_table(found, caller())
     except tables.NotFound:
@@ -64,7 +64,7 @@ def datastore_search(params: dict) -> dict:
         search = query.parse(params, fields)
     except query.Invalid as exc:
         raise ckan_params.invalid(exc.errors) from None
-    search.text_index = row_table.text_index
+    search.text_index, search.text_start = row_table.text_index, row_table.text_start  # read with the table
     found = query.run(db.session.connection(), row_table.table_name, fields, search)
     result = {
         "include_next_page": False,

@@ -91,6 +91,10 @@ class Search:
     truncated: bool = False  # limit was over MAX_LIMIT
     echo: dict = field(default_factory=dict)  # the parameters CKAN repeats in its answer
     text_index: bool | None = None  # SQLite: whether the table has its FTS5 table, when the caller knows
+    # PostgreSQL, a full-text search: (the table's rows, the stamp of its statistics, its text index's
+    # tally and scans so far, None without such an index), read with the table on the connection the
+    # search runs on (rows/tables.py `locate`); None: the search reads them itself (see _full_text)
+    text_start: tuple | None = None
 
 
 def _not_in_table(name: object) -> str:
@@ -467,10 +471,14 @@ def _full_text(
     estimate is far past it (_total)."""
     compiled = _compiled(conn, shaped)
     tallies = search.include_total and search.total_estimation_threshold is None and _exact_in_index(search)
-    if tallies and search.limit:  # the tally's start read with the estimate, in its round trip
+    begun = search.text_start
+    if tallies and search.limit and begun is not None:  # the tally's start read with the table
+        last, stamp, before = begun
+        estimate, start = _estimate(conn, shaped, compiled, stamp), (last, before)
+    elif tallies and search.limit:  # the tally's start read with the estimate, in its round trip
         estimate, start = _estimate_and_tally(conn, described, compiled)
     else:
-        estimate, start = _estimate(conn, shaped, compiled), None
+        estimate, start = _estimate(conn, shaped, compiled, begun[1] if begun else None), None
     if tallies and estimate <= COUNT_SKIPPED_FROM * COUNT_MAX:
         rows, counted = (
             _tallied_page(conn, described, shaped, search, estimate, start) if start else (None, None)
@@ -547,7 +555,7 @@ def _tallied_page(
     shaped: Shaped,
     search: Search,
     estimate: int,
-    start: tuple[int, int | None],
+    start: tuple[int, tuple[int, int] | None],
 ) -> tuple[list | None, int | None]:
     """PostgreSQL, a full-text search `_exact_in_index` accepts, with a page: the page and the exact
     total from one scan of the text index, where reading the total apart (_indexed_count) scanned it a
@@ -557,16 +565,20 @@ def _tallied_page(
     (a Bitmap Index Scan always reads the whole posting list), and PostgreSQL adds the number of
     addresses it gave to the index's statistics of the transaction at once
     (`pg_stat_get_xact_tuples_returned`, the same number EXPLAIN ANALYZE shows for the scan, see
-    _indexed_count; never flushed in the middle of a statement or transaction). Read before the page and
-    beside each of its rows (the column is computed as a row comes out, after the bitmap was built), the
-    difference is the total. The page comes from a window of the first rows sized on the planner's
+    _indexed_count; kept in the backend until it flushes them to the server's statistics, never in the
+    middle of a statement or transaction, at most once a second, when it is idle). Read before the page
+    and beside each of its rows (the column is computed as a row comes out, after the bitmap was built),
+    the difference is the total, when the index's number of scans (read alike) grew by the page's one
+    scan: else the statistics were flushed in between, and started again (or the plan scanned the index
+    another number of times). The page comes from a window of the first rows sized on the planner's
     estimate (the exact total is not known before), or whole when the window would be the table or
     held less than the page (the total then read beside the whole page's rows, from where the window's
     statement left the statistics). Returns the page (None when the table has no text index) and the
     total, None when that difference cannot be read or cannot be the total: no row came out (the page
     is past the last match), the plan did not scan the text index (a small table's window is read
-    through its primary key: a count lower than the rows read), or counts are not tracked. `start` is
-    the table's largest `_id` and the tally before the page (see _estimate_and_tally)."""
+    through its primary key: a count lower than the rows read), or counts are not tracked. `start` is the
+    table's largest `_id` and the index's (tally, scans) before the page (None: no such index; see
+    _estimate_and_tally and Search.text_start)."""
     index = _index_name(described)
     last, before = start
     if before is None:  # no such index
@@ -585,19 +597,22 @@ def _tallied_page(
             return direct.rows(conn, page, _paging(shaped, search)), counted
         # counted from the whole page's scan, from where the window's statement left the tally
         if tallied:
-            before = tallied[0][-1]
+            before = tallied[0][-2:]
         else:
-            before = conn.execute(sa.select(_INDEX_TALLY), {"index": index}).scalar_one()
+            before = tuple(conn.execute(sa.select(_INDEX_TALLY, _INDEX_SCANS), {"index": index}).one())
         tallied = direct.rows(conn, _tallying(page), {**_paging(shaped, search), "index": index})
         counted = _tally(tallied, before, search)
-    return [row[:-1] for row in tallied], counted
+    return [row[:-2] for row in tallied], counted
 
 
-def _tally(tallied: list, before: int | None, search: Search) -> int | None:
+def _tally(tallied: list, before: tuple | None, search: Search) -> int | None:
     """The text index's count from a tallied page (see _tallied_page), None when it cannot be one."""
-    if not tallied or tallied[0][-1] is None or before is None:
+    if not tallied or before is None or None in before or None in tallied[0][-2:]:
         return None
-    counted = tallied[0][-1] - before
+    (tally, scans), (tally_before, scans_before) = tallied[0][-2:], before
+    if scans != scans_before + 1:  # flushed in between, or not one scan of the index
+        return None
+    counted = tally - tally_before
     if counted < search.offset + len(tallied):  # not the text index's count (it was not scanned)
         return None
     return counted
@@ -610,10 +625,10 @@ def _index_name(described: sa.Table) -> str:
 
 def _estimate_and_tally(
     conn: sa.Connection, described: sa.Table, compiled: tuple[str, dict]
-) -> tuple[int, tuple[int, int | None]]:
+) -> tuple[int, tuple[int, tuple[int, int] | None]]:
     """PostgreSQL: the planner's estimate of a full-text search's matches (as _estimate), the table's
-    largest `_id` and the addresses its text index gave so far in the transaction (None when there is no
-    such index: see _tallied_page), in one round trip where they took two. EXPLAIN without ANALYZE
+    largest `_id` and the addresses its text index gave and the scans it made so far (None when there is
+    no such index: see _tallied_page), in one round trip where they took two. EXPLAIN without ANALYZE
     reads no row, so the tally it is sent with is the one before the page."""
     text, params = compiled
     sql = _ESTIMATED_AND_TALLIED.format(table=_qualified(described), query=text)
@@ -623,25 +638,30 @@ def _estimate_and_tally(
             cursor.execute(sql, params)
             plan = cursor.fetchone()[0]
             cursor.nextset()
-            last, before = cursor.fetchone()
+            last, *before = cursor.fetchone()
     except psycopg.Error as exc:  # as SQLAlchemy raises it (a timeout: dbtimeout.is_timeout, a 503)
         raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
     plan = json.loads(plan) if isinstance(plan, str) else plan
-    return int(plan[0]["Plan"]["Plan Rows"]), (last, before)
+    return int(plan[0]["Plan"]["Plan Rows"]), (last, None if None in before else tuple(before))
 
 
 _ESTIMATED_AND_TALLIED = """EXPLAIN (FORMAT JSON) {query};
 SELECT (SELECT coalesce(max(_id), 0) FROM {table}),
-pg_stat_get_xact_tuples_returned(to_regclass(%(rows_index)s))"""
+pg_stat_get_xact_tuples_returned(to_regclass(%(rows_index)s)),
+pg_stat_get_xact_numscans(to_regclass(%(rows_index)s))"""
 
 
 @functools.lru_cache(maxsize=512)
 def _tallying(page: sa.Select) -> sa.Select:
-    """A page with the addresses its text index (parameter index) gave so far in a last column."""
-    return page.add_columns(_INDEX_TALLY)
+    """A page with the addresses its text index (parameter index) gave so far, and the scans it made, in
+    two last columns."""
+    return page.add_columns(_INDEX_TALLY, _INDEX_SCANS)
 
 
 _INDEX_TALLY = sa.func.pg_stat_get_xact_tuples_returned(
+    sa.func.to_regclass(sa.bindparam("index", type_=sa.Text)), type_=sa.BigInteger
+)
+_INDEX_SCANS = sa.func.pg_stat_get_xact_numscans(
     sa.func.to_regclass(sa.bindparam("index", type_=sa.Text)), type_=sa.BigInteger
 )
 
@@ -672,9 +692,11 @@ def _indexed_count(
     is held to that plan inside a savepoint, whose rollback restores its settings. The count is None
     when the plan is not that bitmap scan (then the caller counts as before)."""
     text, params = compiled
-    sql = _COUNTED_BY_INDEX.format(table=_qualified(described), query=text)
+    driver = conn.connection.driver_connection
+    counting = _COUNTED_BY_INDEX_ALONE if driver.autocommit else _COUNTED_BY_INDEX
+    sql = counting.format(table=_qualified(described), query=text)
     try:  # several statements at once: parameters bound on the client (the search's statement bound holds)
-        with psycopg.ClientCursor(conn.connection.driver_connection) as cursor:
+        with psycopg.ClientCursor(driver) as cursor:
             cursor.execute(sql, params)
             last = cursor.fetchone()[0]
             while cursor.nextset() and cursor.description is None:
@@ -712,6 +734,11 @@ SET LOCAL max_parallel_workers_per_gather = 0;
 EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF, FORMAT JSON) {query} LIMIT 1;
 ROLLBACK TO SAVEPOINT rows_count;
 RELEASE SAVEPOINT rows_count"""
+# in autocommit (rows/tables.py `_reading`): the statements sent at once are a transaction of their own,
+# which takes the settings back as it ends
+_COUNTED_BY_INDEX_ALONE = "\n".join(
+    line for line in _COUNTED_BY_INDEX.splitlines() if "SAVEPOINT" not in line
+).rstrip(";")
 
 
 def _last_id(conn: sa.Connection, described: sa.Table) -> int:
@@ -770,12 +797,35 @@ def _compiled_text(statement: sa.Select, dialect: sa.Dialect) -> tuple[str, dict
     return str(compiled), compiled.params
 
 
-def _estimate(conn: sa.Connection, shaped: Shaped, compiled: tuple[str, dict] | None = None) -> int:
-    """PostgreSQL: the planner's estimate of the rows the search selects (EXPLAIN; nothing is read)."""
+def _estimate(
+    conn: sa.Connection, shaped: Shaped, compiled: tuple[str, dict] | None = None, stamp: str | None = None
+) -> int:
+    """PostgreSQL: the planner's estimate of the rows the search selects (EXPLAIN; nothing is read).
+
+    Kept in the process under the stamp of the table's statistics when the caller read it (when the
+    table was loaded and last analyzed: Search.text_start): a row table is never written after its load,
+    and its statistics change only when it is analyzed again, so the same statement with the same values
+    is estimated alike until then. The next pages of a search, and the same words searched again, need no
+    EXPLAIN (a round trip, and a fifth of the server's work for a search of one word, issue 16)."""
     text, params = compiled or _compiled(conn, shaped)
+    key = None
+    if stamp is not None:
+        key = (stamp, text, repr(sorted(params.items())))
+        kept = _ESTIMATES.get(key)
+        if kept is not None:
+            return kept
     ((plan,),) = direct.sql_rows(conn, f"EXPLAIN (FORMAT JSON) {text}", params)
     plan = json.loads(plan) if isinstance(plan, str) else plan
-    return int(plan[0]["Plan"]["Plan Rows"])
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    if key is not None:
+        if len(_ESTIMATES) >= ESTIMATES_KEPT:  # a bound on the memory: start again
+            _ESTIMATES.clear()
+        _ESTIMATES[key] = estimate
+    return estimate
+
+
+ESTIMATES_KEPT = 4096
+_ESTIMATES: dict[tuple, int] = {}
 
 
 def _text_only(
