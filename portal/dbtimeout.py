@@ -165,14 +165,7 @@ def _start_clock(conn, cursor, statement, parameters, context, executemany) -> N
         deadline.at = _sqlite_deadline()
         return
     lowered = _budget_bound()
-    if lowered is None:
-        return
-    if getattr(cursor.connection, "autocommit", False):
-        # each statement is its own transaction (rows/tables.py `_reading`): lowered for the connection,
-        # which its next checkout sets back (_set_postgres_timeout)
-        cursor.execute(_LOWER_ON_CONNECTION, (lowered,))
-        conn.connection.info["statement_timeout"] = None
-    else:
+    if lowered is not None:
         cursor.execute(_LOWER, (lowered,))
 
 
@@ -184,7 +177,6 @@ def _sqlite_deadline() -> float | None:
 
 
 _LOWER = "SELECT set_config('statement_timeout', %s, true)"  # for the rest of the transaction
-_LOWER_ON_CONNECTION = "SELECT set_config('statement_timeout', %s, false)"
 
 
 def _budget_bound() -> str | None:

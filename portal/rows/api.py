@@ -101,12 +101,10 @@ def _export_cost() -> int:
     return costs.records_rows(current_app.config["ROWS_EXPORT_MAX_RECORDS"])
 
 
-def _readable(name: str, resource_id: str, reads_only: bool = False) -> tuple[str, tables.Table]:
+def _readable(name: str, resource_id: str) -> tuple[str, tables.Table]:
     """Return (the resource's CKAN id, its row table) if the caller may read them; raise ApiError 404, 410
-    or 403. The dataset, resource and row table are read in one statement (rows/tables.py); `reads_only`:
-    the call only reads on the session (tables.locate)."""
-    asked = {"text_index": bool(request.args.get("q")), "reads_only": reads_only}
-    found = tables.locate(db.session, resource_id, dataset_name=name, **asked)
+    or 403. The dataset, resource and row table are read in one statement (rows/tables.py)."""
+    found = tables.locate(db.session, resource_id, dataset_name=name, text_index=bool(request.args.get("q")))
     dataset = found.dataset
     if dataset is None or dataset.withdrawn_reason in rules.WITHHELD_REASONS:  # graded 3-4: not even "gone"
         raise ApiError(404, f"There is no dataset named {name[:100]!r}.")
@@ -160,10 +158,10 @@ def _fields_json(search: query.Search) -> list[dict]:
     responses={**responses("RowPage", *_REFUSED), "403": _DENIED},
 )
 def rows(name: str, resource_id: str):
-    ckan_id, row_table = _readable(name, resource_id, reads_only=True)
+    ckan_id, row_table = _readable(name, resource_id)
     page, per_page = _page_number(), _per_page()
     search = _search(row_table, limit=per_page, offset=(page - 1) * per_page)
-    search.text_start = row_table.text_start  # read with the table, on this connection
+    search.text_start = row_table.text_start  # read with the table, in this transaction
     found = query.run(db.session.connection(), row_table.table_name, row_table.fields, search)
     metering.note(row_calls=1, rows=len(found["records"]))
     return {

@@ -38,7 +38,7 @@ def _table(params: dict) -> tuple[str, tables.Table]:
     ref = ckan_params.string(params, "resource_id") or ckan_params.string(params, "id")
     if not ref:
         raise ckan_params.invalid({"resource_id": ["Missing value"]})
-    found = tables.locate(db.session, ref, text_index=params.get("q") not in (None, ""), reads_only=True)
+    found = tables.locate(db.session, ref, text_index=params.get("q") not in (None, ""))
     try:
         row_table = tables.readable_table(found, caller())
     except tables.NotFound:

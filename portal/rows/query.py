@@ -92,8 +92,8 @@ class Search:
     echo: dict = field(default_factory=dict)  # the parameters CKAN repeats in its answer
     text_index: bool | None = None  # SQLite: whether the table has its FTS5 table, when the caller knows
     # PostgreSQL, a full-text search: (the table's rows, the stamp of its statistics, its text index's
-    # tally and scans so far, None without such an index), read with the table on the connection the
-    # search runs on (rows/tables.py `locate`); None: the search reads them itself (see _full_text)
+    # tally and scans so far, None without such an index), read with the table in the transaction the
+    # search runs in (rows/tables.py `locate`); None: the search reads them itself (see _full_text)
     text_start: tuple | None = None
 
 
@@ -692,11 +692,9 @@ def _indexed_count(
     is held to that plan inside a savepoint, whose rollback restores its settings. The count is None
     when the plan is not that bitmap scan (then the caller counts as before)."""
     text, params = compiled
-    driver = conn.connection.driver_connection
-    counting = _COUNTED_BY_INDEX_ALONE if driver.autocommit else _COUNTED_BY_INDEX
-    sql = counting.format(table=_qualified(described), query=text)
+    sql = _COUNTED_BY_INDEX.format(table=_qualified(described), query=text)
     try:  # several statements at once: parameters bound on the client (the search's statement bound holds)
-        with psycopg.ClientCursor(driver) as cursor:
+        with psycopg.ClientCursor(conn.connection.driver_connection) as cursor:
             cursor.execute(sql, params)
             last = cursor.fetchone()[0]
             while cursor.nextset() and cursor.description is None:
@@ -734,11 +732,6 @@ SET LOCAL max_parallel_workers_per_gather = 0;
 EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF, FORMAT JSON) {query} LIMIT 1;
 ROLLBACK TO SAVEPOINT rows_count;
 RELEASE SAVEPOINT rows_count"""
-# in autocommit (rows/tables.py `_reading`): the statements sent at once are a transaction of their own,
-# which takes the settings back as it ends
-_COUNTED_BY_INDEX_ALONE = "\n".join(
-    line for line in _COUNTED_BY_INDEX.splitlines() if "SAVEPOINT" not in line
-).rstrip(";")
 
 
 def _last_id(conn: sa.Connection, described: sa.Table) -> int:

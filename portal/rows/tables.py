@@ -15,7 +15,7 @@ import psycopg
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, scoped_session
+from sqlalchemy.orm import Session, joinedload
 
 from portal import dbtimeout
 from portal.catalogue import permissions, rules
@@ -89,20 +89,14 @@ class Table(NamedTuple):
 
 
 def locate(
-    session: Session,
-    ckan_id: str,
-    *,
-    dataset_name: str | None = None,
-    text_index: bool = False,
-    reads_only: bool = False,
+    session: Session, ckan_id: str, *, dataset_name: str | None = None, text_index: bool = False
 ) -> Located:
     """Read the resource `ckan_id` with its dataset and row table in one statement: by its CKAN id alone,
     or within the dataset named `dataset_name` (the dataset is then found even without the resource).
-    `text_index` asks what a full-text search reads with the table (see _locating). `reads_only`: the
-    caller only reads on the session from now on (see _reading)."""
-    conn = _reading(session) if reads_only else session.connection()
+    `text_index` asks what a full-text search reads with the table (see _locating)."""
+    conn = session.connection()
     statement = _locating(dataset_name is not None, conn.dialect.name if text_index else None)
-    params = {"ref": ckan_id, "name": dataset_name}
+    params = {"ref": ckan_id, "name": dataset_name, "settle": STATISTICS_SETTLE_SECONDS}
     if conn.dialect.name == "postgresql" and _bound_as_is():
         row = _on_driver(conn, statement, params)
     else:  # the driver's cursor too, with the engine's hooks (dbtimeout's bound) run as SQLAlchemy's
@@ -116,20 +110,7 @@ def locate(
     return Located(dataset, *row[4:])
 
 
-def _reading(session: Session) -> sa.Connection:
-    """The session's connection for a call that only reads: on PostgreSQL in autocommit, when the session
-    has not begun a transaction yet (a call with a token has: it read the token's user).
-
-    Each statement is then its own transaction, and the call sends no BEGIN before its first statement
-    nor COMMIT after its last (psycopg's autocommit): two round trips of a rows call's four, and some
-    0.1 ms of the client's and the server's CPU (issue 16). A rows call's statements read tables that
-    are never written after their load and a row of the catalogue each, so they need no snapshot in
-    common; a full-text search's count across two of them checks that it may (query._tally). The
-    connection's isolation is reset as it goes back to the pool."""
-    own = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's is scoped
-    if own.in_transaction() or own.get_bind().dialect.name != "postgresql":
-        return own.connection()
-    return own.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+STATISTICS_SETTLE_SECONDS = 10.0  # after an ANALYZE, before the planner's estimates are kept (_locating)
 
 
 def _bound_as_is() -> bool:
@@ -214,10 +195,16 @@ def _locating(in_dataset: bool, text_for: str | None) -> sa.Select:
         table = sa.func.to_regclass(qualified + text('"'))
         index = sa.func.to_regclass(qualified + text('_search_idx"'))  # query._index_name's
         analyzed = sa.func.greatest(
-            sa.func.pg_stat_get_last_analyze_time(table), sa.func.pg_stat_get_last_autoanalyze_time(table)
+            sa.func.pg_stat_get_last_analyze_time(table),
+            sa.func.pg_stat_get_last_autoanalyze_time(table),
+            type_=sa.DateTime(timezone=True),
         )
-        # the statistics' stamp: NULL until the table was analyzed (query._estimate)
-        columns.append(sa.cast(row_tables.c.loaded_at, sa.Text) + text("/") + sa.cast(analyzed, sa.Text))
+        # the statistics' stamp (query._estimate): NULL until the table was analyzed, and for some seconds
+        # after (STATISTICS_SETTLE_SECONDS), as ANALYZE tells its time before its transaction commits the
+        # statistics themselves
+        age = sa.extract("epoch", sa.func.now() - analyzed)
+        settled = sa.case((age > sa.bindparam("settle", type_=sa.Float), analyzed))
+        columns.append(sa.cast(row_tables.c.loaded_at, sa.Text) + text("/") + sa.cast(settled, sa.Text))
         columns.append(sa.func.pg_stat_get_xact_tuples_returned(index, type_=sa.BigInteger))
         columns.append(sa.func.pg_stat_get_xact_numscans(index, type_=sa.BigInteger))
     elif text_for == "sqlite":

@@ -7,12 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from flask import g, request
+from flask import request
 from sqlalchemy import text
 
 from portal import dbtimeout
 from portal.extensions import db
-from portal.rows import tables
 
 
 def _count_to(n: int) -> str:
@@ -86,38 +85,3 @@ def test_a_malformed_budget_is_refused_at_start_up(make_app):
     for bad in (-1, "5000", True):
         with pytest.raises(ValueError, match="DB_REQUEST_BUDGET_MS"):
             make_app(DB_REQUEST_BUDGET_MS=bad)
-
-
-def test_reads_in_autocommit_are_held_to_the_budget_and_the_bound_comes_back(make_app):
-    """A rows call reads in autocommit on PostgreSQL (rows/tables.py `_reading`), where a bound lowered
-    for the rest of the transaction would last one statement: there it is lowered for the connection,
-    and the connection's next checkout sets the statement bound again."""
-    app = make_app(DB_STATEMENT_TIMEOUT_MS=5000, DB_REQUEST_BUDGET_MS=500)
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL's autocommit and statement_timeout")
-
-    def reads():
-        conn = tables._reading(db.session)
-        g.backend = conn.connection.driver_connection.info.backend_pid
-        for _ in range(1000):  # ten seconds or more in all, each statement far below 5 s
-            conn.execute(text(STEP))
-        return "done"
-
-    def bound():
-        driver = db.session.connection().connection.driver_connection
-        with driver.cursor() as cursor:  # past the engine's hooks, which would lower it again
-            cursor.execute("SHOW statement_timeout")
-            return {"backend": driver.info.backend_pid, "bound": cursor.fetchone()[0]}
-
-    backends = []
-    app.add_url_rule("/reads", "reads", reads)
-    app.add_url_rule("/bound", "bound", bound)
-    app.teardown_request(lambda exc: backends.append(g.get("backend")))
-    client = app.test_client()
-    began = time.monotonic()
-    assert client.get("/reads").status_code == 503
-    assert time.monotonic() - began < 4  # the budget (0.5 s) and slack, not the statements' sum
-    after = client.get("/bound").get_json()
-    assert after["backend"] == backends[0]  # the same connection, given back by the pool
-    assert after["bound"] == "5s"

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from portal import storage
 from portal.extensions import db
 from portal.rows import store as row_store
+from portal.rows import tables
 from portal.rows.models import RowTable
 
 
@@ -84,6 +85,21 @@ def statements(app):
     sa.event.listen(db.engine, "before_cursor_execute", record)
     yield seen
     sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def on_driver(monkeypatch) -> list[str]:
+    """The lookups `locate` ran on PostgreSQL's driver cursor (past the engine's events) while the test
+    runs."""
+    seen: list[str] = []
+    run = tables._on_driver
+
+    def recorded(conn, statement, params):
+        seen.append(tables._compiled(statement, conn.dialect))
+        return run(conn, statement, params)
+
+    monkeypatch.setattr(tables, "_on_driver", recorded)
+    return seen
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from portal.catalogue import rules
 from portal.catalogue.models import Dataset, Resource
 from portal.extensions import db
 from portal.rows import store as row_store
-from portal.rows import tables
 from portal.rows.models import RowTable
 
 ROWS = f"/api/v1/datasets/rows-dataset-1/resources/{STOPS}/rows"
@@ -34,21 +33,6 @@ def _calls(client, headers=None) -> dict[str, object]:
         ),
         "v1 rows": lambda: client.get(ROWS, query_string={"filters": FILTER}, headers=headers),
     }
-
-
-@pytest.fixture
-def on_driver(monkeypatch) -> list[str]:
-    """The lookups `locate` ran on PostgreSQL's driver cursor (past the engine's events) while the test
-    runs."""
-    seen: list[str] = []
-    run = tables._on_driver
-
-    def recorded(conn, statement, params):
-        seen.append(tables._compiled(statement, conn.dialect))
-        return run(conn, statement, params)
-
-    monkeypatch.setattr(tables, "_on_driver", recorded)
-    return seen
 
 
 def _own(statements: list[str]) -> list[str]:
