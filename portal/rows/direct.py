@@ -21,8 +21,11 @@ through SQLAlchemy as before.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
+import psycopg
 import sqlalchemy as sa
 
 
@@ -100,6 +103,27 @@ def scalar(conn: sa.Connection, statement: sa.Executable, params: dict) -> objec
 def sql_rows(conn: sa.Connection, sql: str, params: dict) -> list:
     """The rows of driver SQL (`exec_driver_sql`'s: the driver's paramstyle, no processing)."""
     return _run(conn, sql, params, False)[0]
+
+
+@contextmanager
+def sent_at_once(conn: sa.Connection, sql: str, params: dict) -> Iterator:
+    """PostgreSQL: several statements sent at once (`sql`, parameters bound on the client: psycopg's
+    ClientCursor, the simple query protocol), in the connection's transaction, after the engine's
+    `before_cursor_execute` hooks as for any statement here (dbtimeout's, which lowers the bound to the
+    request's budget left; the tests' listeners): lend the cursor to read their results. A driver's error,
+    also while reading, is raised as SQLAlchemy raises it (a timeout: dbtimeout.is_timeout, a 503)."""
+    if not conn.in_transaction():
+        conn.begin()
+    cursor = psycopg.ClientCursor(conn.connection.driver_connection)
+    try:
+        for hook in conn.dispatch.before_cursor_execute:
+            sql, params = hook(conn, cursor, sql, params, None, False)
+        cursor.execute(sql, params)
+        yield cursor
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+    finally:
+        cursor.close()
 
 
 def _run(conn: sa.Connection, sql: str, arguments, type_codes: bool) -> tuple[list, tuple | None]:

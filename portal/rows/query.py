@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -633,14 +632,10 @@ def _estimate_and_tally(
     text, params = compiled
     sql = _ESTIMATED_AND_TALLIED.format(table=_qualified(described), query=text)
     params = {**params, "rows_index": _index_name(described)}
-    try:  # two statements at once: parameters bound on the client (the search's statement bound holds)
-        with psycopg.ClientCursor(conn.connection.driver_connection) as cursor:
-            cursor.execute(sql, params)
-            plan = cursor.fetchone()[0]
-            cursor.nextset()
-            last, *before = cursor.fetchone()
-    except psycopg.Error as exc:  # as SQLAlchemy raises it (a timeout: dbtimeout.is_timeout, a 503)
-        raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+    with direct.sent_at_once(conn, sql, params) as cursor:  # two statements, one round trip
+        plan = cursor.fetchone()[0]
+        cursor.nextset()
+        last, *before = cursor.fetchone()
     plan = json.loads(plan) if isinstance(plan, str) else plan
     return int(plan[0]["Plan"]["Plan Rows"]), (last, None if None in before else tuple(before))
 
@@ -693,17 +688,13 @@ def _indexed_count(
     when the plan is not that bitmap scan (then the caller counts as before)."""
     text, params = compiled
     sql = _COUNTED_BY_INDEX.format(table=_qualified(described), query=text)
-    try:  # several statements at once: parameters bound on the client (the search's statement bound holds)
-        with psycopg.ClientCursor(conn.connection.driver_connection) as cursor:
-            cursor.execute(sql, params)
-            last = cursor.fetchone()[0]
-            while cursor.nextset() and cursor.description is None:
-                continue  # past the savepoint and the settings, which return no rows
-            plan = cursor.fetchone()[0]
-            while cursor.nextset():
-                continue  # past the rollback to the savepoint, and its release
-    except psycopg.Error as exc:  # as SQLAlchemy raises it (a timeout: dbtimeout.is_timeout, a 503)
-        raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+    with direct.sent_at_once(conn, sql, params) as cursor:  # several statements, one round trip
+        last = cursor.fetchone()[0]
+        while cursor.nextset() and cursor.description is None:
+            continue  # past the savepoint and the settings, which return no rows
+        plan = cursor.fetchone()[0]
+        while cursor.nextset():
+            continue  # past the rollback to the savepoint, and its release
     plan = json.loads(plan) if isinstance(plan, str) else plan
     node = plan[0]["Plan"]
     while node.get("Node Type") == "Limit" and len(node.get("Plans", ())) == 1:

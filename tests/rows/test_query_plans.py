@@ -79,3 +79,17 @@ def test_no_count_is_read_from_an_index_the_table_lacks(table):
     ids, total = expected("秀洲", 10, 5)
     assert [r["_id"] for r in found["records"]] == ids
     assert found["total"] == total
+
+
+@pytest.mark.parametrize("offset", [0, 2100])
+def test_the_estimate_and_the_count_by_the_index_go_through_the_engine_s_hooks(table, statements, offset):
+    """The estimate with its tally, and past the last match the count from the text index alone, are
+    each several statements sent at once (rows/direct.py `sent_at_once`): the engine's hooks see them, as
+    dbtimeout's must to bound them by the request's budget."""
+    db.session.execute(sa.text("SET LOCAL enable_indexscan = off"))  # the page on the text index (above)
+    found = search(table, q="南湖", offset=offset, limit=100)
+    ids, total = expected("南湖", offset, 100)
+    assert [r["_id"] for r in found["records"]] == ids and found["total"] == total
+    assert len([s for s in statements if s.startswith("EXPLAIN (FORMAT JSON)") and "numscans" in s]) == 1
+    counted_by_index = [s for s in statements if "SAVEPOINT rows_count" in s]
+    assert len(counted_by_index) == (1 if offset >= total else 0), statements

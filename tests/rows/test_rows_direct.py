@@ -97,6 +97,26 @@ def test_a_statement_past_its_deadline_is_a_timeout(app, monkeypatch):
         db.session.rollback()
 
 
+def test_statements_sent_at_once_pass_the_engine_hooks_and_the_budget_s_bound(app, statements, monkeypatch):
+    """PostgreSQL: several statements sent at once on the driver's client cursor (a full-text search's
+    estimate with its tally, its count from the text index alone) are seen by the engine's hooks as any
+    statement: dbtimeout's sets the bound the request's budget leaves before them, and the tests see them."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's client cursor and statement_timeout")
+    conn = db.session.connection()
+    monkeypatch.setattr(dbtimeout, "_budget_bound", lambda: "12345")  # what a request's budget leaves
+    with direct.sent_at_once(conn, "SELECT 1; SELECT current_setting('statement_timeout')", {}) as cursor:
+        assert cursor.fetchone() == (1,)
+        cursor.nextset()
+        assert cursor.fetchone() == ("12345ms",)
+    assert statements == ["SELECT 1; SELECT current_setting('statement_timeout')"], statements
+    with pytest.raises(sa.exc.DBAPIError) as raised:  # as SQLAlchemy raises a driver's error
+        with direct.sent_at_once(conn, "SELECT 1; SELECT 1 / %(zero)s", {"zero": 0}) as cursor:
+            cursor.nextset()
+    assert not isinstance(raised.value.orig, sa.exc.SQLAlchemyError)
+    db.session.rollback()
+
+
 def test_a_filtered_search_costs_few_python_calls(table):
     """A filtered page of 20 records with its total: its count and page through SQLAlchemy's execution
     took 425 Python calls on SQLite and 599 on PostgreSQL, on the driver's cursor 254 and 372."""
